@@ -1,0 +1,23 @@
+"""The graph store: one port (:class:`graph.port.GraphStore`), two adapters, chosen by URL."""
+
+from __future__ import annotations
+
+from graph.errors import StoreUrlError
+from graph.port import GraphStore
+
+DEFAULT_STORE_URL = "sqlite:///stagegraph.db"
+
+
+def open_store(url: str, *, user: str | None = None, password: str | None = None) -> GraphStore:
+    """Build (not connect) the adapter for ``url``; call ``await store.setup()`` to connect."""
+    if url.startswith("sqlite:"):
+        from graph.sqlite_store import SqliteStore
+
+        return SqliteStore(url)
+    if url.startswith(
+        ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://", "bolt+ssc://", "neo4j+ssc://")
+    ):
+        from graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore(url, user=user, password=password)
+    raise StoreUrlError(url)

@@ -1,0 +1,579 @@
+"""The embedded graph store: one SQLite file in WAL mode.
+
+Entities and forward relations are two tables; traversal and the ownership roll-up are
+recursive CTEs; search is an FTS5 table kept beside the entities. One connection lives in
+one worker thread (SQLite objects stay in the thread that made them), so calls from the
+event loop never block it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from graph.errors import StoreConnectionError, StoreError
+from graph.port import (
+    Direction,
+    EntityFilter,
+    EntityRecord,
+    Page,
+    RelationRecord,
+    RunRecord,
+    StaleSummary,
+    StoredEntity,
+    StoredRelation,
+    Traversal,
+    TraversalEdge,
+)
+from graph.runs import run_from_json, run_to_json
+from graph.search import fts5_query
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    key TEXT PRIMARY KEY,
+    ref TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    title TEXT,
+    description TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    document TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    error TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_kind ON entities (kind, key);
+CREATE INDEX IF NOT EXISTS entities_namespace ON entities (namespace, key);
+CREATE INDEX IF NOT EXISTS entities_source ON entities (source, run_id);
+CREATE TABLE IF NOT EXISTS relations (
+    source_key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    target_key TEXT NOT NULL,
+    source_ref TEXT NOT NULL,
+    target_ref TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (source_key, type, target_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relations_target ON relations (target_key, type);
+CREATE INDEX IF NOT EXISTS relations_type ON relations (type, source_key);
+CREATE INDEX IF NOT EXISTS relations_source ON relations (source, run_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_search USING fts5 (
+    key UNINDEXED, name, title, description, tags, tokenize = 'unicode61 tokenchars ''-_.'''
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_source ON runs (source, started_at);
+"""
+
+_ENTITY_COLUMNS = "e.ref, e.kind, e.namespace, e.name, e.document, e.hash, e.source, e.run_id, e.updated_at, e.error"
+
+
+def _entity(row: sqlite3.Row | tuple[Any, ...]) -> StoredEntity:
+    return StoredEntity(
+        ref=row[0],
+        kind=row[1],
+        namespace=row[2],
+        name=row[3],
+        document=orjson.loads(row[4]),
+        hash=row[5],
+        source=row[6],
+        run_id=row[7],
+        updated_at=datetime.fromisoformat(row[8]),
+        error=row[9],
+    )
+
+
+def _json(values: Sequence[str]) -> str:
+    return orjson.dumps(list(values)).decode()
+
+
+def _keys(keys: Sequence[str]) -> str:
+    """A JSON array of lookup keys (refs lowercased), for ``json_each``."""
+    return _json([k.lower() for k in keys])
+
+
+def path_from_url(url: str) -> str:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; ``:memory:``."""
+    if not url.startswith("sqlite://"):
+        raise StoreError(f"not a sqlite URL: {url!r}; use sqlite:///path/to/file.db")
+    rest = url.removeprefix("sqlite://")
+    if rest in ("", "/", "/:memory:"):
+        return ":memory:"
+    if not rest.startswith("/"):
+        raise StoreError(f"bad sqlite URL {url!r}: use sqlite:///relative.db or sqlite:////abs.db")
+    return rest[1:]
+
+
+class SqliteStore:
+    """:class:`graph.port.GraphStore` over one SQLite file."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        self._conn: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._queries = 0
+
+    @property
+    def query_count(self) -> int:
+        return self._queries
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None or self._conn is None:
+            raise StoreError("the store is not open; call setup() first")
+        conn = self._conn
+
+        def run() -> T:
+            try:
+                with conn:
+                    return fn(conn)
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
+    def _execute(
+        self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> sqlite3.Cursor:
+        self._queries += 1
+        return conn.execute(sql, params)
+
+    def _executemany(
+        self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        self._queries += 1
+        conn.executemany(sql, rows)
+
+    async def setup(self) -> None:
+        if self._conn is not None:
+            return
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.executescript(_SCHEMA)
+            conn.isolation_level = "DEFERRED"
+            return conn
+
+        try:
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except sqlite3.Error as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise StoreConnectionError(
+                f"cannot open SQLite store at {self.path}: {exc}; check the path and permissions"
+            ) from exc
+
+    async def close(self) -> None:
+        if self._conn is None or self._executor is None:
+            return
+        conn, self._conn = self._conn, None
+        await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    async def ping(self) -> bool:
+        try:
+            return await self._call(lambda c: self._execute(c, "SELECT 1").fetchone() == (1,))
+        except StoreError:
+            return False
+
+    # -- writes --------------------------------------------------------------------------
+    async def upsert_entities(
+        self, source: str, run_id: str, records: Sequence[EntityRecord]
+    ) -> None:
+        if not records:
+            return
+        now = datetime.now(UTC).isoformat()
+        rows = [
+            (
+                r.key,
+                r.ref,
+                r.kind,
+                r.namespace,
+                r.name,
+                r.title,
+                r.description,
+                _json(r.tags),
+                orjson.dumps(r.document).decode(),
+                r.hash,
+                source,
+                run_id,
+                now,
+            )
+            for r in records
+        ]
+        search_rows = [
+            (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
+        ]
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._executemany(
+                conn,
+                """
+                INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
+                                      document, hash, source, run_id, updated_at, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                ON CONFLICT (key) DO UPDATE SET
+                    ref = excluded.ref, kind = excluded.kind, namespace = excluded.namespace,
+                    name = excluded.name, title = excluded.title,
+                    description = excluded.description, tags = excluded.tags,
+                    document = excluded.document, source = excluded.source,
+                    run_id = excluded.run_id, error = NULL,
+                    updated_at = CASE WHEN entities.hash = excluded.hash
+                                      THEN entities.updated_at ELSE excluded.updated_at END,
+                    hash = excluded.hash
+                """,
+                rows,
+            )
+            self._executemany(
+                conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in search_rows]
+            )
+            self._executemany(
+                conn,
+                "INSERT INTO entity_search (key, name, title, description, tags) VALUES (?, ?, ?, ?, ?)",
+                search_rows,
+            )
+
+        await self._call(write)
+
+    async def upsert_relations(
+        self, source: str, run_id: str, records: Sequence[RelationRecord]
+    ) -> None:
+        if not records:
+            return
+        rows = [
+            (
+                r.source_ref.lower(),
+                r.type,
+                r.target_ref.lower(),
+                r.source_ref,
+                r.target_ref,
+                source,
+                run_id,
+            )
+            for r in records
+        ]
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._executemany(
+                conn,
+                """
+                INSERT INTO relations (source_key, type, target_key, source_ref, target_ref, source, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source_key, type, target_key) DO UPDATE SET
+                    source_ref = excluded.source_ref, target_ref = excluded.target_ref,
+                    source = excluded.source, run_id = excluded.run_id
+                """,
+                rows,
+            )
+
+        await self._call(write)
+
+    async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
+        if not keys:
+            return
+        keys_json = _keys(keys)
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._execute(
+                conn,
+                "UPDATE entities SET run_id = ?, error = ? WHERE source = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (run_id, error, source, keys_json),
+            )
+            self._execute(
+                conn,
+                "UPDATE relations SET run_id = ? WHERE source = ? AND "
+                "(source_key IN (SELECT value FROM json_each(?)) "
+                " OR target_key IN (SELECT value FROM json_each(?)))",
+                (run_id, source, keys_json, keys_json),
+            )
+
+        await self._call(write)
+
+    async def stale(self, source: str, run_id: str) -> StaleSummary:
+        def read(conn: sqlite3.Connection) -> StaleSummary:
+            total = self._execute(
+                conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
+            ).fetchone()[0]
+            rows = self._execute(
+                conn,
+                "SELECT ref, kind FROM entities WHERE source = ? AND run_id != ? ORDER BY key",
+                (source, run_id),
+            ).fetchall()
+            kinds: dict[str, int] = {}
+            for _, kind in rows:
+                kinds[kind] = kinds.get(kind, 0) + 1
+            return StaleSummary(total, [r[0] for r in rows], kinds)
+
+        return await self._call(read)
+
+    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
+        def write(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = self._execute(
+                conn,
+                "DELETE FROM entities WHERE source = ? AND run_id != ? RETURNING key, kind",
+                (source, run_id),
+            ).fetchall()
+            self._executemany(
+                conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in rows]
+            )
+            self._execute(
+                conn, "DELETE FROM relations WHERE source = ? AND run_id != ?", (source, run_id)
+            )
+            kinds: dict[str, int] = {}
+            for _, kind in rows:
+                kinds[kind] = kinds.get(kind, 0) + 1
+            return kinds
+
+        return await self._call(write)
+
+    async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        keys_json = _keys(keys)
+
+        def write(conn: sqlite3.Connection) -> int:
+            rows = self._execute(
+                conn,
+                "DELETE FROM entities WHERE source = ? AND key IN (SELECT value FROM json_each(?)) "
+                "RETURNING key",
+                (source, keys_json),
+            ).fetchall()
+            deleted = _json([r[0] for r in rows])
+            self._execute(
+                conn,
+                "DELETE FROM entity_search WHERE key IN (SELECT value FROM json_each(?))",
+                (deleted,),
+            )
+            self._execute(
+                conn,
+                "DELETE FROM relations WHERE source = ? "
+                "AND source_key IN (SELECT value FROM json_each(?))",
+                (source, deleted),
+            )
+            return len(rows)
+
+        return await self._call(write)
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
+        if not keys:
+            return {}
+        keys_json = _keys(keys)
+
+        def read(conn: sqlite3.Connection) -> dict[str, StoredEntity]:
+            rows = self._execute(
+                conn,
+                f"SELECT {_ENTITY_COLUMNS} FROM entities e "
+                "WHERE e.key IN (SELECT value FROM json_each(?))",
+                (keys_json,),
+            ).fetchall()
+            return {entity.key: entity for entity in map(_entity, rows)}
+
+        return await self._call(read)
+
+    async def get_relations(
+        self, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None
+    ) -> list[StoredRelation]:
+        if not keys:
+            return []
+        keys_json = _keys(keys)
+        types_json = _json(types) if types is not None else None
+        where = {
+            Direction.OUT: "r.source_key IN (SELECT value FROM json_each(:keys))",
+            Direction.IN: "r.target_key IN (SELECT value FROM json_each(:keys))",
+            Direction.BOTH: "(r.source_key IN (SELECT value FROM json_each(:keys)) "
+            "OR r.target_key IN (SELECT value FROM json_each(:keys)))",
+        }[direction]
+        sql = (
+            "SELECT r.source_ref, r.type, r.target_ref, r.source, "
+            "EXISTS (SELECT 1 FROM entities s WHERE s.key = r.source_key), "
+            "EXISTS (SELECT 1 FROM entities t WHERE t.key = r.target_key) "
+            f"FROM relations r WHERE {where} "
+            "AND (:types IS NULL OR r.type IN (SELECT value FROM json_each(:types))) "
+            "ORDER BY r.source_key, r.type, r.target_key"
+        )
+
+        def read(conn: sqlite3.Connection) -> list[StoredRelation]:
+            rows = self._execute(conn, sql, {"keys": keys_json, "types": types_json}).fetchall()
+            return [StoredRelation(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows]
+
+        return await self._call(read)
+
+    @staticmethod
+    def _where(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
+        clauses = ["1 = 1"]
+        params: dict[str, Any] = {}
+        if flt.kinds:
+            clauses.append("e.kind IN (SELECT value FROM json_each(:kinds))")
+            params["kinds"] = _json([k.lower() for k in flt.kinds])
+        if flt.namespace is not None:
+            clauses.append("e.namespace = :namespace COLLATE NOCASE")
+            params["namespace"] = flt.namespace
+        if flt.owner_keys:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM relations o WHERE o.source_key = e.key "
+                "AND o.type = 'ownedBy' AND o.target_key IN (SELECT value FROM json_each(:owners)))"
+            )
+            params["owners"] = _json(flt.owner_keys)
+        if flt.tag is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(e.tags) t WHERE t.value = :tag)")
+            params["tag"] = flt.tag.lower()
+        if flt.source is not None:
+            clauses.append("e.source = :source")
+            params["source"] = flt.source
+        if flt.search is not None:
+            query = fts5_query(flt.search)
+            if query is None:
+                clauses.append("0 = 1")
+            else:
+                clauses.append(
+                    "e.key IN (SELECT key FROM entity_search WHERE entity_search MATCH :search)"
+                )
+                params["search"] = query
+        return " AND ".join(clauses), params
+
+    async def list_entities(self, flt: EntityFilter, first: int, after: str | None = None) -> Page:
+        where, params = self._where(flt)
+        params.update(after=after.lower() if after else None, limit=first + 1)
+        sql = (
+            f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where} "
+            "AND (:after IS NULL OR e.key > :after) ORDER BY e.key LIMIT :limit"
+        )
+
+        def read(conn: sqlite3.Connection) -> Page:
+            rows = self._execute(conn, sql, params).fetchall()
+            entities = [_entity(r) for r in rows[:first]]
+            return Page(entities, has_next=len(rows) > first)
+
+        return await self._call(read)
+
+    async def count_entities(self, flt: EntityFilter) -> int:
+        where, params = self._where(flt)
+        sql = f"SELECT count(*) FROM entities e WHERE {where}"
+
+        def read(conn: sqlite3.Connection) -> int:
+            return int(self._execute(conn, sql, params).fetchone()[0])
+
+        return await self._call(read)
+
+    async def traverse(
+        self, root_key: str, rel_type: str, direction: Direction, max_depth: int
+    ) -> Traversal:
+        if direction is Direction.BOTH:
+            raise StoreError("traverse follows one direction: OUT or IN")
+        near, far = ("source", "target") if direction is Direction.OUT else ("target", "source")
+        walk = f"""
+            WITH RECURSIVE walk(key, ref, depth) AS (
+                SELECT :root, :root, 0
+                UNION
+                SELECT r.{far}_key, r.{far}_ref, w.depth + 1
+                FROM relations r JOIN walk w ON r.{near}_key = w.key
+                WHERE r.type = :type AND w.depth < :max_depth
+            )
+            SELECT key, ref, min(depth) FROM walk GROUP BY key
+        """
+        root = root_key.lower()
+
+        def read(conn: sqlite3.Connection) -> Traversal:
+            rows = self._execute(
+                conn, walk, {"root": root, "type": rel_type, "max_depth": max_depth}
+            ).fetchall()
+            depths = {key: depth for key, _, depth in rows}
+            refs = {key: ref for key, ref, _ in rows if key != root}
+            edges_rows = self._execute(
+                conn,
+                "SELECT r.source_key, r.target_key, r.source_ref, r.target_ref FROM relations r "
+                "WHERE r.type = ? AND r.source_key IN (SELECT value FROM json_each(?)) "
+                "AND r.target_key IN (SELECT value FROM json_each(?)) "
+                "ORDER BY r.source_key, r.target_key",
+                (rel_type, _json(list(depths)), _json(list(depths))),
+            ).fetchall()
+            edges = []
+            for source_key, target_key, source_ref, target_ref in edges_rows:
+                near_key = source_key if direction is Direction.OUT else target_key
+                if depths[near_key] < max_depth:
+                    edges.append(TraversalEdge(source_ref, target_ref))
+            depths.pop(root, None)
+            return Traversal(depths, refs, edges)
+
+        return await self._call(read)
+
+    async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
+        if not owner_keys:
+            return []
+        sql = """
+            WITH RECURSIVE owners(key) AS (
+                SELECT value FROM json_each(:owners)
+                UNION
+                SELECT r.source_key FROM relations r JOIN owners o ON r.target_key = o.key
+                WHERE r.type = 'childOf' AND :subgroups
+            )
+            SELECT DISTINCT e.ref FROM relations r
+            JOIN owners o ON r.target_key = o.key
+            JOIN entities e ON e.key = r.source_key
+            WHERE r.type = 'ownedBy'
+            ORDER BY e.key
+        """
+        params = {"owners": _json([k.lower() for k in owner_keys]), "subgroups": include_subgroups}
+
+        def read(conn: sqlite3.Connection) -> list[str]:
+            return [r[0] for r in self._execute(conn, sql, params).fetchall()]
+
+        return await self._call(read)
+
+    # -- runs ----------------------------------------------------------------------------
+    async def save_run(self, run: RunRecord) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            self._execute(
+                conn,
+                "INSERT INTO runs (id, source, started_at, document) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET document = excluded.document",
+                (run.id, run.source, run.started_at.isoformat(), run_to_json(run)),
+            )
+
+        await self._call(write)
+
+    async def get_runs(
+        self, source: str | None, first: int, after: str | None = None
+    ) -> list[RunRecord]:
+        sql = """
+            SELECT r.document FROM runs r
+            WHERE (:source IS NULL OR r.source = :source)
+              AND (:after IS NULL OR (r.started_at, r.id) <
+                   (SELECT a.started_at, a.id FROM runs a WHERE a.id = :after))
+            ORDER BY r.started_at DESC, r.id DESC LIMIT :first
+        """
+
+        def read(conn: sqlite3.Connection) -> list[RunRecord]:
+            rows = self._execute(
+                conn, sql, {"source": source, "after": after, "first": first}
+            ).fetchall()
+            return [run_from_json(r[0]) for r in rows]
+
+        return await self._call(read)

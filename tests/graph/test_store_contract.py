@@ -1,0 +1,268 @@
+"""The store contract: every test here runs unchanged on SQLite and on Neo4j."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from graph.port import (
+    Direction,
+    EntityFilter,
+    GraphStore,
+    KindCount,
+    RunError,
+    RunRecord,
+)
+from tests.factories import record, rel
+
+
+async def test_upsert_and_read_by_refs_case_insensitively(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "run1", [record("component:default/Payments", title="Payments", tags=("java",))]
+    )
+
+    found = await store.get_entities(["component:default/payments", "component:default/missing"])
+
+    assert list(found) == ["component:default/payments"]
+    entity = found["component:default/payments"]
+    assert (entity.ref, entity.kind, entity.namespace, entity.name) == (
+        "component:default/Payments",
+        "component",
+        "default",
+        "Payments",
+    )
+    assert (entity.source, entity.run_id, entity.error) == ("src", "run1", None)
+    assert entity.document["metadata"]["title"] == "Payments"
+
+
+async def test_unchanged_upsert_keeps_updated_at_and_restamps_run(store: GraphStore) -> None:
+    await store.upsert_entities("src", "run1", [record("component:default/a")])
+    first = (await store.get_entities(["component:default/a"]))["component:default/a"]
+
+    await store.upsert_entities("src", "run2", [record("component:default/a")])
+    await store.upsert_entities("src", "run2", [record("component:default/b")])
+    second = (await store.get_entities(["component:default/a"]))["component:default/a"]
+
+    assert second.updated_at == first.updated_at
+    assert second.run_id == "run2"
+
+
+async def test_relations_both_directions_with_dangling_ends(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "r", [record("component:default/a"), record("group:default/team")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("component:default/a", "ownedBy", "group:default/team"),
+            rel("component:default/a", "dependsOn", "resource:default/ghost"),
+        ],
+    )
+
+    out = await store.get_relations(["component:default/A"], Direction.OUT)
+    into = await store.get_relations(["group:default/team"], Direction.IN)
+    typed = await store.get_relations(["component:default/a"], Direction.BOTH, ["dependsOn"])
+
+    assert {(r.source_ref, r.type, r.target_ref, r.target_exists) for r in out} == {
+        ("component:default/a", "ownedBy", "group:default/team", True),
+        ("component:default/a", "dependsOn", "resource:default/ghost", False),
+    }
+    assert [(r.source_ref, r.type) for r in into] == [("component:default/a", "ownedBy")]
+    assert [r.target_ref for r in typed] == ["resource:default/ghost"]
+
+
+async def test_relation_to_missing_entity_resolves_when_it_arrives(store: GraphStore) -> None:
+    await store.upsert_entities("src", "r", [record("component:default/a")])
+    await store.upsert_relations(
+        "src", "r", [rel("component:default/a", "dependsOn", "component:default/b")]
+    )
+    await store.upsert_entities("src", "r", [record("component:default/b")])
+
+    (relation,) = await store.get_relations(["component:default/a"], Direction.OUT)
+
+    assert relation.target_exists
+
+
+async def test_list_filters_and_keyset_pages(store: GraphStore) -> None:
+    records = [record(f"component:default/svc-{i:02d}", tags=("go",)) for i in range(7)]
+    records.append(record("api:default/svc-api", title="Payments API", description="Charges"))
+    records.append(record("component:other/svc-x", tags=("java",)))
+    await store.upsert_entities("src", "r", [*records, record("group:default/team")])
+    await store.upsert_relations(
+        "src", "r", [rel("component:default/svc-03", "ownedBy", "group:default/team")]
+    )
+
+    components = EntityFilter(kinds=("Component",), namespace="default")
+    page1 = await store.list_entities(components, first=3)
+    page2 = await store.list_entities(components, first=3, after=page1.last_key)
+    page3 = await store.list_entities(components, first=3, after=page2.last_key)
+
+    assert [e.name for e in page1.entities] == ["svc-00", "svc-01", "svc-02"]
+    assert [e.name for e in page2.entities] == ["svc-03", "svc-04", "svc-05"]
+    assert [e.name for e in page3.entities] == ["svc-06"]
+    assert (page1.has_next, page2.has_next, page3.has_next) == (True, True, False)
+    assert await store.count_entities(components) == 7
+    owned = await store.list_entities(EntityFilter(owner_keys=("group:default/team",)), 10)
+    assert [e.name for e in owned.entities] == ["svc-03"]
+    tagged = await store.list_entities(EntityFilter(tag="java"), 10)
+    assert [e.ref for e in tagged.entities] == ["component:other/svc-x"]
+    found = await store.list_entities(EntityFilter(search="payme"), 10)
+    assert [e.ref for e in found.entities] == ["api:default/svc-api"]
+    assert await store.count_entities(EntityFilter(search="charges")) == 1
+    assert await store.count_entities(EntityFilter(search="') OR 1=1 --")) == 0
+
+
+async def test_traverse_is_cycle_safe_with_shortest_depths(store: GraphStore) -> None:
+    # a -> b -> c -> d, c -> a (cycle), a -> c (shortcut)
+    names = "abcd"
+    await store.upsert_entities("src", "r", [record(f"component:default/{n}") for n in names])
+    edges = [("a", "b"), ("b", "c"), ("c", "d"), ("c", "a"), ("a", "c")]
+    await store.upsert_relations(
+        "src",
+        "r",
+        [rel(f"component:default/{x}", "dependsOn", f"component:default/{y}") for x, y in edges],
+    )
+
+    down = await store.traverse("component:default/a", "dependsOn", Direction.OUT, 10)
+    shallow = await store.traverse("component:default/a", "dependsOn", Direction.OUT, 1)
+    up = await store.traverse("component:default/d", "dependsOn", Direction.IN, 10)
+
+    assert down.depths == {
+        "component:default/b": 1,
+        "component:default/c": 1,
+        "component:default/d": 2,
+    }
+    assert {(e.from_ref[-1], e.to_ref[-1]) for e in down.edges} == set(edges)
+    assert shallow.depths == {"component:default/b": 1, "component:default/c": 1}
+    assert {(e.from_ref[-1], e.to_ref[-1]) for e in shallow.edges} == {("a", "b"), ("a", "c")}
+    assert up.depths == {
+        "component:default/c": 1,
+        "component:default/a": 2,
+        "component:default/b": 2,
+    }
+
+
+async def test_owned_by_rolls_up_through_child_groups(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record("group:default/org"),
+            record("group:default/dept"),
+            record("group:default/team"),
+            record("component:default/top"),
+            record("component:default/deep"),
+        ],
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("group:default/dept", "childOf", "group:default/org"),
+            rel("group:default/team", "childOf", "group:default/dept"),
+            rel("component:default/top", "ownedBy", "group:default/org"),
+            rel("component:default/deep", "ownedBy", "group:default/team"),
+        ],
+    )
+
+    direct = await store.owned_by(["group:default/org"], include_subgroups=False)
+    rolled = await store.owned_by(["group:default/org"], include_subgroups=True)
+
+    assert direct == ["component:default/top"]
+    assert sorted(rolled) == ["component:default/deep", "component:default/top"]
+
+
+async def test_cleanup_is_scoped_to_source_and_run(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "git-a", "r1", [record("component:default/keep"), record("component:default/gone")]
+    )
+    await store.upsert_entities("git-b", "x1", [record("component:default/other")])
+    await store.upsert_relations(
+        "git-a", "r1", [rel("component:default/gone", "dependsOn", "component:default/keep")]
+    )
+    await store.upsert_entities("git-a", "r2", [record("component:default/keep")])
+
+    summary = await store.stale("git-a", "r2")
+    deleted = await store.delete_stale("git-a", "r2")
+
+    assert (summary.source_total, summary.stale_refs) == (2, ["component:default/gone"])
+    assert deleted == {"component": 1}
+    remaining = await store.get_entities(
+        ["component:default/keep", "component:default/gone", "component:default/other"]
+    )
+    assert sorted(remaining) == ["component:default/keep", "component:default/other"]
+    assert await store.get_relations(["component:default/keep"], Direction.BOTH) == []
+
+
+async def test_touch_keeps_entity_and_relations_through_cleanup(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record("component:default/a"), record("group:default/t")]
+    )
+    await store.upsert_relations(
+        "src", "r1", [rel("component:default/a", "ownedBy", "group:default/t")]
+    )
+    await store.upsert_entities("src", "r2", [record("group:default/t")])
+
+    await store.touch("src", "r2", ["component:default/a"], "spec.owner: is required")
+    await store.delete_stale("src", "r2")
+
+    kept = (await store.get_entities(["component:default/a"]))["component:default/a"]
+    assert kept.error == "spec.owner: is required"
+    assert len(await store.get_relations(["component:default/a"], Direction.OUT)) == 1
+
+
+async def test_delete_entities_touches_only_own_source(store: GraphStore) -> None:
+    await store.upsert_entities("mine", "r", [record("component:default/a")])
+    await store.upsert_entities("theirs", "r", [record("component:default/b")])
+
+    deleted = await store.delete_entities("mine", ["component:default/a", "component:default/b"])
+
+    assert deleted == 1
+    assert list(await store.get_entities(["component:default/b"])) == ["component:default/b"]
+
+
+async def test_runs_newest_first_with_pages(store: GraphStore) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(5):
+        await store.save_run(
+            RunRecord(
+                id=f"run-{i}",
+                source="a" if i % 2 == 0 else "b",
+                source_type="git",
+                status="SUCCEEDED",
+                trigger="cli",
+                started_at=start + timedelta(minutes=i),
+                finished_at=start + timedelta(minutes=i, seconds=3),
+                counts=[KindCount("component", added=i)],
+                errors=[RunError("bad", file="x.yaml", entity="component:default/x")],
+            )
+        )
+
+    page1 = await store.get_runs(None, first=2)
+    page2 = await store.get_runs(None, first=2, after=page1[-1].id)
+    only_a = await store.get_runs("a", first=10)
+
+    assert [r.id for r in page1] == ["run-4", "run-3"]
+    assert [r.id for r in page2] == ["run-2", "run-1"]
+    assert [r.id for r in only_a] == ["run-4", "run-2", "run-0"]
+    assert page1[0].counts == [KindCount("component", added=4)]
+    assert page1[0].errors[0].file == "x.yaml"
+    assert page1[0].finished_at == start + timedelta(minutes=4, seconds=3)
+
+
+async def test_reads_cost_the_same_for_one_key_or_many(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "r", [record(f"component:default/c{i}") for i in range(60)]
+    )
+    keys = [f"component:default/c{i}" for i in range(60)]
+
+    before = store.query_count
+    await store.get_entities(keys[:1])
+    await store.get_relations(keys[:1], Direction.BOTH)
+    one = store.query_count - before
+    before = store.query_count
+    await store.get_entities(keys)
+    await store.get_relations(keys, Direction.BOTH)
+    many = store.query_count - before
+
+    assert one == many
