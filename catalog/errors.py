@@ -65,9 +65,9 @@ class InvalidEntityError(CatalogError):
         self.location = location
         super().__init__(self.describe())
 
-    def describe(self) -> str:
+    def describe(self, with_location: bool = True) -> str:
         parts = []
-        if self.location is not None:
+        if with_location and self.location is not None:
             parts.append(f"{self.location}:")
         if self.entity:
             parts.append(f"{self.entity}:")

@@ -35,7 +35,9 @@ async def _neo4j_unavailable() -> str | None:
             await driver.verify_connectivity()
             _neo4j_state["reason"] = None
         except (ServiceUnavailable, Neo4jError, OSError) as exc:
-            _neo4j_state["reason"] = f"Neo4j not reachable at {NEO4J_URL} ({exc.__class__.__name__})"
+            _neo4j_state["reason"] = (
+                f"Neo4j not reachable at {NEO4J_URL} ({exc.__class__.__name__})"
+            )
         finally:
             await driver.close()
     return _neo4j_state["reason"]

@@ -251,9 +251,7 @@ async def test_runs_newest_first_with_pages(store: GraphStore) -> None:
 
 
 async def test_reads_cost_the_same_for_one_key_or_many(store: GraphStore) -> None:
-    await store.upsert_entities(
-        "src", "r", [record(f"component:default/c{i}") for i in range(60)]
-    )
+    await store.upsert_entities("src", "r", [record(f"component:default/c{i}") for i in range(60)])
     keys = [f"component:default/c{i}" for i in range(60)]
 
     before = store.query_count

@@ -1,0 +1,116 @@
+"""The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
+``/readyz``. The store is opened in the lifespan and closed there."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import AddValidationRules
+
+from api.settings import Settings
+from graph import open_store
+from graph.port import GraphStore
+from ingestors.git import ingest_git
+from ingestors.runner import RunPolicy
+from schema import build_schema
+from schema.context import Context
+
+log = logging.getLogger("stagegraph.api")
+DEMO_SOURCE = "demo"
+
+
+class StagegraphGraphQL(GraphQL[Context, None]):
+    """The GraphQL endpoint, with a fresh context (and DataLoaders) per request."""
+
+    def __init__(self, store_holder: dict[str, GraphStore], settings: Settings) -> None:
+        schema = build_schema()
+        if not settings.introspection:
+            schema.extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self._holder = store_holder
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | None = None
+    ) -> Context:
+        return Context(store=self._holder["store"])
+
+
+async def load_demo(store: GraphStore, settings: Settings) -> None:
+    run = await ingest_git(
+        store,
+        str(settings.demo_path),
+        name=DEMO_SOURCE,
+        trigger="demo",
+        policy=RunPolicy(settings.max_delete_share),
+    )
+    total = sum(c.added + c.updated + c.unchanged for c in run.counts)
+    log.info("demo catalog: %s, %d entities (%s)", run.status, total, run.cleanup)
+    for error in run.errors:
+        log.warning("demo catalog: %s: %s", error.file, error.message)
+
+
+def create_app(settings: Settings, store: GraphStore | None = None) -> Starlette:
+    """Build the app. With ``store`` given, the caller owns it (tests); otherwise the app
+    opens the store from ``settings.store`` at start and closes it at shutdown."""
+    holder: dict[str, GraphStore] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = store is None
+        active = store or open_store(
+            settings.store, user=settings.neo4j_user, password=settings.password
+        )
+        if owned:
+            await active.setup()
+        holder["store"] = active
+        try:
+            if settings.demo:
+                await load_demo(active, settings)
+            yield
+        finally:
+            holder.pop("store", None)
+            if owned:
+                await active.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        active = holder.get("store")
+        if active is not None and await active.ping():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "store unavailable"}, status_code=503)
+
+    graphql = StagegraphGraphQL(holder, settings)
+    middleware: list[Middleware] = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    routes: list[Any] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

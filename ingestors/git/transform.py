@@ -1,0 +1,264 @@
+"""The git source's transform: from a repository tree to validated entities.
+
+Pure apart from reading the given :class:`~ingestors.git.tree.Tree`: discovers
+``catalog-info.yaml`` / ``.yml`` at any depth (or starts from the given entry paths),
+follows ``Location`` targets relative to the file, resolves ``$text`` placeholders, fills
+a missing owner from CODEOWNERS, adds location annotations, and validates every entity.
+Problems become run errors with file, line and entity; the rest goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import posixpath
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.descriptors import parse_descriptors, resolve_placeholders
+from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
+from catalog.validation import validate_entity
+from graph.port import RunError
+from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
+from ingestors.git.tree import Tree
+from ingestors.runner import SOURCE_PATH_ANNOTATION
+from ingestors.snapshot import Descriptor, Rejected, Snapshot
+
+DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
+KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the tree came from, for the location annotations."""
+
+    repo: str
+    commit: str | None
+    prefix: str = ""
+
+    def url(self, path: str, directory: bool = False) -> str:
+        full = posixpath.join(self.prefix, path) if self.prefix else path
+        if directory:
+            full = posixpath.dirname(full)
+            full = f"{full}/" if full else ""
+        at = f"@{self.commit}" if self.commit else ""
+        return f"git:{self.repo}{at}:{full}" if self.commit else f"file:{self.repo}/{full}"
+
+
+def _inside(path: str) -> str | None:
+    """Normalize a repo-relative path; None when it escapes the repository."""
+    if path.startswith("/"):
+        return None
+    normal = posixpath.normpath(path)
+    if normal == ".." or normal.startswith("../"):
+        return None
+    return "" if normal == "." else normal
+
+
+def _identity(raw: Any) -> str | None:
+    """``kind:namespace/name`` of a raw document, when it can be told."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("metadata"), dict):
+        return None
+    kind, name = raw.get("kind"), raw["metadata"].get("name")
+    namespace = raw["metadata"].get("namespace", "default")
+    if isinstance(kind, str) and isinstance(name, str) and isinstance(namespace, str):
+        return f"{kind.lower()}:{namespace}/{name}"
+    return None
+
+
+class _Walk:
+    def __init__(self, tree: Tree, origin: Origin) -> None:
+        self.tree = tree
+        self.origin = origin
+        self.all_paths = tree.paths()
+        self.known = set(self.all_paths)
+        self.snapshot = Snapshot(source_type="git", commit=origin.commit)
+        self.queue: deque[str] = deque()
+        self.queued: set[str] = set()
+        self.codeowners = []
+        for candidate in CODEOWNERS_PATHS:
+            if candidate in self.known:
+                try:
+                    self.codeowners = parse_codeowners(tree.read(candidate))
+                except OSError as exc:
+                    self.snapshot.warnings.append(f"{candidate}: could not be read ({exc})")
+                break
+
+    def enqueue(self, path: str) -> None:
+        if path not in self.queued:
+            self.queued.add(path)
+            self.queue.append(path)
+
+    def error(self, message: str, file: str | None, entity: str | None = None) -> None:
+        self.snapshot.errors.append(RunError(message, file=file, entity=entity))
+
+    def run(self) -> Snapshot:
+        while self.queue:
+            self.read_file(self.queue.popleft())
+        return self.snapshot
+
+    def read_file(self, path: str) -> None:
+        try:
+            text = self.tree.read(path)
+        except OSError as exc:
+            self.error(f"could not be read: {exc}", path)
+            self.snapshot.keep_files.add(path)
+            return
+        self.snapshot.files_read += 1
+        parsed = parse_descriptors(text, path)
+        for document in parsed.documents:
+            self.read_document(document.data, document.location)
+        if parsed.error is not None:
+            self.error(
+                f"{parsed.error.message}; fix the YAML (entities after this point were not read)",
+                str(parsed.error.location),
+            )
+            self.snapshot.keep_files.add(path)
+
+    def read_document(self, raw: Any, location: SourceLocation) -> None:
+        path = location.file
+        identity = _identity(raw)
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("kind"), str)
+            and raw["kind"].lower() not in KNOWN_KINDS
+        ):
+            self.reject(
+                InvalidEntityError(
+                    f"unknown kind {raw['kind']!r}; use one of {', '.join(KNOWN_KINDS.values())}",
+                    entity=identity,
+                    field="kind",
+                    location=location,
+                ),
+                identity,
+                path,
+            )
+            return
+        if isinstance(raw, dict):
+            raw = self.prepare(raw, path)
+        try:
+            entity = validate_entity(raw, location)
+        except InvalidEntityError as exc:
+            self.reject(exc, identity, path)
+            return
+        self.snapshot.descriptors.append(Descriptor(entity, location))
+        if entity.kind.lower() == "location":
+            self.follow(entity.spec, path, str(entity.ref))
+
+    def reject(self, exc: InvalidEntityError, identity: str | None, path: str) -> None:
+        error = RunError(
+            exc.describe(with_location=False), file=str(exc.location or path), entity=identity
+        )
+        if identity is None:
+            self.snapshot.errors.append(error)
+            self.snapshot.keep_files.add(path)
+        else:
+            self.snapshot.rejected.append(Rejected(identity, error))
+
+    def prepare(self, raw: dict[str, Any], path: str) -> dict[str, Any]:
+        """Resolve placeholders, fill the owner from CODEOWNERS, add location annotations."""
+        raw = copy.deepcopy(raw)
+        directory = posixpath.dirname(path)
+
+        def read_relative(target: str) -> str:
+            inside = _inside(posixpath.join(directory, target))
+            if inside is None:
+                raise PermissionError(f"{target} is outside the repository")
+            return self.tree.read(inside)
+
+        spec = raw.get("spec")
+        if isinstance(spec, dict):
+            resolved, warnings = resolve_placeholders(spec, read_relative)
+            raw["spec"] = spec = resolved
+            self.snapshot.warnings.extend(f"{path}: spec.{w}" for w in warnings)
+            kind = str(raw.get("kind", "")).lower()
+            if kind in OWNABLE_BY_CODEOWNERS and not spec.get("owner") and self.codeowners:
+                for owner in owners_for(self.codeowners, posixpath.join(self.origin.prefix, path)):
+                    ref = owner_ref(owner)
+                    if ref is not None:
+                        spec["owner"] = str(ref)
+                        break
+        metadata = raw.get("metadata")
+        if isinstance(metadata, dict):
+            annotations = metadata.get("annotations")
+            if annotations is None:
+                annotations = metadata["annotations"] = {}
+            if isinstance(annotations, dict):
+                annotations["backstage.io/managed-by-location"] = self.origin.url(path)
+                annotations.setdefault(
+                    "backstage.io/source-location", self.origin.url(path, directory=True)
+                )
+                annotations[SOURCE_PATH_ANNOTATION] = path
+        return raw
+
+    def follow(self, spec: dict[str, Any], path: str, entity: str) -> None:
+        targets = list(spec.get("targets") or [])
+        if spec.get("target"):
+            targets.append(spec["target"])
+        directory = posixpath.dirname(path)
+        for target in targets:
+            if not isinstance(target, str):
+                continue
+            if "://" in target:
+                self.snapshot.warnings.append(
+                    f"{path}: {entity} target {target} is remote and was not followed"
+                )
+                continue
+            inside = _inside(posixpath.join(directory, target))
+            if inside is None:
+                self.error(
+                    f"target {target!r} escapes the repository and was not read; "
+                    "targets must stay inside the source",
+                    path,
+                    entity,
+                )
+                continue
+            if any(ch in inside for ch in "*?["):
+                matches = [p for p in self.all_paths if fnmatch.fnmatchcase(p, inside)]
+                for match in matches:
+                    self.enqueue(match)
+                continue
+            if inside not in self.known:
+                optional = spec.get("presence") == "optional"
+                if not optional:
+                    self.error(
+                        f"target {target!r} does not exist in the source; "
+                        "fix the path or mark the Location presence: optional",
+                        path,
+                        entity,
+                    )
+                    self.snapshot.keep_files.add(inside)
+                continue
+            self.enqueue(inside)
+
+
+def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) -> Snapshot:
+    """Read every descriptor reachable in ``tree`` into a :class:`Snapshot`.
+
+    Without ``entry_paths`` every ``catalog-info.yaml``/``.yml`` is read; with them, the given
+    files are read and given folders are searched for ``catalog-info`` files.
+    """
+    walk = _Walk(tree, origin)
+    if not entry_paths:
+        for path in walk.all_paths:
+            if posixpath.basename(path) in DESCRIPTOR_NAMES:
+                walk.enqueue(path)
+    for entry in entry_paths:
+        inside = _inside(entry.strip("/") or ".")
+        if inside is None:
+            walk.error(f"path {entry!r} escapes the repository", entry)
+            continue
+        if inside in walk.known:
+            walk.enqueue(inside)
+            continue
+        below = [p for p in walk.all_paths if p.startswith(f"{inside}/") or inside == ""]
+        found = [p for p in below if posixpath.basename(p) in DESCRIPTOR_NAMES]
+        if not below:
+            walk.error(f"path {entry!r} does not exist in the source", entry)
+            walk.snapshot.keep_files.add(inside)
+        for path in found:
+            walk.enqueue(path)
+    return walk.run()

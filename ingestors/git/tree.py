@@ -1,0 +1,213 @@
+"""Read-only views of a repository's files: the committed tree of a git repo, a plain
+folder, or an in-memory mapping (for tests of the pure transform).
+
+All I/O of the git source lives here (``get``): the git CLI is the only way in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from ingestors.errors import SourceUnavailableError
+
+MAX_FILE_BYTES = 1_000_000
+GIT_TIMEOUT_SECONDS = 300
+_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Remove credentials from URLs (``https://user:token@host`` -> ``https://***@host``)."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+class Tree(Protocol):
+    """Files of one snapshot of a source, by POSIX path relative to its root."""
+
+    def paths(self) -> list[str]: ...
+
+    def read(self, path: str) -> str:
+        """The file's text; raises ``FileNotFoundError`` or ``OSError`` when it cannot."""
+        ...
+
+
+@dataclass
+class MemoryTree:
+    files: Mapping[str, str]
+
+    def paths(self) -> list[str]:
+        return sorted(self.files)
+
+    def read(self, path: str) -> str:
+        try:
+            return self.files[path]
+        except KeyError:
+            raise FileNotFoundError(path) from None
+
+
+class DirTree:
+    """A plain folder on disk (not a git repository): its files as they are now."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def paths(self) -> list[str]:
+        found = []
+        for directory, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if d not in (".git", "node_modules"))
+            for name in files:
+                full = Path(directory, name)
+                found.append(full.relative_to(self.root).as_posix())
+        return sorted(found)
+
+    def read(self, path: str) -> str:
+        full = (self.root / path).resolve()
+        if not full.is_relative_to(self.root.resolve()):
+            raise PermissionError(f"{path} is outside the source")
+        if full.stat().st_size > MAX_FILE_BYTES:
+            raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+        return full.read_text(encoding="utf-8")
+
+
+def _git(args: list[str], *, cwd: Path | None = None, source: str) -> str:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise SourceUnavailableError(source, "the git command is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise SourceUnavailableError(
+            source, f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s"
+        ) from None
+    if done.returncode != 0:
+        message = redact(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
+        raise SourceUnavailableError(source, f"git {args[0]} failed: {message}")
+    return done.stdout
+
+
+class GitTree:
+    """The tree of one commit of a git repository, read with ``git ls-tree`` / ``cat-file``."""
+
+    def __init__(self, git_dir: Path, commit: str, prefix: str, source: str) -> None:
+        self.git_dir = git_dir
+        self.commit = commit
+        self.prefix = prefix.strip("/")
+        self.source = source
+        self._blobs: dict[str, tuple[str, int]] = {}
+        listing = _git(
+            ["ls-tree", "-r", "-l", "-z", "--full-tree", commit], cwd=git_dir, source=source
+        )
+        strip = f"{self.prefix}/" if self.prefix else ""
+        for entry in listing.split("\0"):
+            if not entry:
+                continue
+            meta, path = entry.split("\t", 1)
+            _mode, kind, sha, size = meta.split()
+            if kind != "blob" or not path.startswith(strip):
+                continue
+            self._blobs[path[len(strip) :]] = (sha, int(size) if size.isdigit() else 0)
+
+    def paths(self) -> list[str]:
+        return sorted(self._blobs)
+
+    def read(self, path: str) -> str:
+        if path not in self._blobs:
+            raise FileNotFoundError(path)
+        sha, size = self._blobs[path]
+        if size > MAX_FILE_BYTES:
+            raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+        return _git(["cat-file", "blob", sha], cwd=self.git_dir, source=self.source)
+
+
+def is_remote(source: str) -> bool:
+    return "://" in source or bool(re.match(r"^[\w.-]+@[\w.-]+:", source))
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """An opened source: its files, the commit (None for a plain folder) and a display URL."""
+
+    tree: Tree
+    commit: str | None
+    repo: str
+    prefix: str
+
+
+@contextmanager
+def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
+    """Open a local path or git URL at ``ref`` (default: HEAD, the default branch).
+
+    A remote is cloned (bare) into a temporary folder removed on exit. A local path inside
+    a git work tree reads the committed tree, limited to that folder. A plain folder is
+    read as it is on disk. Raises :class:`SourceUnavailableError` when none of that works.
+    """
+    display = redact(source)
+    if is_remote(source):
+        with tempfile.TemporaryDirectory(prefix="stagegraph-git-") as tmp:
+            target = Path(tmp) / "repo.git"
+            _git(["clone", "--bare", "--quiet", "--no-tags", source, str(target)], source=display)
+            commit = _resolve(target, ref, display)
+            yield Checkout(GitTree(target, commit, "", display), commit, display, "")
+        return
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise SourceUnavailableError(display, "no such file or folder; check the path")
+    if not path.is_dir():
+        raise SourceUnavailableError(display, "not a folder; give the repository's folder")
+    if shutil.which("git") is None:
+        raise SourceUnavailableError(display, "the git command is not installed")
+    inside = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree", "--is-bare-repository"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    answers = inside.stdout.split()
+    if inside.returncode != 0 or not answers:
+        if ref:
+            raise SourceUnavailableError(
+                display, f"--ref {ref} given but this is not a git repository"
+            )
+        yield Checkout(DirTree(path.resolve()), None, str(path.resolve()), "")
+        return
+    if answers[-1] == "true":  # a bare repository
+        commit = _resolve(path, ref, display)
+        yield Checkout(GitTree(path, commit, "", display), commit, str(path.resolve()), "")
+        return
+    top = Path(_git(["rev-parse", "--show-toplevel"], cwd=path, source=display).strip())
+    prefix = PurePosixPath(path.resolve().relative_to(top.resolve()).as_posix()).as_posix()
+    prefix = "" if prefix == "." else prefix
+    commit = _resolve(top, ref, display)
+    yield Checkout(GitTree(top, commit, prefix, display), commit, str(top), prefix)
+
+
+def _resolve(git_dir: Path, ref: str | None, source: str) -> str:
+    wanted = ref or "HEAD"
+    try:
+        return _git(
+            ["rev-parse", "--verify", "--quiet", f"{wanted}^{{commit}}"], cwd=git_dir, source=source
+        ).strip()
+    except SourceUnavailableError:
+        hint = (
+            "the repository has no commits yet"
+            if wanted == "HEAD"
+            else "check the branch, tag or commit"
+        )
+        raise SourceUnavailableError(source, f"ref {wanted!r} not found ({hint})") from None

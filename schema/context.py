@@ -1,0 +1,22 @@
+"""The per-request GraphQL context: the store and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import strawberry
+
+from graph.port import GraphStore
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    store: GraphStore
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders.for_store(self.store)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,229 @@
+"""A GraphQL type per Backstage kind, each implementing ``Entity`` with typed relation
+fields. A kind with no type of its own (added by a source) resolves as ``GenericEntity``."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.context import Info
+from schema.entity import Entity, to_graphql
+
+
+def _kind_of(ref: str) -> str:
+    return ref.split(":", 1)[0].lower()
+
+
+async def _one(entity: Entity, info: Info, type_: str, kind: str) -> Entity | None:
+    refs = [r for r in await entity._related(info, type_) if _kind_of(r) == kind]
+    if not refs:
+        return None
+    stored = await info.context.loaders.entities.load(refs[0])
+    return to_graphql(stored) if stored else None
+
+
+async def _many(entity: Entity, info: Info, type_: str, kind: str | None = None) -> list[Entity]:
+    refs = [r for r in await entity._related(info, type_) if kind is None or _kind_of(r) == kind]
+    found = await info.context.loaders.entities.load_many(refs)
+    return [to_graphql(s) for s in found if s is not None]
+
+
+@strawberry.type(description="A piece of software: a service, website, library, ...")
+class Component(Entity):
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field
+    def lifecycle(self) -> str | None:
+        return self._spec.get("lifecycle")
+
+    @strawberry.field
+    async def system(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "system")
+
+    @strawberry.field(description="The component this one is part of.")
+    async def subcomponent_of(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "component")
+
+    @strawberry.field
+    async def subcomponents(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasPart", "component")
+
+    @strawberry.field
+    async def provides_apis(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "providesApi")
+
+    @strawberry.field
+    async def consumes_apis(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "consumesApi")
+
+    @strawberry.field(description="The template this component was made from.")
+    async def scaffolded_from(self, info: Info) -> Entity | None:
+        return await _one(self, info, "scaffoldedFrom", "template")
+
+
+@strawberry.type(name="API", description="An interface a component provides or consumes.")
+class Api(Entity):
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field
+    def lifecycle(self) -> str | None:
+        return self._spec.get("lifecycle")
+
+    @strawberry.field(description="The definition text; null while a remote $text is unresolved.")
+    def definition(self) -> str | None:
+        value = self._spec.get("definition")
+        return value if isinstance(value, str) else None
+
+    @strawberry.field
+    async def system(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "system")
+
+    @strawberry.field
+    async def providers(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "apiProvidedBy")
+
+    @strawberry.field
+    async def consumers(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "apiConsumedBy")
+
+
+@strawberry.type(description="Infrastructure a component needs: a database, queue, bucket, ...")
+class Resource(Entity):
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field
+    async def system(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "system")
+
+
+@strawberry.type(description="A collection of components, APIs and resources.")
+class System(Entity):
+    @strawberry.field
+    async def domain(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "domain")
+
+    @strawberry.field
+    async def components(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasPart", "component")
+
+    @strawberry.field
+    async def apis(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasPart", "api")
+
+    @strawberry.field
+    async def resources(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasPart", "resource")
+
+
+@strawberry.type(description="A business area grouping systems.")
+class Domain(Entity):
+    @strawberry.field
+    async def subdomain_of(self, info: Info) -> Entity | None:
+        return await _one(self, info, "partOf", "domain")
+
+    @strawberry.field
+    async def systems(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasPart", "system")
+
+
+@strawberry.type(description="A team or other organisational unit.")
+class Group(Entity):
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field
+    def profile(self) -> JSON | None:
+        return self._spec.get("profile")
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Entity | None:
+        return await _one(self, info, "childOf", "group")
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "parentOf")
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "hasMember")
+
+    @strawberry.field
+    async def owner_of(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "ownerOf")
+
+
+@strawberry.type(description="A person.")
+class User(Entity):
+    @strawberry.field
+    def profile(self) -> JSON | None:
+        return self._spec.get("profile")
+
+    @strawberry.field
+    async def member_of(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "memberOf")
+
+    @strawberry.field
+    async def owner_of(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "ownerOf")
+
+
+@strawberry.type(description="A scaffolder template new projects start from.")
+class Template(Entity):
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field
+    def parameters(self) -> JSON | None:
+        return self._spec.get("parameters")
+
+    @strawberry.field
+    def steps(self) -> JSON:
+        return self._spec.get("steps", [])
+
+    @strawberry.field(description="Entities made from this template.")
+    async def scaffolded(self, info: Info) -> list[Entity]:
+        return await _many(self, info, "scaffolderOf")
+
+
+@strawberry.type(description="A pointer to more descriptors.")
+class Location(Entity):
+    @strawberry.field
+    def targets(self) -> list[str]:
+        spec = self._spec
+        found = list(spec.get("targets") or [])
+        if spec.get("target"):
+            found.append(spec["target"])
+        return [str(t) for t in found]
+
+
+@strawberry.type(description="An entity of a kind without a type of its own.")
+class GenericEntity(Entity):
+    @strawberry.field
+    def spec(self) -> JSON:
+        return self._spec
+
+
+_TYPES: dict[str, type[Entity]] = {
+    "component": Component,
+    "api": Api,
+    "resource": Resource,
+    "system": System,
+    "domain": Domain,
+    "group": Group,
+    "user": User,
+    "template": Template,
+    "location": Location,
+}
+ALL_TYPES: tuple[type[Entity], ...] = (*_TYPES.values(), GenericEntity)
+
+
+def type_for_kind(kind: str) -> type[Entity]:
+    return _TYPES.get(kind.lower(), GenericEntity)

@@ -1,0 +1,52 @@
+"""Per-request DataLoaders: every resolver reads the store through these, so a request costs
+a number of store queries that depends on the depth of the selection, never on how many
+items it returns. Each batch function makes one store call and answers in key order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from aiodataloader import DataLoader
+
+from graph.port import Direction, GraphStore, StoredEntity, StoredRelation
+
+
+class EntityLoader(DataLoader[str, StoredEntity | None]):
+    """Entity by key (lowercased ref); None when no such entity exists."""
+
+    def __init__(self, store: GraphStore) -> None:
+        super().__init__(get_cache_key=str.lower)
+        self.store = store
+
+    async def batch_load_fn(self, keys: list[str]) -> list[StoredEntity | None]:
+        found = await self.store.get_entities(keys)
+        return [found.get(key.lower()) for key in keys]
+
+
+class RelationsLoader(DataLoader[str, list[StoredRelation]]):
+    """All stored relations touching an entity, in either direction."""
+
+    def __init__(self, store: GraphStore) -> None:
+        super().__init__(get_cache_key=str.lower)
+        self.store = store
+
+    async def batch_load_fn(self, keys: list[str]) -> list[list[StoredRelation]]:
+        rows = await self.store.get_relations(keys, Direction.BOTH)
+        by_key: dict[str, list[StoredRelation]] = defaultdict(list)
+        for row in rows:
+            source, target = row.source_ref.lower(), row.target_ref.lower()
+            by_key[source].append(row)
+            if target != source:
+                by_key[target].append(row)
+        return [by_key.get(key.lower(), []) for key in keys]
+
+
+@dataclass
+class Loaders:
+    entities: EntityLoader
+    relations: RelationsLoader
+
+    @classmethod
+    def for_store(cls, store: GraphStore) -> Loaders:
+        return cls(EntityLoader(store), RelationsLoader(store))
