@@ -1,0 +1,86 @@
+"""Run the real ``stagegraph`` CLI as a subprocess: ingest commands and a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import NEO4J_PASSWORD, NEO4J_USER
+
+STAGEGRAPH = str(Path(sys.executable).with_name("stagegraph"))
+
+
+def env(store_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "STAGEGRAPH_STORE": store_url,
+        "NEO4J_USER": NEO4J_USER,
+        "NEO4J_PASSWORD": NEO4J_PASSWORD,
+        "COLUMNS": "200",
+    }
+
+
+def cli(store_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [STAGEGRAPH, *args], env=env(store_url), capture_output=True, text=True, timeout=120,
+        cwd=cwd, check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(store_url: str, *extra: str, cwd: Path | None = None) -> Iterator[str]:
+    """Start ``stagegraph serve`` on a free loopback port; yield its base URL once ready."""
+    port = free_port()
+    process = subprocess.Popen(
+        [STAGEGRAPH, "serve", "--port", str(port), *extra],
+        env=env(store_url), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not become ready in 60 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def graphql(base: str, query: str, **variables: object) -> dict[str, object]:
+    response = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    data = body["data"]
+    assert isinstance(data, dict)
+    return data
