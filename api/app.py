@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -17,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import AddValidationRules
 
 from api.settings import Settings
 from graph import open_store
@@ -35,9 +33,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
     """The GraphQL endpoint, with a fresh context (and DataLoaders) per request."""
 
     def __init__(self, store_holder: dict[str, GraphStore], settings: Settings) -> None:
-        schema = build_schema()
-        if not settings.introspection:
-            schema.extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        schema = build_schema(introspection=settings.introspection)
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -46,7 +42,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         self._holder = store_holder
 
     async def get_context(
-        self, request: Request | WebSocket, response: Response | None = None
+        self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return Context(store=self._holder["store"])
 

@@ -109,11 +109,11 @@ class Entity:
 
     @strawberry.field
     def labels(self) -> JSON:
-        return dict(self._metadata.get("labels", {}))
+        return JSON(dict(self._metadata.get("labels", {})))
 
     @strawberry.field
     def annotations(self) -> JSON:
-        return dict(self._metadata.get("annotations", {}))
+        return JSON(dict(self._metadata.get("annotations", {})))
 
     @strawberry.field
     def links(self) -> list[Link]:
@@ -130,7 +130,7 @@ class Entity:
 
     @strawberry.field(description="The whole entity as stored, in Backstage's JSON shape.")
     def document(self) -> JSON:
-        return self.stored.document
+        return JSON(self.stored.document)
 
     @strawberry.field(description="The source (ingestion) this entity came from.")
     def source(self) -> str:

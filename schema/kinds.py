@@ -140,7 +140,7 @@ class Group(Entity):
 
     @strawberry.field
     def profile(self) -> JSON | None:
-        return self._spec.get("profile")
+        return JSON(self._spec.get("profile"))
 
     @strawberry.field
     async def parent(self, info: Info) -> Entity | None:
@@ -163,7 +163,7 @@ class Group(Entity):
 class User(Entity):
     @strawberry.field
     def profile(self) -> JSON | None:
-        return self._spec.get("profile")
+        return JSON(self._spec.get("profile"))
 
     @strawberry.field
     async def member_of(self, info: Info) -> list[Entity]:
@@ -182,11 +182,11 @@ class Template(Entity):
 
     @strawberry.field
     def parameters(self) -> JSON | None:
-        return self._spec.get("parameters")
+        return JSON(self._spec.get("parameters"))
 
     @strawberry.field
     def steps(self) -> JSON:
-        return self._spec.get("steps", [])
+        return JSON(self._spec.get("steps", []))
 
     @strawberry.field(description="Entities made from this template.")
     async def scaffolded(self, info: Info) -> list[Entity]:
@@ -208,7 +208,7 @@ class Location(Entity):
 class GenericEntity(Entity):
     @strawberry.field
     def spec(self) -> JSON:
-        return self._spec
+        return JSON(self._spec)
 
 
 _TYPES: dict[str, type[Entity]] = {

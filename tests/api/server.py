@@ -30,8 +30,13 @@ def env(store_url: str) -> dict[str, str]:
 
 def cli(store_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [STAGEGRAPH, *args], env=env(store_url), capture_output=True, text=True, timeout=120,
-        cwd=cwd, check=False,
+        [STAGEGRAPH, *args],
+        env=env(store_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -47,7 +52,11 @@ def running_server(store_url: str, *extra: str, cwd: Path | None = None) -> Iter
     port = free_port()
     process = subprocess.Popen(
         [STAGEGRAPH, "serve", "--port", str(port), *extra],
-        env=env(store_url), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env(store_url),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -77,7 +86,9 @@ def running_server(store_url: str, *extra: str, cwd: Path | None = None) -> Iter
 
 
 def graphql(base: str, query: str, **variables: object) -> dict[str, object]:
-    response = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    response = httpx.post(
+        f"{base}/graphql", json={"query": query, "variables": variables}, timeout=30
+    )
     response.raise_for_status()
     body = response.json()
     assert "errors" not in body, body

@@ -24,8 +24,12 @@ def _refs(data: dict[str, object]) -> set[str]:
 async def test_git_to_graphql_over_http(store: GraphStore, store_url: str, tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "repo")
     repo.write("teams/catalog-info.yaml", group("web-team"))
-    repo.write("web/catalog-info.yaml", component("web", owner="web-team", dependsOn=["component:api"]))
-    repo.write("api/catalog-info.yaml", component("api", owner="web-team", dependsOn=["component:db"]))
+    repo.write(
+        "web/catalog-info.yaml", component("web", owner="web-team", dependsOn=["component:api"])
+    )
+    repo.write(
+        "api/catalog-info.yaml", component("api", owner="web-team", dependsOn=["component:db"])
+    )
     repo.write("db/catalog-info.yaml", component("db", owner="web-team"))
     repo.write("cache/catalog-info.yaml", component("cache", owner="web-team"))
     repo.commit()
@@ -37,7 +41,9 @@ async def test_git_to_graphql_over_http(store: GraphStore, store_url: str, tmp_p
     with running_server(store_url) as base:
         data = graphql(base, QUERY)
         assert _refs(data) == {
-            "component:default/web", "component:default/api", "component:default/db",
+            "component:default/web",
+            "component:default/api",
+            "component:default/db",
             "component:default/cache",
         }
         assert data["dependencies"] == {

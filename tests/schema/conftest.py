@@ -42,13 +42,15 @@ class Client:
             document, variable_values=variables, context_value=Context(self.store)
         )
         assert result.errors, "expected errors"
-        return [e.formatted for e in result.errors]
+        return [dict(e.formatted) for e in result.errors]
 
 
 @pytest.fixture
 async def backstage(graphql_schema: strawberry.Schema, store: GraphStore) -> Client:
     """The Backstage example catalog (all.yaml + acme-corp.yaml) loaded into the store."""
-    run = await ingest_git(store, str(FIXTURE), name="backstage", paths=["all.yaml", "acme-corp.yaml"])
+    run = await ingest_git(
+        store, str(FIXTURE), name="backstage", paths=["all.yaml", "acme-corp.yaml"]
+    )
     assert run.status == "SUCCEEDED", run.errors
     return Client(graphql_schema, store)
 

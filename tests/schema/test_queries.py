@@ -40,7 +40,11 @@ async def test_inverse_relations_and_dangling_targets(backstage: Client) -> None
     assert db["entity"]["dependencyOf"] == [{"ref": "component:default/artist-lookup"}]
     template = [r for r in lookup["entity"]["relations"] if r["type"] == "scaffoldedFrom"]
     assert template == [
-        {"type": "scaffoldedFrom", "targetRef": "template:default/springboot-template", "target": None}
+        {
+            "type": "scaffoldedFrom",
+            "targetRef": "template:default/springboot-template",
+            "target": None,
+        }
     ]
 
 

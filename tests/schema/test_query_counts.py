@@ -1,0 +1,59 @@
+"""N+1 is a bug: a request costs the same number of store queries for 10 items or 100."""
+
+from __future__ import annotations
+
+from graph.port import GraphStore
+from tests.factories import record, rel
+from tests.schema.conftest import Client
+
+LIST = """query ($first: Int!) {
+  entities(kind: "component", first: $first) {
+    totalCount
+    edges { node {
+      ref owner { ref name }
+      dependsOn { ref owner { ref } }
+      relations(type: "consumesApi") { targetRef target { ref } }
+      ... on Component { system { ref } providesApis { ref owner { ref } } consumesApis { ref } }
+    } }
+  }
+}"""
+
+
+async def _catalog(store: GraphStore, size: int) -> None:
+    records = [record(f"group:default/team-{t}") for t in range(5)]
+    records += [record(f"system:default/sys-{s}") for s in range(3)]
+    records += [record(f"component:default/svc-{i:03d}") for i in range(size)]
+    records += [record(f"api:default/api-{i:03d}") for i in range(size)]
+    relations = []
+    for i in range(size):
+        svc = f"component:default/svc-{i:03d}"
+        relations += [
+            rel(svc, "ownedBy", f"group:default/team-{i % 5}"),
+            rel(svc, "partOf", f"system:default/sys-{i % 3}"),
+            rel(svc, "providesApi", f"api:default/api-{i:03d}"),
+            rel(svc, "consumesApi", f"api:default/api-{(i + 1) % size:03d}"),
+            rel(svc, "dependsOn", f"component:default/svc-{(i + 7) % size:03d}"),
+            rel(f"api:default/api-{i:03d}", "ownedBy", f"group:default/team-{i % 5}"),
+        ]
+    await store.upsert_entities("test", "r1", records)
+    await store.upsert_relations("test", "r1", relations)
+
+
+async def test_listing_costs_the_same_queries_for_10_and_100(client: Client) -> None:
+    await _catalog(client.store, 120)
+
+    before = client.store.query_count
+    small = await client.query(LIST, first=10)
+    cost_10 = client.store.query_count - before
+    before = client.store.query_count
+    large = await client.query(LIST, first=100)
+    cost_100 = client.store.query_count - before
+
+    assert len(small["entities"]["edges"]) == 10
+    assert len(large["entities"]["edges"]) == 100
+    node = large["entities"]["edges"][42]["node"]
+    assert node["owner"]["ref"] == "group:default/team-2"
+    assert node["system"] == {"ref": "system:default/sys-0"}
+    assert node["dependsOn"][0]["owner"] is not None
+    assert cost_10 == cost_100
+    assert cost_100 <= 12
