@@ -161,7 +161,7 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
     if is_remote(source):
         with tempfile.TemporaryDirectory(prefix="stagegraph-git-") as tmp:
             target = Path(tmp) / "repo.git"
-            _git(["clone", "--bare", "--quiet", "--no-tags", source, str(target)], source=display)
+            _git(["clone", "--bare", "--quiet", source, str(target)], source=display)
             commit = _resolve(target, ref, display)
             yield Checkout(GitTree(target, commit, "", display), commit, display, "")
         return

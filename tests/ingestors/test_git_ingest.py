@@ -23,7 +23,9 @@ def _catalog(repo: GitRepo, names: list[str]) -> None:
         repo.write(f"services/{name}/catalog-info.yaml", component(name))
 
 
-async def test_ingest_records_counts_commit_and_locations(store: GraphStore, tmp_path: Path) -> None:
+async def test_ingest_records_counts_commit_and_locations(
+    store: GraphStore, tmp_path: Path
+) -> None:
     repo = GitRepo(tmp_path / "repo")
     _catalog(repo, ["a", "b"])
     repo.write("services/a/catalog-info.yaml", component("a", dependsOn=["component:b"]))
@@ -94,7 +96,9 @@ async def test_cleanup_refuses_to_delete_more_than_half(store: GraphStore, tmp_p
     assert len(await _refs(store, *(f"component:default/{n}" for n in "abcd"))) == 4
 
 
-async def test_unreadable_source_fails_and_deletes_nothing(store: GraphStore, tmp_path: Path) -> None:
+async def test_unreadable_source_fails_and_deletes_nothing(
+    store: GraphStore, tmp_path: Path
+) -> None:
     repo = GitRepo(tmp_path / "repo")
     _catalog(repo, ["a"])
     repo.commit()
@@ -110,7 +114,9 @@ async def test_unreadable_source_fails_and_deletes_nothing(store: GraphStore, tm
     assert await _refs(store, "component:default/a") == {"component:default/a"}
 
 
-async def test_entity_turned_invalid_keeps_last_good_version(store: GraphStore, tmp_path: Path) -> None:
+async def test_entity_turned_invalid_keeps_last_good_version(
+    store: GraphStore, tmp_path: Path
+) -> None:
     repo = GitRepo(tmp_path / "repo")
     _catalog(repo, ["a", "b"])
     repo.commit()
