@@ -108,9 +108,10 @@ class Query:
         owner: str | None = None,
         tag: str | None = None,
         search: str | None = None,
-        first: int = 25,
+        first: int | None = 25,
         after: str | None = None,
     ) -> EntityConnection:
+        first = 25 if first is None else first
         check_range(first, "first", 1, MAX_PAGE)
         flt = EntityFilter(
             kinds=(kind,) if kind else (),
@@ -140,9 +141,11 @@ class Query:
         self,
         info: Info,
         ref: str,
-        direction: Direction = Direction.DOWNSTREAM,
-        max_depth: int = 10,
+        direction: Direction | None = Direction.DOWNSTREAM,
+        max_depth: int | None = 10,
     ) -> DependencyGraph:
+        direction = direction or Direction.DOWNSTREAM
+        max_depth = 10 if max_depth is None else max_depth
         check_range(max_depth, "maxDepth", 1, MAX_DEPTH)
         root = parse_input_ref(ref, "ref")
         way = StoreDirection.OUT if direction is Direction.DOWNSTREAM else StoreDirection.IN
@@ -173,9 +176,9 @@ class Query:
         "below it (through childOf, transitively) owns."
     )
     async def owned_entities(
-        self, info: Info, owner: str, include_subgroups: bool = False
+        self, info: Info, owner: str, include_subgroups: bool | None = False
     ) -> list[Entity]:
         owner_ref = parse_input_ref(owner, "owner", "group")
-        refs = await info.context.store.owned_by([owner_ref.key], include_subgroups)
+        refs = await info.context.store.owned_by([owner_ref.key], bool(include_subgroups))
         found = await info.context.loaders.entities.load_many(refs)
         return [to_graphql(s) for s in found if s is not None]

@@ -155,7 +155,7 @@ async def test_owned_entities_roll_up_through_subgroups(backstage: Client) -> No
     assert "component:default/petstore" in expected
 
 
-DEPENDENCIES = """query ($ref: String!, $direction: Direction!, $depth: Int!) {
+DEPENDENCIES = """query ($ref: String!, $direction: Direction, $depth: Int) {
   dependencies(ref: $ref, direction: $direction, maxDepth: $depth) {
     root { ref } nodes { ref } edges { from to depth } } }"""
 
