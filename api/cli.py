@@ -21,7 +21,7 @@ from rich.table import Table
 from api.settings import Settings
 from graph import open_store
 from graph.errors import StoreError
-from graph.port import RunRecord
+from graph.port import RunError, RunRecord
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import DirTree
@@ -60,7 +60,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         for problem in exc.errors():
             field = ".".join(str(p) for p in problem["loc"])
-            err.print(f"[red]configuration error[/red]: {field}: {problem['msg']}")
+            message = problem["msg"].removeprefix("Value error, ")
+            err.print(f"configuration error: {field}: {message}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -162,6 +163,13 @@ def ingest_git_command(
         raise typer.Exit(1)
 
 
+def _error_position(error: RunError) -> tuple[str, int, int]:
+    """Sort key: file, then line and column, from ``path:line[:column]``."""
+    path, *numbers = (error.file or "").split(":")
+    line, column = ([int(n) for n in numbers if n.isdigit()] + [0, 0])[:2]
+    return path, line, column
+
+
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Descriptor files or folders to check.")],
@@ -181,7 +189,9 @@ def validate(
         root, entry = (target, ()) if target.is_dir() else (target.parent, (target.name,))
         snapshot = transform_tree(DirTree(root), Origin(str(root.resolve()), None), entry)
         entities += len(snapshot.descriptors)
-        errors = list(snapshot.errors) + [r.error for r in snapshot.rejected]
+        errors = sorted(
+            [*snapshot.errors, *(r.error for r in snapshot.rejected)], key=_error_position
+        )
         for error in errors:
             where = Path(root, error.file) if error.file else root
             out.print(f"{where}: {error.message}", highlight=False, markup=False, soft_wrap=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from graph import DEFAULT_STORE_URL
+from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 
@@ -48,6 +48,16 @@ class Settings(BaseSettings):
         description="Cleanup deletes nothing when more than this share of a source would go.",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        if not value.startswith(STORE_SCHEMES):
+            raise ValueError(
+                f"unsupported store URL {value!r}: use sqlite:///path/to/file.db, "
+                "bolt://host:7687 or neo4j://host:7687"
+            )
+        return value
 
     @property
     def password(self) -> str | None:

@@ -6,6 +6,8 @@ from graph.errors import StoreUrlError
 from graph.port import GraphStore
 
 DEFAULT_STORE_URL = "sqlite:///stagegraph.db"
+NEO4J_SCHEMES = ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://", "bolt+ssc://", "neo4j+ssc://")
+STORE_SCHEMES = ("sqlite:", *NEO4J_SCHEMES)
 
 
 def open_store(url: str, *, user: str | None = None, password: str | None = None) -> GraphStore:
