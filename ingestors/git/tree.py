@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -110,6 +110,7 @@ class GitTree:
         self.prefix = prefix.strip("/")
         self.source = source
         self._blobs: dict[str, tuple[str, int]] = {}
+        self._batch: subprocess.Popen[bytes] | None = None
         listing = _git(
             ["ls-tree", "-r", "-l", "-z", "--full-tree", commit], cwd=git_dir, source=source
         )
@@ -132,7 +133,37 @@ class GitTree:
         sha, size = self._blobs[path]
         if size > MAX_FILE_BYTES:
             raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
-        return _git(["cat-file", "blob", sha], cwd=self.git_dir, source=self.source)
+        return self._cat(sha, path).decode("utf-8")
+
+    def _cat(self, sha: str, path: str) -> bytes:
+        """One blob through a long-lived ``git cat-file --batch`` (no process per file)."""
+        if self._batch is None:
+            self._batch = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.git_dir,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        batch = self._batch
+        assert batch.stdin is not None and batch.stdout is not None
+        batch.stdin.write(f"{sha}\n".encode())
+        batch.stdin.flush()
+        header = batch.stdout.readline().decode().split()
+        if len(header) != 3 or header[1] != "blob":
+            raise OSError(f"{path}: git could not read blob {sha}")
+        content = batch.stdout.read(int(header[2]))
+        batch.stdout.read(1)  # the newline after each object
+        return content
+
+    def close(self) -> None:
+        if self._batch is not None:
+            if self._batch.stdin is not None:
+                self._batch.stdin.close()
+            if self._batch.stdout is not None:
+                self._batch.stdout.close()
+            self._batch.wait(timeout=10)
+            self._batch = None
 
 
 def is_remote(source: str) -> bool:
@@ -163,7 +194,8 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
             target = Path(tmp) / "repo.git"
             _git(["clone", "--bare", "--quiet", source, str(target)], source=display)
             commit = _resolve(target, ref, display)
-            yield Checkout(GitTree(target, commit, "", display), commit, display, "")
+            with closing(GitTree(target, commit, "", display)) as tree:
+                yield Checkout(tree, commit, display, "")
         return
     path = Path(source).expanduser()
     if not path.exists():
@@ -189,13 +221,15 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
         return
     if answers[-1] == "true":  # a bare repository
         commit = _resolve(path, ref, display)
-        yield Checkout(GitTree(path, commit, "", display), commit, str(path.resolve()), "")
+        with closing(GitTree(path, commit, "", display)) as tree:
+            yield Checkout(tree, commit, str(path.resolve()), "")
         return
     top = Path(_git(["rev-parse", "--show-toplevel"], cwd=path, source=display).strip())
     prefix = PurePosixPath(path.resolve().relative_to(top.resolve()).as_posix()).as_posix()
     prefix = "" if prefix == "." else prefix
     commit = _resolve(top, ref, display)
-    yield Checkout(GitTree(top, commit, prefix, display), commit, str(top), prefix)
+    with closing(GitTree(top, commit, prefix, display)) as tree:
+        yield Checkout(tree, commit, str(top), prefix)
 
 
 def _resolve(git_dir: Path, ref: str | None, source: str) -> str:
