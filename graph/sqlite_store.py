@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from catalog.relations import RELATION_TYPES
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import (
     Direction,
@@ -71,7 +72,7 @@ CREATE INDEX IF NOT EXISTS relations_target ON relations (target_key, type);
 CREATE INDEX IF NOT EXISTS relations_type ON relations (type, source_key);
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source, run_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS entity_search USING fts5 (
-    key UNINDEXED, name, title, description, tags, tokenize = 'unicode61 tokenchars ''-_.'''
+    key UNINDEXED, name, title, description, tags, tokenize = 'unicode61'
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -265,6 +266,11 @@ class SqliteStore:
     ) -> None:
         if not records:
             return
+        unknown = {r.type for r in records} - set(RELATION_TYPES)
+        if unknown:
+            raise StoreError(
+                f"unknown relation types {sorted(unknown)}; use catalog.relations types"
+            )
         rows = [
             (
                 r.source_ref.lower(),

@@ -1,0 +1,302 @@
+"""The Neo4j adapter's own shape, checked through the raw driver: schema, labels, relationship
+types, placeholders, batching and connection errors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from typing import Any, LiteralString
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from neo4j import AsyncDriver, AsyncGraphDatabase
+
+from graph.errors import StoreConnectionError, StoreError
+from graph.neo4j_store import BATCH_SIZE, REL_TYPES, Neo4jStore
+from graph.port import Direction
+from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
+from tests.factories import record, rel
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture
+async def driver() -> AsyncIterator[AsyncDriver]:
+    await require_neo4j()
+    await wipe_neo4j()
+    raw = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
+    try:
+        yield raw
+    finally:
+        await raw.close()
+
+
+@pytest.fixture
+async def store(driver: AsyncDriver) -> AsyncIterator[Neo4jStore]:
+    neo4j_store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    await neo4j_store.setup()
+    try:
+        yield neo4j_store
+    finally:
+        await neo4j_store.close()
+
+
+async def rows(driver: AsyncDriver, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+    result = await driver.execute_query(query, params)
+    return [record.data() for record in result.records]
+
+
+async def drop_schema(driver: AsyncDriver) -> None:
+    for row in await rows(driver, "SHOW CONSTRAINTS YIELD name"):
+        await driver.execute_query("DROP CONSTRAINT $name", name=row["name"])
+    for row in await rows(driver, "SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'"):
+        await driver.execute_query("DROP INDEX $name", name=row["name"])
+
+
+async def schema(driver: AsyncDriver) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    constraints = await rows(
+        driver, "SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties RETURN *"
+    )
+    indexes = await rows(
+        driver,
+        "SHOW INDEXES YIELD type, labelsOrTypes, properties, state WHERE type <> 'LOOKUP' RETURN *",
+    )
+    return (
+        {(c["type"], *c["labelsOrTypes"], tuple(c["properties"])) for c in constraints},
+        {(i["type"], *i["labelsOrTypes"], tuple(i["properties"]), i["state"]) for i in indexes},
+    )
+
+
+async def test_setup_creates_the_schema_once_and_again_harmlessly(driver: AsyncDriver) -> None:
+    await drop_schema(driver)
+    first = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    second = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+
+    await first.setup()
+    created = await schema(driver)
+    await first.setup()
+    await second.setup()
+    again = await schema(driver)
+    await first.close()
+    await second.close()
+
+    constraints, indexes = created
+    assert {
+        ("UNIQUENESS", "Ref", ("key",)),
+        ("UNIQUENESS", "Entity", ("ref",)),
+        ("UNIQUENESS", "Run", ("id",)),
+    } <= constraints
+    assert {
+        ("RANGE", "Entity", (prop,), "ONLINE")
+        for prop in ("kind", "namespace", "name", "source", "run_id")
+    } <= indexes
+    assert (
+        "FULLTEXT",
+        "Entity",
+        ("name", "title", "description", "tags_text"),
+        "ONLINE",
+    ) in indexes
+    assert ("RANGE", "OWNED_BY", ("source", "run_id"), "ONLINE") in indexes
+    assert again == created
+
+
+async def test_entity_is_a_ref_with_entity_and_kind_labels(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record("component:default/Payments", tags=("java", "pci"))]
+    )
+
+    (node,) = await rows(
+        driver,
+        "MATCH (n:Ref {key: $key}) RETURN labels(n) AS labels, n.ref AS ref, n.kind AS kind, "
+        "n.tags AS tags, n.tags_text AS tags_text, n.source AS source, n.run_id AS run_id",
+        key="component:default/payments",
+    )
+
+    assert sorted(node.pop("labels")) == ["Component", "Entity", "Ref"]
+    assert node == {
+        "ref": "component:default/Payments",
+        "kind": "component",
+        "tags": ["java", "pci"],
+        "tags_text": "java pci",
+        "source": "src",
+        "run_id": "r1",
+    }
+
+
+async def test_owned_by_relation_is_an_owned_by_relationship(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record("component:default/a"), record("group:default/team")]
+    )
+
+    await store.upsert_relations(
+        "src", "r1", [rel("component:default/a", "ownedBy", "group:default/team")]
+    )
+
+    found = await rows(
+        driver,
+        "MATCH (a:Entity)-[r]->(b:Entity) "
+        "RETURN a.key AS a, type(r) AS type, b.key AS b, r.source AS source, r.run_id AS run",
+    )
+    assert found == [
+        {
+            "a": "component:default/a",
+            "type": "OWNED_BY",
+            "b": "group:default/team",
+            "source": "src",
+            "run": "r1",
+        }
+    ]
+
+
+async def test_every_relation_type_has_its_relationship_type(store: Neo4jStore) -> None:
+    await store.upsert_relations(
+        "src", "r1", [rel("component:default/a", name, "component:default/b") for name in REL_TYPES]
+    )
+
+    found = await store.get_relations(["component:default/a"], Direction.OUT)
+
+    assert sorted(r.type for r in found) == sorted(REL_TYPES)
+    assert set(REL_TYPES.values()) == {
+        "OWNED_BY",
+        "DEPENDS_ON",
+        "PROVIDES_API",
+        "CONSUMES_API",
+        "PART_OF",
+        "MEMBER_OF",
+        "CHILD_OF",
+        "SCAFFOLDED_FROM",
+        "BUILT_BY",
+        "RUN_OF",
+        "DEPLOYS",
+        "DEPLOYED_TO",
+    }
+
+
+async def test_unknown_relation_type_is_rejected(store: Neo4jStore) -> None:
+    with pytest.raises(StoreError, match="unknown relation type 'likes'"):
+        await store.upsert_relations(
+            "src", "r1", [rel("component:default/a", "likes", "component:default/b")]
+        )
+
+
+async def test_placeholder_becomes_the_entity_and_reverts_when_it_goes(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    node_query: LiteralString = (
+        "MATCH (n:Ref {key: 'component:default/b'}) "
+        "RETURN labels(n) AS labels, keys(n) AS props ORDER BY n.key"
+    )
+    await store.upsert_entities("mine", "r1", [record("component:default/a")])
+    await store.upsert_relations(
+        "mine", "r1", [rel("component:default/a", "dependsOn", "component:default/B")]
+    )
+    placeholder = await rows(driver, node_query)
+
+    await store.upsert_entities("theirs", "x1", [record("component:default/b")])
+    arrived = await rows(driver, node_query)
+
+    await store.delete_entities("theirs", ["component:default/b"])
+    reverted = await rows(driver, node_query)
+
+    await store.delete_entities("mine", ["component:default/a"])
+    pruned = await rows(driver, "MATCH (n) RETURN n.key AS key")
+
+    assert [(n["labels"], sorted(n["props"])) for n in placeholder] == [(["Ref"], ["key", "ref"])]
+    assert [sorted(n["labels"]) for n in arrived] == [["Component", "Entity", "Ref"]]
+    assert [(n["labels"], sorted(n["props"])) for n in reverted] == [(["Ref"], ["key", "ref"])]
+    assert pruned == []
+
+
+async def test_cleanup_deletes_stale_relationships_and_bare_placeholders(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.upsert_entities("src", "r1", [record("component:default/a")])
+    await store.upsert_relations(
+        "src", "r1", [rel("component:default/a", "dependsOn", "resource:default/ghost")]
+    )
+    await store.upsert_entities("src", "r2", [record("component:default/a")])
+
+    deleted = await store.delete_stale("src", "r2")
+
+    assert deleted == {}
+    remaining = await rows(driver, "MATCH (n) RETURN n.key AS key, labels(n) AS labels")
+    assert [(n["key"], sorted(n["labels"])) for n in remaining] == [
+        ("component:default/a", ["Component", "Entity", "Ref"])
+    ]
+
+
+async def test_batch_of_5000_is_written_in_a_constant_number_of_statements(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    records = [record(f"component:default/c{i:04d}") for i in range(5000)]
+    relations = [
+        rel(f"component:default/c{i:04d}", "dependsOn", f"component:default/c{(i + 1) % 5000:04d}")
+        for i in range(5000)
+    ]
+    batches = math.ceil(5000 / BATCH_SIZE)
+
+    before = store.query_count
+    await store.upsert_entities("src", "r1", records)
+    entity_statements = store.query_count - before
+    before = store.query_count
+    await store.upsert_relations("src", "r1", relations)
+    relation_statements = store.query_count - before
+
+    assert (entity_statements, relation_statements) == (batches, batches)
+    assert batches <= 3
+    (counts,) = await rows(
+        driver,
+        "MATCH (n:Entity) WITH count(n) AS nodes "
+        "MATCH ()-[r:DEPENDS_ON]->() RETURN nodes, count(r) AS relationships",
+    )
+    assert counts == {"nodes": 5000, "relationships": 5000}
+
+
+async def test_credentials_come_from_the_url_when_not_given(driver: AsyncDriver) -> None:
+    parts = urlsplit(NEO4J_URL)
+    url = urlunsplit(parts._replace(netloc=f"{NEO4J_USER}:{NEO4J_PASSWORD}@{parts.netloc}"))
+    store = Neo4jStore(url, user=None, password=None)
+
+    await store.setup()
+    try:
+        assert await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_wrong_credentials_say_what_to_check(driver: AsyncDriver) -> None:
+    # another user than the tests' own, so the server's failed-login lockout never hits them
+    store = Neo4jStore(NEO4J_URL, user="stagegraph-nobody", password="wrong")
+
+    with pytest.raises(StoreConnectionError) as caught:
+        await store.setup()
+
+    message = str(caught.value)
+    assert "NEO4J_USER / NEO4J_PASSWORD" in message
+    assert urlsplit(NEO4J_URL).netloc in message
+    assert "wrong" not in message
+    assert not await store.ping()
+
+
+async def test_unreachable_server_says_where_and_what_to_do() -> None:
+    store = Neo4jStore("bolt://user:secret@127.0.0.1:9", user=None, password=None)
+
+    with pytest.raises(StoreConnectionError) as caught:
+        await store.setup()
+
+    message = str(caught.value)
+    assert "bolt://127.0.0.1:9" in message
+    assert "make neo4j" in message
+    assert "secret" not in message
+
+
+async def test_store_refuses_work_before_setup() -> None:
+    store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+
+    with pytest.raises(StoreError, match="call setup"):
+        await store.get_entities(["component:default/a"])
+    assert not await store.ping()
