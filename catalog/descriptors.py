@@ -114,6 +114,20 @@ def parse_descriptors(text: str, file: str) -> ParsedFile:
     return result
 
 
+def _load_limited_yaml(text: str) -> Any:
+    """One YAML document, under the same size and alias limits as a descriptor file."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_DESCRIPTOR_BYTES:
+        raise yaml.YAMLError(f"larger than {MAX_DESCRIPTOR_BYTES} bytes")
+    loader = _LimitedLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    if _too_big(data):
+        raise yaml.YAMLError(f"expands to more than {MAX_NODES} nodes (aliases?)")
+    return data
+
+
 def is_placeholder(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in PLACEHOLDER_KEYS
 
@@ -155,7 +169,7 @@ def resolve_placeholders(data: Any, read: ReadRelative) -> tuple[Any, list[str]]
             if key == "$text":
                 return content
             try:
-                return json.loads(content) if key == "$json" else yaml.safe_load(content)
+                return json.loads(content) if key == "$json" else _load_limited_yaml(content)
             except (ValueError, yaml.YAMLError) as exc:
                 warnings.append(f"{path}: {key} {target} is not valid ({exc}); left unresolved")
                 return value

@@ -45,6 +45,12 @@ class ApiSpec(_Spec):
         if self.type == "mcp-server":
             if not self.remotes:
                 raise ValueError("an mcp-server API needs spec.remotes (a non-empty list)")
+            for index, remote in enumerate(self.remotes):
+                for key in ("type", "url"):
+                    if not isinstance(remote.get(key), str) or not remote[key]:
+                        raise ValueError(
+                            f"spec.remotes[{index}].{key} is required (a non-empty string)"
+                        )
         elif self.definition is None:
             raise ValueError("spec.definition is required (a string, or {$text: ./file})")
         elif isinstance(self.definition, dict) and not is_placeholder(self.definition):
@@ -103,6 +109,13 @@ class TemplateSpec(_Spec):
     parameters: dict[str, Any] | list[Any] | None = None
     steps: list[dict[str, Any]] = Field(description="The scaffolder steps to run.")
     output: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _steps_have_actions(self) -> TemplateSpec:
+        for index, step in enumerate(self.steps):
+            if not isinstance(step.get("action"), str):
+                raise ValueError(f"spec.steps[{index}].action is required (e.g. fetch:template)")
+        return self
 
 
 #: kind (lowercase) -> (spec model, accepted apiVersions)

@@ -70,6 +70,8 @@ def parse_ref(
     rest: str
     if ":" in raw:
         kind, rest = raw.split(":", 1)
+        if not kind:
+            raise InvalidRefError(raw, "the kind before ':' is empty; write kind:name or name")
     else:
         kind, rest = None, raw
     if "/" in rest:

@@ -3,7 +3,8 @@
 Patterns follow gitignore rules as GitHub applies them: a pattern with a slash other than
 at its end is anchored to the repository root; one without matches at any depth; a
 trailing slash matches a directory's contents; ``*`` stays inside one path segment and
-``**`` crosses them.
+``**`` crosses them. As GitHub documents, a trailing ``/*`` (``docs/*``) matches the files
+directly in that directory, not those nested deeper.
 """
 
 from __future__ import annotations
@@ -51,12 +52,20 @@ def _translate(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(body[i]))
             i += 1
     prefix = "" if anchored else "(?:.*/)?"
-    suffix = "/.*" if directory else "(?:/.*)?"
+    if directory:
+        suffix = "/.*"
+    elif body.endswith("/*"):
+        suffix = ""  # GitHub: `docs/*` owns docs/a.md but not docs/sub/b.md
+    else:
+        suffix = "(?:/.*)?"
     return re.compile(f"^{prefix}{''.join(out)}{suffix}$")
 
 
 def parse_codeowners(text: str) -> list[Rule]:
-    """Rules in file order; comments, blank lines and rules without owners are skipped."""
+    """Rules in file order; comments and blank lines are skipped.
+
+    A rule without owners is kept: as on GitHub, it leaves the paths it matches unowned.
+    """
     rules = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()

@@ -176,8 +176,13 @@ class _Walk:
             self.snapshot.warnings.extend(f"{path}: spec.{w}" for w in warnings)
             kind = str(raw.get("kind", "")).lower()
             if kind in OWNABLE_BY_CODEOWNERS and not spec.get("owner") and self.codeowners:
+                # Backstage resolves the CODEOWNERS owner in the entity's own namespace.
+                metadata = raw.get("metadata")
+                namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+                if not isinstance(namespace, str) or not namespace:
+                    namespace = "default"
                 for owner in owners_for(self.codeowners, posixpath.join(self.origin.prefix, path)):
-                    ref = owner_ref(owner)
+                    ref = owner_ref(owner, namespace)
                     if ref is not None:
                         spec["owner"] = str(ref)
                         break
