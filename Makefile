@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema bench clean
+.PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema clean
 
 install: $(STAMP)
 
@@ -51,9 +51,6 @@ neo4j-stop:
 
 schema: install
 	$(BIN)/stagegraph schema > schema.graphql
-
-bench: install
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db*
