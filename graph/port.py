@@ -87,7 +87,12 @@ class StoredRelation:
 
 @dataclass(frozen=True)
 class EntityFilter:
-    """Filters for listing entities; all given filters must hold. Keys are lowercase refs."""
+    """Filters for listing entities; all given filters must hold. Keys are lowercase refs.
+
+    ``owner_keys``: owned (``ownedBy``) by one of these; ``system_keys``: ``partOf`` one of
+    these; ``types`` / ``lifecycles``: ``spec.type`` / ``spec.lifecycle`` is one of these;
+    ``annotation``: (key, value) — the annotation exists, with that value unless None.
+    """
 
     kinds: tuple[str, ...] = ()
     namespace: str | None = None
@@ -95,18 +100,80 @@ class EntityFilter:
     tag: str | None = None
     search: str | None = None
     source: str | None = None
+    types: tuple[str, ...] = ()
+    lifecycles: tuple[str, ...] = ()
+    system_keys: tuple[str, ...] = ()
+    annotation: tuple[str, str | None] | None = None
+
+
+class Order(enum.Enum):
+    """Listing orders. Every order ends with the key, so positions are total and stable."""
+
+    KEY = "key"  # ascending key
+    NAME = "name"  # ascending lowercased name
+    KIND = "kind"  # ascending kind
+    UPDATED_AT = "updated_at"  # newest first
+    RELEVANCE = "relevance"  # best search match first (needs ``EntityFilter.search``)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a listing: the sort value of the last item seen, and its key."""
+
+    value: str | float
+    key: str
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a keyset-paginated listing; ``after`` of the next page is ``last_key``."""
+    """One page of a keyset-paginated listing; pass ``last_cursor`` as the next ``after``."""
 
     entities: list[StoredEntity]
     has_next: bool
+    cursors: list[Cursor] = field(default_factory=list)
 
     @property
     def last_key(self) -> str | None:
         return self.entities[-1].key if self.entities else None
+
+    @property
+    def last_cursor(self) -> Cursor | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+FACET_FIELDS = ("kind", "namespace", "spec.type", "spec.lifecycle", "metadata.tags", "owner")
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    """An entity that breaks when the root breaks: its shortest distance and the last hop
+    (``dependsOn``: it depends on something affected; ``consumesApi``: it consumes an API
+    something affected provides)."""
+
+    key: str
+    ref: str
+    distance: int
+    via: str
+
+
+@dataclass(frozen=True)
+class DanglingPage:
+    """Relations with an end that is not an entity, ordered by (source, type, target) key."""
+
+    relations: list[StoredRelation]
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """An entity of an ownable kind with no owner (``owner_ref`` None) or a missing one."""
+
+    entity: StoredEntity
+    owner_ref: str | None
+
+
+#: Kinds that should have an owner (Backstage requires spec.owner on them).
+OWNED_KINDS = ("component", "api", "resource", "system", "domain", "template")
 
 
 @dataclass(frozen=True)
@@ -250,6 +317,41 @@ class GraphStore(Protocol):
     ) -> Traversal:
         """Everything reachable from the root along ``rel_type`` (OUT: forward, IN: inverse)
         within ``max_depth`` hops, each with its shortest distance; cycle-safe."""
+        ...
+
+    async def expand_groups(self, keys: Sequence[str]) -> list[str]:
+        """The given keys and the keys of every group below them through ``childOf``."""
+        ...
+
+    async def facets(
+        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Value counts of each field in :data:`FACET_FIELDS` over the entities matching
+        ``flt``, most frequent first (ties by value), at most ``limit`` values per field."""
+        ...
+
+    async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
+        """Everything that breaks when the root breaks, within ``max_depth`` hops: whatever
+        depends on an affected entity, and whatever consumes an API an affected entity
+        provides. The root is not included; each entity once, at its shortest distance
+        (``dependsOn`` preferred over ``consumesApi`` on ties); cycle-safe."""
+        ...
+
+    async def shortest_path(
+        self, from_key: str, to_key: str, rel_type: str, max_depth: int
+    ) -> list[str] | None:
+        """Refs along a shortest forward path of ``rel_type`` (both ends included), or None
+        when there is none within ``max_depth`` hops. from == to gives ``[ref]``."""
+        ...
+
+    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
+        """Relations whose source or target is not an entity, after the position
+        ``(source_key, type, target_key)``."""
+        ...
+
+    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+        """Entities of :data:`OWNED_KINDS` with no owner or an owner that does not exist,
+        ordered by key, after the key ``after``; and whether more follow."""
         ...
 
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:

@@ -21,9 +21,16 @@ import orjson
 from catalog.relations import RELATION_TYPES
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import (
+    FACET_FIELDS,
+    OWNED_KINDS,
+    Cursor,
+    DanglingPage,
     Direction,
     EntityFilter,
     EntityRecord,
+    ImpactRow,
+    Order,
+    Orphan,
     Page,
     RelationRecord,
     RunRecord,
@@ -82,6 +89,54 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_source ON runs (source, started_at);
 """
+
+#: Columns added after the first release, derived from the document (so writes stay the same).
+_GENERATED_COLUMNS = {
+    "spec_type": "json_extract(document, '$.spec.type')",
+    "lifecycle": "json_extract(document, '$.spec.lifecycle')",
+}
+_LATE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS entities_type ON entities (spec_type, key)",
+    "CREATE INDEX IF NOT EXISTS entities_lifecycle ON entities (lifecycle, key)",
+    "CREATE INDEX IF NOT EXISTS entities_name_order ON entities (lower(name), key)",
+    "CREATE INDEX IF NOT EXISTS entities_updated_order ON entities (updated_at, key)",
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older file up to the current schema (idempotent)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_xinfo(entities)")}
+    for column, expression in _GENERATED_COLUMNS.items():
+        if column not in present:
+            conn.execute(
+                f"ALTER TABLE entities ADD COLUMN {column} TEXT "
+                f"GENERATED ALWAYS AS ({expression}) VIRTUAL"
+            )
+    for statement in _LATE_INDEXES:
+        conn.execute(statement)
+
+
+#: Sort expression and direction of each order (the key always breaks ties, ascending).
+_ORDER_VALUES: dict[Order, tuple[str, str]] = {
+    Order.KEY: ("e.key", "ASC"),
+    Order.NAME: ("lower(e.name)", "ASC"),
+    Order.KIND: ("e.kind", "ASC"),
+    Order.UPDATED_AT: ("e.updated_at", "DESC"),
+    Order.RELEVANCE: ("s.rank", "ASC"),
+}
+
+#: facet field -> (value expression, joins) over ``entities e``.
+_FACETS: dict[str, tuple[str, str]] = {
+    "kind": ("e.kind", ""),
+    "namespace": ("e.namespace", ""),
+    "spec.type": ("e.spec_type", ""),
+    "spec.lifecycle": ("e.lifecycle", ""),
+    "metadata.tags": ("t.value", "JOIN json_each(e.tags) t"),
+    "owner": (
+        "o.target_ref",
+        "JOIN relations o ON o.source_key = e.key AND o.type = 'ownedBy'",
+    ),
+}
 
 _ENTITY_COLUMNS = "e.ref, e.kind, e.namespace, e.name, e.document, e.hash, e.source, e.run_id, e.updated_at, e.error"
 
@@ -176,6 +231,7 @@ class SqliteStore:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.executescript(_SCHEMA)
+            _migrate(conn)
             conn.isolation_level = "DEFERRED"
             return conn
 
@@ -446,13 +502,32 @@ class SqliteStore:
                 "EXISTS (SELECT 1 FROM relations o WHERE o.source_key = e.key "
                 "AND o.type = 'ownedBy' AND o.target_key IN (SELECT value FROM json_each(:owners)))"
             )
-            params["owners"] = _json(flt.owner_keys)
+            params["owners"] = _keys(flt.owner_keys)
         if flt.tag is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(e.tags) t WHERE t.value = :tag)")
             params["tag"] = flt.tag.lower()
         if flt.source is not None:
             clauses.append("e.source = :source")
             params["source"] = flt.source
+        if flt.types:
+            clauses.append("e.spec_type IN (SELECT value FROM json_each(:types))")
+            params["types"] = _json(flt.types)
+        if flt.lifecycles:
+            clauses.append("e.lifecycle IN (SELECT value FROM json_each(:lifecycles))")
+            params["lifecycles"] = _json(flt.lifecycles)
+        if flt.system_keys:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM relations p WHERE p.source_key = e.key "
+                "AND p.type = 'partOf' AND p.target_key IN (SELECT value FROM json_each(:systems)))"
+            )
+            params["systems"] = _keys(flt.system_keys)
+        if flt.annotation is not None:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(e.document, '$.metadata.annotations') a "
+                "WHERE a.key = :annotation_key AND (:annotation_value IS NULL "
+                "OR a.value = :annotation_value))"
+            )
+            params["annotation_key"], params["annotation_value"] = flt.annotation
         if flt.search is not None:
             query = fts5_query(flt.search)
             if query is None:
@@ -464,18 +539,46 @@ class SqliteStore:
                 params["search"] = query
         return " AND ".join(clauses), params
 
-    async def list_entities(self, flt: EntityFilter, first: int, after: str | None = None) -> Page:
+    async def list_entities(
+        self,
+        flt: EntityFilter,
+        first: int,
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+    ) -> Page:
         where, params = self._where(flt)
-        params.update(after=after.lower() if after else None, limit=first + 1)
+        search = fts5_query(flt.search) if flt.search is not None else None
+        if order is Order.RELEVANCE and search is None:
+            order = Order.KEY
+        if isinstance(after, str):
+            after = Cursor(after.lower(), after.lower())
+        value, direction = _ORDER_VALUES[order]
+        join = ""
+        if order is Order.RELEVANCE:
+            join = (
+                "JOIN (SELECT key AS hit_key, bm25(entity_search, 0.0, 10.0, 5.0, 1.0, 3.0) "
+                "AS rank FROM entity_search WHERE entity_search MATCH :search) s "
+                "ON s.hit_key = e.key"
+            )
+        compare = "<" if direction == "DESC" else ">"
+        params.update(
+            after_value=after.value if after else None,
+            after_key=after.key if after else None,
+            limit=first + 1,
+        )
         sql = (
-            f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where} "
-            "AND (:after IS NULL OR e.key > :after) ORDER BY e.key LIMIT :limit"
+            f"SELECT {_ENTITY_COLUMNS}, {value} AS sort_value FROM entities e {join} "
+            f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
+            f"OR ({value} = :after_value AND e.key > :after_key)) "
+            f"ORDER BY {value} {direction}, e.key LIMIT :limit"
         )
 
         def read(conn: sqlite3.Connection) -> Page:
-            rows = self._execute(conn, sql, params).fetchall()
-            entities = [_entity(r) for r in rows[:first]]
-            return Page(entities, has_next=len(rows) > first)
+            rows = self._execute(conn, sql, params).fetchall()[: first + 1]
+            page = rows[:first]
+            entities = [_entity(r) for r in page]
+            cursors = [Cursor(r[-1], e.key) for r, e in zip(page, entities, strict=True)]
+            return Page(entities, has_next=len(rows) > first, cursors=cursors)
 
         return await self._call(read)
 
@@ -527,6 +630,145 @@ class SqliteStore:
                     edges.append(TraversalEdge(source_ref, target_ref))
             depths.pop(root, None)
             return Traversal(depths, refs, edges)
+
+        return await self._call(read)
+
+    async def expand_groups(self, keys: Sequence[str]) -> list[str]:
+        sql = """
+            WITH RECURSIVE groups(key) AS (
+                SELECT value FROM json_each(:keys)
+                UNION
+                SELECT r.source_key FROM relations r JOIN groups g ON r.target_key = g.key
+                WHERE r.type = 'childOf'
+            )
+            SELECT key FROM groups ORDER BY key
+        """
+
+        def read(conn: sqlite3.Connection) -> list[str]:
+            return [r[0] for r in self._execute(conn, sql, {"keys": _keys(keys)}).fetchall()]
+
+        return await self._call(read)
+
+    async def facets(
+        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        unknown = [f for f in fields if f not in _FACETS]
+        if unknown:
+            raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
+        where, params = self._where(flt)
+        params["limit"] = limit
+
+        def read(conn: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:
+            found: dict[str, list[tuple[str, int]]] = {}
+            for field_name in dict.fromkeys(fields):
+                value, joins = _FACETS[field_name]
+                sql = (
+                    f"SELECT {value} AS value, count(*) AS n FROM entities e {joins} "
+                    f"WHERE {where} AND {value} IS NOT NULL "
+                    "GROUP BY 1 ORDER BY n DESC, value LIMIT :limit"
+                )
+                found[field_name] = [
+                    (str(v), int(n)) for v, n in self._execute(conn, sql, params).fetchall()
+                ]
+            return found
+
+        return await self._call(read)
+
+    async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
+        sql = """
+            WITH RECURSIVE walk(key, ref, depth, via) AS (
+                SELECT :root, :root, 0, ''
+                UNION
+                SELECT r.source_key, r.source_ref, w.depth + 1, 'dependsOn'
+                FROM walk w JOIN relations r ON r.target_key = w.key AND r.type = 'dependsOn'
+                WHERE w.depth < :max_depth
+                UNION
+                SELECT c.source_key, c.source_ref, w.depth + 1, 'consumesApi'
+                FROM walk w
+                JOIN relations p ON p.source_key = w.key AND p.type = 'providesApi'
+                JOIN relations c ON c.target_key = p.target_key AND c.type = 'consumesApi'
+                WHERE w.depth < :max_depth
+            )
+            SELECT key, ref, depth, via FROM walk WHERE key != :root
+            ORDER BY depth, via = 'consumesApi', key
+        """
+        root = root_key.lower()
+
+        def read(conn: sqlite3.Connection) -> list[ImpactRow]:
+            best: dict[str, ImpactRow] = {}
+            rows = self._execute(conn, sql, {"root": root, "max_depth": max_depth}).fetchall()
+            for key, ref, depth, via in rows:
+                best.setdefault(key, ImpactRow(key, ref, depth, via))
+            return list(best.values())
+
+        return await self._call(read)
+
+    async def shortest_path(
+        self, from_key: str, to_key: str, rel_type: str, max_depth: int
+    ) -> list[str] | None:
+        start, goal = from_key.lower(), to_key.lower()
+        walk = await self.traverse(start, rel_type, Direction.OUT, max_depth)
+        if start == goal:
+            found = await self.get_entities([start])
+            return [found[start].ref] if start in found else [from_key]
+        if goal not in walk.depths:
+            return None
+        predecessors: dict[str, list[str]] = {}
+        refs = dict(walk.refs)
+        for edge in walk.edges:
+            predecessors.setdefault(edge.to_ref.lower(), []).append(edge.from_ref.lower())
+            refs.setdefault(edge.from_ref.lower(), edge.from_ref)
+        depths = {**walk.depths, start: 0}
+        path = [goal]
+        while path[-1] != start:
+            here = path[-1]
+            path.append(min(p for p in predecessors[here] if depths.get(p) == depths[here] - 1))
+        return [refs.get(key, key) for key in reversed(path)]
+
+    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
+        sql = """
+            SELECT r.source_ref, r.type, r.target_ref, r.source, s.key IS NOT NULL,
+                   t.key IS NOT NULL
+            FROM relations r
+            LEFT JOIN entities s ON s.key = r.source_key
+            LEFT JOIN entities t ON t.key = r.target_key
+            WHERE (s.key IS NULL OR t.key IS NULL)
+              AND (:a IS NULL OR (r.source_key, r.type, r.target_key) > (:a, :b, :c))
+            ORDER BY r.source_key, r.type, r.target_key LIMIT :limit
+        """
+        a, b, c = after if after else (None, None, None)
+
+        def read(conn: sqlite3.Connection) -> DanglingPage:
+            rows = self._execute(conn, sql, {"a": a, "b": b, "c": c, "limit": first + 1}).fetchall()
+            relations = [
+                StoredRelation(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows
+            ]
+            return DanglingPage(relations[:first], has_next=len(rows) > first)
+
+        return await self._call(read)
+
+    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+        sql = f"""
+            SELECT {_ENTITY_COLUMNS},
+                   (SELECT o.target_ref FROM relations o
+                    WHERE o.source_key = e.key AND o.type = 'ownedBy' LIMIT 1) AS owner_ref
+            FROM entities e
+            WHERE e.kind IN (SELECT value FROM json_each(:kinds))
+              AND NOT EXISTS (SELECT 1 FROM relations o JOIN entities t ON t.key = o.target_key
+                              WHERE o.source_key = e.key AND o.type = 'ownedBy')
+              AND (:after IS NULL OR e.key > :after)
+            ORDER BY e.key LIMIT :limit
+        """
+        params = {
+            "kinds": _json(OWNED_KINDS),
+            "after": after.lower() if after else None,
+            "limit": first + 1,
+        }
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Orphan], bool]:
+            rows = self._execute(conn, sql, params).fetchall()
+            orphans = [Orphan(_entity(r), r[-1]) for r in rows[:first]]
+            return orphans, len(rows) > first
 
         return await self._call(read)
 

@@ -20,7 +20,11 @@ def record(ref: str, **fields: Any) -> EntityRecord:
         "metadata": {
             "name": parsed.name,
             "namespace": parsed.namespace,
-            **{k: v for k, v in fields.items() if k in ("title", "description", "tags")},
+            **{
+                k: v
+                for k, v in fields.items()
+                if k in ("title", "description", "tags", "annotations")
+            },
         },
         "spec": fields.get("spec", {}),
     }

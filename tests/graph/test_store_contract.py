@@ -94,8 +94,8 @@ async def test_list_filters_and_keyset_pages(store: GraphStore) -> None:
 
     components = EntityFilter(kinds=("Component",), namespace="default")
     page1 = await store.list_entities(components, first=3)
-    page2 = await store.list_entities(components, first=3, after=page1.last_key)
-    page3 = await store.list_entities(components, first=3, after=page2.last_key)
+    page2 = await store.list_entities(components, first=3, after=page1.last_cursor)
+    page3 = await store.list_entities(components, first=3, after=page2.last_cursor)
 
     assert [e.name for e in page1.entities] == ["svc-00", "svc-01", "svc-02"]
     assert [e.name for e in page2.entities] == ["svc-03", "svc-04", "svc-05"]
