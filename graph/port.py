@@ -306,8 +306,16 @@ class GraphStore(Protocol):
         """Forward relations whose source (OUT), target (IN) or either (BOTH) is in ``keys``."""
         ...
 
-    async def list_entities(self, flt: EntityFilter, first: int, after: str | None = None) -> Page:
-        """Entities matching ``flt`` ordered by key, the page after the key ``after``."""
+    async def list_entities(
+        self,
+        flt: EntityFilter,
+        first: int,
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+    ) -> Page:
+        """Entities matching ``flt`` in ``order``, the page after ``after`` (a cursor from an
+        earlier page, or for ``Order.KEY`` a plain key). ``Order.RELEVANCE`` without a
+        search orders by key."""
         ...
 
     async def count_entities(self, flt: EntityFilter) -> int: ...

@@ -1,0 +1,202 @@
+"""Listing the catalog: ``entities`` (filters, order, keyset cursors) and ``entityFacets``
+(value counts under the same filters, what a catalog sidebar shows)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import strawberry
+
+from graph.port import FACET_FIELDS, Cursor, EntityFilter, Order
+from schema.context import Info
+from schema.entity import Entity, to_graphql
+from schema.errors import UserInputError
+from schema.inputs import decode_cursor, encode_cursor, page_size, parse_input_ref
+
+
+@strawberry.enum(description="How to order a listing; every order ends with the ref.")
+class EntityOrder(enum.Enum):
+    NAME = "name"
+    KIND = "kind"
+    UPDATED_AT = "updated_at"
+    RELEVANCE = "relevance"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class EntityEdge:
+    cursor: str
+    node: Entity
+
+
+@strawberry.type
+class EntityConnection:
+    total_count: int
+    edges: list[EntityEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="How many entities have each value of a field.")
+class FacetValue:
+    value: str
+    count: int
+
+
+@strawberry.type
+class Facet:
+    field: str
+    values: list[FacetValue]
+
+
+async def build_filter(
+    info: Info,
+    *,
+    kind: str | None = None,
+    namespace: str | None = None,
+    owner: str | None = None,
+    include_subgroups: bool | None = False,
+    type: str | None = None,
+    lifecycle: str | None = None,
+    system: str | None = None,
+    tag: str | None = None,
+    annotation: str | None = None,
+    search: str | None = None,
+) -> EntityFilter:
+    owner_keys: tuple[str, ...] = ()
+    if owner:
+        key = parse_input_ref(owner, "owner", "group").key
+        owner_keys = (key,)
+        if include_subgroups:
+            owner_keys = tuple(await info.context.store.expand_groups([key]))
+    annotation_filter = None
+    if annotation:
+        name, has_value, value = annotation.partition("=")
+        annotation_filter = (name.strip(), value.strip() if has_value else None)
+    return EntityFilter(
+        kinds=(kind,) if kind else (),
+        namespace=namespace,
+        owner_keys=owner_keys,
+        tag=tag,
+        search=search if search and search.strip() else None,
+        types=(type,) if type else (),
+        lifecycles=(lifecycle,) if lifecycle else (),
+        system_keys=(parse_input_ref(system, "system", "system").key,) if system else (),
+        annotation=annotation_filter,
+    )
+
+
+_ORDERS = {
+    EntityOrder.NAME: Order.NAME,
+    EntityOrder.KIND: Order.KIND,
+    EntityOrder.UPDATED_AT: Order.UPDATED_AT,
+    EntityOrder.RELEVANCE: Order.RELEVANCE,
+}
+
+
+async def resolve_entities(
+    info: Info,
+    kind: str | None = None,
+    namespace: str | None = None,
+    owner: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    first: int | None = 25,
+    after: str | None = None,
+    include_subgroups: bool | None = False,
+    type: str | None = None,
+    lifecycle: str | None = None,
+    system: str | None = None,
+    annotation: Annotated[
+        str | None, strawberry.argument(description="An annotation key, or key=value.")
+    ] = None,
+    order_by: Annotated[
+        EntityOrder | None,
+        strawberry.argument(description="Default: RELEVANCE when searching, else by ref."),
+    ] = None,
+) -> EntityConnection:
+    size = page_size(first)
+    flt = await build_filter(
+        info,
+        kind=kind,
+        namespace=namespace,
+        owner=owner,
+        include_subgroups=include_subgroups,
+        type=type,
+        lifecycle=lifecycle,
+        system=system,
+        tag=tag,
+        annotation=annotation,
+        search=search,
+    )
+    if order_by is None:
+        order = Order.RELEVANCE if flt.search else Order.KEY
+    else:
+        order = _ORDERS[order_by]
+    if order is Order.RELEVANCE and not flt.search:
+        raise UserInputError("orderBy: RELEVANCE needs a search")
+    position = None
+    if after:
+        value, key = decode_cursor(after, f"entities:{order.value}")
+        position = Cursor(value, key)
+    store = info.context.store
+    page = await store.list_entities(flt, size, position, order)
+    total = await store.count_entities(flt)
+    for stored in page.entities:
+        info.context.loaders.entities.prime(stored.key, stored)
+    cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
+    edges = [
+        EntityEdge(cursor=cursor, node=to_graphql(stored))
+        for cursor, stored in zip(cursors, page.entities, strict=True)
+    ]
+    return EntityConnection(
+        total_count=total,
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
+        ),
+    )
+
+
+async def resolve_entity_facets(
+    info: Info,
+    fields: list[str],
+    kind: str | None = None,
+    owner: str | None = None,
+    tag: str | None = None,
+    namespace: str | None = None,
+    include_subgroups: bool | None = False,
+    type: str | None = None,
+    lifecycle: str | None = None,
+    system: str | None = None,
+    annotation: str | None = None,
+    search: str | None = None,
+) -> list[Facet]:
+    unknown = [f for f in fields if f not in FACET_FIELDS]
+    if unknown:
+        raise UserInputError(
+            f"unknown facet fields {', '.join(unknown)}; use {', '.join(FACET_FIELDS)}"
+        )
+    flt = await build_filter(
+        info,
+        kind=kind,
+        namespace=namespace,
+        owner=owner,
+        include_subgroups=include_subgroups,
+        type=type,
+        lifecycle=lifecycle,
+        system=system,
+        tag=tag,
+        annotation=annotation,
+        search=search,
+    )
+    counts = await info.context.store.facets(fields, flt)
+    return [
+        Facet(field=f, values=[FacetValue(value=v, count=n) for v, n in counts[f]])
+        for f in dict.fromkeys(fields)
+    ]

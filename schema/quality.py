@@ -1,0 +1,116 @@
+"""The catalog's data-quality lists: relations that point nowhere, and entities without a
+(real) owner."""
+
+from __future__ import annotations
+
+import strawberry
+
+from catalog.relations import RELATION_TYPES
+from graph.port import Orphan as StoredOrphan
+from schema.context import Info
+from schema.entity import Entity, to_graphql
+from schema.inputs import decode_cursor, encode_cursor, page_size
+from schema.listing import PageInfo
+
+
+@strawberry.type(description="A relation with an end that is not an entity.")
+class DanglingRelation:
+    source_ref: str
+    type: str
+    target_ref: str
+    missing: str = strawberry.field(description="source, target or both")
+    origin: str = strawberry.field(description="The ingestion source that declared it.")
+
+    @strawberry.field(description="The declaring entity, when it exists.")
+    async def source_entity(self, info: Info) -> Entity | None:
+        stored = await info.context.loaders.entities.load(self.source_ref)
+        return to_graphql(stored) if stored else None
+
+    @strawberry.field(description="The inverse name, as seen from the target.")
+    def inverse_type(self) -> str:
+        return RELATION_TYPES[self.type]
+
+
+@strawberry.type
+class DanglingRelationEdge:
+    cursor: str
+    node: DanglingRelation
+
+
+@strawberry.type
+class DanglingRelationConnection:
+    edges: list[DanglingRelationEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="An entity that should have an owner and has none that exists.")
+class Orphan:
+    entity: Entity
+    owner_ref: str | None = strawberry.field(description="The missing owner, if one is named.")
+    reason: str
+
+
+@strawberry.type
+class OrphanEdge:
+    cursor: str
+    node: Orphan
+
+
+@strawberry.type
+class OrphanConnection:
+    edges: list[OrphanEdge]
+    page_info: PageInfo
+
+
+async def resolve_dangling(
+    info: Info, first: int | None = 25, after: str | None = None
+) -> DanglingRelationConnection:
+    size = page_size(first)
+    position = None
+    if after:
+        source, type_, target = decode_cursor(after, "dangling")
+        position = (str(source), str(type_), str(target))
+    page = await info.context.store.dangling(size, position)
+    edges = []
+    for row in page.relations:
+        missing = [
+            end
+            for end, ok in (("source", row.source_exists), ("target", row.target_exists))
+            if not ok
+        ]
+        cursor = encode_cursor("dangling", row.source_ref.lower(), row.type, row.target_ref.lower())
+        edges.append(
+            DanglingRelationEdge(
+                cursor=cursor,
+                node=DanglingRelation(
+                    source_ref=row.source_ref,
+                    type=row.type,
+                    target_ref=row.target_ref,
+                    missing=" and ".join(missing) if len(missing) < 2 else "both",
+                    origin=row.source,
+                ),
+            )
+        )
+    end = edges[-1].cursor if edges else None
+    return DanglingRelationConnection(
+        edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
+    )
+
+
+def _orphan(item: StoredOrphan) -> Orphan:
+    reason = "no owner" if item.owner_ref is None else f"owner {item.owner_ref} does not exist"
+    return Orphan(entity=to_graphql(item.entity), owner_ref=item.owner_ref, reason=reason)
+
+
+async def resolve_orphans(
+    info: Info, first: int | None = 25, after: str | None = None
+) -> OrphanConnection:
+    size = page_size(first)
+    position = str(decode_cursor(after, "orphans")[0]) if after else None
+    items, more = await info.context.store.orphans(size, position)
+    edges = [
+        OrphanEdge(cursor=encode_cursor("orphans", item.entity.key), node=_orphan(item))
+        for item in items
+    ]
+    end = edges[-1].cursor if edges else None
+    return OrphanConnection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end))
