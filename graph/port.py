@@ -295,6 +295,20 @@ class GraphStore(Protocol):
         outgoing relations; returns how many were deleted."""
         ...
 
+    async def mutate(
+        self,
+        source: str,
+        run_id: str,
+        upserts: Sequence[EntityRecord],
+        add_relations: Sequence[RelationRecord],
+        remove_relations: Sequence[RelationRecord],
+        delete_keys: Sequence[str],
+    ) -> None:
+        """All or nothing, in one transaction: upsert entities, add and remove this source's
+        relations, and delete this source's entities in ``delete_keys`` (with their outgoing
+        relations of this source). Another source's data is never touched."""
+        ...
+
     # -- reads ---------------------------------------------------------------------------
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
         """Entities by key; missing keys are absent from the result."""

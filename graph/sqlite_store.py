@@ -165,6 +165,78 @@ def _keys(keys: Sequence[str]) -> str:
     return _json([k.lower() for k in keys])
 
 
+_UPSERT_ENTITY = """
+    INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
+                          document, hash, source, run_id, updated_at, error)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+    ON CONFLICT (key) DO UPDATE SET
+        ref = excluded.ref, kind = excluded.kind, namespace = excluded.namespace,
+        name = excluded.name, title = excluded.title,
+        description = excluded.description, tags = excluded.tags,
+        document = excluded.document, source = excluded.source,
+        run_id = excluded.run_id, error = NULL,
+        updated_at = CASE WHEN entities.hash = excluded.hash
+                          THEN entities.updated_at ELSE excluded.updated_at END,
+        hash = excluded.hash
+"""
+
+_UPSERT_RELATION = """
+    INSERT INTO relations (source_key, type, target_key, source_ref, target_ref, source, run_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source_key, type, target_key) DO UPDATE SET
+        source_ref = excluded.source_ref, target_ref = excluded.target_ref,
+        source = excluded.source, run_id = excluded.run_id
+"""
+
+
+def _entity_rows(
+    source: str, run_id: str, records: Sequence[EntityRecord]
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, ...]]]:
+    now = datetime.now(UTC).isoformat()
+    rows: list[tuple[Any, ...]] = [
+        (
+            r.key,
+            r.ref,
+            r.kind,
+            r.namespace,
+            r.name,
+            r.title,
+            r.description,
+            _json(r.tags),
+            orjson.dumps(r.document).decode(),
+            r.hash,
+            source,
+            run_id,
+            now,
+        )
+        for r in records
+    ]
+    search_rows: list[tuple[str, ...]] = [
+        (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
+    ]
+    return rows, search_rows
+
+
+def _relation_rows(
+    source: str, run_id: str, records: Sequence[RelationRecord]
+) -> list[tuple[str, ...]]:
+    unknown = {r.type for r in records} - set(RELATION_TYPES)
+    if unknown:
+        raise StoreError(f"unknown relation types {sorted(unknown)}; use catalog.relations types")
+    return [
+        (
+            r.source_ref.lower(),
+            r.type,
+            r.target_ref.lower(),
+            r.source_ref,
+            r.target_ref,
+            source,
+            run_id,
+        )
+        for r in records
+    ]
+
+
 def path_from_url(url: str) -> str:
     """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; ``:memory:``."""
     if not url.startswith("sqlite://"):
@@ -264,96 +336,32 @@ class SqliteStore:
     ) -> None:
         if not records:
             return
-        now = datetime.now(UTC).isoformat()
-        rows = [
-            (
-                r.key,
-                r.ref,
-                r.kind,
-                r.namespace,
-                r.name,
-                r.title,
-                r.description,
-                _json(r.tags),
-                orjson.dumps(r.document).decode(),
-                r.hash,
-                source,
-                run_id,
-                now,
-            )
-            for r in records
-        ]
-        search_rows = [
-            (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
-        ]
+        rows, search_rows = _entity_rows(source, run_id, records)
+        await self._call(lambda conn: self._write_entities(conn, rows, search_rows))
 
-        def write(conn: sqlite3.Connection) -> None:
-            self._executemany(
-                conn,
-                """
-                INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
-                                      document, hash, source, run_id, updated_at, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-                ON CONFLICT (key) DO UPDATE SET
-                    ref = excluded.ref, kind = excluded.kind, namespace = excluded.namespace,
-                    name = excluded.name, title = excluded.title,
-                    description = excluded.description, tags = excluded.tags,
-                    document = excluded.document, source = excluded.source,
-                    run_id = excluded.run_id, error = NULL,
-                    updated_at = CASE WHEN entities.hash = excluded.hash
-                                      THEN entities.updated_at ELSE excluded.updated_at END,
-                    hash = excluded.hash
-                """,
-                rows,
-            )
-            self._executemany(
-                conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in search_rows]
-            )
-            self._executemany(
-                conn,
-                "INSERT INTO entity_search (key, name, title, description, tags) VALUES (?, ?, ?, ?, ?)",
-                search_rows,
-            )
-
-        await self._call(write)
+    def _write_entities(
+        self,
+        conn: sqlite3.Connection,
+        rows: Sequence[tuple[Any, ...]],
+        search_rows: Sequence[tuple[str, ...]],
+    ) -> None:
+        self._executemany(conn, _UPSERT_ENTITY, rows)
+        self._executemany(
+            conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in search_rows]
+        )
+        self._executemany(
+            conn,
+            "INSERT INTO entity_search (key, name, title, description, tags) VALUES (?, ?, ?, ?, ?)",
+            search_rows,
+        )
 
     async def upsert_relations(
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
         if not records:
             return
-        unknown = {r.type for r in records} - set(RELATION_TYPES)
-        if unknown:
-            raise StoreError(
-                f"unknown relation types {sorted(unknown)}; use catalog.relations types"
-            )
-        rows = [
-            (
-                r.source_ref.lower(),
-                r.type,
-                r.target_ref.lower(),
-                r.source_ref,
-                r.target_ref,
-                source,
-                run_id,
-            )
-            for r in records
-        ]
-
-        def write(conn: sqlite3.Connection) -> None:
-            self._executemany(
-                conn,
-                """
-                INSERT INTO relations (source_key, type, target_key, source_ref, target_ref, source, run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source_key, type, target_key) DO UPDATE SET
-                    source_ref = excluded.source_ref, target_ref = excluded.target_ref,
-                    source = excluded.source, run_id = excluded.run_id
-                """,
-                rows,
-            )
-
-        await self._call(write)
+        rows = _relation_rows(source, run_id, records)
+        await self._call(lambda conn: self._executemany(conn, _UPSERT_RELATION, rows))
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         if not keys:
@@ -418,29 +426,61 @@ class SqliteStore:
         if not keys:
             return 0
         keys_json = _keys(keys)
+        return await self._call(lambda conn: self._delete_entities(conn, source, keys_json))
 
-        def write(conn: sqlite3.Connection) -> int:
-            rows = self._execute(
-                conn,
-                "DELETE FROM entities WHERE source = ? AND key IN (SELECT value FROM json_each(?)) "
-                "RETURNING key",
-                (source, keys_json),
-            ).fetchall()
-            deleted = _json([r[0] for r in rows])
-            self._execute(
-                conn,
-                "DELETE FROM entity_search WHERE key IN (SELECT value FROM json_each(?))",
-                (deleted,),
-            )
-            self._execute(
-                conn,
-                "DELETE FROM relations WHERE source = ? "
-                "AND source_key IN (SELECT value FROM json_each(?))",
-                (source, deleted),
-            )
-            return len(rows)
+    def _delete_entities(self, conn: sqlite3.Connection, source: str, keys_json: str) -> int:
+        rows = self._execute(
+            conn,
+            "DELETE FROM entities WHERE source = ? AND key IN (SELECT value FROM json_each(?)) "
+            "RETURNING key",
+            (source, keys_json),
+        ).fetchall()
+        deleted = _json([r[0] for r in rows])
+        self._execute(
+            conn,
+            "DELETE FROM entity_search WHERE key IN (SELECT value FROM json_each(?))",
+            (deleted,),
+        )
+        self._execute(
+            conn,
+            "DELETE FROM relations WHERE source = ? "
+            "AND source_key IN (SELECT value FROM json_each(?))",
+            (source, deleted),
+        )
+        return len(rows)
 
-        return await self._call(write)
+    async def mutate(
+        self,
+        source: str,
+        run_id: str,
+        upserts: Sequence[EntityRecord],
+        add_relations: Sequence[RelationRecord],
+        remove_relations: Sequence[RelationRecord],
+        delete_keys: Sequence[str],
+    ) -> None:
+        entity_rows, search_rows = _entity_rows(source, run_id, upserts)
+        add_rows = _relation_rows(source, run_id, add_relations)
+        remove_rows = [
+            (r.source_ref.lower(), r.type, r.target_ref.lower(), source) for r in remove_relations
+        ]
+        delete_json = _keys(delete_keys)
+
+        def write(conn: sqlite3.Connection) -> None:
+            if entity_rows:
+                self._write_entities(conn, entity_rows, search_rows)
+            if remove_rows:
+                self._executemany(
+                    conn,
+                    "DELETE FROM relations WHERE source_key = ? AND type = ? AND target_key = ? "
+                    "AND source = ?",
+                    remove_rows,
+                )
+            if add_rows:
+                self._executemany(conn, _UPSERT_RELATION, add_rows)
+            if delete_keys:
+                self._delete_entities(conn, source, delete_json)
+
+        await self._call(write)
 
     # -- reads ---------------------------------------------------------------------------
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
