@@ -9,6 +9,7 @@ event loop never block it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from catalog.relations import RELATION_TYPES
+from graph import tracing
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import (
     FACET_FIELDS,
@@ -275,18 +277,21 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+        context = contextvars.copy_context()  # the request's statement count goes along
+        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, run)
 
     def _execute(
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> sqlite3.Cursor:
         self._queries += 1
+        tracing.add()
         return conn.execute(sql, params)
 
     def _executemany(
         self, conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
     ) -> None:
         self._queries += 1
+        tracing.add()
         conn.executemany(sql, rows)
 
     async def setup(self) -> None:

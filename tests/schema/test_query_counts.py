@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import strawberry
+
 from graph.port import GraphStore
+from schema.context import Context
+from schema.kinds import ALL_TYPES
+from schema.query import Query
+from schema.tracing import StoreTrace
 from tests.factories import record, rel
 from tests.schema.conftest import Client
 
@@ -57,3 +63,20 @@ async def test_listing_costs_the_same_queries_for_10_and_100(client: Client) -> 
     assert node["dependsOn"][0]["owner"] is not None
     assert cost_10 == cost_100
     assert cost_100 <= 12
+
+
+async def test_trace_extension_reports_store_queries_per_request(client: Client) -> None:
+    await _catalog(client.store, 30)
+    traced = strawberry.Schema(query=Query, types=list(ALL_TYPES), extensions=[StoreTrace])
+
+    small = await traced.execute(
+        LIST, variable_values={"first": 5}, context_value=Context(client.store)
+    )
+    large = await traced.execute(
+        LIST, variable_values={"first": 30}, context_value=Context(client.store)
+    )
+
+    assert small.extensions == large.extensions
+    assert small.extensions is not None
+    count = small.extensions["stagegraph"]["storeQueries"]
+    assert 3 <= count <= 12
