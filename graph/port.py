@@ -387,7 +387,28 @@ class GraphStore(Protocol):
         ...
 
     async def get_runs(
-        self, source: str | None, first: int, after: str | None = None
+        self,
+        source: str | None,
+        first: int,
+        after: str | None = None,
+        status: str | None = None,
     ) -> list[RunRecord]:
-        """Runs newest first (by start time, then id), after the run id ``after``."""
+        """Runs newest first (by start time, then id), after the run id ``after``; only
+        those of ``source`` and with ``status`` when given."""
+        ...
+
+    async def count_runs(self, source: str | None, status: str | None = None) -> int: ...
+
+    async def prune_runs(self, started_before: datetime) -> int:
+        """Delete finished runs that started before the given time; returns how many."""
+        ...
+
+    # -- leases (one run per source across processes) -------------------------------------
+    async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease ``name`` for ``owner`` until ``until``: succeeds when it is
+        free, expired at ``now``, or already ``owner``'s. Atomic across processes."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up, if ``owner`` still holds it."""
         ...

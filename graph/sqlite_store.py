@@ -90,6 +90,11 @@ CREATE TABLE IF NOT EXISTS runs (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_source ON runs (source, started_at);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 #: Columns added after the first release, derived from the document (so writes stay the same).
@@ -102,6 +107,7 @@ _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_lifecycle ON entities (lifecycle, key)",
     "CREATE INDEX IF NOT EXISTS entities_name_order ON entities (lower(name), key)",
     "CREATE INDEX IF NOT EXISTS entities_updated_order ON entities (updated_at, key)",
+    "CREATE INDEX IF NOT EXISTS runs_status ON runs (status, started_at)",
 )
 
 
@@ -114,6 +120,12 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 f"ALTER TABLE entities ADD COLUMN {column} TEXT "
                 f"GENERATED ALWAYS AS ({expression}) VIRTUAL"
             )
+    runs = {row[1] for row in conn.execute("PRAGMA table_xinfo(runs)")}
+    if "status" not in runs:
+        conn.execute(
+            "ALTER TABLE runs ADD COLUMN status TEXT "
+            "GENERATED ALWAYS AS (json_extract(document, '$.status')) VIRTUAL"
+        )
     for statement in _LATE_INDEXES:
         conn.execute(statement)
 
@@ -156,6 +168,11 @@ def _entity(row: sqlite3.Row | tuple[Any, ...]) -> StoredEntity:
         updated_at=datetime.fromisoformat(row[8]),
         error=row[9],
     )
+
+
+def _iso(moment: datetime) -> str:
+    """A sortable UTC timestamp (fixed width, so text order is time order)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _json(values: Sequence[str]) -> str:
@@ -847,26 +864,64 @@ class SqliteStore:
                 conn,
                 "INSERT INTO runs (id, source, started_at, document) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET document = excluded.document",
-                (run.id, run.source, run.started_at.isoformat(), run_to_json(run)),
+                (run.id, run.source, _iso(run.started_at), run_to_json(run)),
             )
 
         await self._call(write)
 
     async def get_runs(
-        self, source: str | None, first: int, after: str | None = None
+        self,
+        source: str | None,
+        first: int,
+        after: str | None = None,
+        status: str | None = None,
     ) -> list[RunRecord]:
         sql = """
             SELECT r.document FROM runs r
             WHERE (:source IS NULL OR r.source = :source)
+              AND (:status IS NULL OR r.status = :status)
               AND (:after IS NULL OR (r.started_at, r.id) <
                    (SELECT a.started_at, a.id FROM runs a WHERE a.id = :after))
             ORDER BY r.started_at DESC, r.id DESC LIMIT :first
         """
+        params = {"source": source, "status": status, "after": after, "first": first}
 
         def read(conn: sqlite3.Connection) -> list[RunRecord]:
-            rows = self._execute(
-                conn, sql, {"source": source, "after": after, "first": first}
-            ).fetchall()
+            rows = self._execute(conn, sql, params).fetchall()
             return [run_from_json(r[0]) for r in rows]
 
         return await self._call(read)
+
+    async def count_runs(self, source: str | None, status: str | None = None) -> int:
+        sql = (
+            "SELECT count(*) FROM runs WHERE (:source IS NULL OR source = :source) "
+            "AND (:status IS NULL OR status = :status)"
+        )
+        params = {"source": source, "status": status}
+        return await self._call(lambda c: int(self._execute(c, sql, params).fetchone()[0]))
+
+    async def prune_runs(self, started_before: datetime) -> int:
+        sql = "DELETE FROM runs WHERE started_at < ? AND status != 'RUNNING'"
+        cutoff = _iso(started_before)
+        return await self._call(lambda c: self._execute(c, sql, (cutoff,)).rowcount)
+
+    # -- leases --------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        sql = """
+            INSERT INTO leases (name, owner, expires_at) VALUES (:name, :owner, :until)
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
+                expires_at = excluded.expires_at
+            WHERE leases.owner = excluded.owner OR leases.expires_at <= :now
+            RETURNING owner
+        """
+        params = {"name": name, "owner": owner, "now": _iso(now), "until": _iso(until)}
+
+        def write(conn: sqlite3.Connection) -> bool:
+            row = self._execute(conn, sql, params).fetchone()
+            return row is not None and row[0] == owner
+
+        return await self._call(write)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        sql = "DELETE FROM leases WHERE name = ? AND owner = ?"
+        await self._call(lambda c: self._execute(c, sql, (name, owner)))

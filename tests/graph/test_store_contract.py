@@ -264,3 +264,41 @@ async def test_reads_cost_the_same_for_one_key_or_many(store: GraphStore) -> Non
     many = store.query_count - before
 
     assert one == many
+
+
+async def test_runs_filter_by_status_count_and_prune(store: GraphStore) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    statuses = ["SUCCEEDED", "FAILED", "SUCCEEDED", "RUNNING"]
+    for i, status in enumerate(statuses):
+        await store.save_run(
+            RunRecord(f"run-{i}", "a", "git", status, "schedule", start + timedelta(hours=i))
+        )
+
+    failed = await store.get_runs("a", 10, status="FAILED")
+    counted = await store.count_runs("a", "SUCCEEDED"), await store.count_runs(None)
+    pruned = await store.prune_runs(start + timedelta(hours=3, minutes=30))
+
+    assert [r.id for r in failed] == ["run-1"]
+    assert counted == (2, 4)
+    assert pruned == 3
+    assert [r.id for r in await store.get_runs(None, 10)] == ["run-3"]
+
+
+async def test_lease_is_exclusive_until_it_expires(store: GraphStore) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+
+    first = await store.acquire_lease("source:a", "worker-1", now, now + minute)
+    second = await store.acquire_lease("source:a", "worker-2", now + minute / 2, now + 2 * minute)
+    renewed = await store.acquire_lease("source:a", "worker-1", now + minute / 2, now + 2 * minute)
+    other = await store.acquire_lease("source:b", "worker-2", now, now + minute)
+    taken_over = await store.acquire_lease(
+        "source:a", "worker-2", now + 3 * minute, now + 4 * minute
+    )
+    await store.release_lease("source:a", "worker-1")  # no longer its lease: no effect
+    still = await store.acquire_lease("source:a", "worker-1", now + 3 * minute, now + 4 * minute)
+    await store.release_lease("source:a", "worker-2")
+    free = await store.acquire_lease("source:a", "worker-1", now + 3 * minute, now + 4 * minute)
+
+    assert (first, second, renewed, other) == (True, False, True, True)
+    assert (taken_over, still, free) == (True, False, True)
