@@ -4,12 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PLAYGROUND := api/playground
+PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema clean
 
-install: $(STAMP)
+install: $(STAMP) $(PLAYGROUND_STAMP)
 
 # Reinstall when the lock or the project metadata changes; otherwise this is a no-op.
 $(STAMP): requirements.lock pyproject.toml
@@ -17,6 +19,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# GraphiQL and React for the page at GET /graphql, pinned by the npm lock and served by the
+# app. Without npm (or when npm ci fails) the Python install still succeeds, and the page
+# loads the same versions from a CDN instead (the server logs a warning).
+$(PLAYGROUND_STAMP): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make install: npm not found; GraphiQL will load from a CDN (needs internet in the browser)" >&2; \
+	elif npm ci --prefix $(PLAYGROUND) --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error; then \
+	  touch $@; \
+	else \
+	  echo "make install: npm ci failed in $(PLAYGROUND); GraphiQL will load from a CDN" >&2; \
+	fi
 
 serve: install
 	$(BIN)/stagegraph serve --demo --host $(HOST) --port $(PORT)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from api.auth import TokenEntry, hash_token, new_token
 from api.settings import Settings
 from graph import open_store
 from graph.errors import StoreError
@@ -26,6 +27,7 @@ from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import DirTree
 from ingestors.runner import RunPolicy
+from schema.access import Role
 
 app = typer.Typer(
     help="Stagegraph: a Backstage-compatible software catalog built as a graph, "
@@ -38,6 +40,8 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Ingest a source into the catalog once.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 err = Console(stderr=True)
 out = Console()
@@ -61,7 +65,8 @@ def load_settings(**overrides: object) -> Settings:
         for problem in exc.errors():
             field = ".".join(str(p) for p in problem["loc"])
             message = problem["msg"].removeprefix("Value error, ")
-            err.print(f"configuration error: {field}: {message}", markup=False, soft_wrap=True)
+            where = f"{field}: " if field else ""
+            err.print(f"configuration error: {where}{message}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -232,6 +237,47 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+MIN_TOKEN_LENGTH = 16
+
+
+@token_app.command("hash")
+def token_hash(
+    name: Annotated[str, typer.Option("--name", help="Who holds the token (shown in logs).")],
+    role: Annotated[
+        Role, typer.Option("--role", help="reader, writer (mutations) or admin.")
+    ] = "reader",
+    new: Annotated[
+        bool, typer.Option("--new", help="Generate a random token instead of reading one.")
+    ] = False,
+) -> None:
+    """Print the STAGEGRAPH_TOKENS entry for a token read from stdin (or a new one).
+
+    The configuration holds only the token's SHA-256. With --new, the token is printed once,
+    on the first line of stdout; the entry follows on the next line.
+
+    Example: stagegraph token hash --new --name ci --role writer
+    """
+    if new:
+        token = new_token()
+    elif sys.stdin.isatty():
+        token = typer.prompt("token", hide_input=True, err=True)
+    else:
+        token = sys.stdin.readline().strip()
+    if len(token) < MIN_TOKEN_LENGTH:
+        err.print(
+            f"the token must have at least {MIN_TOKEN_LENGTH} characters; "
+            "use --new to generate a strong one"
+        )
+        raise typer.Exit(1)
+    entry = TokenEntry(name=name, sha256=hash_token(token), role=role)
+    if new:
+        err.print("token (shown once; clients send it as Authorization: Bearer <token>):")
+        sys.stdout.write(token + "\n")
+        sys.stdout.flush()
+    err.print("STAGEGRAPH_TOKENS entry (a JSON list of these):")
+    sys.stdout.write(entry.model_dump_json() + "\n")
 
 
 @app.command()

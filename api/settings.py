@@ -4,10 +4,12 @@ onto :class:`Settings`; nothing else reads the environment."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
@@ -49,6 +51,50 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 
+    # Auth (see api.auth and the README's "Auth and limits").
+    tokens: list[TokenEntry] = Field(
+        default_factory=list,
+        description='Static bearer tokens, a JSON list of {"name", "sha256", "role"}; '
+        "`stagegraph token hash` makes entries.",
+    )
+    jwt_key: SecretStr | None = Field(
+        default=None,
+        description="Verifies bearer JWTs: an HMAC secret (32+ bytes) or a PEM public key.",
+    )
+    jwt_algorithms: list[JwtAlgorithm] = Field(
+        default_factory=lambda: list(DEFAULT_JWT_ALGORITHMS),
+        description="JWT algorithms accepted, of those the key can verify.",
+    )
+    jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
+    jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
+    jwt_role_claim: str = Field(
+        default="stagegraph_role",
+        min_length=1,
+        description="JWT claim holding the role (a string or a list; dots reach nested claims).",
+    )
+    anonymous_read: bool | None = Field(
+        default=None,
+        description="Let requests without a token read. Default: on with --demo or when no "
+        "tokens and no JWT key are configured, off otherwise.",
+    )
+
+    # Limits on one GraphQL request (see schema.limits).
+    max_depth: int = Field(default=10, ge=1, description="Most fields nested in one query.")
+    max_aliases: int = Field(default=15, ge=0, description="Most aliased fields in one query.")
+    max_cost: int = Field(default=50_000, ge=1, description="Query cost budget (see README).")
+    cost_fan_out: int = Field(
+        default=10, ge=1, description="Items a list field without `first` counts as."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest request body; larger gets 413."
+    )
+    operation_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds one operation may run before it is cancelled (TIMEOUT); also "
+        "meant as the store's transaction timeout.",
+    )
+
     @field_validator("store")
     @classmethod
     def _store_url(cls, value: str) -> str:
@@ -58,6 +104,38 @@ class Settings(BaseSettings):
                 "bolt://host:7687 or neo4j://host:7687"
             )
         return value
+
+    @model_validator(mode="after")
+    def _jwt_key_usable(self) -> Self:
+        self.jwt_verifier()
+        return self
+
+    @field_validator("tokens")
+    @classmethod
+    def _distinct_tokens(cls, value: list[TokenEntry]) -> list[TokenEntry]:
+        hashes = [t.sha256 for t in value]
+        if len(set(hashes)) != len(hashes):
+            raise ValueError("two entries have the same sha256; give each holder its own token")
+        return value
+
+    def jwt_verifier(self) -> JwtVerifier | None:
+        """The JWT verifier of ``jwt_key``, or None when no key is configured."""
+        if self.jwt_key is None:
+            return None
+        return JwtVerifier(
+            self.jwt_key.get_secret_value(),
+            algorithms=self.jwt_algorithms,
+            audience=self.jwt_audience,
+            issuer=self.jwt_issuer,
+            role_claim=self.jwt_role_claim,
+        )
+
+    @property
+    def anonymous_read_enabled(self) -> bool:
+        """Whether requests without a token may read (see ``anonymous_read``)."""
+        if self.anonymous_read is not None:
+            return self.anonymous_read
+        return self.demo or not (self.tokens or self.jwt_key)
 
     @property
     def password(self) -> str | None:

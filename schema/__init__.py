@@ -10,20 +10,27 @@ from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtensi
 
 from schema.errors import MaskInternalErrors
 from schema.kinds import ALL_TYPES
+from schema.limits import QueryLimits, limit_extensions
+from schema.mutation import Mutation
 from schema.query import Query
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema; with ``introspection=False`` introspection queries are rejected."""
+def build_schema(
+    *, introspection: bool = True, limits: QueryLimits | None = None
+) -> strawberry.Schema:
+    """The schema; with ``introspection=False`` introspection queries are rejected.
+    ``limits`` (depth, aliases, cost, timeout) default to :class:`QueryLimits`'s."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         MaskInternalErrors,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        *limit_extensions(limits or QueryLimits()),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=list(ALL_TYPES),
         extensions=extensions,
     )

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 import strawberry
 
 from graph.port import GraphStore
+from schema.access import Role
 from schema.loaders import Loaders
 
 
 @dataclass
 class Context:
     store: GraphStore
+    role: Role = "reader"  # from the request's bearer token; see schema.access
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

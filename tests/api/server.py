@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,13 +18,14 @@ from tests.conftest import NEO4J_PASSWORD, NEO4J_USER
 STAGEGRAPH = str(Path(sys.executable).with_name("stagegraph"))
 
 
-def env(store_url: str) -> dict[str, str]:
+def env(store_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
         "STAGEGRAPH_STORE": store_url,
         "NEO4J_USER": NEO4J_USER,
         "NEO4J_PASSWORD": NEO4J_PASSWORD,
         "COLUMNS": "200",
+        **(extra or {}),
     }
 
 
@@ -47,12 +48,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store_url: str, *extra: str, cwd: Path | None = None) -> Iterator[str]:
-    """Start ``stagegraph serve`` on a free loopback port; yield its base URL once ready."""
+def running_server(
+    store_url: str,
+    *extra: str,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Start ``stagegraph serve`` on a free loopback port; yield its base URL once ready.
+    ``environ`` adds environment variables (settings) to the server's."""
     port = free_port()
     process = subprocess.Popen(
         [STAGEGRAPH, "serve", "--port", str(port), *extra],
-        env=env(store_url),
+        env=env(store_url, environ),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,6 +11,7 @@ import strawberry
 from graph.port import GraphStore
 from ingestors.git import ingest_git
 from schema import build_schema
+from schema.access import Role
 from schema.context import Context
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "backstage-examples"
@@ -25,13 +26,14 @@ def graphql_schema() -> strawberry.Schema:
 class Client:
     """Runs operations with a fresh context per call, as one HTTP request would."""
 
-    def __init__(self, schema: strawberry.Schema, store: GraphStore) -> None:
+    def __init__(self, schema: strawberry.Schema, store: GraphStore, role: Role = "reader") -> None:
         self.schema = schema
         self.store = store
+        self.role: Role = role
 
     async def query(self, document: str, **variables: Any) -> dict[str, Any]:
         result = await self.schema.execute(
-            document, variable_values=variables, context_value=Context(self.store)
+            document, variable_values=variables, context_value=Context(self.store, role=self.role)
         )
         assert result.errors is None, result.errors
         assert result.data is not None
@@ -39,7 +41,7 @@ class Client:
 
     async def errors(self, document: str, **variables: Any) -> list[dict[str, Any]]:
         result = await self.schema.execute(
-            document, variable_values=variables, context_value=Context(self.store)
+            document, variable_values=variables, context_value=Context(self.store, role=self.role)
         )
         assert result.errors, "expected errors"
         return [dict(e.formatted) for e in result.errors]
@@ -66,3 +68,8 @@ async def demo(graphql_schema: strawberry.Schema, store: GraphStore) -> Client:
 @pytest.fixture
 def client(graphql_schema: strawberry.Schema, store: GraphStore) -> Client:
     return Client(graphql_schema, store)
+
+
+@pytest.fixture
+def writer(graphql_schema: strawberry.Schema, store: GraphStore) -> Client:
+    return Client(graphql_schema, store, role="writer")

@@ -1,0 +1,313 @@
+"""Bearer authentication for ``/graphql``: static tokens (stored as SHA-256 hashes) and JWTs.
+
+Every request to the wrapped endpoint gets a role (see :mod:`schema.access`) or an HTTP 401
+with a GraphQL-shaped body ``{"errors": [{"message": ..., "extensions": {"code":
+"UNAUTHENTICATED"}}]}`` and a ``WWW-Authenticate: Bearer`` header:
+
+- no ``Authorization`` header: the ``reader`` role when anonymous read is on, else 401;
+- ``Bearer <token>`` whose SHA-256 matches a configured token: that token's role;
+- ``Bearer <jwt>`` that verifies with the configured key: the role from its role claim;
+- anything else (a wrong token, an expired or foreign JWT, another scheme): 401, even when
+  anonymous read is on, so a client never silently loses the rights it thought it had.
+
+A JWT that verifies but grants no known role gets 403 (``FORBIDDEN``).
+``GET`` requests without a ``query`` parameter (the GraphiQL page) pass without a token: the
+page holds no data, and the requests it makes carry the token entered in its headers tab.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from schema.access import ROLES, Role
+
+log = logging.getLogger("stagegraph.api")
+
+TOKEN_PREFIX = "sg_"
+JWT_LEEWAY_SECONDS = 30
+JwtAlgorithm = Literal[
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    "ES256", "ES384", "ES512", "EdDSA",
+]  # fmt: skip
+DEFAULT_JWT_ALGORITHMS: tuple[JwtAlgorithm, ...] = ("RS256", "HS256")
+_HMAC = {"HS256": 32, "HS384": 48, "HS512": 64}  # algorithm -> minimum secret bytes
+_RSA = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+_EC = {"ES256", "ES384", "ES512"}
+_PRINCIPAL = "stagegraph.principal"
+
+
+class TokenEntry(BaseModel):
+    """One static bearer token as configured: its name, the SHA-256 of it, its role."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, description="Who holds the token (shown in logs).")
+    sha256: str = Field(
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="Hex SHA-256 of the token, as `stagegraph token hash` prints it.",
+    )
+    role: Role = Field(default="reader", description="reader, writer or admin.")
+
+    @field_validator("sha256")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 of a token, as configured in ``STAGEGRAPH_TOKENS``."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request, as far as the API knows."""
+
+    name: str
+    role: Role
+
+
+ANONYMOUS = Principal(name="anonymous", role="reader")
+
+
+class AuthError(Exception):
+    """The request is not let in; ``status`` is 401 or 403."""
+
+    def __init__(self, message: str, *, status: int = 401, invalid_token: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.invalid_token = invalid_token
+
+    def response(self) -> JSONResponse:
+        code = "UNAUTHENTICATED" if self.status == 401 else "FORBIDDEN"
+        challenge = 'Bearer realm="stagegraph"'
+        if self.invalid_token:
+            reason = "invalid_token" if self.status == 401 else "insufficient_scope"
+            challenge += f', error="{reason}"'
+        return JSONResponse(
+            {"errors": [{"message": self.message, "extensions": {"code": code}}]},
+            status_code=self.status,
+            headers={"WWW-Authenticate": challenge},
+        )
+
+
+def _public_key(pem: str) -> Any:
+    data = pem.replace("\\n", "\n").strip().encode()
+    if b"CERTIFICATE" in data.split(b"\n", 1)[0]:
+        return x509.load_pem_x509_certificate(data).public_key()
+    try:
+        return load_pem_public_key(data)
+    except ValueError:
+        raise ValueError(
+            "jwt_key: not a PEM public key or certificate (give the public key, never the "
+            "private one, or an HMAC secret that does not start with -----BEGIN)"
+        ) from None
+
+
+def _usable_algorithms(key: Any, wanted: Sequence[str]) -> list[str]:
+    if isinstance(key, bytes):
+        return [a for a in wanted if a in _HMAC]
+    if isinstance(key, rsa.RSAPublicKey):
+        return [a for a in wanted if a in _RSA]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return [a for a in wanted if a in _EC]
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return [a for a in wanted if a == "EdDSA"]
+    return []
+
+
+class JwtVerifier:
+    """Verifies JWTs with one key: an HMAC secret, or a PEM public key (or certificate).
+
+    Only algorithms the key can verify are accepted (an RSA key never verifies HS256, so a
+    token signed with the public key as an HMAC secret is refused). ``exp`` is required;
+    ``aud`` and ``iss`` are checked when configured. Raises ``ValueError`` for a key that
+    cannot work (a short secret, no usable algorithm, a private key).
+    """
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        algorithms: Sequence[str],
+        audience: str | None = None,
+        issuer: str | None = None,
+        role_claim: str = "stagegraph_role",
+    ) -> None:
+        self._key: Any = _public_key(key) if key.lstrip().startswith("-----BEGIN") else key.encode()
+        self.algorithms = _usable_algorithms(self._key, algorithms)
+        if not self.algorithms:
+            kind = "an HMAC secret" if isinstance(self._key, bytes) else "this public key"
+            raise ValueError(
+                f"jwt_algorithms {list(algorithms)} has no algorithm {kind} can verify; "
+                "use HS256 for a secret, RS256 for an RSA key, ES256 for an EC key, EdDSA "
+                "for an Ed25519 key"
+            )
+        if isinstance(self._key, bytes):
+            needed = max(_HMAC[a] for a in self.algorithms)
+            if len(self._key) < needed:
+                raise ValueError(
+                    f"jwt_key: an HMAC secret for {'/'.join(self.algorithms)} needs at least "
+                    f"{needed} bytes, got {len(self._key)}; generate one with "
+                    "`openssl rand -base64 48`"
+                )
+        elif isinstance(self._key, rsa.RSAPublicKey) and self._key.key_size < 2048:
+            raise ValueError(f"jwt_key: the RSA key has {self._key.key_size} bits; use 2048+")
+        self.audience = audience
+        self.issuer = issuer
+        self.role_claim = role_claim
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=JWT_LEEWAY_SECONDS,
+                options={"require": ["exp"], "enforce_minimum_key_length": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired: get a new one") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("invalid token: wrong audience") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("invalid token: wrong issuer") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"invalid token: no {exc.claim} claim") from None
+        except jwt.InvalidTokenError:
+            raise AuthError("invalid token") from None
+        role = self._role(claims)
+        if role is None:
+            raise AuthError(
+                f"the token grants no Stagegraph role: its {self.role_claim} claim must be "
+                f"one of {', '.join(ROLES)}",
+                status=403,
+            )
+        return Principal(name=str(claims.get("sub", "jwt")), role=role)
+
+    def _role(self, claims: dict[str, Any]) -> Role | None:
+        """The highest known role in the (dotted) role claim, a string or a list."""
+        value: Any = claims
+        for part in self.role_claim.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        values = value if isinstance(value, list) else [value]
+        granted = [r for r in ROLES if r in values]
+        return granted[-1] if granted else None
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into a :class:`Principal`, or raises AuthError."""
+
+    def __init__(
+        self,
+        *,
+        tokens: Sequence[TokenEntry] = (),
+        jwt_verifier: JwtVerifier | None = None,
+        anonymous_read: bool = False,
+    ) -> None:
+        self.tokens = tuple(tokens)
+        self.jwt_verifier = jwt_verifier
+        self.anonymous_read = anonymous_read
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if authorization is None:
+            if self.anonymous_read:
+                return ANONYMOUS
+            raise AuthError(
+                "authentication required: send Authorization: Bearer <token>",
+                invalid_token=False,
+            )
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError("unsupported Authorization header: send Authorization: Bearer <token>")
+        digest = hash_token(token)
+        found = None
+        for entry in self.tokens:  # compare with every entry, in constant time each
+            if hmac.compare_digest(digest, entry.sha256):
+                found = entry
+        if found is not None:
+            return Principal(name=found.name, role=found.role)
+        if self.jwt_verifier is not None and token.count(".") == 2:
+            return self.jwt_verifier.verify(token)
+        raise AuthError("invalid token")
+
+
+def _opens_without_token(scope: Scope) -> bool:
+    """A GET without a ``query`` parameter runs no operation (GraphiQL's page, or a 404)."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    return "query" not in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+
+
+class BearerAuth:
+    """ASGI wrapper: authenticates each HTTP request before the wrapped app sees it and
+    records the :class:`Principal` in the request state (read it with :func:`principal`)."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("authorization")
+        try:
+            if header is None and _opens_without_token(scope):
+                who = ANONYMOUS
+            else:
+                who = self.authenticator.authenticate(header)
+        except AuthError as exc:
+            client = scope.get("client") or ("?", 0)
+            log.info("refused %s %s from %s: %s", scope["method"], scope["path"], client[0], exc)
+            await exc.response()(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_PRINCIPAL] = who
+        await self.app(scope, receive, send)
+
+
+def principal(scope: Scope) -> Principal:
+    """The principal :class:`BearerAuth` recorded for this request (anonymous if none)."""
+    found = scope.get("state", {}).get(_PRINCIPAL)
+    return found if isinstance(found, Principal) else ANONYMOUS
+
+
+__all__ = [
+    "DEFAULT_JWT_ALGORITHMS",
+    "ROLES",
+    "AuthError",
+    "Authenticator",
+    "BearerAuth",
+    "JwtAlgorithm",
+    "JwtVerifier",
+    "Principal",
+    "TokenEntry",
+    "hash_token",
+    "new_token",
+    "principal",
+]

@@ -1,0 +1,74 @@
+"""The root ``Mutation``: automation pushes entities in Backstage's shape (role ``writer``)."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from ingestors.push import PushConflictError, PushStatus, delete_pushed, push_entities
+from schema.access import require_role
+from schema.context import Info
+from schema.errors import UserInputError
+
+
+@strawberry.enum(description="What happened to one pushed entity.")
+class UpsertStatus(enum.Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.type(description="The outcome for one entity of an upsertEntities call.")
+class UpsertResult:
+    index: int = strawberry.field(description="Position in the `entities` argument.")
+    ref: str | None
+    status: UpsertStatus
+    error: str | None = strawberry.field(description="Why it failed: field and what to fix.")
+
+
+def _check_source(source: str) -> str:
+    name = source.strip()
+    if not name or len(name) > 100:
+        raise UserInputError("source must be a name of 1 to 100 characters")
+    return name
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Create or replace entities of `source` (descriptors in Backstage's shape), "
+        "validated like ingested ones. All or nothing: if any entity fails, none is written "
+        "and the others report SKIPPED. A ref held by another source is a conflict."
+    )
+    async def upsert_entities(
+        self, info: Info, source: str, entities: list[JSON]
+    ) -> list[UpsertResult]:
+        require_role(info, "writer")
+        try:
+            results = await push_entities(info.context.store, _check_source(source), entities)
+        except PushConflictError as exc:
+            raise UserInputError(str(exc), code="CONFLICT") from None
+        return [
+            UpsertResult(
+                index=r.index, ref=r.ref, status=UpsertStatus(r.status.value), error=r.error
+            )
+            for r in results
+        ]
+
+    @strawberry.mutation(
+        description="Delete entities of `source`; returns how many existed. All or nothing: "
+        "a ref of another source fails the whole call."
+    )
+    async def delete_entities(self, info: Info, source: str, refs: list[str]) -> int:
+        require_role(info, "writer")
+        try:
+            return await delete_pushed(info.context.store, _check_source(source), refs)
+        except PushConflictError as exc:
+            raise UserInputError(str(exc), code="CONFLICT") from None
+
+
+__all__ = ["Mutation", "PushStatus"]
