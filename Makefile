@@ -67,4 +67,4 @@ schema: install
 	$(BIN)/stagegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db*
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules

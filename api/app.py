@@ -52,7 +52,9 @@ class StagegraphGraphQL(GraphQL[Context, None]):
     ) -> None:
         if schema is None:
             schema = build_schema(
-                introspection=settings.introspection, limits=query_limits(settings)
+                introspection=settings.introspection,
+                limits=query_limits(settings),
+                trace=settings.trace,
             )
         super().__init__(
             schema,

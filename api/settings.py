@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         description="Cleanup deletes nothing when more than this share of a source would go.",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    trace: bool = Field(
+        default=False,
+        description="Report the store statements of each request in "
+        "extensions.stagegraph.storeQueries.",
+    )
 
     # Auth (see api.auth and the README's "Auth and limits").
     tokens: list[TokenEntry] = Field(

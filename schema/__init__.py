@@ -13,13 +13,15 @@ from schema.kinds import ALL_TYPES
 from schema.limits import QueryLimits, limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.tracing import StoreTrace
 
 
 def build_schema(
-    *, introspection: bool = True, limits: QueryLimits | None = None
+    *, introspection: bool = True, limits: QueryLimits | None = None, trace: bool = False
 ) -> strawberry.Schema:
     """The schema; with ``introspection=False`` introspection queries are rejected.
-    ``limits`` (depth, aliases, cost, timeout) default to :class:`QueryLimits`'s."""
+    ``limits`` (depth, aliases, cost, timeout) default to :class:`QueryLimits`'s; with
+    ``trace`` every response reports ``extensions.stagegraph.storeQueries``."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         MaskInternalErrors,
         lambda: ParserCache(maxsize=512),
@@ -28,6 +30,8 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    if trace:
+        extensions.append(StoreTrace)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
