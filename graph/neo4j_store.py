@@ -2,20 +2,31 @@
 
 Model. Every node is ``(:Ref {key, ref})``, the key being the lowercased ref under a
 uniqueness constraint. An entity is ``:Ref:Entity`` plus a label for its kind (the
-capitalised kind: ``:Component``), with its fields and provenance as properties. A
-relation is one relationship of a fixed type per relation type (``ownedBy`` ->
-``OWNED_BY``), stamped with ``source`` and ``run_id`` and keeping both refs as written.
-A relation whose end is not (or no longer) an entity points at a placeholder: a bare
-``:Ref`` node. Upserting the entity turns the placeholder into it; deleting an entity that
-relations still reach turns it back into a placeholder; placeholders left without
-relationships are deleted. Run records are ``(:Run {id, source, started_at, document})``.
+capitalised kind: ``:Component``), with its fields and provenance as properties, and what
+listings filter on besides: ``spec_type`` and ``lifecycle`` (``spec.type`` and
+``spec.lifecycle`` when they are strings), ``annotation_keys`` and ``annotation_pairs``
+(each annotation as the JSON array ``[key, value]``). A relation is one relationship of a
+fixed type per relation type (``ownedBy`` -> ``OWNED_BY``), stamped with ``source`` and
+``run_id`` and keeping both refs as written. A relation whose end is not (or no longer) an
+entity points at a placeholder: a bare ``:Ref`` node. Upserting the entity turns the
+placeholder into it; deleting an entity that relations still reach turns it back into a
+placeholder; placeholders left without relationships are deleted. Run records are
+``(:Run {id, source, started_at, status, document})``; a lease is
+``(:Lease {name, owner, expires_at})``.
 
 Kinds whose label would be one of the store's own (``ref``, ``entity``, ``run``) get no
 kind label, so ``:Run`` only ever means a run record.
 
 Writes are ``UNWIND $rows ... MERGE`` on the constrained key, :data:`BATCH_SIZE` rows per
-managed transaction (transient errors retry). Only whitelisted relationship types, labels
-from validated kinds and validated integers reach Cypher text; every value is a parameter.
+managed transaction (transient errors retry). Reads are one statement each, except
+:meth:`Neo4jStore.impact`, one statement per level of its breadth-first walk (a step there
+is one relationship or two, which no path pattern expresses). The Cypher text lives in
+:mod:`graph.neo4j_cypher`: only whitelisted relationship types, labels from validated kinds
+and validated integers reach it; every value is a parameter.
+
+Listing orders and cursors are the SQLite adapter's: a cursor holds the sort value of the
+last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or ``-score`` of the
+full-text match, lower first) and its key.
 """
 
 from __future__ import annotations
@@ -31,12 +42,21 @@ from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Reco
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 from neo4j.time import DateTime as Neo4jDateTime
 
-from catalog.relations import RELATION_TYPES
+from graph import neo4j_cypher as cypher
+from graph import tracing
 from graph.errors import StoreConnectionError, StoreError
+from graph.neo4j_cypher import REL_NAMES, REL_TYPES, lookup_keys
 from graph.port import (
+    FACET_FIELDS,
+    OWNED_KINDS,
+    Cursor,
+    DanglingPage,
     Direction,
     EntityFilter,
     EntityRecord,
+    ImpactRow,
+    Order,
+    Orphan,
     Page,
     RelationRecord,
     RunRecord,
@@ -47,7 +67,6 @@ from graph.port import (
     TraversalEdge,
 )
 from graph.runs import run_from_json, run_to_json
-from graph.search import lucene_query
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -55,177 +74,9 @@ Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 #: rows per write transaction
 BATCH_SIZE = 2000
 
-#: forward relation type -> relationship type (ownedBy -> OWNED_BY)
-REL_TYPES: dict[str, str] = {
-    name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper() for name in RELATION_TYPES
-}
-_REL_NAMES: dict[str, str] = {rel: name for name, rel in REL_TYPES.items()}
-
 _KIND = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
 _OWN_LABELS = frozenset({"Ref", "Entity", "Run"})
-
-_SCHEMA: tuple[LiteralString, ...] = (
-    "CREATE CONSTRAINT ref_key IF NOT EXISTS FOR (n:Ref) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
-    "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
-    "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
-    "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
-    "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
-    "CREATE INDEX entity_source IF NOT EXISTS FOR (n:Entity) ON (n.source)",
-    "CREATE INDEX entity_run_id IF NOT EXISTS FOR (n:Entity) ON (n.run_id)",
-    "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
-    "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
-    "CREATE FULLTEXT INDEX entity_search IF NOT EXISTS FOR (n:Entity) "
-    "ON EACH [n.name, n.title, n.description, n.tags_text]",
-    # cleanup finds a source's relationships through these (one per type: Neo4j indexes
-    # relationship properties per type)
-    *(
-        f"CREATE INDEX rel_{rel.lower()}_source IF NOT EXISTS "
-        f"FOR ()-[r:{rel}]-() ON (r.source, r.run_id)"
-        for rel in REL_TYPES.values()
-    ),
-)
-
-_UPSERT_ENTITIES: LiteralString = """
-UNWIND $rows AS row
-MERGE (n:Ref {key: row.key})
-WITH n, row, (n:Entity AND n.hash = row.props.hash) AS unchanged
-SET n:Entity, n:$(row.labels)
-SET n += row.props,
-    n.source = $source, n.run_id = $run_id, n.error = null,
-    n.updated_at = CASE WHEN unchanged THEN n.updated_at ELSE $now END
-"""
-
-# One MERGE per whitelisted type, chosen per row: a dynamic type (``[r:$(row.type)]``)
-# works on 5.26 but made 5,000 MERGEs several times slower when we measured.
-_UPSERT_RELATIONS: LiteralString = (
-    "UNWIND $rows AS row\n"
-    "MERGE (s:Ref {key: row.source_key}) ON CREATE SET s.ref = row.source_ref\n"
-    "MERGE (t:Ref {key: row.target_key}) ON CREATE SET t.ref = row.target_ref\n"
-    + "".join(
-        f"FOREACH (_ IN CASE row.type WHEN '{rel}' THEN [1] ELSE [] END |\n"
-        f"  MERGE (s)-[r:{rel}]->(t)\n"
-        "  SET r.source = $source, r.run_id = $run_id,\n"
-        "      r.source_ref = row.source_ref, r.target_ref = row.target_ref)\n"
-        for rel in REL_TYPES.values()
-    )
-)
-
-_TOUCH_ENTITIES: LiteralString = """
-MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
-SET n.run_id = $run_id, n.error = $error
-"""
-
-_TOUCH_RELATIONS: LiteralString = """
-MATCH (n:Ref) WHERE n.key IN $keys
-MATCH (n)-[r]-() WHERE r.source = $source
-SET r.run_id = $run_id
-"""
-
-_STALE: LiteralString = """
-MATCH (n:Entity) WHERE n.source = $source
-RETURN count(n) AS total,
-       collect(CASE WHEN n.run_id <> $run_id THEN [n.key, n.ref, n.kind] END) AS stale
-"""
-
-# Removes the relationships the caller matched as ``r``, then the placeholders they leave bare.
-_DROP_RELATIONSHIPS: LiteralString = """
-WITH r, startNode(r) AS a, endNode(r) AS b
-DELETE r
-WITH collect(a) + collect(b) AS ends
-UNWIND ends AS n
-WITH DISTINCT n
-WHERE NOT n:Entity AND NOT EXISTS { (n)--() }
-DELETE n
-"""
-
-# Retires the entities the caller matched as ``n``: a placeholder while relationships still
-# reach it, otherwise gone. Yields one row per entity with its ``kind``.
-_RETIRE_ENTITIES: LiteralString = """
-WITH n, n.kind AS kind, [label IN labels(n) WHERE label <> 'Ref'] AS extra
-REMOVE n:$(extra)
-SET n = {key: n.key, ref: n.ref}
-FOREACH (gone IN CASE WHEN EXISTS { (n)--() } THEN [] ELSE [n] END | DELETE gone)
-"""
-
-_STALE_RELATIONSHIPS: LiteralString = (
-    "CALL () {\n"
-    + "\nUNION ALL\n".join(
-        f"MATCH ()-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id RETURN r"
-        for rel in REL_TYPES.values()
-    )
-    + "\n}\n"
-)
-
-_DELETE_STALE: tuple[LiteralString, LiteralString] = (
-    _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
-    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id\n"
-    + _RETIRE_ENTITIES
-    + "RETURN kind, count(*) AS deleted",
-)
-
-_DELETE_ENTITIES: tuple[LiteralString, LiteralString] = (
-    "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
-    "MATCH (n)-[r]->() WHERE r.source = $source\n" + _DROP_RELATIONSHIPS,
-    "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
-    + _RETIRE_ENTITIES
-    + "RETURN count(*) AS deleted",
-)
-
-_ENTITY_FIELDS: LiteralString = (
-    "e {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .updated_at, .error}"
-)
-
-_GET_ENTITIES: LiteralString = (
-    "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN " + _ENTITY_FIELDS + " AS entity"
-)
-
-_GET_RELATIONS_TAIL: LiteralString = """
-WHERE type(r) IN $types
-WITH DISTINCT r
-RETURN r.source_ref AS source_ref, type(r) AS type, r.target_ref AS target_ref,
-       r.source AS source, startNode(r):Entity AS source_exists, endNode(r):Entity AS target_exists
-"""
-
-_GET_RELATIONS: dict[Direction, LiteralString] = {
-    Direction.OUT: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]->()" + _GET_RELATIONS_TAIL,
-    Direction.IN: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)<-[r]-()" + _GET_RELATIONS_TAIL,
-    Direction.BOTH: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]-()" + _GET_RELATIONS_TAIL,
-}
-
-_OWNED_BY: dict[bool, LiteralString] = {
-    False: """
-        MATCH (o:Ref) WHERE o.key IN $owners
-        MATCH (e:Entity)-[:OWNED_BY]->(o)
-        WITH DISTINCT e
-        RETURN e.ref AS ref ORDER BY e.key
-    """,
-    True: """
-        MATCH (o:Ref) WHERE o.key IN $owners
-        MATCH (o)<-[:CHILD_OF*0..]-(g)
-        WITH DISTINCT g
-        MATCH (e:Entity)-[:OWNED_BY]->(g)
-        WITH DISTINCT e
-        RETURN e.ref AS ref ORDER BY e.key
-    """,
-}
-
-_SAVE_RUN: LiteralString = """
-MERGE (r:Run {id: $id})
-ON CREATE SET r.source = $source, r.started_at = $started_at
-SET r.document = $document
-"""
-
-_GET_RUNS: LiteralString = """
-OPTIONAL MATCH (a:Run {id: $after})
-WITH a
-MATCH (r:Run)
-WHERE ($source IS NULL OR r.source = $source)
-  AND ($after IS NULL OR (a IS NOT NULL AND (r.started_at < a.started_at
-       OR (r.started_at = a.started_at AND r.id < a.id))))
-RETURN r.document AS document
-ORDER BY r.started_at DESC, r.id DESC LIMIT $first
-"""
+_VIA = ("dependsOn", "consumesApi")  # impact: the rank of a hop -> its name
 
 
 def kind_labels(kind: str) -> list[str]:
@@ -244,13 +95,21 @@ def _rel_type(name: str) -> str:
         raise StoreError(f"unknown relation type {name!r}; known: {known}") from None
 
 
-def _lower(keys: Sequence[str]) -> list[str]:
-    """Lookup keys: lowercased, each once."""
-    return list(dict.fromkeys(k.lower() for k in keys))
-
-
 def _batches(rows: list[T]) -> list[list[T]]:
     return [rows[i : i + BATCH_SIZE] for i in range(0, len(rows), BATCH_SIZE)]
+
+
+def _relation_rows(records: Sequence[RelationRecord]) -> list[dict[str, str]]:
+    return [
+        {
+            "source_key": r.source_ref.lower(),
+            "target_key": r.target_ref.lower(),
+            "source_ref": r.source_ref,
+            "target_ref": r.target_ref,
+            "type": _rel_type(r.type),
+        }
+        for r in records
+    ]
 
 
 def _datetime(value: Any) -> datetime:
@@ -272,7 +131,16 @@ def _entity(e: Mapping[str, Any]) -> StoredEntity:
     )
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _entity_row(r: EntityRecord) -> dict[str, Any]:
+    spec = r.document.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    metadata = r.document.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    annotations = annotations if isinstance(annotations, dict) else {}
     return {
         "key": r.key,
         "labels": kind_labels(r.kind),
@@ -287,65 +155,57 @@ def _entity_row(r: EntityRecord) -> dict[str, Any]:
             "tags_text": " ".join(r.tags),
             "document": orjson.dumps(r.document).decode(),
             "hash": r.hash,
+            "spec_type": _text(spec.get("type")),
+            "lifecycle": _text(spec.get("lifecycle")),
+            "annotation_keys": list(annotations),
+            "annotation_pairs": [cypher.annotation_pair(k, v) for k, v in annotations.items()],
         },
     }
 
 
-def _filter(flt: EntityFilter) -> tuple[LiteralString, dict[str, Any]] | None:
-    """The MATCH ... WHERE head binding ``e`` for ``flt`` (keys above ``$after``), or None
-    when nothing can match."""
-    params: dict[str, Any] = {}
-    if flt.search is None:
-        head: LiteralString = "MATCH (e:Ref:Entity) WHERE e.key > $after"
-    else:
-        query = lucene_query(flt.search)
-        if query is None:
-            return None
-        params["search"] = query
-        head = (
-            "CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node AS e "
-            "WHERE e.key > $after"
-        )
-    if flt.kinds:
-        head += " AND e.kind IN $kinds"
-        params["kinds"] = _lower(flt.kinds)
-    if flt.namespace is not None:
-        head += " AND toLower(e.namespace) = $namespace"
-        params["namespace"] = flt.namespace.lower()
-    if flt.owner_keys:
-        head += " AND EXISTS { MATCH (e)-[:OWNED_BY]->(o:Ref) WHERE o.key IN $owners }"
-        params["owners"] = _lower(flt.owner_keys)
-    if flt.tag is not None:
-        head += " AND $tag IN e.tags"
-        params["tag"] = flt.tag.lower()
-    if flt.source is not None:
-        head += " AND e.source = $source"
-        params["source"] = flt.source
-    return head, params
+def _position(order: Order, after: Cursor | str | None) -> dict[str, Any]:
+    """The ``$after_value`` / ``$after_key`` parameters for a cursor in ``order``."""
+    if isinstance(after, str):
+        after = Cursor(after.lower(), after.lower())
+    if after is None:
+        return {"after_value": None, "after_key": ""}
+    value: Any = after.value
+    try:
+        if order is Order.UPDATED_AT:
+            value = datetime.fromisoformat(str(value))
+        elif order is Order.RELEVANCE:
+            value = float(value)
+    except ValueError:
+        raise StoreError(
+            f"cursor value {after.value!r} is not a position in {order.value} order; "
+            "pass a cursor from an earlier page of the same listing"
+        ) from None
+    return {"after_value": value, "after_key": after.key}
 
 
-def _traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
-    """One query for :meth:`Neo4jStore.traverse` (see there); ``rel`` is whitelisted and
-    ``max_depth`` a positive int, the only parts that are not parameters."""
-    arrow = f"-[:{rel}]->" if direction is Direction.OUT else f"<-[:{rel}]-"
-    edge = f"(a)-[r:{rel}]->()" if direction is Direction.OUT else f"(a)<-[r:{rel}]-()"
-    far_ref = "target_ref" if direction is Direction.OUT else "source_ref"
-    text = f"""
-        MATCH (root:Ref {{key: $root}})
-        CALL (root) {{
-            MATCH p = ANY SHORTEST (root){arrow}{{1,{int(max_depth)}}}(n)
-            WITH n, length(p) AS depth, last(relationships(p)).{far_ref} AS ref
-            WHERE n <> root
-            RETURN collect([n, n.key, ref, depth]) AS reached
-        }}
-        CALL (root, reached) {{
-            UNWIND [root] + [x IN reached WHERE x[3] < $max_depth | x[0]] AS a
-            MATCH {edge}
-            RETURN collect([r.source_ref, r.target_ref]) AS edges
-        }}
-        RETURN [x IN reached | x[1..]] AS reached, edges
-    """
-    return text
+def _cursor(order: Order, value: Any, key: str) -> Cursor:
+    if order is Order.UPDATED_AT:
+        return Cursor(_datetime(value).isoformat(), key)
+    return Cursor(float(value) if order is Order.RELEVANCE else str(value), key)
+
+
+def _pick_path(
+    start: str, goal: str, depths: Mapping[str, int], edges: Sequence[Sequence[str]]
+) -> list[str]:
+    """Refs along the shortest path the SQLite adapter picks: walking back from the goal,
+    the smallest predecessor key one layer nearer each time. ``depths`` holds the goal's
+    distance and that of every nearer node; ``edges`` are the edges leaving the nearer
+    nodes, as (source key, target key, source ref, target ref)."""
+    into: dict[str, list[tuple[str, str, str]]] = {}
+    for source_key, target_key, source_ref, target_ref in edges:
+        if depths.get(target_key) == depths[source_key] + 1:
+            into.setdefault(target_key, []).append((source_key, source_ref, target_ref))
+    steps: list[tuple[str, str, str]] = []  # (source key, source ref, target ref), goal first
+    here = goal
+    while here != start:
+        steps.append(min(into[here]))
+        here = steps[-1][0]
+    return [steps[-1][1], *(target_ref for _, _, target_ref in reversed(steps))]
 
 
 def _split_url(url: str) -> tuple[str, str | None, str | None, str | None]:
@@ -397,6 +257,7 @@ class Neo4jStore:
         self, tx: AsyncManagedTransaction, query: LiteralString, **params: Any
     ) -> list[Record]:
         self._queries += 1
+        tracing.add()
         result = await tx.run(query, params)
         return [record async for record in result]
 
@@ -443,12 +304,22 @@ class Neo4jStore:
         self._driver = driver
         try:
             await self._verify(driver)
-            for statement in _SCHEMA:
+            for statement in cypher.SCHEMA:
                 await self._write(self._statement(statement))
             await self._write(self._statement("CALL db.awaitIndexes(300)"))
+            await self._backfill_run_status()
         except BaseException:
             await self.close()
             raise
+
+    async def _backfill_run_status(self) -> None:
+        """Give runs saved before ``status`` was a property theirs, from their documents."""
+        rows = await self._read(self._statement(cypher.RUNS_WITHOUT_STATUS))
+        if rows:
+            status = [
+                {"id": r["id"], "status": orjson.loads(r["document"]).get("status")} for r in rows
+            ]
+            await self._write(self._statement(cypher.SET_RUN_STATUS, rows=status))
 
     async def _verify(self, driver: AsyncDriver) -> None:
         try:
@@ -478,40 +349,32 @@ class Neo4jStore:
         now = datetime.now(UTC)
         for batch in _batches(rows):
             await self._write(
-                self._statement(_UPSERT_ENTITIES, rows=batch, source=source, run_id=run_id, now=now)
+                self._statement(
+                    cypher.UPSERT_ENTITIES, rows=batch, source=source, run_id=run_id, now=now
+                )
             )
 
     async def upsert_relations(
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
-        rows = [
-            {
-                "source_key": r.source_ref.lower(),
-                "target_key": r.target_ref.lower(),
-                "source_ref": r.source_ref,
-                "target_ref": r.target_ref,
-                "type": _rel_type(r.type),
-            }
-            for r in records
-        ]
-        for batch in _batches(rows):
+        for batch in _batches(_relation_rows(records)):
             await self._write(
-                self._statement(_UPSERT_RELATIONS, rows=batch, source=source, run_id=run_id)
+                self._statement(cypher.UPSERT_RELATIONS, rows=batch, source=source, run_id=run_id)
             )
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         if not keys:
             return
-        params = {"keys": _lower(keys), "source": source, "run_id": run_id}
+        params = {"keys": lookup_keys(keys), "source": source, "run_id": run_id}
 
         async def work(tx: AsyncManagedTransaction) -> None:
-            await self._run(tx, _TOUCH_ENTITIES, error=error, **params)
-            await self._run(tx, _TOUCH_RELATIONS, **params)
+            await self._run(tx, cypher.TOUCH_ENTITIES, error=error, **params)
+            await self._run(tx, cypher.TOUCH_RELATIONS, **params)
 
         await self._write(work)
 
     async def stale(self, source: str, run_id: str) -> StaleSummary:
-        (row,) = await self._read(self._statement(_STALE, source=source, run_id=run_id))
+        (row,) = await self._read(self._statement(cypher.STALE, source=source, run_id=run_id))
         stale = sorted(row["stale"])
         kinds: dict[str, int] = {}
         for _, _, kind in stale:
@@ -519,7 +382,7 @@ class Neo4jStore:
         return StaleSummary(row["total"], [ref for _, ref, _ in stale], kinds)
 
     async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
-        drop, retire = _DELETE_STALE
+        drop, retire = cypher.DELETE_STALE
 
         async def work(tx: AsyncManagedTransaction) -> dict[str, int]:
             await self._run(tx, drop, source=source, run_id=run_id)
@@ -531,8 +394,8 @@ class Neo4jStore:
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
         if not keys:
             return 0
-        drop, retire = _DELETE_ENTITIES
-        params = {"keys": _lower(keys), "source": source}
+        drop, retire = cypher.DELETE_ENTITIES
+        params = {"keys": lookup_keys(keys), "source": source}
 
         async def work(tx: AsyncManagedTransaction) -> int:
             await self._run(tx, drop, **params)
@@ -541,11 +404,50 @@ class Neo4jStore:
 
         return await self._write(work)
 
+    async def mutate(
+        self,
+        source: str,
+        run_id: str,
+        upserts: Sequence[EntityRecord],
+        add_relations: Sequence[RelationRecord],
+        remove_relations: Sequence[RelationRecord],
+        delete_keys: Sequence[str],
+    ) -> None:
+        """One write transaction, in the SQLite adapter's order: upsert, remove relations,
+        add relations, delete entities (each step in batches, and only when it has rows)."""
+        entity_rows = [_entity_row(r) for r in upserts]
+        add_rows = _relation_rows(add_relations)
+        remove_rows = [
+            {"source_key": k, "type": t, "target_key": target}
+            for k, t, target in dict.fromkeys(
+                (r.source_ref.lower(), REL_TYPES[r.type], r.target_ref.lower())
+                for r in remove_relations
+                if r.type in REL_TYPES
+            )
+        ]
+        keys = lookup_keys(delete_keys)
+        now = datetime.now(UTC)
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            stamp = {"source": source, "run_id": run_id}
+            for batch in _batches(entity_rows):
+                await self._run(tx, cypher.UPSERT_ENTITIES, rows=batch, now=now, **stamp)
+            for batch in _batches(remove_rows):
+                await self._run(tx, cypher.REMOVE_RELATIONS, rows=batch, source=source)
+            for batch in _batches(add_rows):
+                await self._run(tx, cypher.UPSERT_RELATIONS, rows=batch, **stamp)
+            if keys:
+                drop, retire = cypher.DELETE_ENTITIES
+                await self._run(tx, drop, keys=keys, source=source)
+                await self._run(tx, retire, keys=keys, source=source)
+
+        await self._write(work)
+
     # -- reads ---------------------------------------------------------------------------
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
         if not keys:
             return {}
-        rows = await self._read(self._statement(_GET_ENTITIES, keys=_lower(keys)))
+        rows = await self._read(self._statement(cypher.GET_ENTITIES, keys=lookup_keys(keys)))
         return {entity.key: entity for entity in (_entity(r["entity"]) for r in rows)}
 
     async def get_relations(
@@ -559,12 +461,12 @@ class Neo4jStore:
             else [REL_TYPES[t] for t in types if t in REL_TYPES]
         )
         rows = await self._read(
-            self._statement(_GET_RELATIONS[direction], keys=_lower(keys), types=wanted)
+            self._statement(cypher.GET_RELATIONS[direction], keys=lookup_keys(keys), types=wanted)
         )
         relations = [
             StoredRelation(
                 r["source_ref"],
-                _REL_NAMES[r["type"]],
+                REL_NAMES[r["type"]],
                 r["target_ref"],
                 r["source"],
                 r["source_exists"],
@@ -575,24 +477,35 @@ class Neo4jStore:
         relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
         return relations
 
-    async def list_entities(self, flt: EntityFilter, first: int, after: str | None = None) -> Page:
-        match = _filter(flt)
+    async def list_entities(
+        self,
+        flt: EntityFilter,
+        first: int,
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+    ) -> Page:
+        """One statement. Under ``Order.KEY`` it pages along the key index; the other orders
+        compare (sort value, key) with the cursor's, as the SQLite adapter does."""
+        match = cypher.entity_match(flt)
         if match is None:
             return Page([], has_next=False)
-        head, params = match
-        query = head + " RETURN " + _ENTITY_FIELDS + " AS entity ORDER BY e.key LIMIT $limit"
-        after_key = after.lower() if after else ""
-        rows = await self._read(self._statement(query, after=after_key, limit=first + 1, **params))
-        entities = [_entity(r["entity"]) for r in rows[:first]]
-        return Page(entities, has_next=len(rows) > first)
+        if order is Order.RELEVANCE and flt.search is None:
+            order = Order.KEY
+        query = cypher.list_query(match, order)
+        position = _position(order, after)
+        rows = await self._read(self._statement(query, limit=first + 1, **position, **match.params))
+        page = rows[:first]
+        entities = [_entity(r["entity"]) for r in page]
+        cursors = [
+            _cursor(order, r["sort_value"], e.key) for r, e in zip(page, entities, strict=True)
+        ]
+        return Page(entities, has_next=len(rows) > first, cursors=cursors)
 
     async def count_entities(self, flt: EntityFilter) -> int:
-        match = _filter(flt)
+        match = cypher.entity_match(flt)
         if match is None:
             return 0
-        head, params = match
-        query = head + " RETURN count(e) AS total"
-        (row,) = await self._read(self._statement(query, after="", **params))
+        (row,) = await self._read(self._statement(cypher.count_query(match), **match.params))
         return int(row["total"])
 
     async def traverse(
@@ -607,7 +520,7 @@ class Neo4jStore:
             raise StoreError("traverse follows one direction: OUT or IN")
         if max_depth < 1 or rel_type not in REL_TYPES:
             return Traversal({}, {}, [])
-        query = _traverse_query(REL_TYPES[rel_type], direction, max_depth)
+        query = cypher.traverse_query(REL_TYPES[rel_type], direction, max_depth)
         rows = await self._read(self._statement(query, root=root_key.lower(), max_depth=max_depth))
         if not rows:
             return Traversal({}, {}, [])
@@ -619,27 +532,162 @@ class Neo4jStore:
             edges=[TraversalEdge(from_ref, to_ref) for from_ref, to_ref in edges],
         )
 
+    async def expand_groups(self, keys: Sequence[str]) -> list[str]:
+        """One statement: a breadth-first search below each group through ``CHILD_OF``."""
+        wanted = lookup_keys(keys)
+        if not wanted:
+            return []
+        (row,) = await self._read(self._statement(cypher.EXPAND_GROUPS, keys=wanted))
+        return sorted({*wanted, *row["keys"]})
+
+    async def facets(
+        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        """One statement for all fields: the matching entities are collected once and each
+        field is counted over them in its own subquery."""
+        unknown = [f for f in fields if f not in cypher.FACET_VALUES]
+        if unknown:
+            raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
+        wanted = list(dict.fromkeys(fields))
+        match = cypher.entity_match(flt)
+        if not wanted or match is None:
+            return {name: [] for name in wanted}
+        query = cypher.facets_query(match, wanted)
+        (row,) = await self._read(self._statement(query, limit=limit, **match.params))
+        return {
+            name: [(str(value), int(n)) for value, n in counts]
+            for name, counts in zip(wanted, row.values(), strict=True)
+        }
+
+    async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
+        """A breadth-first walk, one statement per level in one read transaction, until the
+        level comes back empty or ``max_depth`` is reached: each level finds what depends on
+        the frontier or consumes an API it provides, leaving out what was seen before."""
+        root = root_key.lower()
+
+        async def work(tx: AsyncManagedTransaction) -> list[ImpactRow]:
+            seen, frontier = [root], [root]
+            found: list[ImpactRow] = []
+            for depth in range(1, max_depth + 1):
+                rows = await self._run(tx, cypher.IMPACT_LEVEL, frontier=frontier, seen=seen)
+                if not rows:
+                    break
+                found += [ImpactRow(r["key"], r["ref"], depth, _VIA[r["rank"]]) for r in rows]
+                frontier = [r["key"] for r in rows]
+                seen += frontier
+            return found
+
+        return await self._read(work)
+
+    async def shortest_path(
+        self, from_key: str, to_key: str, rel_type: str, max_depth: int
+    ) -> list[str] | None:
+        """One statement: ``ANY SHORTEST`` gives the distances from the start (a breadth-first
+        search); the query returns the layers nearer than the goal with the edges leaving
+        them, and the path is picked from those as the SQLite adapter picks it."""
+        start, goal = from_key.lower(), to_key.lower()
+        if start == goal:
+            rows = await self._read(self._statement(cypher.ENTITY_REF, key=start))
+            return [rows[0]["ref"] if rows else from_key]
+        if max_depth < 1 or rel_type not in REL_TYPES:
+            return None
+        query = cypher.shortest_path_query(REL_TYPES[rel_type], max_depth)
+        rows = await self._read(self._statement(query, start=start, goal=goal))
+        if not rows:
+            return None
+        depths: dict[str, int] = {key: depth for key, depth in rows[0]["depths"]}
+        depths[goal] = rows[0]["n"]
+        return _pick_path(start, goal, depths, rows[0]["edges"])
+
+    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
+        """One statement, starting from the placeholders (the bare ``:Ref`` nodes)."""
+        rows = await self._read(
+            self._statement(
+                cypher.DANGLING,
+                names=REL_NAMES,
+                after=list(after) if after else None,
+                limit=first + 1,
+            )
+        )
+        relations = [
+            StoredRelation(
+                r["source_ref"],
+                r["type"],
+                r["target_ref"],
+                r["source"],
+                r["source_exists"],
+                r["target_exists"],
+            )
+            for r in rows
+        ]
+        return DanglingPage(relations[:first], has_next=len(rows) > first)
+
+    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+        rows = await self._read(
+            self._statement(
+                cypher.ORPHANS,
+                kinds=list(OWNED_KINDS),
+                after=after.lower() if after else "",
+                limit=first + 1,
+            )
+        )
+        orphans = [Orphan(_entity(r["entity"]), r["owner_ref"]) for r in rows[:first]]
+        return orphans, len(rows) > first
+
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         if not owner_keys:
             return []
-        query = _OWNED_BY[include_subgroups]
-        rows = await self._read(self._statement(query, owners=_lower(owner_keys)))
+        query = cypher.OWNED_BY[include_subgroups]
+        rows = await self._read(self._statement(query, owners=lookup_keys(owner_keys)))
         return [r["ref"] for r in rows]
 
     # -- runs ----------------------------------------------------------------------------
     async def save_run(self, run: RunRecord) -> None:
         await self._write(
             self._statement(
-                _SAVE_RUN,
+                cypher.SAVE_RUN,
                 id=run.id,
                 source=run.source,
-                started_at=run.started_at,
+                started_at=run.started_at.astimezone(UTC),
+                status=run.status,
                 document=run_to_json(run),
             )
         )
 
     async def get_runs(
-        self, source: str | None, first: int, after: str | None = None
+        self,
+        source: str | None,
+        first: int,
+        after: str | None = None,
+        status: str | None = None,
     ) -> list[RunRecord]:
-        rows = await self._read(self._statement(_GET_RUNS, source=source, after=after, first=first))
+        rows = await self._read(
+            self._statement(cypher.GET_RUNS, source=source, status=status, after=after, first=first)
+        )
         return [run_from_json(r["document"]) for r in rows]
+
+    async def count_runs(self, source: str | None, status: str | None = None) -> int:
+        (row,) = await self._read(self._statement(cypher.COUNT_RUNS, source=source, status=status))
+        return int(row["total"])
+
+    async def prune_runs(self, started_before: datetime) -> int:
+        (row,) = await self._write(
+            self._statement(cypher.PRUNE_RUNS, before=started_before.astimezone(UTC))
+        )
+        return int(row["deleted"])
+
+    # -- leases --------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        (row,) = await self._write(
+            self._statement(
+                cypher.ACQUIRE_LEASE,
+                name=name,
+                owner=owner,
+                now=now.astimezone(UTC),
+                until=until.astimezone(UTC),
+            )
+        )
+        return bool(row["granted"])
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._write(self._statement(cypher.RELEASE_LEASE, name=name, owner=owner))

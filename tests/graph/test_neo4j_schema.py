@@ -3,8 +3,10 @@ types, placeholders, batching and connection errors."""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,8 +14,10 @@ import pytest
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
 from graph.errors import StoreConnectionError, StoreError
-from graph.neo4j_store import BATCH_SIZE, REL_TYPES, Neo4jStore
-from graph.port import Direction
+from graph.neo4j_cypher import REL_TYPES
+from graph.neo4j_store import BATCH_SIZE, Neo4jStore
+from graph.port import FACET_FIELDS, Direction, EntityFilter, Order, RunRecord
+from graph.runs import run_to_json
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record, rel
 
@@ -88,7 +92,16 @@ async def test_setup_creates_the_schema_once_and_again_harmlessly(driver: AsyncD
     } <= constraints
     assert {
         ("RANGE", "Entity", (prop,), "ONLINE")
-        for prop in ("kind", "namespace", "name", "source", "run_id")
+        for prop in (
+            "kind",
+            "namespace",
+            "name",
+            "source",
+            "run_id",
+            "spec_type",
+            "lifecycle",
+            "updated_at",
+        )
     } <= indexes
     assert (
         "FULLTEXT",
@@ -123,6 +136,125 @@ async def test_entity_is_a_ref_with_entity_and_kind_labels(
         "source": "src",
         "run_id": "r1",
     }
+
+
+async def test_listing_fields_are_properties(store: Neo4jStore, driver: AsyncDriver) -> None:
+    annotations = {"github.com/project-slug": "acme/a", "a=b": "c"}
+    await store.upsert_entities(
+        "src",
+        "r1",
+        [
+            record(
+                "component:default/a",
+                spec={"type": "service", "lifecycle": 3},
+                annotations=annotations,
+            )
+        ],
+    )
+
+    (node,) = await rows(
+        driver,
+        "MATCH (n:Entity) RETURN n.spec_type AS type, n.lifecycle AS lifecycle, "
+        "n.annotation_keys AS keys, n.annotation_pairs AS pairs",
+    )
+
+    assert node == {
+        "type": "service",
+        "lifecycle": None,  # not a string: Backstage's lifecycles are
+        "keys": ["github.com/project-slug", "a=b"],
+        "pairs": ['["github.com/project-slug","acme/a"]', '["a=b","c"]'],
+    }
+
+
+async def test_questions_are_one_statement_each_and_impact_one_per_level(
+    store: Neo4jStore,
+) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record(f"component:default/{name}", tags=("x",)) for name in "abc"]
+    )
+    await store.upsert_relations(
+        "src",
+        "r1",
+        [
+            rel("component:default/a", "dependsOn", "component:default/b"),
+            rel("component:default/b", "dependsOn", "component:default/c"),
+            rel("component:default/a", "ownedBy", "group:default/gone"),
+        ],
+    )
+    search = EntityFilter(search="a")
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "list": lambda: store.list_entities(search, 10, None, Order.RELEVANCE),
+        "list_by_name": lambda: store.list_entities(EntityFilter(), 1, None, Order.NAME),
+        "count": lambda: store.count_entities(search),
+        "facets": lambda: store.facets(FACET_FIELDS, EntityFilter()),
+        "expand_groups": lambda: store.expand_groups(["group:default/gone"]),
+        "shortest_path": lambda: store.shortest_path(
+            "component:default/a", "component:default/c", "dependsOn", 10
+        ),
+        "same_path": lambda: store.shortest_path(
+            "component:default/a", "component:default/a", "dependsOn", 10
+        ),
+        "dangling": lambda: store.dangling(10),
+        "orphans": lambda: store.orphans(10),
+        "impact": lambda: store.impact("component:default/c", 10),
+        "shallow_impact": lambda: store.impact("component:default/c", 1),
+    }
+
+    counts = {}
+    for name, call in calls.items():
+        before = store.query_count
+        assert await call()
+        counts[name] = store.query_count - before
+
+    # impact: a, b, then the level that finds nothing more
+    assert counts == {name: 1 for name in calls} | {"impact": 3}
+
+
+async def test_setup_gives_runs_saved_without_a_status_theirs(driver: AsyncDriver) -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    old = RunRecord("run-old", "a", "git", "FAILED", "schedule", started)
+    await driver.execute_query(
+        "CREATE (:Run {id: $id, source: 'a', started_at: $started, document: $document})",
+        id=old.id,
+        started=started,
+        document=run_to_json(old),
+    )
+    store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+
+    await store.setup()
+    try:
+        failed = await store.get_runs("a", 10, status="FAILED")
+    finally:
+        await store.close()
+
+    assert [r.id for r in failed] == ["run-old"]
+
+
+async def test_lease_goes_to_one_of_many_concurrent_claimants(driver: AsyncDriver) -> None:
+    claimants = [Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD) for _ in range(6)]
+    for claimant in claimants:
+        await claimant.setup()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    later = now + timedelta(minutes=5)
+
+    try:
+        fresh = await asyncio.gather(
+            *(
+                c.acquire_lease("source:a", f"w{i}", now, now + timedelta(minutes=1))
+                for i, c in enumerate(claimants)
+            )
+        )
+        expired = await asyncio.gather(
+            *(
+                c.acquire_lease("source:a", f"v{i}", later, later + timedelta(minutes=1))
+                for i, c in enumerate(claimants)
+            )
+        )
+    finally:
+        for claimant in claimants:
+            await claimant.close()
+
+    assert (fresh.count(True), expired.count(True)) == (1, 1)
 
 
 async def test_owned_by_relation_is_an_owned_by_relationship(

@@ -1,0 +1,527 @@
+"""The Cypher text of the Neo4j adapter (:mod:`graph.neo4j_store`): statements and small
+builders, kept apart from the store's behaviour.
+
+Only whitelisted relationship types, field names from the fixed tables below and validated
+integers reach the text; every value is a parameter. Builders return ``LiteralString`` so
+the type checker sees that no value was pasted in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, LiteralString
+
+import orjson
+
+from catalog.relations import RELATION_TYPES
+from graph.port import Direction, EntityFilter, Order
+from graph.search import search_tokens
+
+#: forward relation type -> relationship type (ownedBy -> OWNED_BY)
+REL_TYPES: dict[str, str] = {
+    name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper() for name in RELATION_TYPES
+}
+#: relationship type -> forward relation type (OWNED_BY -> ownedBy)
+REL_NAMES: dict[str, str] = {rel: name for name, rel in REL_TYPES.items()}
+
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT ref_key IF NOT EXISTS FOR (n:Ref) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
+    "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
+    "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
+    "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
+    "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
+    "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
+    "CREATE INDEX entity_source IF NOT EXISTS FOR (n:Entity) ON (n.source)",
+    "CREATE INDEX entity_run_id IF NOT EXISTS FOR (n:Entity) ON (n.run_id)",
+    "CREATE INDEX entity_spec_type IF NOT EXISTS FOR (n:Entity) ON (n.spec_type)",
+    "CREATE INDEX entity_lifecycle IF NOT EXISTS FOR (n:Entity) ON (n.lifecycle)",
+    "CREATE INDEX entity_updated_at IF NOT EXISTS FOR (n:Entity) ON (n.updated_at)",
+    "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
+    "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
+    "CREATE INDEX run_status IF NOT EXISTS FOR (r:Run) ON (r.status)",
+    "CREATE FULLTEXT INDEX entity_search IF NOT EXISTS FOR (n:Entity) "
+    "ON EACH [n.name, n.title, n.description, n.tags_text]",
+    # cleanup finds a source's relationships through these (one per type: Neo4j indexes
+    # relationship properties per type)
+    *(
+        f"CREATE INDEX rel_{rel.lower()}_source IF NOT EXISTS "
+        f"FOR ()-[r:{rel}]-() ON (r.source, r.run_id)"
+        for rel in REL_TYPES.values()
+    ),
+)
+
+# -- writes ------------------------------------------------------------------------------
+
+UPSERT_ENTITIES: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Ref {key: row.key})
+WITH n, row, (n:Entity AND n.hash = row.props.hash) AS unchanged
+SET n:Entity, n:$(row.labels)
+SET n += row.props,
+    n.source = $source, n.run_id = $run_id, n.error = null,
+    n.updated_at = CASE WHEN unchanged THEN n.updated_at ELSE $now END
+"""
+
+# One MERGE per whitelisted type, chosen per row: a dynamic type (``[r:$(row.type)]``)
+# works on 5.26 but made 5,000 MERGEs several times slower when we measured.
+UPSERT_RELATIONS: LiteralString = (
+    "UNWIND $rows AS row\n"
+    "MERGE (s:Ref {key: row.source_key}) ON CREATE SET s.ref = row.source_ref\n"
+    "MERGE (t:Ref {key: row.target_key}) ON CREATE SET t.ref = row.target_ref\n"
+    + "".join(
+        f"FOREACH (_ IN CASE row.type WHEN '{rel}' THEN [1] ELSE [] END |\n"
+        f"  MERGE (s)-[r:{rel}]->(t)\n"
+        "  SET r.source = $source, r.run_id = $run_id,\n"
+        "      r.source_ref = row.source_ref, r.target_ref = row.target_ref)\n"
+        for rel in REL_TYPES.values()
+    )
+)
+
+TOUCH_ENTITIES: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
+SET n.run_id = $run_id, n.error = $error
+"""
+
+TOUCH_RELATIONS: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys
+MATCH (n)-[r]-() WHERE r.source = $source
+SET r.run_id = $run_id
+"""
+
+STALE: LiteralString = """
+MATCH (n:Entity) WHERE n.source = $source
+RETURN count(n) AS total,
+       collect(CASE WHEN n.run_id <> $run_id THEN [n.key, n.ref, n.kind] END) AS stale
+"""
+
+# Removes the relationships the caller matched as ``r``, then the placeholders they leave bare.
+_DROP_RELATIONSHIPS: LiteralString = """
+WITH r, startNode(r) AS a, endNode(r) AS b
+DELETE r
+WITH collect(a) + collect(b) AS ends
+UNWIND ends AS n
+WITH DISTINCT n
+WHERE NOT n:Entity AND NOT EXISTS { (n)--() }
+DELETE n
+"""
+
+# Retires the entities the caller matched as ``n``: a placeholder while relationships still
+# reach it, otherwise gone. Yields one row per entity with its ``kind``.
+_RETIRE_ENTITIES: LiteralString = """
+WITH n, n.kind AS kind, [label IN labels(n) WHERE label <> 'Ref'] AS extra
+REMOVE n:$(extra)
+SET n = {key: n.key, ref: n.ref}
+FOREACH (gone IN CASE WHEN EXISTS { (n)--() } THEN [] ELSE [n] END | DELETE gone)
+"""
+
+_STALE_RELATIONSHIPS: LiteralString = (
+    "CALL () {\n"
+    + "\nUNION ALL\n".join(
+        f"MATCH ()-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id RETURN r"
+        for rel in REL_TYPES.values()
+    )
+    + "\n}\n"
+)
+
+# Removes the given relations of ``$source`` (rows of source key, relationship type, target key).
+REMOVE_RELATIONS: LiteralString = (
+    """
+UNWIND $rows AS row
+MATCH (:Ref {key: row.source_key})-[r]->(:Ref {key: row.target_key})
+WHERE type(r) = row.type AND r.source = $source
+"""
+    + _DROP_RELATIONSHIPS
+)
+
+DELETE_STALE: tuple[LiteralString, LiteralString] = (
+    _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
+    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id\n"
+    + _RETIRE_ENTITIES
+    + "RETURN kind, count(*) AS deleted",
+)
+
+DELETE_ENTITIES: tuple[LiteralString, LiteralString] = (
+    "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
+    "MATCH (n)-[r]->() WHERE r.source = $source\n" + _DROP_RELATIONSHIPS,
+    "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
+    + _RETIRE_ENTITIES
+    + "RETURN count(*) AS deleted",
+)
+
+SAVE_RUN: LiteralString = """
+MERGE (r:Run {id: $id})
+ON CREATE SET r.source = $source, r.started_at = $started_at
+SET r.document = $document, r.status = $status
+"""
+
+# Runs saved before ``status`` was a property (setup backfills it from their documents).
+RUNS_WITHOUT_STATUS: LiteralString = (
+    "MATCH (r:Run) WHERE r.status IS NULL RETURN r.id AS id, r.document AS document"
+)
+SET_RUN_STATUS: LiteralString = """
+UNWIND $rows AS row
+MATCH (r:Run {id: row.id})
+SET r.status = row.status
+"""
+
+PRUNE_RUNS: LiteralString = """
+MATCH (r:Run) WHERE r.started_at < $before AND r.status <> 'RUNNING'
+DETACH DELETE r
+RETURN count(*) AS deleted
+"""
+
+# Writing the lease first takes its lock, so the owner and expiry read next are the latest
+# committed ones and two processes cannot both be granted it.
+ACQUIRE_LEASE: LiteralString = """
+MERGE (l:Lease {name: $name})
+ON CREATE SET l.owner = $owner, l.expires_at = $until
+SET l.locked = true
+WITH l
+WITH l, l.owner = $owner OR l.expires_at <= $now AS granted
+SET l.owner = CASE WHEN granted THEN $owner ELSE l.owner END,
+    l.expires_at = CASE WHEN granted THEN $until ELSE l.expires_at END
+REMOVE l.locked
+RETURN granted
+"""
+
+RELEASE_LEASE: LiteralString = """
+MATCH (l:Lease {name: $name}) WHERE l.owner = $owner
+DELETE l
+"""
+
+# -- reads -------------------------------------------------------------------------------
+
+ENTITY_FIELDS: LiteralString = (
+    "e {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .updated_at, .error}"
+)
+
+GET_ENTITIES: LiteralString = (
+    "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN " + ENTITY_FIELDS + " AS entity"
+)
+
+_GET_RELATIONS_TAIL: LiteralString = """
+WHERE type(r) IN $types
+WITH DISTINCT r
+RETURN r.source_ref AS source_ref, type(r) AS type, r.target_ref AS target_ref,
+       r.source AS source, startNode(r):Entity AS source_exists, endNode(r):Entity AS target_exists
+"""
+
+GET_RELATIONS: dict[Direction, LiteralString] = {
+    Direction.OUT: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]->()" + _GET_RELATIONS_TAIL,
+    Direction.IN: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)<-[r]-()" + _GET_RELATIONS_TAIL,
+    Direction.BOTH: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]-()" + _GET_RELATIONS_TAIL,
+}
+
+OWNED_BY: dict[bool, LiteralString] = {
+    False: """
+        MATCH (o:Ref) WHERE o.key IN $owners
+        MATCH (e:Entity)-[:OWNED_BY]->(o)
+        WITH DISTINCT e
+        RETURN e.ref AS ref ORDER BY e.key
+    """,
+    True: """
+        MATCH (o:Ref) WHERE o.key IN $owners
+        MATCH (o)<-[:CHILD_OF*0..]-(g)
+        WITH DISTINCT g
+        MATCH (e:Entity)-[:OWNED_BY]->(g)
+        WITH DISTINCT e
+        RETURN e.ref AS ref ORDER BY e.key
+    """,
+}
+
+# A breadth-first search finds every group below the given ones once, however the hierarchy
+# is shaped (cycles included); the given keys themselves come back at distance 0.
+EXPAND_GROUPS: LiteralString = """
+MATCH (g:Ref) WHERE g.key IN $keys
+MATCH ANY SHORTEST (g)<-[:CHILD_OF]-{0,}(c)
+RETURN collect(DISTINCT c.key) AS keys
+"""
+
+# One level of the impact walk: whatever depends on a frontier entity, or consumes an API
+# a frontier entity provides (one hop), not seen yet; each once, dependsOn (rank 0) first.
+IMPACT_LEVEL: LiteralString = """
+UNWIND $frontier AS key
+MATCH (a:Ref {key: key})
+CALL (a) {
+    MATCH (x:Ref)-[r:DEPENDS_ON]->(a)
+    RETURN x, r.source_ref AS ref, 0 AS rank
+    UNION ALL
+    MATCH (a)-[:PROVIDES_API]->(:Ref)<-[r:CONSUMES_API]-(x:Ref)
+    RETURN x, r.source_ref AS ref, 1 AS rank
+}
+WITH x.key AS key, ref, rank
+WHERE NOT key IN $seen
+WITH key, min([rank, ref]) AS best
+RETURN key, best[1] AS ref, best[0] AS rank
+ORDER BY rank, key
+"""
+
+ENTITY_REF: LiteralString = "MATCH (e:Ref {key: $key}) WHERE e:Entity RETURN e.ref AS ref"
+
+# Relationships with a placeholder at either end, by (source key, relation name, target key).
+DANGLING: LiteralString = """
+MATCH (p:Ref) WHERE NOT p:Entity
+MATCH (p)-[r]-()
+WITH DISTINCT r
+WITH r, startNode(r) AS a, endNode(r) AS b
+WITH r, a, b, [a.key, $names[type(r)], b.key] AS position
+WHERE $after IS NULL OR position > $after
+RETURN r.source_ref AS source_ref, position[1] AS type, r.target_ref AS target_ref,
+       r.source AS source, a:Entity AS source_exists, b:Entity AS target_exists
+ORDER BY a.key, position[1], b.key
+LIMIT $limit
+"""
+
+ORPHANS: LiteralString = (
+    """
+MATCH (e:Ref:Entity)
+WHERE e.key > $after AND e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
+RETURN """
+    + ENTITY_FIELDS
+    + """ AS entity,
+       COLLECT { MATCH (e)-[o:OWNED_BY]->(t) RETURN o.target_ref ORDER BY t.key LIMIT 1 }[0]
+           AS owner_ref
+ORDER BY e.key
+LIMIT $limit
+"""
+)
+
+GET_RUNS: LiteralString = """
+OPTIONAL MATCH (a:Run {id: $after})
+WITH a
+MATCH (r:Run)
+WHERE ($source IS NULL OR r.source = $source)
+  AND ($status IS NULL OR r.status = $status)
+  AND ($after IS NULL OR (a IS NOT NULL AND (r.started_at < a.started_at
+       OR (r.started_at = a.started_at AND r.id < a.id))))
+RETURN r.document AS document
+ORDER BY r.started_at DESC, r.id DESC LIMIT $first
+"""
+
+COUNT_RUNS: LiteralString = """
+MATCH (r:Run)
+WHERE ($source IS NULL OR r.source = $source) AND ($status IS NULL OR r.status = $status)
+RETURN count(r) AS total
+"""
+
+# -- builders ----------------------------------------------------------------------------
+
+#: Full-text fields with boosts mirroring the SQLite adapter's bm25 weights.
+SEARCH_FIELDS: tuple[tuple[str, int], ...] = (
+    ("name", 10),
+    ("title", 5),
+    ("description", 1),
+    ("tags_text", 3),
+)
+
+
+def search_query(text: str) -> str | None:
+    """A Lucene query for the ``entity_search`` index: every token of ``text`` as a prefix
+    in some field, name and title weighing most; None when nothing is searchable."""
+    tokens = search_tokens(text)
+    if not tokens:
+        return None
+    fields = " OR ".join(f"{name}:{{t}}*^{boost}" for name, boost in SEARCH_FIELDS)
+    return " AND ".join("(" + fields.format(t=token) + ")" for token in tokens)
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """The head of a query over the entities matching a filter: ``source`` binds ``e`` (and
+    ``score`` when searching), ``conditions`` must all hold."""
+
+    source: LiteralString
+    conditions: tuple[LiteralString, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def clause(self, *more: LiteralString) -> LiteralString:
+        """``source WHERE ...`` with the filter's conditions and ``more``."""
+        conditions = (*more, *self.conditions)
+        if not conditions:
+            return self.source
+        return self.source + " WHERE " + " AND ".join(conditions)
+
+
+def entity_match(flt: EntityFilter) -> EntityMatch | None:
+    """The query head for ``flt``, or None when nothing can match (an empty search)."""
+    params: dict[str, Any] = {}
+    conditions: list[LiteralString] = []
+    if flt.search is None:
+        source: LiteralString = "MATCH (e:Ref:Entity)"
+    else:
+        query = search_query(flt.search)
+        if query is None:
+            return None
+        params["search"] = query
+        source = (
+            "CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node AS e, score"
+        )
+    if flt.kinds:
+        conditions.append("e.kind IN $kinds")
+        params["kinds"] = lookup_keys(flt.kinds)
+    if flt.namespace is not None:
+        conditions.append("toLower(e.namespace) = $namespace")
+        params["namespace"] = flt.namespace.lower()
+    if flt.owner_keys:
+        conditions.append("EXISTS { MATCH (e)-[:OWNED_BY]->(o:Ref) WHERE o.key IN $owners }")
+        params["owners"] = lookup_keys(flt.owner_keys)
+    if flt.tag is not None:
+        conditions.append("$tag IN e.tags")
+        params["tag"] = flt.tag.lower()
+    if flt.source is not None:
+        conditions.append("e.source = $source")
+        params["source"] = flt.source
+    if flt.types:
+        conditions.append("e.spec_type IN $types")
+        params["types"] = list(flt.types)
+    if flt.lifecycles:
+        conditions.append("e.lifecycle IN $lifecycles")
+        params["lifecycles"] = list(flt.lifecycles)
+    if flt.system_keys:
+        conditions.append("EXISTS { MATCH (e)-[:PART_OF]->(s:Ref) WHERE s.key IN $systems }")
+        params["systems"] = lookup_keys(flt.system_keys)
+    if flt.annotation is not None:
+        key, value = flt.annotation
+        conditions.append("$annotation_key IN e.annotation_keys")
+        params["annotation_key"] = key
+        if value is not None:
+            conditions.append("$annotation_pair IN e.annotation_pairs")
+            params["annotation_pair"] = annotation_pair(key, value)
+    return EntityMatch(source, tuple(conditions), params)
+
+
+def annotation_pair(key: str, value: Any) -> str:
+    """How an annotation is stored for exact matching: the JSON array ``[key, value]``
+    (unambiguous whatever the key and value contain)."""
+    return orjson.dumps([key, value]).decode()
+
+
+#: Sort value and direction of each order but KEY (which pages on the key index).
+ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
+    Order.NAME: ("toLower(e.name)", "ASC"),
+    Order.KIND: ("e.kind", "ASC"),
+    Order.UPDATED_AT: ("e.updated_at", "DESC"),
+    Order.RELEVANCE: ("-score", "ASC"),  # lower first, like SQLite's bm25 rank
+}
+
+
+def list_query(match: EntityMatch, order: Order) -> LiteralString:
+    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``, ``$limit``
+    rows, each with its ``entity`` and ``sort_value``."""
+    if order is Order.KEY:
+        return (
+            match.clause("e.key > $after_key")
+            + " RETURN "
+            + ENTITY_FIELDS
+            + " AS entity, e.key AS sort_value ORDER BY e.key LIMIT $limit"
+        )
+    value, direction = ORDER_VALUES[order]
+    compare: LiteralString = "<" if direction == "DESC" else ">"
+    return (
+        match.clause()
+        + " WITH e, "
+        + value
+        + " AS sort_value"
+        + " WHERE $after_value IS NULL OR sort_value "
+        + compare
+        + " $after_value OR (sort_value = $after_value AND e.key > $after_key)"
+        + " RETURN "
+        + ENTITY_FIELDS
+        + " AS entity, sort_value ORDER BY sort_value "
+        + direction
+        + ", e.key LIMIT $limit"
+    )
+
+
+def count_query(match: EntityMatch) -> LiteralString:
+    return match.clause() + " RETURN count(e) AS total"
+
+
+#: facet field -> the clause binding its ``value`` for one entity ``e`` (one row per value).
+FACET_VALUES: dict[str, LiteralString] = {
+    "kind": "WITH e.kind AS value",
+    "namespace": "WITH e.namespace AS value",
+    "spec.type": "WITH e.spec_type AS value",
+    "spec.lifecycle": "WITH e.lifecycle AS value",
+    "metadata.tags": "UNWIND e.tags AS value",
+    "owner": "MATCH (e)-[o:OWNED_BY]->() WITH o.target_ref AS value",
+}
+
+_COLUMNS: tuple[LiteralString, ...] = ("f0", "f1", "f2", "f3", "f4", "f5")
+
+
+def facets_query(match: EntityMatch, fields: Sequence[str]) -> LiteralString:
+    """One statement counting each of ``fields`` (keys of :data:`FACET_VALUES`) over the
+    entities of ``match``: column ``f<i>`` holds ``[value, count]`` pairs, most frequent
+    first, ties by value, at most ``$limit``."""
+    text = match.clause() + "\nWITH collect(e) AS matched\n"
+    columns: list[LiteralString] = []
+    for index, name in enumerate(fields):
+        column = _COLUMNS[index]
+        text += (
+            "CALL (matched) {\n  UNWIND matched AS e\n  "
+            + FACET_VALUES[name]
+            + "\n  WITH value WHERE value IS NOT NULL"
+            + "\n  WITH value, count(*) AS n ORDER BY n DESC, value LIMIT $limit"
+            + "\n  RETURN collect([value, n]) AS "
+            + column
+            + "\n}\n"
+        )
+        columns.append(column)
+    return text + "RETURN " + ", ".join(columns)
+
+
+def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
+    """One query for :meth:`graph.neo4j_store.Neo4jStore.traverse`; ``rel`` is whitelisted
+    and ``max_depth`` a positive int, the only parts that are not parameters."""
+    arrow = f"-[:{rel}]->" if direction is Direction.OUT else f"<-[:{rel}]-"
+    edge = f"(a)-[r:{rel}]->()" if direction is Direction.OUT else f"(a)<-[r:{rel}]-()"
+    far_ref = "target_ref" if direction is Direction.OUT else "source_ref"
+    text = f"""
+        MATCH (root:Ref {{key: $root}})
+        CALL (root) {{
+            MATCH p = ANY SHORTEST (root){arrow}{{1,{int(max_depth)}}}(n)
+            WITH n, length(p) AS depth, last(relationships(p)).{far_ref} AS ref
+            WHERE n <> root
+            RETURN collect([n, n.key, ref, depth]) AS reached
+        }}
+        CALL (root, reached) {{
+            UNWIND [root] + [x IN reached WHERE x[3] < $max_depth | x[0]] AS a
+            MATCH {edge}
+            RETURN collect([r.source_ref, r.target_ref]) AS edges
+        }}
+        RETURN [x IN reached | x[1..]] AS reached, edges
+    """
+    return text
+
+
+def shortest_path_query(rel: str, max_depth: int) -> LiteralString:
+    """One query for :meth:`graph.neo4j_store.Neo4jStore.shortest_path`: the distance ``n``
+    from ``$start`` to ``$goal`` along ``rel`` (no row when beyond ``max_depth``), the
+    distances of the nodes nearer than ``n``, and the edges leaving them: the
+    breadth-first layers a shortest path is picked from."""
+    text = f"""
+        MATCH (s:Ref {{key: $start}})
+        CALL (s) {{
+            MATCH p = ANY SHORTEST (s)-[:{rel}]->{{0,{int(max_depth)}}}(v)
+            RETURN collect([v, length(p)]) AS reached
+        }}
+        WITH reached, [x IN reached WHERE x[0].key = $goal | x[1]][0] AS n
+        WHERE n IS NOT NULL
+        CALL (reached, n) {{
+            UNWIND reached AS x
+            WITH x[0] AS u WHERE x[1] < n
+            MATCH (u)-[r:{rel}]->(v)
+            RETURN collect([u.key, v.key, r.source_ref, r.target_ref]) AS edges
+        }}
+        RETURN n, [x IN reached WHERE x[1] < n | [x[0].key, x[1]]] AS depths, edges
+    """
+    return text
+
+
+def lookup_keys(keys: Sequence[str]) -> list[str]:
+    """Keys as parameters: lowercased, each once."""
+    return list(dict.fromkeys(k.lower() for k in keys))
