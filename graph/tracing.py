@@ -16,7 +16,12 @@ _COUNT: ContextVar[list[int] | None] = ContextVar("stagegraph_store_queries", de
 
 @contextmanager
 def counting() -> Iterator[list[int]]:
-    """Count statements sent while the block runs; the count is ``cell[0]``."""
+    """Count statements sent while the block runs; the count is ``cell[0]``. Nested blocks
+    share the outer block's count (one request, one count)."""
+    outer = _COUNT.get()
+    if outer is not None:
+        yield outer
+        return
     cell = [0]
     token = _COUNT.set(cell)
     try:

@@ -1,0 +1,166 @@
+"""Prometheus metrics at ``GET /metrics``: ingestion runs per source and GraphQL operations.
+
+One :class:`Metrics` per app, on its own registry (several apps in one process, as in
+tests, do not collide). It is the scheduler's run observer and the factory of the GraphQL
+extension that times operations.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.extensions import SchemaExtension
+
+from graph import tracing
+from graph.port import RunRecord
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_NAMES = 100
+
+
+class _SinceLastSuccess(Collector):
+    """``stagegraph_ingestion_seconds_since_last_success{source}``, computed at scrape time."""
+
+    def __init__(self) -> None:
+        self.last_success: dict[str, datetime] = {}
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "stagegraph_ingestion_seconds_since_last_success",
+            "Seconds since the source's last SUCCEEDED or PARTIAL run finished.",
+            labels=["source"],
+        )
+        now = datetime.now(UTC)
+        for source, finished in sorted(self.last_success.items()):
+            family.add_metric([source], (now - finished).total_seconds())
+        yield family
+
+
+class Metrics:
+    """The app's metrics; also a :class:`ingestors.scheduler.RunObserver`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.runs = Counter(
+            "stagegraph_ingestion_runs",
+            "Ingestion runs by final status.",
+            ["source", "status"],
+            registry=r,
+        )
+        self.running = Gauge(
+            "stagegraph_ingestion_running", "Ingestion runs in progress.", ["source"], registry=r
+        )
+        self.duration = Histogram(
+            "stagegraph_ingestion_duration_seconds",
+            "Duration of finished ingestion runs.",
+            ["source"],
+            buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+            registry=r,
+        )
+        self.entities = Gauge(
+            "stagegraph_ingestion_entities",
+            "Entities the source's last run read (added, updated or unchanged), by kind.",
+            ["source", "kind"],
+            registry=r,
+        )
+        self.errors = Counter(
+            "stagegraph_ingestion_errors",
+            "Errors recorded by ingestion runs.",
+            ["source"],
+            registry=r,
+        )
+        self._since = _SinceLastSuccess()
+        r.register(self._since)
+        self.requests = Counter(
+            "stagegraph_graphql_requests",
+            "GraphQL operations executed.",
+            ["operation"],
+            registry=r,
+        )
+        self.request_errors = Counter(
+            "stagegraph_graphql_errors",
+            "GraphQL operations that returned errors.",
+            ["operation"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "stagegraph_graphql_duration_seconds",
+            "GraphQL operation latency.",
+            ["operation"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=r,
+        )
+        self.store_queries = Histogram(
+            "stagegraph_graphql_store_queries",
+            "Store statements per GraphQL operation.",
+            ["operation"],
+            buckets=(1, 2, 3, 5, 8, 13, 21, 34, 55, 100),
+            registry=r,
+        )
+        self._operation_names: set[str] = set()
+
+    # -- runs ----------------------------------------------------------------------------
+    def run_started(self, run: RunRecord) -> None:
+        self.running.labels(run.source).inc()
+
+    def run_finished(self, run: RunRecord) -> None:
+        if run.status != "SKIPPED":
+            self.running.labels(run.source).dec()
+        self.runs.labels(run.source, run.status).inc()
+        if run.finished_at is not None and run.status != "SKIPPED":
+            self.duration.labels(run.source).observe(
+                (run.finished_at - run.started_at).total_seconds()
+            )
+        if run.errors:
+            self.errors.labels(run.source).inc(len(run.errors))
+        if run.status in ("SUCCEEDED", "PARTIAL"):
+            for count in run.counts:
+                seen = count.added + count.updated + count.unchanged
+                self.entities.labels(run.source, count.kind).set(seen)
+            self._since.last_success[run.source] = run.finished_at or datetime.now(UTC)
+
+    # -- GraphQL -------------------------------------------------------------------------
+    def operation_label(self, name: str | None) -> str:
+        """A bounded label: client-chosen operation names beyond the first 100 are "other"."""
+        if not name or not _OPERATION.match(name):
+            return "anonymous"
+        if name not in self._operation_names:
+            if len(self._operation_names) >= MAX_OPERATION_NAMES:
+                return "other"
+            self._operation_names.add(name)
+        return name
+
+    def extension(self) -> SchemaExtension:
+        return _OperationMetrics(self)
+
+    async def endpoint(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+
+
+class _OperationMetrics(SchemaExtension):
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
+        self.metrics = metrics
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        with tracing.counting() as cell:
+            yield
+        context = self.execution_context
+        label = self.metrics.operation_label(context.operation_name)
+        self.metrics.requests.labels(label).inc()
+        self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+        self.metrics.store_queries.labels(label).observe(cell[0])
+        result = context.result
+        if getattr(result, "errors", None) or context.pre_execution_errors:
+            self.metrics.request_errors.labels(label).inc()
