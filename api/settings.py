@@ -3,14 +3,17 @@ onto :class:`Settings`; nothing else reads the environment."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
+from api.config import FileSettingsSource
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
+from ingestors.sources import Duration, Sources
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 
@@ -141,6 +144,31 @@ class Settings(BaseSettings):
         if self.anonymous_read is not None:
             return self.anonymous_read
         return self.demo or not (self.tokens or self.jwt_key)
+
+    sources: Sources = Field(
+        default=(), description="Sources to ingest, from the config file's `sources:`."
+    )
+    run_retention: Duration = Field(
+        default=timedelta(days=30), description="Run records older than this are pruned."
+    )
+    config: Path | None = Field(
+        default=None, description="The config file (stagegraph.yaml) these settings came from."
+    )
+    scheduler: bool = Field(
+        default=True, description="Run the scheduler inside `stagegraph serve`."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, then the environment, then the config file (see :mod:`api.config`)."""
+        return (init_settings, env_settings, FileSettingsSource(settings_cls))
 
     @property
     def password(self) -> str | None:
