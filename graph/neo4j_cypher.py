@@ -307,6 +307,19 @@ WHERE ($source IS NULL OR r.source = $source) AND ($status IS NULL OR r.status =
 RETURN count(r) AS total
 """
 
+LATEST_RUNS: LiteralString = """
+MATCH (r:Run)
+WHERE r.source IN $sources AND r.status IN $statuses
+WITH r ORDER BY r.started_at DESC, r.id DESC
+WITH r.source AS source, collect(r.document)[0] AS document
+RETURN document
+"""
+
+RUNS_BY_ID: LiteralString = """
+MATCH (r:Run) WHERE r.id IN $ids
+RETURN r.document AS document
+"""
+
 # -- builders ----------------------------------------------------------------------------
 
 #: Full-text fields with boosts mirroring the SQLite adapter's bm25 weights.
@@ -448,9 +461,10 @@ FACET_VALUES: dict[str, LiteralString] = {
     "spec.lifecycle": "WITH e.lifecycle AS value",
     "metadata.tags": "UNWIND e.tags AS value",
     "owner": "MATCH (e)-[o:OWNED_BY]->() WITH o.target_ref AS value",
+    "source": "WITH e.source AS value",
 }
 
-_COLUMNS: tuple[LiteralString, ...] = ("f0", "f1", "f2", "f3", "f4", "f5")
+_COLUMNS: tuple[LiteralString, ...] = ("f0", "f1", "f2", "f3", "f4", "f5", "f6")
 
 
 def facets_query(match: EntityMatch, fields: Sequence[str]) -> LiteralString:

@@ -670,6 +670,20 @@ class Neo4jStore:
         (row,) = await self._read(self._statement(cypher.COUNT_RUNS, source=source, status=status))
         return int(row["total"])
 
+    async def latest_runs(
+        self, sources: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, RunRecord]:
+        rows = await self._read(
+            self._statement(cypher.LATEST_RUNS, sources=list(sources), statuses=list(statuses))
+        )
+        runs = [run_from_json(r["document"]) for r in rows]
+        return {run.source: run for run in runs}
+
+    async def runs_by_id(self, ids: Sequence[str]) -> dict[str, RunRecord]:
+        rows = await self._read(self._statement(cypher.RUNS_BY_ID, ids=list(ids)))
+        runs = [run_from_json(r["document"]) for r in rows]
+        return {run.id: run for run in runs}
+
     async def prune_runs(self, started_before: datetime) -> int:
         (row,) = await self._write(
             self._statement(cypher.PRUNE_RUNS, before=started_before.astimezone(UTC))

@@ -141,7 +141,15 @@ class Page:
         return self.cursors[-1] if self.cursors else None
 
 
-FACET_FIELDS = ("kind", "namespace", "spec.type", "spec.lifecycle", "metadata.tags", "owner")
+FACET_FIELDS = (
+    "kind",
+    "namespace",
+    "spec.type",
+    "spec.lifecycle",
+    "metadata.tags",
+    "owner",
+    "source",
+)
 
 
 @dataclass(frozen=True)
@@ -398,6 +406,16 @@ class GraphStore(Protocol):
         ...
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int: ...
+
+    async def latest_runs(
+        self, sources: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, RunRecord]:
+        """For each source, its newest run whose status is one of ``statuses``."""
+        ...
+
+    async def runs_by_id(self, ids: Sequence[str]) -> dict[str, RunRecord]:
+        """Runs by id; unknown ids are absent."""
+        ...
 
     async def prune_runs(self, started_before: datetime) -> int:
         """Delete finished runs that started before the given time; returns how many."""

@@ -150,6 +150,7 @@ _FACETS: dict[str, tuple[str, str]] = {
         "o.target_ref",
         "JOIN relations o ON o.source_key = e.key AND o.type = 'ownedBy'",
     ),
+    "source": ("e.source", ""),
 }
 
 _ENTITY_COLUMNS = "e.ref, e.kind, e.namespace, e.name, e.document, e.hash, e.source, e.run_id, e.updated_at, e.error"
@@ -899,6 +900,35 @@ class SqliteStore:
         )
         params = {"source": source, "status": status}
         return await self._call(lambda c: int(self._execute(c, sql, params).fetchone()[0]))
+
+    async def latest_runs(
+        self, sources: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, RunRecord]:
+        sql = """
+            SELECT document FROM (
+                SELECT r.document, row_number() OVER (
+                    PARTITION BY r.source ORDER BY r.started_at DESC, r.id DESC) AS n
+                FROM runs r
+                WHERE r.source IN (SELECT value FROM json_each(:sources))
+                  AND r.status IN (SELECT value FROM json_each(:statuses))
+            ) WHERE n = 1
+        """
+        params = {"sources": _json(sources), "statuses": _json(statuses)}
+
+        def read(conn: sqlite3.Connection) -> dict[str, RunRecord]:
+            runs = [run_from_json(r[0]) for r in self._execute(conn, sql, params).fetchall()]
+            return {run.source: run for run in runs}
+
+        return await self._call(read)
+
+    async def runs_by_id(self, ids: Sequence[str]) -> dict[str, RunRecord]:
+        sql = "SELECT document FROM runs WHERE id IN (SELECT value FROM json_each(?))"
+
+        def read(conn: sqlite3.Connection) -> dict[str, RunRecord]:
+            runs = [run_from_json(r[0]) for r in self._execute(conn, sql, (_json(ids),))]
+            return {run.id: run for run in runs}
+
+        return await self._call(read)
 
     async def prune_runs(self, started_before: datetime) -> int:
         sql = "DELETE FROM runs WHERE started_at < ? AND status != 'RUNNING'"

@@ -302,3 +302,32 @@ async def test_lease_is_exclusive_until_it_expires(store: GraphStore) -> None:
 
     assert (first, second, renewed, other) == (True, False, True, True)
     assert (taken_over, still, free) == (True, False, True)
+
+
+async def test_latest_runs_per_source_and_runs_by_id(store: GraphStore) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [("a", "SUCCEEDED"), ("a", "FAILED"), ("b", "PARTIAL"), ("a", "SKIPPED")]
+    for i, (source, status) in enumerate(rows):
+        await store.save_run(
+            RunRecord(f"run-{i}", source, "git", status, "schedule", start + timedelta(hours=i))
+        )
+
+    last = await store.latest_runs(["a", "b", "c"], ["SUCCEEDED", "PARTIAL", "FAILED"])
+    good = await store.latest_runs(["a", "b"], ["SUCCEEDED", "PARTIAL"])
+    by_id = await store.runs_by_id(["run-2", "nope"])
+
+    assert {k: v.id for k, v in last.items()} == {"a": "run-1", "b": "run-2"}
+    assert {k: v.id for k, v in good.items()} == {"a": "run-0", "b": "run-2"}
+    assert list(by_id) == ["run-2"]
+    assert by_id["run-2"].status == "PARTIAL"
+
+
+async def test_source_facet_counts_entities_per_source(store: GraphStore) -> None:
+    await store.upsert_entities("one", "r", [record("component:default/a")])
+    await store.upsert_entities(
+        "two", "r", [record("component:default/b"), record("component:default/c")]
+    )
+
+    facets = await store.facets(["source"], EntityFilter())
+
+    assert facets["source"] == [("two", 2), ("one", 1)]
