@@ -1,5 +1,6 @@
 """The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
-``/readyz``. The store is opened in the lifespan and closed there.
+``/readyz``, ``/metrics``. The store (and, with configured sources, the scheduler) is
+opened in the lifespan and closed there.
 
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
@@ -8,9 +9,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -26,12 +29,15 @@ from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
+from api.metrics import Metrics
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
 from graph import open_store
 from graph.port import GraphStore
+from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.runner import RunPolicy
+from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
 from schema.context import Context
 from schema.limits import QueryLimits
@@ -41,12 +47,22 @@ DEMO_SOURCE = "demo"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+@dataclass
+class Runtime:
+    """What the app holds while it runs: opened in the lifespan, read by requests."""
+
+    settings: Settings
+    metrics: Metrics
+    store: GraphStore | None = None
+    scheduler: Scheduler | None = None
+
+
 class StagegraphGraphQL(GraphQL[Context, None]):
     """The GraphQL endpoint, with a fresh context (and DataLoaders) per request."""
 
     def __init__(
         self,
-        store_holder: dict[str, GraphStore],
+        runtime: Runtime,
         settings: Settings,
         schema: strawberry.Schema | None = None,
     ) -> None:
@@ -55,19 +71,28 @@ class StagegraphGraphQL(GraphQL[Context, None]):
                 introspection=settings.introspection,
                 limits=query_limits(settings),
                 trace=settings.trace,
+                extensions=[runtime.metrics.extension],
             )
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
         )
-        self._holder = store_holder
+        self._runtime = runtime
         self._playground = playground_html() if settings.graphiql else ""
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return Context(store=self._holder["store"], role=principal(request.scope).role)
+        runtime = self._runtime
+        if runtime.store is None:
+            raise RuntimeError("the store is not open (the app is starting or stopping)")
+        return Context(
+            store=runtime.store,
+            role=principal(request.scope).role,
+            scheduler=runtime.scheduler,
+            sources=runtime.settings.sources,
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page (api.playground), with assets served by this app, not a CDN."""
@@ -112,7 +137,7 @@ def create_app(
     """Build the app. With ``store`` given, the caller owns it (tests); otherwise the app
     opens the store from ``settings.store`` at start and closes it at shutdown. ``schema``
     replaces Stagegraph's own (tests of the HTTP layer)."""
-    holder: dict[str, GraphStore] = {}
+    runtime = Runtime(settings, Metrics())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -122,13 +147,31 @@ def create_app(
         )
         if owned:
             await active.setup()
-        holder["store"] = active
+        runtime.store = active
+        loop: asyncio.Task[None] | None = None
         try:
             if settings.demo:
                 await load_demo(active, settings)
+            if settings.sources:
+                runtime.scheduler = Scheduler(
+                    active,
+                    settings.sources,
+                    SystemClock(),
+                    default_owner_id(),
+                    run_retention=settings.run_retention,
+                    policy=RunPolicy(settings.max_delete_share),
+                    observer=runtime.metrics,
+                )
+                if settings.scheduler:
+                    loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
             yield
         finally:
-            holder.pop("store", None)
+            if runtime.scheduler is not None:
+                await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
+            if loop is not None:
+                await asyncio.gather(loop, return_exceptions=True)
+            runtime.scheduler = None
+            runtime.store = None
             if owned:
                 await active.close()
 
@@ -136,7 +179,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        active = holder.get("store")
+        active = runtime.store
         if active is not None and await active.ping():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "store unavailable"}, status_code=503)
@@ -154,7 +197,7 @@ def create_app(
             settings.host,
         )
     graphql = BearerAuth(
-        BodyLimit(StagegraphGraphQL(holder, settings, schema), settings.max_body_bytes),
+        BodyLimit(StagegraphGraphQL(runtime, settings, schema), settings.max_body_bytes),
         authenticator,
     )
     middleware: list[Middleware] = []
@@ -172,5 +215,6 @@ def create_app(
         *(asset_routes() if settings.graphiql else []),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", runtime.metrics.endpoint),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -7,26 +7,32 @@ the input has problems, 2 usage errors (typer's own).
 from __future__ import annotations
 
 import asyncio
-import logging
+import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from api.auth import TokenEntry, hash_token, new_token
+from api.config import ConfigError, build_settings
+from api.logs import configure_logging
 from api.settings import Settings
 from graph import open_store
 from graph.errors import StoreError
-from graph.port import RunError, RunRecord
+from graph.port import GraphStore, RunError, RunRecord
+from ingestors.clock import SystemClock
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import DirTree
 from ingestors.runner import RunPolicy
+from ingestors.schedule import next_slot
+from ingestors.scheduler import Scheduler, default_owner_id
+from ingestors.sources import format_duration
 from schema.access import Role
 
 app = typer.Typer(
@@ -38,7 +44,11 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-ingest_app = typer.Typer(help="Ingest a source into the catalog once.", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Ingest a source into the catalog once: a configured one (--config with --source "
+    "or --all), or a git repository given on the command line (ingest git).",
+    invoke_without_command=True,
+)
 app.add_typer(ingest_app, name="ingest")
 token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -57,17 +67,30 @@ StoreOption = Annotated[
 ]
 
 
-def load_settings(**overrides: object) -> Settings:
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="STAGEGRAPH_CONFIG",
+        help="The config file (stagegraph.yaml): store, auth and sources. [env: STAGEGRAPH_CONFIG]",
+        show_default=False,
+    ),
+]
+
+
+def load_settings(config: Path | None = None, **overrides: object) -> Settings:
+    """Settings from flags, environment and the config file; every problem, then exit 2."""
     values = {k: v for k, v in overrides.items() if v is not None}
+    if config is not None:
+        values["config"] = config
     try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for problem in exc.errors():
-            field = ".".join(str(p) for p in problem["loc"])
-            message = problem["msg"].removeprefix("Value error, ")
-            where = f"{field}: " if field else ""
-            err.print(f"configuration error: {where}{message}", markup=False, soft_wrap=True)
+        settings = build_settings(Settings, config, values)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"configuration error: {problem}", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    assert isinstance(settings, Settings)
+    return settings
 
 
 def print_run(run: RunRecord) -> None:
@@ -87,7 +110,7 @@ def print_run(run: RunRecord) -> None:
         out.print(f"commit: {run.commit}")
     out.print(f"cleanup: {run.cleanup}")
     for warning in run.warnings:
-        err.print(f"[yellow]warning[/yellow]: {warning}")
+        err.print(f"[yellow]warning[/yellow]: {warning}", soft_wrap=True, highlight=False)
     if run.errors:
         err.print(f"[red]{len(run.errors)} error(s)[/red]:")
         for error in run.errors:
@@ -217,26 +240,204 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Load the demo catalog (examples/) at start.")
     ] = False,
+    config: ConfigOption = None,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--no-scheduler",
+            help="Do not run configured sources on their schedules in this process (run "
+            "`stagegraph worker` instead); runIngestion still works.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the GraphQL API (POST /graphql; GraphiQL at GET /graphql in a browser)."""
+    """Serve the GraphQL API (POST /graphql; GraphiQL at GET /graphql in a browser).
+
+    With --config, the sources in the file run on their schedules inside this process
+    (one run per source at a time, even across replicas), and GET /metrics reports them.
+    """
     import uvicorn
 
     from api.app import create_app
 
-    settings = load_settings(store=store, host=host, port=port, demo=demo or None)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    settings = load_settings(
+        config,
+        store=store,
+        host=host,
+        port=port,
+        demo=demo or None,
+        scheduler=False if no_scheduler else None,
     )
+    configure_logging(settings.log_level)
+    sources = len(settings.sources)
     err.print(
         f"Stagegraph on http://{settings.host}:{settings.port}/graphql "
-        f"(store {settings.store}{', demo catalog' if settings.demo else ''})"
+        f"(store {settings.store}{', demo catalog' if settings.demo else ''}"
+        f"{f', {sources} sources' if sources else ''}"
+        f"{', scheduler off' if sources and not settings.scheduler else ''})"
     )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
     )
+
+
+@ingest_app.callback()
+def ingest_configured(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="A configured source to run now (repeatable)."),
+    ] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Run every configured source, one after another.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Run configured sources once and exit (for cron and Kubernetes CronJobs).
+
+    Exit codes as for `ingest git`: 0 every source was read, 1 one could not be read (or
+    timed out), 2 usage errors. A source another worker is running is reported SKIPPED.
+
+    Example: stagegraph ingest --config stagegraph.yaml --source acme-catalog
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not source and not all_sources:
+        err.print(ctx.get_help())
+        raise typer.Exit(2)
+    if config is None:
+        err.print("configuration error: --source/--all need --config (or STAGEGRAPH_CONFIG)")
+        raise typer.Exit(2)
+    settings = load_settings(config, store=store)
+    known = {s.name for s in settings.sources}
+    wanted = sorted(known) if all_sources else list(source or [])
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        err.print(f"configuration error: no source named {', '.join(unknown)}; configured: {names}")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level)
+
+    async def main() -> list[RunRecord]:
+        graph = open_store(settings.store, user=settings.neo4j_user, password=settings.password)
+        await graph.setup()
+        scheduler = _scheduler(graph, settings)
+        try:
+            return [await scheduler.run_once(name, trigger="cli") for name in wanted]
+        finally:
+            await scheduler.stop(grace_seconds=settings.shutdown_grace)
+            await graph.close()
+
+    try:
+        runs = asyncio.run(main())
+    except StoreError as exc:
+        err.print(f"store error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    for run in runs:
+        print_run(run)
+    if any(run.status in ("FAILED", "TIMED_OUT") for run in runs):
+        raise typer.Exit(1)
+
+
+def _scheduler(graph: GraphStore, settings: Settings) -> Scheduler:
+    return Scheduler(
+        graph,
+        settings.sources,
+        SystemClock(),
+        default_owner_id(),
+        run_retention=settings.run_retention,
+        policy=RunPolicy(settings.max_delete_share),
+    )
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Run the configured sources on their schedules, without serving the API.
+
+    For deployments with several API replicas (serve them with --no-scheduler): any number
+    of workers may run; a lease in the store keeps one run per source at a time. SIGTERM
+    or Ctrl-C lets running ingestions finish (up to STAGEGRAPH_SHUTDOWN_GRACE seconds).
+    """
+    if config is None:
+        err.print("configuration error: worker needs --config (or STAGEGRAPH_CONFIG)")
+        raise typer.Exit(2)
+    settings = load_settings(config, store=store)
+    if not settings.sources:
+        err.print(f"configuration error: {config} configures no sources")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level)
+
+    async def main() -> None:
+        graph = open_store(settings.store, user=settings.neo4j_user, password=settings.password)
+        await graph.setup()
+        scheduler = _scheduler(graph, settings)
+        loop = asyncio.get_running_loop()
+        stopping: list[asyncio.Task[None]] = []
+
+        def shutdown() -> None:
+            if not stopping:
+                err.print("stopping: letting running ingestions finish…")
+                stopping.append(
+                    asyncio.create_task(scheduler.stop(grace_seconds=settings.shutdown_grace))
+                )
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, shutdown)
+        names = ", ".join(s.name for s in settings.sources)
+        err.print(f"worker {scheduler.owner_id}: sources {names} (store {settings.store})")
+        try:
+            await scheduler.run()
+            await asyncio.gather(*stopping)
+        finally:
+            await graph.close()
+
+    try:
+        asyncio.run(main())
+    except StoreError as exc:
+        err.print(f"store error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+config_app = typer.Typer(help="Check a config file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Parse the config file, list every problem (file:line: message) or print the sources
+    with their schedules and next run times."""
+    if config is None:
+        err.print("configuration error: give --config (or STAGEGRAPH_CONFIG)")
+        raise typer.Exit(2)
+    settings = load_settings(config)
+    now = datetime.now(UTC)
+    table = Table(title=f"{config}: store {settings.store}")
+    for column in ("source", "type", "schedule", "next run (UTC)", "timeout"):
+        table.add_column(column)
+    for item in settings.sources:
+        when = "on request"
+        if item.schedule is not None:
+            first = now + item.initial_delay
+            when = next_slot(item.schedule, earliest=first, last_start=None).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            )
+        table.add_row(
+            item.name,
+            item.type,
+            item.schedule.describe() if item.schedule else "-",
+            when,
+            format_duration(item.timeout),
+        )
+    out.print(table)
+    out.print(f"{len(settings.sources)} sources; configuration OK")
 
 
 MIN_TOKEN_LENGTH = 16

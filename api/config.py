@@ -110,11 +110,10 @@ def _interpolate(
 
 def read_config(
     path: Path, environ: Mapping[str, str] | None = None
-) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """The file's values as Settings field values, and the line of every key path.
-
-    Raises :class:`ConfigError` listing every problem the file has on its own (YAML, unknown
-    keys, unset variables); value checks happen when the settings are built."""
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], int], list[str]]:
+    """The file's values as Settings field values, the line of every key path, and the
+    problems the file has on its own (unknown keys, unset variables); value checks happen
+    when the settings are built. Raises :class:`ConfigError` when it is not YAML at all."""
     environ = os.environ if environ is None else environ
     where = str(path)
     try:

@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     scheduler: bool = Field(
         default=True, description="Run the scheduler inside `stagegraph serve`."
     )
+    shutdown_grace: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds running ingestions get to finish at shutdown before cancellation.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,9 @@ complete and the loss is plausible, and records the run.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -46,6 +48,8 @@ T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` while a run works."""
 
+log = logging.getLogger("stagegraph.runner")
+
 
 @dataclass(frozen=True)
 class RunPolicy:
@@ -53,6 +57,22 @@ class RunPolicy:
     source's entities would go."""
 
     max_delete_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """How a run that gets cancelled is recorded: its final status and the reason (its error).
+
+    Whoever cancels a run says why through ``run_ingestion(on_cancel=...)``: a scheduler
+    records ``TIMED_OUT`` for a run past its timeout, ``FAILED`` for one stopped at shutdown.
+    """
+
+    status: str = "FAILED"
+    reason: str = "the run was cancelled before it finished"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def new_run_id() -> str:
@@ -126,20 +146,89 @@ async def run_ingestion(
     trigger: str = "cli",
     policy: RunPolicy | None = None,
     progress: Progress | None = None,
+    run_id: str | None = None,
+    now: Callable[[], datetime] = _utcnow,
+    on_start: Callable[[RunRecord], None] | None = None,
+    on_cancel: Callable[[], Cancellation] | None = None,
 ) -> RunRecord:
-    """Run one ingestion of ``source`` and return its (saved) record."""
-    policy = policy or RunPolicy()
-    report = progress or (lambda phase, done, total: None)
+    """Run one ingestion of ``source`` and return its (saved) record.
+
+    ``run_id`` names the run (default: a new id); ``now`` stamps its start and end;
+    ``on_start`` gets the record before it is first saved (the runner keeps updating that
+    same object until the run ends).
+
+    Cancelling the task cancels the run: it is recorded as ``on_cancel()`` says (default
+    FAILED) and the cancellation goes on. Cleanup is the run's last store write and one
+    transaction: a cancellation that arrives before it deletes nothing; one that arrives
+    while it is under way cannot stop it, so the run waits for it, records what it deleted
+    (with a warning), and then lets the cancellation through. Any other exception is
+    recorded as FAILED and raised again.
+    """
     run = RunRecord(
-        id=new_run_id(),
+        id=run_id or new_run_id(),
         source=source,
         source_type=source_type,
         status="RUNNING",
         trigger=trigger,
-        started_at=datetime.now(UTC),
+        started_at=now(),
     )
-    await store.save_run(run)
+    if on_start is not None:
+        on_start(run)
+    try:
+        await store.save_run(run)
+        await _ingest(store, run, fetch, policy or RunPolicy(), progress, now)
+    except asyncio.CancelledError:
+        if run.finished_at is None:
+            cancellation = on_cancel() if on_cancel is not None else Cancellation()
+            _finish_unclean(run, cancellation.status, cancellation.reason, now())
+            await _save_last(store, run)
+        raise
+    except Exception as exc:
+        if run.finished_at is None:
+            _finish_unclean(run, "FAILED", f"the run stopped on an unexpected error: {exc}", now())
+            await _save_last(store, run)
+        raise
+    return run
 
+
+def _finish_unclean(run: RunRecord, status: str, reason: str, when: datetime) -> None:
+    run.status = status
+    run.errors = [RunError(reason)]
+    run.cleanup = "skipped: the run did not finish, so nothing was deleted"
+    run.finished_at = when
+
+
+async def _save_final(store: GraphStore, run: RunRecord) -> None:
+    """Save the finished record; a cancellation arriving meanwhile waits for it, then goes on
+    (so a run that finished is never recorded as cancelled)."""
+    saving = asyncio.ensure_future(store.save_run(run))
+    try:
+        await asyncio.shield(saving)
+    except asyncio.CancelledError:
+        await saving
+        raise
+
+
+async def _save_last(store: GraphStore, run: RunRecord) -> None:
+    """Save the final record even while the task is being cancelled (again)."""
+    try:
+        await asyncio.shield(store.save_run(run))
+    except asyncio.CancelledError:
+        pass  # cancelled once more: the shielded save carries on; the caller raises anyway
+    except Exception:
+        log.exception("could not record the end of run %s", run.id, extra={"run_id": run.id})
+
+
+async def _ingest(
+    store: GraphStore,
+    run: RunRecord,
+    fetch: Callable[[], Awaitable[Snapshot]],
+    policy: RunPolicy,
+    progress: Progress | None,
+    now: Callable[[], datetime],
+) -> None:
+    source = run.source
+    report = progress or (lambda phase, done, total: None)
     report("reading source", 0, 0)
     try:
         snapshot = await fetch()
@@ -147,9 +236,9 @@ async def run_ingestion(
         run.status = "FAILED"
         run.errors = [RunError(str(exc))]
         run.cleanup = "skipped: the source could not be read, so nothing was deleted"
-        run.finished_at = datetime.now(UTC)
-        await store.save_run(run)
-        return run
+        run.finished_at = now()
+        await _save_final(store, run)
+        return
 
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
@@ -226,6 +315,7 @@ async def run_ingestion(
 
     report("cleaning up", 0, 0)
     deleted: dict[str, int] = {}
+    cancelled_in_cleanup = False
     summary = await store.stale(source, run.id)
     if not accepted and not snapshot.rejected:
         run.cleanup = "skipped: the read found no entities, so nothing was deleted"
@@ -239,12 +329,24 @@ async def run_ingestion(
             "(check the source, or delete them deliberately)"
         )
     else:
-        deleted = await store.delete_stale(source, run.id)
+        # The last store write, one transaction. Once sent it cannot be called back, so a
+        # cancellation arriving meanwhile waits for it and is let through after the record.
+        deleting = asyncio.ensure_future(store.delete_stale(source, run.id))
+        try:
+            deleted = await asyncio.shield(deleting)
+        except asyncio.CancelledError:
+            deleted = await deleting
+            cancelled_in_cleanup = True
+            run.warnings.append(
+                "the run was cancelled while its cleanup was being written; "
+                "cleanup completed and is recorded here"
+            )
         run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
 
     run.counts = _counts(added, updated, unchanged, deleted)
     run.errors = errors
     run.status = "PARTIAL" if errors else "SUCCEEDED"
-    run.finished_at = datetime.now(UTC)
-    await store.save_run(run)
-    return run
+    run.finished_at = now()
+    await _save_final(store, run)
+    if cancelled_in_cleanup:
+        raise asyncio.CancelledError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -17,24 +17,30 @@ from schema.tracing import StoreTrace
 
 
 def build_schema(
-    *, introspection: bool = True, limits: QueryLimits | None = None, trace: bool = False
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    trace: bool = False,
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """The schema; with ``introspection=False`` introspection queries are rejected.
     ``limits`` (depth, aliases, cost, timeout) default to :class:`QueryLimits`'s; with
-    ``trace`` every response reports ``extensions.stagegraph.storeQueries``."""
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+    ``trace`` every response reports ``extensions.stagegraph.storeQueries``; ``extensions``
+    adds factories of more schema extensions (the app's metrics)."""
+    chain: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         MaskInternalErrors,
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         *limit_extensions(limits or QueryLimits()),
     ]
     if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        chain.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if trace:
-        extensions.append(StoreTrace)
+        chain.append(StoreTrace)
+    chain.extend(extensions)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=list(ALL_TYPES),
-        extensions=extensions,
+        extensions=chain,
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import strawberry
 
 from graph.port import GraphStore
+from ingestors.scheduler import Scheduler
+from ingestors.sources import SourceConfig
 from schema.access import Role
 from schema.loaders import Loaders
 
@@ -15,6 +17,8 @@ from schema.loaders import Loaders
 class Context:
     store: GraphStore
     role: Role = "reader"  # from the request's bearer token; see schema.access
+    scheduler: Scheduler | None = None  # runs sources on request (runIngestion)
+    sources: tuple[SourceConfig, ...] = ()  # the configured sources
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

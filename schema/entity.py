@@ -7,7 +7,8 @@ inverse name (``ownerOf`` for an ``ownedBy`` that points at this entity).
 from __future__ import annotations
 
 import base64
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +17,9 @@ from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.port import StoredEntity, StoredRelation
 from schema.context import Info
 from schema.errors import UserInputError
+
+if TYPE_CHECKING:
+    from schema.runs import IngestionRun
 
 
 def global_id(ref: str) -> str:
@@ -135,6 +139,23 @@ class Entity:
     @strawberry.field(description="The source (ingestion) this entity came from.")
     def source(self) -> str:
         return self.stored.source
+
+    @strawberry.field(description="When its content last changed.")
+    def updated_at(self) -> datetime:
+        return self.stored.updated_at
+
+    @strawberry.field(description="When the run that last read it started.")
+    async def ingested_at(self, info: Info) -> datetime | None:
+        run = await info.context.loaders.runs.load(self.stored.run_id)
+        return run.started_at if run else None
+
+    @strawberry.field(description="The ingestion run that last read it (null for pushed ones).")
+    async def last_run(
+        self, info: Info
+    ) -> Annotated[IngestionRun, strawberry.lazy("schema.runs")] | None:
+        from schema.runs import to_run
+
+        return to_run(await info.context.loaders.runs.load(self.stored.run_id))
 
     @strawberry.field(description="Set when the source now has an invalid version of it.")
     def error(self) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
-from graph.port import Direction, GraphStore, StoredEntity, StoredRelation
+from graph.port import Direction, GraphStore, RunRecord, StoredEntity, StoredRelation
 
 
 class EntityLoader(DataLoader[str, StoredEntity | None]):
@@ -42,11 +42,24 @@ class RelationsLoader(DataLoader[str, list[StoredRelation]]):
         return [by_key.get(key.lower(), []) for key in keys]
 
 
+class RunLoader(DataLoader[str, RunRecord | None]):
+    """Run records by id."""
+
+    def __init__(self, store: GraphStore) -> None:
+        super().__init__()
+        self.store = store
+
+    async def batch_load_fn(self, ids: list[str]) -> list[RunRecord | None]:
+        found = await self.store.runs_by_id(ids)
+        return [found.get(run_id) for run_id in ids]
+
+
 @dataclass
 class Loaders:
     entities: EntityLoader
     relations: RelationsLoader
+    runs: RunLoader
 
     @classmethod
     def for_store(cls, store: GraphStore) -> Loaders:
-        return cls(EntityLoader(store), RelationsLoader(store))
+        return cls(EntityLoader(store), RelationsLoader(store), RunLoader(store))

@@ -11,6 +11,7 @@ from ingestors.push import PushConflictError, PushStatus, delete_pushed, push_en
 from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError
+from schema.runs import IngestionRun, resolve_run_ingestion
 
 
 @strawberry.enum(description="What happened to one pushed entity.")
@@ -58,6 +59,12 @@ class Mutation:
             )
             for r in results
         ]
+
+    run_ingestion: IngestionRun = strawberry.mutation(
+        resolver=resolve_run_ingestion,
+        description="Run a configured source now (role admin); returns the new run, or the "
+        "one already running.",
+    )
 
     @strawberry.mutation(
         description="Delete entities of `source`; returns how many existed. All or nothing: "

@@ -22,6 +22,7 @@ from schema.questions import (
     resolve_owned_entities,
     resolve_path,
 )
+from schema.runs import IngestionRunConnection, Source, resolve_runs, resolve_sources
 
 
 @strawberry.type
@@ -71,6 +72,14 @@ class Query:
     dangling_relations: DanglingRelationConnection = strawberry.field(
         resolver=resolve_dangling,
         description="Relations that point at (or come from) a ref that is not an entity.",
+    )
+    sources: list[Source] = strawberry.field(
+        resolver=resolve_sources,
+        description="The configured sources, their schedules and latest runs.",
+    )
+    ingestion_runs: IngestionRunConnection = strawberry.field(
+        resolver=resolve_runs,
+        description="Ingestion runs, newest first.",
     )
     orphans: OrphanConnection = strawberry.field(
         resolver=resolve_orphans,

@@ -1,0 +1,259 @@
+"""Sources and their run history: ``sources``, ``ingestionRuns``, ``runIngestion`` and where
+each entity came from (names fixed by DESIGN.md)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import strawberry
+
+from graph.port import EntityFilter, RunRecord
+from graph.port import RunError as StoredRunError
+from ingestors.errors import IngestError
+from ingestors.schedule import next_slot
+from ingestors.sources import SourceConfig
+from schema.access import require_role
+from schema.context import Info
+from schema.errors import UserInputError
+from schema.inputs import check_range, decode_cursor, encode_cursor, page_size
+from schema.listing import PageInfo
+
+#: statuses of a run that read its source (entity errors allowed)
+SUCCESSFUL = ("SUCCEEDED", "PARTIAL")
+FINISHED = ("SUCCEEDED", "PARTIAL", "FAILED", "TIMED_OUT")
+MAX_ERRORS_PAGE = 500
+
+
+@strawberry.enum(description="How a run ended (RUNNING while it goes on).")
+class RunStatus(enum.Enum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.type(description="What a run did to one kind of entity.")
+class RunCount:
+    kind: str
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+@strawberry.type(description="One problem a run met: where, and what to do.")
+class RunError:
+    message: str
+    file: str | None
+    entity: str | None
+
+
+@strawberry.type(description="One ingestion run of a source.")
+class IngestionRun:
+    record: strawberry.Private[RunRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.id)
+
+    @strawberry.field
+    def source(self) -> str:
+        return self.record.source
+
+    @strawberry.field
+    def status(self) -> RunStatus:
+        return RunStatus(self.record.status)
+
+    @strawberry.field(description="schedule, manual, cli, demo or retry.")
+    def trigger(self) -> str:
+        return self.record.trigger
+
+    @strawberry.field
+    def started_at(self) -> datetime:
+        return self.record.started_at
+
+    @strawberry.field
+    def finished_at(self) -> datetime | None:
+        return self.record.finished_at
+
+    @strawberry.field(description="Seconds from start to finish; null while running.")
+    def duration(self) -> float | None:
+        if self.record.finished_at is None:
+            return None
+        return (self.record.finished_at - self.record.started_at).total_seconds()
+
+    @strawberry.field(description="The commit read, for git sources.")
+    def commit(self) -> str | None:
+        return self.record.commit
+
+    @strawberry.field(description="What cleanup did, or why it deleted nothing.")
+    def cleanup(self) -> str | None:
+        return self.record.cleanup
+
+    @strawberry.field
+    def counts(self) -> list[RunCount]:
+        return [
+            RunCount(
+                kind=c.kind,
+                added=c.added,
+                updated=c.updated,
+                unchanged=c.unchanged,
+                deleted=c.deleted,
+            )
+            for c in self.record.counts
+        ]
+
+    @strawberry.field
+    def error_count(self) -> int:
+        return len(self.record.errors)
+
+    @strawberry.field(description="The run's errors, a page at a time (by position).")
+    def errors(self, first: int | None = 100, offset: int | None = 0) -> list[RunError]:
+        size = 100 if first is None else first
+        start = offset or 0
+        check_range(size, "first", 1, MAX_ERRORS_PAGE)
+        check_range(start, "offset", 0, max(len(self.record.errors), 0))
+        return [_error(e) for e in self.record.errors[start : start + size]]
+
+    @strawberry.field
+    def warnings(self) -> list[str]:
+        return list(self.record.warnings)
+
+
+def _error(error: StoredRunError) -> RunError:
+    return RunError(message=error.message, file=error.file, entity=error.entity)
+
+
+def to_run(record: RunRecord | None) -> IngestionRun | None:
+    return IngestionRun(record=record) if record is not None else None
+
+
+@strawberry.type
+class IngestionRunEdge:
+    cursor: str
+    node: IngestionRun
+
+
+@strawberry.type
+class IngestionRunConnection:
+    total_count: int
+    edges: list[IngestionRunEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A configured source.")
+class Source:
+    config: strawberry.Private[SourceConfig]
+    last: strawberry.Private[RunRecord | None]
+    last_good: strawberry.Private[RunRecord | None]
+    entities: strawberry.Private[int]
+    next_at: strawberry.Private[datetime | None]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.config.name
+
+    @strawberry.field
+    def type(self) -> str:
+        return self.config.type
+
+    @strawberry.field(description="every 30m, cron */15 * * * *, or null (on request only).")
+    def schedule(self) -> str | None:
+        return self.config.schedule.describe() if self.config.schedule else None
+
+    @strawberry.field
+    def next_run_at(self) -> datetime | None:
+        return self.next_at
+
+    @strawberry.field
+    def last_run(self) -> IngestionRun | None:
+        return to_run(self.last)
+
+    @strawberry.field
+    def last_successful_run(self) -> IngestionRun | None:
+        return to_run(self.last_good)
+
+    @strawberry.field(description="Entities this source holds now.")
+    def entity_count(self) -> int:
+        return self.entities
+
+
+async def resolve_sources(info: Info) -> list[Source]:
+    context = info.context
+    configs = list(context.sources)
+    if not configs:
+        return []
+    names = [c.name for c in configs]
+    store = context.store
+    last = await store.latest_runs(names, (*FINISHED, "RUNNING"))
+    good = await store.latest_runs(names, SUCCESSFUL)
+    counts = dict((await store.facets(["source"], EntityFilter(), limit=10_000))["source"])
+    sources = []
+    for config in configs:
+        next_at = None
+        if context.scheduler is not None:
+            next_at = context.scheduler.next_run_at(config.name)
+        elif config.schedule is not None:
+            previous = last.get(config.name)
+            next_at = next_slot(
+                config.schedule,
+                earliest=datetime.now(UTC),
+                last_start=previous.started_at if previous else None,
+            )
+        sources.append(
+            Source(
+                config=config,
+                last=last.get(config.name),
+                last_good=good.get(config.name),
+                entities=counts.get(config.name, 0),
+                next_at=next_at,
+            )
+        )
+    return sources
+
+
+async def resolve_runs(
+    info: Info,
+    source: str | None = None,
+    status: RunStatus | None = None,
+    first: int | None = 25,
+    after: str | None = None,
+) -> IngestionRunConnection:
+    size = page_size(first)
+    position = str(decode_cursor(after, "runs")[0]) if after else None
+    wanted = status.value if status else None
+    store = info.context.store
+    runs = await store.get_runs(source, size + 1, position, wanted)
+    total = await store.count_runs(source, wanted)
+    edges = [
+        IngestionRunEdge(cursor=encode_cursor("runs", r.id), node=IngestionRun(record=r))
+        for r in runs[:size]
+    ]
+    return IngestionRunConnection(
+        total_count=total,
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(runs) > size, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+async def resolve_run_ingestion(info: Info, source: str) -> IngestionRun:
+    require_role(info, "admin")
+    scheduler = info.context.scheduler
+    if scheduler is None:
+        raise UserInputError(
+            "no sources are configured in this server; start it with --config stagegraph.yaml",
+            code="UNAVAILABLE",
+        )
+    try:
+        run_id = await scheduler.trigger(source, "manual")
+    except IngestError as exc:
+        raise UserInputError(str(exc)) from None
+    found = await info.context.store.runs_by_id([run_id])
+    if run_id not in found:
+        raise UserInputError(f"run {run_id} of {source} is not recorded yet; retry")
+    return IngestionRun(record=found[run_id])
