@@ -3,7 +3,8 @@ source at a time across processes and machines.
 
 One run per source: a run starts only under the store lease ``source:<name>``, taken for
 ``lease_ttl`` seconds and renewed every third of it while the run lives; it is released when
-the run ends. A worker that dies stops renewing; once its lease expires another worker takes
+the run ends (:mod:`ingestors.lease` carries one run out; :mod:`ingestors.history` reads the
+source's run records; :mod:`ingestors.schedule` computes times). A worker that dies stops renewing; once its lease expires another worker takes
 the source over and marks the dead worker's RUNNING run FAILED. A worker that cannot renew
 its lease in time cancels its own run (recorded FAILED) rather than risk two at once. Clocks
 of workers sharing a store must agree to well within the TTL.
@@ -27,7 +28,8 @@ write, in one transaction: a cancellation before it deletes nothing (see
 :func:`ingestors.runner.run_ingestion` for one that lands while cleanup is being written).
 
 A scheduled run (trigger ``schedule``) that ends FAILED is retried (trigger ``retry``) up to
-``maxRetries`` times with full-jitter exponential backoff, all before the next slot; PARTIAL
+``maxRetries`` times with full-jitter exponential backoff; a retry that would reach the
+next slot is not made (that slot's run is the retry). PARTIAL
 (entity errors) and TIMED_OUT runs are not retried, nor are requested runs.
 
 Every log line about a run carries ``extra={"run_id": ..., "source": ...}``; metrics hook

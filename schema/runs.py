@@ -254,6 +254,16 @@ async def resolve_run_ingestion(info: Info, source: str) -> IngestionRun:
     except IngestError as exc:
         raise UserInputError(str(exc)) from None
     found = await info.context.store.runs_by_id([run_id])
-    if run_id not in found:
-        raise UserInputError(f"run {run_id} of {source} is not recorded yet; retry")
-    return IngestionRun(record=found[run_id])
+    if run_id in found:
+        return IngestionRun(record=found[run_id])
+    # Started a moment ago: its first record is being written right now.
+    config = next(c for c in info.context.sources if c.name == source)
+    record = RunRecord(
+        id=run_id,
+        source=source,
+        source_type=config.type,
+        status="RUNNING",
+        trigger="manual",
+        started_at=datetime.now(UTC),
+    )
+    return IngestionRun(record=record)

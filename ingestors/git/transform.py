@@ -9,7 +9,6 @@ Problems become run errors with file, line and entity; the rest goes on.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import posixpath
 from collections import deque
@@ -17,7 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.descriptors import parse_descriptors, resolve_placeholders
+from catalog.descriptors import (
+    PLACEHOLDER_KEYS,
+    ParsedFile,
+    parse_descriptors,
+    placeholder_targets,
+    resolve_placeholders,
+)
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
 from catalog.validation import validate_entity
@@ -28,6 +33,8 @@ from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
 
 DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
+#: queued files handed to :meth:`Tree.prefetch` at a time
+READ_AHEAD = 512
 KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
 
 
@@ -56,6 +63,16 @@ def _inside(path: str) -> str | None:
     if normal == ".." or normal.startswith("../"):
         return None
     return "" if normal == "." else normal
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A queued file, read and parsed (or why it could not be read)."""
+
+    path: str
+    text: str | None
+    failure: OSError | None
+    parsed: ParsedFile
 
 
 def _identity(raw: Any) -> str | None:
@@ -96,19 +113,45 @@ class _Walk:
         self.snapshot.errors.append(RunError(message, file=file, entity=entity))
 
     def run(self) -> Snapshot:
+        """Read the queue in batches: each batch's files, then the files their placeholders
+        name, are fetched together before the batch is processed in order."""
         while self.queue:
-            self.read_file(self.queue.popleft())
+            batch = [self.queue.popleft() for _ in range(min(len(self.queue), READ_AHEAD))]
+            self.tree.prefetch(batch)
+            loaded = [self.load(path) for path in batch]
+            self.tree.prefetch([target for item in loaded for target in self.placeholders(item)])
+            for item in loaded:
+                self.take(item)
         return self.snapshot
 
-    def read_file(self, path: str) -> None:
+    def load(self, path: str) -> _Loaded:
         try:
             text = self.tree.read(path)
         except OSError as exc:
-            self.error(f"could not be read: {exc}", path)
+            return _Loaded(path, None, exc, ParsedFile())
+        return _Loaded(path, text, None, parse_descriptors(text, path))
+
+    def placeholders(self, item: _Loaded) -> list[str]:
+        """Paths in the tree that the file's placeholders will read."""
+        if item.text is None or not any(key in item.text for key in PLACEHOLDER_KEYS):
+            return []
+        directory = posixpath.dirname(item.path)
+        found = []
+        for document in item.parsed.documents:
+            spec = document.data.get("spec") if isinstance(document.data, dict) else None
+            for target in placeholder_targets(spec):
+                inside = _inside(posixpath.join(directory, target))
+                if inside is not None:
+                    found.append(inside)
+        return found
+
+    def take(self, item: _Loaded) -> None:
+        path, parsed = item.path, item.parsed
+        if item.failure is not None:
+            self.error(f"could not be read: {item.failure}", path)
             self.snapshot.keep_files.add(path)
             return
         self.snapshot.files_read += 1
-        parsed = parse_descriptors(text, path)
         for document in parsed.documents:
             self.read_document(document.data, document.location)
         if parsed.error is not None:
@@ -159,8 +202,11 @@ class _Walk:
             self.snapshot.rejected.append(Rejected(identity, error))
 
     def prepare(self, raw: dict[str, Any], path: str) -> dict[str, Any]:
-        """Resolve placeholders, fill the owner from CODEOWNERS, add location annotations."""
-        raw = copy.deepcopy(raw)
+        """Resolve placeholders, fill the owner from CODEOWNERS, add location annotations.
+
+        ``raw`` is left as it was: what is changed (the document, its metadata and
+        annotations, the spec) is copied first."""
+        raw = dict(raw)
         directory = posixpath.dirname(path)
 
         def read_relative(target: str) -> str:
@@ -172,10 +218,15 @@ class _Walk:
         spec = raw.get("spec")
         if isinstance(spec, dict):
             resolved, warnings = resolve_placeholders(spec, read_relative)
-            raw["spec"] = spec = resolved
+            raw["spec"] = spec = dict(resolved) if isinstance(resolved, dict) else resolved
             self.snapshot.warnings.extend(f"{path}: spec.{w}" for w in warnings)
             kind = str(raw.get("kind", "")).lower()
-            if kind in OWNABLE_BY_CODEOWNERS and not spec.get("owner") and self.codeowners:
+            if (
+                isinstance(spec, dict)
+                and kind in OWNABLE_BY_CODEOWNERS
+                and not spec.get("owner")
+                and self.codeowners
+            ):
                 # Backstage resolves the CODEOWNERS owner in the entity's own namespace.
                 metadata = raw.get("metadata")
                 namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -188,10 +239,12 @@ class _Walk:
                         break
         metadata = raw.get("metadata")
         if isinstance(metadata, dict):
+            raw["metadata"] = metadata = dict(metadata)
             annotations = metadata.get("annotations")
             if annotations is None:
-                annotations = metadata["annotations"] = {}
+                annotations = {}
             if isinstance(annotations, dict):
+                metadata["annotations"] = annotations = dict(annotations)
                 annotations["backstage.io/managed-by-location"] = self.origin.url(path)
                 annotations.setdefault(
                     "backstage.io/source-location", self.origin.url(path, directory=True)

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -20,6 +20,8 @@ from typing import Protocol
 from ingestors.errors import SourceUnavailableError
 
 MAX_FILE_BYTES = 1_000_000
+#: blobs asked of ``git cat-file`` in one write (41 bytes each: well under a pipe's 64 KiB)
+PREFETCH_CHUNK = 512
 GIT_TIMEOUT_SECONDS = 300
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
 
@@ -38,6 +40,10 @@ class Tree(Protocol):
         """The file's text; raises ``FileNotFoundError`` or ``OSError`` when it cannot."""
         ...
 
+    def prefetch(self, paths: Sequence[str]) -> None:
+        """A hint: these files will be read soon (a tree may fetch them together)."""
+        ...
+
 
 @dataclass
 class MemoryTree:
@@ -45,6 +51,9 @@ class MemoryTree:
 
     def paths(self) -> list[str]:
         return sorted(self.files)
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        pass
 
     def read(self, path: str) -> str:
         try:
@@ -67,6 +76,9 @@ class DirTree:
                 full = Path(directory, name)
                 found.append(full.relative_to(self.root).as_posix())
         return sorted(found)
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        pass
 
     def read(self, path: str) -> str:
         full = (self.root / path).resolve()
@@ -110,6 +122,7 @@ class GitTree:
         self.prefix = prefix.strip("/")
         self.source = source
         self._blobs: dict[str, tuple[str, int]] = {}
+        self._fetched: dict[str, bytes] = {}
         self._batch: subprocess.Popen[bytes] | None = None
         listing = _git(
             ["ls-tree", "-r", "-l", "-z", "--full-tree", commit], cwd=git_dir, source=source
@@ -133,10 +146,31 @@ class GitTree:
         sha, size = self._blobs[path]
         if size > MAX_FILE_BYTES:
             raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
-        return self._cat(sha, path).decode("utf-8")
+        content = self._fetched.pop(path, None)
+        if content is None:
+            (content,) = self._cat([sha])
+        if content is None:
+            raise OSError(f"{path}: git could not read blob {sha}")
+        return content.decode("utf-8")
 
-    def _cat(self, sha: str, path: str) -> bytes:
-        """One blob through a long-lived ``git cat-file --batch`` (no process per file)."""
+    def prefetch(self, paths: Sequence[str]) -> None:
+        """Fetch these blobs in pipelined exchanges (one write, then the answers, per
+        :data:`PREFETCH_CHUNK`), kept until :meth:`read` takes them. Files that cannot be
+        read are left for :meth:`read` to report."""
+        wanted = []
+        for path in dict.fromkeys(paths):
+            blob = self._blobs.get(path)
+            if blob is not None and blob[1] <= MAX_FILE_BYTES and path not in self._fetched:
+                wanted.append((path, blob[0]))
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[start : start + PREFETCH_CHUNK]
+            contents = self._cat([sha for _, sha in chunk])
+            for (path, _), content in zip(chunk, contents, strict=True):
+                if content is not None:
+                    self._fetched[path] = content
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        """The long-lived ``git cat-file --batch`` (no process per file)."""
         if self._batch is None:
             self._batch = subprocess.Popen(
                 ["git", "cat-file", "--batch"],
@@ -145,16 +179,26 @@ class GitTree:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
-        batch = self._batch
+        return self._batch
+
+    def _cat(self, shas: Sequence[str]) -> list[bytes | None]:
+        """The contents of blobs, asked for in one write (at most PREFETCH_CHUNK of them, so
+        the request fits the pipe and cannot deadlock); None for a blob git cannot give."""
+        batch = self._process()
         assert batch.stdin is not None and batch.stdout is not None
-        batch.stdin.write(f"{sha}\n".encode())
+        batch.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
         batch.stdin.flush()
-        header = batch.stdout.readline().decode().split()
-        if len(header) != 3 or header[1] != "blob":
-            raise OSError(f"{path}: git could not read blob {sha}")
-        content = batch.stdout.read(int(header[2]))
-        batch.stdout.read(1)  # the newline after each object
-        return content
+        found: list[bytes | None] = []
+        for _ in shas:
+            header = batch.stdout.readline().decode().split()
+            if len(header) != 3 or header[1] != "blob":  # "<sha> missing", or not a blob
+                if len(header) == 3:
+                    batch.stdout.read(int(header[2]) + 1)
+                found.append(None)
+                continue
+            found.append(batch.stdout.read(int(header[2])))
+            batch.stdout.read(1)  # the newline after each object
+        return found
 
     def close(self) -> None:
         if self._batch is not None:
