@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -92,7 +93,7 @@ def running_server(
             process.stdout.close()
 
 
-def graphql(base: str, query: str, **variables: object) -> dict[str, object]:
+def graphql(base: str, query: str, **variables: object) -> dict[str, Any]:
     response = httpx.post(
         f"{base}/graphql", json={"query": query, "variables": variables}, timeout=30
     )

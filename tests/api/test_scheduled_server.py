@@ -111,7 +111,7 @@ async def test_scheduled_source_keeps_the_catalog_current(
 
         def extra_seen() -> bool:
             found = graphql(base, '{ entity(ref: "component:extra-service") { source } }')
-            return found["entity"] == {"source": "on-request"}
+            return bool(found["entity"] == {"source": "on-request"})
 
         _wait_for(extra_seen, "the manual run")
 
