@@ -187,7 +187,9 @@ def describe_errors(
             or "settings"
         )
         message = error["msg"].removeprefix("Value error, ")
-        if where is not None and field in _FIELDS:
+        if not loc:
+            problems.append(message)
+        elif where is not None and field in _FIELDS:
             line = _line_of(lines, file_path)
             problems.append(f"{where}:{line}: {shown}: {message}")
         else:
