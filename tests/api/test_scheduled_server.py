@@ -77,9 +77,13 @@ async def test_scheduled_source_keeps_the_catalog_current(
             return data["entity"] is not None
 
         _wait_for(alpha_seen, "the first scheduled run")
-        runs_before = _metric(
-            base, "stagegraph_ingestion_runs_total", source="services", status="SUCCEEDED"
-        )
+
+        def succeeded_runs() -> float:
+            return _metric(
+                base, "stagegraph_ingestion_runs_total", source="services", status="SUCCEEDED"
+            )
+
+        runs_before = _wait_for(succeeded_runs, "the first run to finish")
         repo.write("services/b/catalog-info.yaml", component("beta"))
         repo.commit("add beta")
 
@@ -88,6 +92,15 @@ async def test_scheduled_source_keeps_the_catalog_current(
             return data["entity"] is not None
 
         _wait_for(beta_seen, "the change to arrive")
+        head = repo.git("rev-parse", "HEAD")
+
+        def run_recorded() -> bool:
+            found = graphql(base, "{ sources { lastSuccessfulRun { commit } } }")
+            return any(
+                (s["lastSuccessfulRun"] or {}).get("commit") == head for s in found["sources"]
+            )
+
+        _wait_for(run_recorded, "the run to be recorded")
         data = graphql(
             base,
             """{ sources { name schedule nextRunAt entityCount
@@ -96,9 +109,7 @@ async def test_scheduled_source_keeps_the_catalog_current(
                    totalCount edges { node { trigger counts { kind added } } } }
                  entity(ref: "component:beta") { source ingestedAt lastRun { source status } } }""",
         )
-        runs_after = _metric(
-            base, "stagegraph_ingestion_runs_total", source="services", status="SUCCEEDED"
-        )
+        runs_after = succeeded_runs()
         forbidden = httpx.post(
             f"{base}/graphql",
             json={"query": 'mutation { runIngestion(source: "on-request") { id } }'},
@@ -118,7 +129,7 @@ async def test_scheduled_source_keeps_the_catalog_current(
     sources = {s["name"]: s for s in data["sources"]}
     assert sources["services"]["schedule"] == "every 1s"
     assert sources["services"]["entityCount"] == 2
-    assert sources["services"]["lastSuccessfulRun"]["commit"] == repo.git("rev-parse", "HEAD")
+    assert sources["services"]["lastSuccessfulRun"]["commit"] == head
     assert sources["on-request"]["schedule"] is None
     assert sources["on-request"]["nextRunAt"] is None
     runs = data["ingestionRuns"]
