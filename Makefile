@@ -9,7 +9,7 @@ PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema clean
+.PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema clean bench
 
 install: $(STAMP) $(PLAYGROUND_STAMP)
 
@@ -56,6 +56,11 @@ test: install
 	$(MAKE) --no-print-directory lint typecheck pytest || status=$$?; \
 	if [ $$started = 1 ]; then scripts/neo4j.sh stop; fi; \
 	exit $$status
+
+# Ingest and read benchmarks on SQLite and (when it answers) Neo4j; see README "Benchmarks".
+# BENCH_ARGS='--sizes 2000' for a quick run.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 neo4j:
 	scripts/neo4j.sh start

@@ -260,44 +260,50 @@ async def _ingest(
             continue
         unique[key] = item
 
-    # Refs held by another source are conflicts for this one.
-    all_keys = list(unique) + [r.ref.lower() for r in snapshot.rejected]
-    existing: dict[str, StoredEntity] = {}
-    for key_chunk in _chunks(all_keys):
+    # Refs held by another source are conflicts for this one. Entities go chunk by chunk
+    # (look up, classify, write), so only one chunk's documents are in memory at a time.
+    existing: dict[str, StoredEntity] = {}  # of the rejected refs, as they were before
+    for key_chunk in _chunks([r.ref.lower() for r in snapshot.rejected]):
         existing.update(await store.get_entities(key_chunk))
-    accepted: list[EntityRecord] = []
+    accepted = 0
     relations: list[RelationRecord] = []
     added: Counter[str] = Counter()
     updated: Counter[str] = Counter()
     unchanged: Counter[str] = Counter()
-    for key, item in unique.items():
-        before = existing.get(key)
-        if before is not None and before.source != source:
-            errors.append(
-                RunError(
-                    f"{item.entity.ref} is already defined by source {before.source!r}; "
-                    "a ref belongs to one source: rename the entity or remove it from one source",
-                    file=str(item.location),
-                    entity=str(item.entity.ref),
+    items = list(unique.items())
+    for start in range(0, len(items), BATCH_SIZE):
+        chunk = items[start : start + BATCH_SIZE]
+        stored = await store.get_entities([key for key, _ in chunk])
+        records: list[EntityRecord] = []
+        for key, item in chunk:
+            before = stored.get(key)
+            if before is not None and before.source != source:
+                errors.append(
+                    RunError(
+                        f"{item.entity.ref} is already defined by source {before.source!r}; "
+                        "a ref belongs to one source: rename the entity or remove it from one "
+                        "source",
+                        file=str(item.location),
+                        entity=str(item.entity.ref),
+                    )
                 )
+                continue
+            record = to_record(item.entity)
+            records.append(record)
+            relations.extend(
+                RelationRecord(str(r.source), r.type, str(r.target))
+                for r in derive_relations(item.entity)
             )
-            continue
-        record = to_record(item.entity)
-        accepted.append(record)
-        relations.extend(
-            RelationRecord(str(r.source), r.type, str(r.target))
-            for r in derive_relations(item.entity)
-        )
-        if before is None:
-            added[record.kind] += 1
-        elif before.hash != record.hash or before.error is not None:
-            updated[record.kind] += 1
-        else:
-            unchanged[record.kind] += 1
-
-    for done, chunk in enumerate(_chunks(accepted), start=1):
-        await store.upsert_entities(source, run.id, chunk)
-        report("writing entities", min(done * BATCH_SIZE, len(accepted)), len(accepted))
+            if before is None:
+                added[record.kind] += 1
+            elif before.hash != record.hash or before.error is not None:
+                updated[record.kind] += 1
+            else:
+                unchanged[record.kind] += 1
+        if records:
+            await store.upsert_entities(source, run.id, records)
+        accepted += len(records)
+        report("writing entities", start + len(chunk), len(items))
     for relation_chunk in _chunks(relations):
         await store.upsert_relations(source, run.id, relation_chunk)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
+from catalog import descriptors
 from catalog.descriptors import (
     MAX_ALIASES,
     MAX_DESCRIPTOR_BYTES,
@@ -302,3 +304,52 @@ def test_resolved_content_is_not_resolved_again() -> None:
 )
 def test_is_placeholder(value: object, expected: bool) -> None:
     assert is_placeholder(value) is expected
+
+
+# --- libyaml and the pure-Python loader -----------------------------------------------------
+
+SAME_EITHER_WAY = {
+    "scalars": "a: 0x1F\nb: 1_000\nc: .inf\nd: yes\ne: ~\nf: '1'\ng: !!int '5'\nh: 2001-12-14\n",
+    "binary": "a: !!binary aGVsbG8=\n",
+    "merge-key": "base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n",
+    "set-and-omap": "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\n",
+    "nested-flow": "a: [1, {b: [c, {d: e}]}, []]\n",
+    "unicode": "name: café\nnote: 日本\n",
+    "documents": COMPONENT.format(name="one")
+    + "---\n# empty\n---\n"
+    + COMPONENT.format(name="two"),
+}
+
+
+@pytest.mark.parametrize("text", SAME_EITHER_WAY.values(), ids=SAME_EITHER_WAY.keys())
+def test_documents_are_what_the_pure_python_safe_loader_reads(text: str) -> None:
+    expected = [d for d in yaml.load_all(text, Loader=yaml.SafeLoader) if d is not None]
+
+    parsed = parse_descriptors(text, "same.yaml")
+
+    assert parsed.error is None
+    assert [d.data for d in parsed.documents] == expected
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+def test_valid_files_are_read_by_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the pure-Python loader read a valid file")
+
+    monkeypatch.setattr(descriptors, "_LimitedLoader", refuse)
+
+    parsed = parse_descriptors(
+        COMPONENT.format(name="fast") + SAME_EITHER_WAY["merge-key"], "a.yaml"
+    )
+
+    assert parsed.error is None
+    assert parsed.documents[0].data["metadata"]["name"] == "fast"
+
+
+def test_constructor_errors_are_reported_as_the_pure_python_loader_words_them() -> None:
+    parsed = parse_descriptors(COMPONENT.format(name="ok") + "---\n? [a, b]\n: 1\n", "keys.yaml")
+
+    assert [d.data["metadata"]["name"] for d in parsed.documents] == ["ok"]
+    assert parsed.error is not None
+    assert "found unhashable key" in parsed.error.message
+    assert parsed.error.location.line == 6

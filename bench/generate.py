@@ -1,0 +1,310 @@
+"""Write a synthetic catalog (:mod:`bench.shape`) as Backstage descriptors in a git repository.
+
+Layout, as a company monorepo of catalog files would have it::
+
+    catalog-info.yaml              root Location -> org and domain files
+    org/org.yaml                   the organisation and its departments
+    org/<department>.yaml          the department's teams and their people
+    domains/<department>.yaml      the department's domain and systems
+    templates/catalog-info.yaml    Location -> templates/<name>/template.yaml
+    services/<name>/catalog-info.yaml   the service, its APIs and its resources
+    services/<name>/<api>.yaml     an API definition some APIs read through ``$text``
+
+Service folders are found by discovery (any ``catalog-info.yaml``); the rest is reached
+through the Locations. The repository gets one commit with fixed author and dates, so a
+seed gives the same commit id.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.shape import Catalog, Department, Service, User, build_catalog
+
+Document = dict[str, Any]
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Stagegraph bench",
+    "GIT_AUTHOR_EMAIL": "bench@stagegraph.invalid",
+    "GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "Stagegraph bench",
+    "GIT_COMMITTER_EMAIL": "bench@stagegraph.invalid",
+    "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+V1 = "backstage.io/v1alpha1"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated repository: where, which commit, and the catalog written into it."""
+
+    path: Path
+    commit: str
+    catalog: Catalog
+    files: int
+
+
+def _dump(documents: Iterable[Document]) -> str:
+    return yaml.dump_all(
+        list(documents), Dumper=_DUMPER, sort_keys=False, default_flow_style=False, width=100
+    )
+
+
+def _location(name: str, targets: list[str]) -> Document:
+    return {
+        "apiVersion": V1,
+        "kind": "Location",
+        "metadata": {"name": name},
+        "spec": {"targets": targets},
+    }
+
+
+def _group(name: str, kind: str, parent: str | None, children: list[str]) -> Document:
+    spec: Document = {"type": kind}
+    if parent:
+        spec["parent"] = parent
+    spec["children"] = children
+    spec["profile"] = {"displayName": name.replace("-", " ").title()}
+    return {"apiVersion": V1, "kind": "Group", "metadata": {"name": name}, "spec": spec}
+
+
+def _org_files(catalog: Catalog) -> dict[str, list[Document]]:
+    org = catalog.organisation
+    top = [_group(org, "organization", None, [d.name for d in catalog.departments])]
+    top += [_group(d.name, "department", org, d.teams) for d in catalog.departments]
+    files = {"org/org.yaml": top}
+    department_of = {t.name: t.department for t in catalog.teams}
+    people: dict[int, list[User]] = {}
+    for user in catalog.users:
+        people.setdefault(department_of[user.teams[0]], []).append(user)
+    for index, department in enumerate(catalog.departments):
+        documents = [_group(t, "team", department.name, []) for t in department.teams]
+        documents += [_user(user, org) for user in people.get(index, [])]
+        files[f"org/{department.name}.yaml"] = documents
+    return files
+
+
+def _user(user: User, org: str) -> Document:
+    display = user.name.rsplit(".", 1)[0].replace(".", " ").title()  # ada.lovelace.00001
+    return {
+        "apiVersion": V1,
+        "kind": "User",
+        "metadata": {"name": user.name},
+        "spec": {
+            "profile": {"displayName": display, "email": f"{user.name}@{org}.example.com"},
+            "memberOf": user.teams,
+        },
+    }
+
+
+def _domain_file(department: Department, owners: dict[str, str]) -> list[Document]:
+    documents: list[Document] = [
+        {
+            "apiVersion": V1,
+            "kind": "Domain",
+            "metadata": {"name": department.domain, "description": f"{department.name}'s area"},
+            "spec": {"owner": department.name},
+        }
+    ]
+    for system in department.systems:
+        documents.append(
+            {
+                "apiVersion": V1,
+                "kind": "System",
+                "metadata": {"name": system},
+                "spec": {"owner": owners[system], "domain": department.domain},
+            }
+        )
+    return documents
+
+
+def _template(name: str, owner: str) -> Document:
+    return {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {
+            "name": name,
+            "title": name.replace("-", " ").title(),
+            "tags": ["golden-path"],
+        },
+        "spec": {
+            "owner": owner,
+            "type": "service",
+            "parameters": [
+                {
+                    "title": "Service details",
+                    "required": ["name", "owner"],
+                    "properties": {
+                        "name": {"title": "Name", "type": "string"},
+                        "owner": {"title": "Owner", "type": "string", "ui:field": "OwnerPicker"},
+                    },
+                }
+            ],
+            "steps": [
+                {"id": "fetch", "name": "Fetch skeleton", "action": "fetch:template"},
+                {"id": "publish", "name": "Publish", "action": "publish:github"},
+                {"id": "register", "name": "Register", "action": "catalog:register"},
+            ],
+        },
+    }
+
+
+def _definition(service: Service, api: str) -> str:
+    return (
+        "openapi: 3.0.3\n"
+        f"info:\n  title: {api}\n  version: 1.0.0\n"
+        "paths:\n"
+        f"  /{service.name}/items:\n"
+        "    get:\n      summary: List items\n"
+        "      responses:\n        '200':\n          description: OK\n"
+    )
+
+
+def _service_files(service: Service, org: str) -> dict[str, str]:
+    area = service.name.split("-", 1)[0]
+    annotations = {
+        "github.com/project-slug": f"{org}/{service.name}",
+        "backstage.io/techdocs-ref": "dir:.",
+    }
+    if service.template:
+        annotations["backstage.io/source-template"] = f"template:default/{service.template}"
+    spec: Document = {
+        "type": "website" if "-web-" in service.name else "service",
+        "lifecycle": service.lifecycle,
+        "owner": service.team,
+        "system": service.system,
+    }
+    if service.apis:
+        spec["providesApis"] = [api.name for api in service.apis]
+    if service.consumes:
+        spec["consumesApis"] = service.consumes
+    if service.depends_on:
+        spec["dependsOn"] = service.depends_on
+    documents: list[Document] = [
+        {
+            "apiVersion": V1,
+            "kind": "Component",
+            "metadata": {
+                "name": service.name,
+                "title": service.name.replace("-", " ").capitalize(),
+                "description": f"The {area} {service.name.split('-')[1]} of team {service.team}.",
+                "tags": [area, "python" if len(service.name) % 2 else "go"],
+                "annotations": annotations,
+                "links": [
+                    {"url": f"https://{service.name}.{org}.example.com", "title": "Dashboard"}
+                ],
+            },
+            "spec": spec,
+        }
+    ]
+    files: dict[str, str] = {}
+    for api in service.apis:
+        text = _definition(service, api.name)
+        definition: str | dict[str, str] = text
+        if api.external_definition:
+            files[f"{api.name}.yaml"] = text
+            definition = {"$text": f"./{api.name}.yaml"}
+        documents.append(
+            {
+                "apiVersion": V1,
+                "kind": "API",
+                "metadata": {"name": api.name, "tags": [api.type]},
+                "spec": {
+                    "type": api.type,
+                    "lifecycle": service.lifecycle,
+                    "owner": service.team,
+                    "system": service.system,
+                    "definition": definition,
+                },
+            }
+        )
+    for resource in service.resources:
+        documents.append(
+            {
+                "apiVersion": V1,
+                "kind": "Resource",
+                "metadata": {"name": resource.name},
+                "spec": {"type": resource.type, "owner": service.team, "system": service.system},
+            }
+        )
+    files["catalog-info.yaml"] = _dump(documents)
+    return {f"services/{service.name}/{name}": text for name, text in files.items()}
+
+
+def render(catalog: Catalog) -> dict[str, str]:
+    """Every file of the repository, by path."""
+    departments = [d.name for d in catalog.departments]
+    files = {
+        "catalog-info.yaml": _dump(
+            [
+                _location(
+                    f"{catalog.organisation}-catalog",
+                    ["./org/org.yaml"]
+                    + [f"./org/{d}.yaml" for d in departments]
+                    + [f"./domains/{d}.yaml" for d in departments],
+                )
+            ]
+        ),
+        "templates/catalog-info.yaml": _dump(
+            [_location("templates", [f"./{t}/template.yaml" for t in catalog.templates])]
+        ),
+        "README.md": f"# Synthetic catalog: {catalog.entities} entities, seed {catalog.seed}\n",
+    }
+    for path, documents in _org_files(catalog).items():
+        files[path] = _dump(documents)
+    system_owner: dict[str, str] = {}
+    for team in catalog.teams:
+        system_owner.setdefault(team.system, team.name)
+    for department in catalog.departments:
+        files[f"domains/{department.name}.yaml"] = _dump(_domain_file(department, system_owner))
+    for template in catalog.templates:
+        owner = catalog.teams[0].name
+        files[f"templates/{template}/template.yaml"] = _dump([_template(template, owner)])
+    for service in catalog.services:
+        files.update(_service_files(service, catalog.organisation))
+    return files
+
+
+def _git(path: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        cwd=path,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed in {path}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def head_commit(path: Path) -> str:
+    return _git(path, "rev-parse", "HEAD")
+
+
+def generate(entities: int, out: Path, seed: int = 1) -> Generated:
+    """Write the catalog for (``entities``, ``seed``) into a new git repository at ``out``
+    (which must not exist or be empty) and commit it."""
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; give a new folder")
+    catalog = build_catalog(entities, seed)
+    files = render(catalog)
+    out.mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    _git(out, "init", "--quiet", "--initial-branch=main")
+    _git(out, "add", "--all")
+    _git(out, "commit", "--quiet", "-m", f"Synthetic catalog: {entities} entities, seed {seed}")
+    return Generated(out, head_commit(out), catalog, len(files))

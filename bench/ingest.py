@@ -1,0 +1,128 @@
+"""One measured ingest, in a child process so that its peak memory is its own.
+
+:func:`measure_ingest` runs ``python -m bench.ingest`` and reads back one JSON line: the
+time ``ingest_git`` took (store connection and schema setup excluded), the run's status
+and counts, and the child's peak resident memory. With ``profile`` set, the child runs
+under pyinstrument and writes the profile as text there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph import open_store
+from ingestors.git import SOURCE_TYPE, ingest_git, read_git_source
+from ingestors.runner import run_ingestion
+from ingestors.snapshot import Snapshot
+
+SOURCE_NAME = "bench"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    seconds: float
+    peak_rss_mb: float
+    status: str
+    entities: int
+    added: int
+    unchanged: int
+    errors: int
+
+
+async def _ingest(
+    store_url: str, repo: str, user: str | None, password: str | None, inline: bool
+) -> dict[str, Any]:
+    """``ingest_git``; with ``inline`` the source is read on this thread (the only one a
+    profiler sees) instead of a worker thread, which changes nothing else."""
+    store = open_store(store_url, user=user, password=password)
+    await store.setup()
+
+    async def read_inline() -> Snapshot:
+        return read_git_source(repo)
+
+    try:
+        started = time.perf_counter()
+        if inline:
+            run = await run_ingestion(
+                store,
+                source=SOURCE_NAME,
+                source_type=SOURCE_TYPE,
+                fetch=read_inline,
+                trigger="bench",
+            )
+        else:
+            run = await ingest_git(store, repo, name=SOURCE_NAME, trigger="bench")
+        seconds = time.perf_counter() - started
+    finally:
+        await store.close()
+    return {
+        "seconds": seconds,
+        "status": run.status,
+        "entities": sum(c.added + c.updated + c.unchanged for c in run.counts),
+        "added": sum(c.added for c in run.counts),
+        "unchanged": sum(c.unchanged for c in run.counts),
+        "errors": len(run.errors),
+    }
+
+
+def main(argv: list[str]) -> None:
+    """``python -m bench.ingest STORE_URL REPO [PROFILE_FILE]``; Neo4j credentials come from
+    ``NEO4J_USER`` / ``NEO4J_PASSWORD`` as for ``stagegraph``."""
+    store_url, repo = argv[0], argv[1]
+    profile = Path(argv[2]) if len(argv) > 2 else None
+    user, password = os.environ.get("NEO4J_USER"), os.environ.get("NEO4J_PASSWORD")
+    if profile is None:
+        result = asyncio.run(_ingest(store_url, repo, user, password, inline=False))
+    else:
+        from pyinstrument import Profiler
+
+        with Profiler(interval=0.005, async_mode="disabled") as profiler:
+            result = asyncio.run(_ingest(store_url, repo, user, password, inline=True))
+        profile.write_text(profiler.output_text(unicode=True, color=False))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def measure_ingest(
+    store_url: str,
+    repo: Path,
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    profile: Path | None = None,
+) -> IngestResult:
+    """Ingest ``repo`` into ``store_url`` as the source ``bench`` in a child process."""
+    env = {**os.environ}
+    if user is not None:
+        env["NEO4J_USER"] = user
+    if password is not None:
+        env["NEO4J_PASSWORD"] = password
+    args = [sys.executable, "-m", "bench.ingest", store_url, str(repo)]
+    if profile is not None:
+        args.append(str(profile))
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the ingest child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return IngestResult(
+        seconds=data["seconds"],
+        peak_rss_mb=data["peak_rss_mb"],
+        status=data["status"],
+        entities=data["entities"],
+        added=data["added"],
+        unchanged=data["unchanged"],
+        errors=data["errors"],
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,118 @@
+"""The benchmark's tables (rich): ingest per store and size, then reads per store and size."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.reads import Latency, ReadResult
+from bench.run import StoreRun
+
+#: the issue's ingest targets, seconds, by (store, size)
+INGEST_TARGETS = {
+    ("sqlite", 10_000): 4.5,
+    ("neo4j", 10_000): 4.5,
+    ("sqlite", 100_000): 20.0,
+    ("neo4j", 100_000): 30.0,
+}
+REINGEST_TARGET_100K = 10.0
+PEAK_TARGET_MB = 1024
+SERVER_RSS_TARGET_MB = 300
+
+
+def _ms(latency: Latency | None, p99: bool = False) -> str:
+    if latency is None:
+        return "-"
+    value = latency.p99_ms if p99 else latency.p50_ms
+    if value < 1:
+        return f"{value:.2f}"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def ingest_table(runs: list[StoreRun]) -> Table:
+    table = Table(title="Ingest (one git source, first run into an empty store, then unchanged)")
+    for column in (
+        "store",
+        "entities",
+        "relations",
+        "ingest s",
+        "entities/s",
+        "re-ingest s",
+        "peak RSS MB",
+        "target",
+    ):
+        table.add_column(column, justify="left" if column in ("store", "target") else "right")
+    for run in runs:
+        first, again = run.first, run.again
+        target = INGEST_TARGETS.get((run.store, run.size))
+        goals = []
+        if target is not None:
+            goals.append(f"ingest ≤{target:g} s")
+        if run.size >= 100_000:
+            goals += [f"re-ingest ≤{REINGEST_TARGET_100K:g} s", f"peak ≤{PEAK_TARGET_MB} MB"]
+        table.add_row(
+            run.store,
+            f"{run.size:,}",
+            f"{run.relations:,}",
+            f"{first.seconds:.2f}" if first else "-",
+            f"{run.size / first.seconds:,.0f}" if first else "-",
+            f"{again.seconds:.2f}" if again else "-",
+            f"{max(first.peak_rss_mb, again.peak_rss_mb if again else 0):,.0f}" if first else "-",
+            "; ".join(goals) + (f" [{run.note}]" if run.note else ""),
+        )
+    return table
+
+
+def reads_table(run: StoreRun) -> Table:
+    baseline = "SQL" if run.store == "sqlite" else "Cypher"
+    table = Table(
+        title=f"Reads over HTTP, {run.store}, {run.size:,} entities (ms; ratio = API p50 / "
+        f"{baseline} p50)",
+        caption=f"server RSS after the reads: {run.server_rss_mb or 0:,.0f} MB "
+        f"(target < {SERVER_RSS_TARGET_MB} MB at 100k)"
+        + (f"; restarted {run.server_restarts}x after a timeout" if run.server_restarts else ""),
+    )
+    for column in (
+        "question",
+        "API p50",
+        "API p99",
+        f"{baseline} p50",
+        f"{baseline} p99",
+        "ratio",
+        "rows API/raw",
+        "target p50",
+    ):
+        table.add_column(column, justify="left" if column == "question" else "right")
+    for result in run.reads:
+        table.add_row(*_read_row(result))
+    return table
+
+
+def _read_row(result: ReadResult) -> list[str]:
+    question = result.question
+    if result.api is None and result.baseline is None and result.note:
+        return [question.label, result.note, "", "", "", "", "", ""]
+    ratio = result.ratio if question.key != "floor" else None
+    if result.api is not None and result.baseline is not None:
+        rows = f"{result.api.rows}/{result.baseline.rows}"
+    elif result.baseline is not None:
+        rows = f"-/{result.baseline.rows}"
+    else:
+        rows = "-"
+    return [
+        question.label,
+        _ms(result.api) if result.api else result.note,
+        _ms(result.api, p99=True),
+        _ms(result.baseline) if result.baseline else result.note,
+        _ms(result.baseline, p99=True),
+        f"{ratio:.1f}x" if ratio is not None else "-",
+        rows,
+        f"≤{question.target_ms:g}" if question.target_ms else "-",
+    ]
+
+
+def print_report(console: Console, runs: list[StoreRun], machine: str) -> None:
+    console.print(ingest_table(runs))
+    for run in runs:
+        console.print(reads_table(run))
+    console.print(f"machine: {machine}")
