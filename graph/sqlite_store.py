@@ -738,31 +738,38 @@ class SqliteStore:
         return await self._call(read)
 
     async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
-        sql = """
-            WITH RECURSIVE walk(key, ref, depth, via) AS (
-                SELECT :root, :root, 0, ''
-                UNION
-                SELECT r.source_key, r.source_ref, w.depth + 1, 'dependsOn'
-                FROM walk w JOIN relations r ON r.target_key = w.key AND r.type = 'dependsOn'
-                WHERE w.depth < :max_depth
-                UNION
-                SELECT c.source_key, c.source_ref, w.depth + 1, 'consumesApi'
-                FROM walk w
-                JOIN relations p ON p.source_key = w.key AND p.type = 'providesApi'
-                JOIN relations c ON c.target_key = p.target_key AND c.type = 'consumesApi'
-                WHERE w.depth < :max_depth
-            )
-            SELECT key, ref, depth, via FROM walk WHERE key != :root
-            ORDER BY depth, via = 'consumesApi', key
+        # Breadth-first, one statement per level over the frontier only: a recursive CTE
+        # re-expands every entity at every depth a cycle or a second path reaches it.
+        step = """
+            SELECT r.source_key, r.source_ref, 'dependsOn' AS via
+            FROM relations r
+            WHERE r.type = 'dependsOn' AND r.target_key IN (SELECT value FROM json_each(:keys))
+            UNION ALL
+            SELECT c.source_key, c.source_ref, 'consumesApi'
+            FROM relations p
+            JOIN relations c ON c.target_key = p.target_key AND c.type = 'consumesApi'
+            WHERE p.type = 'providesApi' AND p.source_key IN (SELECT value FROM json_each(:keys))
+            ORDER BY 3 DESC, 1
         """
         root = root_key.lower()
 
         def read(conn: sqlite3.Connection) -> list[ImpactRow]:
-            best: dict[str, ImpactRow] = {}
-            rows = self._execute(conn, sql, {"root": root, "max_depth": max_depth}).fetchall()
-            for key, ref, depth, via in rows:
-                best.setdefault(key, ImpactRow(key, ref, depth, via))
-            return list(best.values())
+            seen = {root}
+            found: list[ImpactRow] = []
+            frontier = [root]
+            for depth in range(1, max_depth + 1):
+                level: dict[str, ImpactRow] = {}
+                rows = self._execute(conn, step, {"keys": _json(frontier)}).fetchall()
+                for key, ref, via in rows:  # dependsOn rows first: preferred on ties
+                    if key not in seen and key not in level:
+                        level[key] = ImpactRow(key, ref, depth, via)
+                if not level:
+                    break
+                ordered = sorted(level.values(), key=lambda r: (r.via == "consumesApi", r.key))
+                found.extend(ordered)
+                seen.update(level)
+                frontier = list(level)
+            return found
 
         return await self._call(read)
 
