@@ -213,7 +213,7 @@ def _parse_fast(text: str, file: str) -> ParsedFile | None:
                 )
                 return result
             result.documents.append(RawDocument(data, location))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     finally:
         loader.dispose()
@@ -259,6 +259,10 @@ def parse_descriptors(text: str, file: str) -> ParsedFile:
         result.error = DescriptorError(f"YAML error: {problem}", where)
     except yaml.YAMLError as exc:
         result.error = DescriptorError(f"YAML error: {exc}", SourceLocation(file))
+    except RecursionError:
+        result.error = DescriptorError(
+            "YAML error: nested too deeply to read; flatten the document", SourceLocation(file)
+        )
     finally:
         loader.dispose()
     return result
@@ -307,11 +311,16 @@ def placeholder_targets(data: Any) -> list[str]:
     return found
 
 
-def _has_placeholder(value: Any) -> bool:
-    if isinstance(value, dict):
-        return is_placeholder(value) or any(_has_placeholder(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_placeholder(v) for v in value)
+def _has_placeholder(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if is_placeholder(value):
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False
 
 

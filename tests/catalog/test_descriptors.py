@@ -353,3 +353,12 @@ def test_constructor_errors_are_reported_as_the_pure_python_loader_words_them() 
     assert parsed.error is not None
     assert "found unhashable key" in parsed.error.message
     assert parsed.error.location.line == 6
+
+
+def test_yaml_nested_too_deeply_is_an_error_not_a_crash() -> None:
+    parsed = parse_descriptors("a: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
+
+    assert parsed.documents == []
+    assert parsed.error is not None
+    assert "nested too deeply" in parsed.error.message
+    assert parsed.error.location == SourceLocation("deep.yaml")
