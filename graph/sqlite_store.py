@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -128,6 +129,27 @@ def _migrate(conn: sqlite3.Connection) -> None:
         )
     for statement in _LATE_INDEXES:
         conn.execute(statement)
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+        # search rows are now found by a rowid derived from the key: rebuild them once
+        conn.execute("DELETE FROM entity_search")
+        conn.executemany(
+            "INSERT INTO entity_search (rowid, key, name, title, description, tags) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    _search_id(key),
+                    key,
+                    name,
+                    title or "",
+                    description or "",
+                    " ".join(orjson.loads(tags)),
+                )
+                for key, name, title, description, tags in conn.execute(
+                    "SELECT key, name, title, description, tags FROM entities"
+                )
+            ],
+        )
+        conn.execute("PRAGMA user_version = 2")
 
 
 #: Sort expression and direction of each order (the key always breaks ties, ascending).
@@ -174,6 +196,11 @@ def _entity(row: sqlite3.Row | tuple[Any, ...]) -> StoredEntity:
 def _iso(moment: datetime) -> str:
     """A sortable UTC timestamp (fixed width, so text order is time order)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _search_id(key: str) -> int:
+    """The search row id of an entity key: 63 bits of its SHA-256, so a row is found by id."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
 
 
 def _json(values: Sequence[str]) -> str:
@@ -369,14 +396,20 @@ class SqliteStore:
         search_rows: Sequence[tuple[str, ...]],
     ) -> None:
         self._executemany(conn, _UPSERT_ENTITY, rows)
-        self._executemany(
-            conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in search_rows]
-        )
+        self._delete_search(conn, [r[0] for r in search_rows])
         self._executemany(
             conn,
-            "INSERT INTO entity_search (key, name, title, description, tags) VALUES (?, ?, ?, ?, ?)",
-            search_rows,
+            "INSERT INTO entity_search (rowid, key, name, title, description, tags) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(_search_id(r[0]), *r) for r in search_rows],
         )
+
+    def _delete_search(self, conn: sqlite3.Connection, keys: Sequence[str]) -> None:
+        """Remove search rows by rowid (a lookup), never by the unindexed key (a scan)."""
+        if keys:
+            self._executemany(
+                conn, "DELETE FROM entity_search WHERE rowid = ?", [(_search_id(k),) for k in keys]
+            )
 
     async def upsert_relations(
         self, source: str, run_id: str, records: Sequence[RelationRecord]
@@ -432,9 +465,7 @@ class SqliteStore:
                 "DELETE FROM entities WHERE source = ? AND run_id != ? RETURNING key, kind",
                 (source, run_id),
             ).fetchall()
-            self._executemany(
-                conn, "DELETE FROM entity_search WHERE key = ?", [(r[0],) for r in rows]
-            )
+            self._delete_search(conn, [r[0] for r in rows])
             self._execute(
                 conn, "DELETE FROM relations WHERE source = ? AND run_id != ?", (source, run_id)
             )
@@ -459,11 +490,7 @@ class SqliteStore:
             (source, keys_json),
         ).fetchall()
         deleted = _json([r[0] for r in rows])
-        self._execute(
-            conn,
-            "DELETE FROM entity_search WHERE key IN (SELECT value FROM json_each(?))",
-            (deleted,),
-        )
+        self._delete_search(conn, [r[0] for r in rows])
         self._execute(
             conn,
             "DELETE FROM relations WHERE source = ? "
@@ -746,8 +773,8 @@ class SqliteStore:
             WHERE r.type = 'dependsOn' AND r.target_key IN (SELECT value FROM json_each(:keys))
             UNION ALL
             SELECT c.source_key, c.source_ref, 'consumesApi'
-            FROM relations p
-            JOIN relations c ON c.target_key = p.target_key AND c.type = 'consumesApi'
+            FROM relations p  -- CROSS JOIN keeps p outside: SQLite would scan c by type
+            CROSS JOIN relations c ON c.target_key = p.target_key AND c.type = 'consumesApi'
             WHERE p.type = 'providesApi' AND p.source_key IN (SELECT value FROM json_each(:keys))
             ORDER BY 3 DESC, 1
         """
