@@ -2,7 +2,9 @@
 
 A kind's spec model checks the fields Backstage requires (``spec.type`` of a Component,
 ``spec.children`` of a Group, ...) and lets unknown fields through, as Backstage does.
-Kinds added by sources (Pipeline, Build, ...) have no spec model and any spec is accepted.
+The kinds sources add (Pipeline, Build, Deployment, Environment, CloudAccount; apiVersion
+``stagegraph.dev/v1alpha1``) have spec models too, described in :mod:`catalog.delivery`.
+Any other kind has no spec model and any spec is accepted.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class ResourceSpec(_Spec):
     type: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     system: str | None = Field(default=None, min_length=1)
+    account: str | None = Field(
+        default=None, min_length=1, description="Ref of the CloudAccount it is part of."
+    )
+    environment: str | list[str] | None = Field(
+        default=None, description="Ref(s) of the Environment(s) it is deployed to."
+    )
     depends_on: list[str] | None = Field(default=None, alias="dependsOn")
     dependency_of: list[str] | None = Field(default=None, alias="dependencyOf")
 
@@ -118,6 +126,60 @@ class TemplateSpec(_Spec):
         return self
 
 
+class PipelineSpec(_Spec):
+    type: str = Field(min_length=1, description="github-actions, gitlab-ci, jenkins, ...")
+    owner: str | None = Field(default=None, min_length=1)
+    system: str | None = Field(default=None, min_length=1)
+    components: list[str] | None = Field(
+        default=None, description="Refs of the components it builds (each is builtBy it)."
+    )
+    repository: str | None = Field(default=None, description="owner/repo of its repository.")
+    path: str | None = Field(default=None, description="Its file in the repository.")
+    url: str | None = None
+
+
+class BuildSpec(_Spec):
+    pipeline: str = Field(min_length=1, description="Ref of the Pipeline it is a run of.")
+    status: str = Field(min_length=1, description="queued, in_progress, completed, ...")
+    conclusion: str | None = Field(default=None, description="success, failure, ...")
+    number: int | None = None
+    branch: str | None = None
+    commit: str | None = None
+    started_at: str | None = Field(default=None, alias="startedAt", description="ISO 8601, UTC.")
+    duration_seconds: float | None = Field(default=None, alias="durationSeconds")
+    url: str | None = None
+
+
+class DeploymentSpec(_Spec):
+    component: str = Field(min_length=1, description="Ref of the Component it deploys.")
+    environment: str = Field(min_length=1, description="Ref of the Environment it went to.")
+    status: str | None = Field(default=None, description="success, failure, in_progress, ...")
+    commit: str | None = None
+    ref: str | None = Field(default=None, description="The branch or tag deployed.")
+    created_at: str | None = Field(default=None, alias="createdAt", description="ISO 8601, UTC.")
+    creator: str | None = None
+    url: str | None = None
+
+
+class EnvironmentSpec(_Spec):
+    type: str | None = Field(default=None, description="production, staging, ...")
+    owner: str | None = Field(default=None, min_length=1)
+    components: list[str] | None = Field(
+        default=None, description="Refs of the components deployed here (each deployedTo it)."
+    )
+    url: str | None = None
+
+
+class CloudAccountSpec(_Spec):
+    provider: str = Field(min_length=1, description="aws, ...")
+    account_id: str = Field(min_length=1, alias="accountId")
+    owner: str | None = Field(default=None, min_length=1)
+    alias: str | None = None
+
+
+_BACKSTAGE = frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})
+_STAGEGRAPH = frozenset({"stagegraph.dev/v1alpha1"})
+
 #: kind (lowercase) -> (spec model, accepted apiVersions)
 KIND_SPECS: dict[str, tuple[type[_Spec], frozenset[str]]] = {
     "component": (ComponentSpec, frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})),
@@ -129,6 +191,11 @@ KIND_SPECS: dict[str, tuple[type[_Spec], frozenset[str]]] = {
     "user": (UserSpec, frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})),
     "location": (LocationSpec, frozenset({"backstage.io/v1alpha1", "backstage.io/v1beta1"})),
     "template": (TemplateSpec, frozenset({"scaffolder.backstage.io/v1beta3"})),
+    "pipeline": (PipelineSpec, _STAGEGRAPH | _BACKSTAGE),
+    "build": (BuildSpec, _STAGEGRAPH | _BACKSTAGE),
+    "deployment": (DeploymentSpec, _STAGEGRAPH | _BACKSTAGE),
+    "environment": (EnvironmentSpec, _STAGEGRAPH | _BACKSTAGE),
+    "cloudaccount": (CloudAccountSpec, _STAGEGRAPH | _BACKSTAGE),
 }
 
 #: The nine Backstage kinds with their canonical spelling.

@@ -72,6 +72,8 @@ _FIELD_RULES: dict[str, tuple[tuple[str, str | None, str, bool], ...]] = {
     "resource": (
         ("owner", "group", "ownedBy", False),
         ("system", "system", "partOf", False),
+        ("account", "cloudaccount", "partOf", False),
+        ("environment", "environment", "deployedTo", False),
         ("dependsOn", None, "dependsOn", False),
         ("dependencyOf", None, "dependsOn", True),
     ),
@@ -90,6 +92,21 @@ _FIELD_RULES: dict[str, tuple[tuple[str, str | None, str, bool], ...]] = {
     ),
     "user": (("memberOf", "group", "memberOf", False),),
     "template": (("owner", "group", "ownedBy", False),),
+    "pipeline": (
+        ("owner", "group", "ownedBy", False),
+        ("system", "system", "partOf", False),
+        ("components", "component", "builtBy", True),
+    ),
+    "build": (("pipeline", "pipeline", "runOf", False),),
+    "deployment": (
+        ("component", "component", "deploys", False),
+        ("environment", "environment", "deployedTo", False),
+    ),
+    "environment": (
+        ("owner", "group", "ownedBy", False),
+        ("components", "component", "deployedTo", True),
+    ),
+    "cloudaccount": (("owner", "group", "ownedBy", False),),
 }
 
 

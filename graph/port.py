@@ -240,6 +240,8 @@ class RunRecord:
     errors: list[RunError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cleanup: str | None = None  # what cleanup did, or why it was skipped
+    stats: dict[str, int] = field(default_factory=dict)  # API calls, quota left, ...
+    skipped: list[str] = field(default_factory=list)  # passed over on purpose, with why
 
 
 @dataclass(frozen=True)

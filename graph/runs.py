@@ -25,6 +25,8 @@ def run_to_json(run: RunRecord) -> str:
             "errors": [e.__dict__ for e in run.errors],
             "warnings": run.warnings,
             "cleanup": run.cleanup,
+            "stats": run.stats,
+            "skipped": run.skipped,
         }
     ).decode()
 
@@ -45,4 +47,6 @@ def run_from_json(text: str | bytes) -> RunRecord:
         errors=[RunError(**e) for e in data.get("errors", [])],
         warnings=list(data.get("warnings", [])),
         cleanup=data.get("cleanup"),
+        stats=dict(data.get("stats", {})),
+        skipped=list(data.get("skipped", [])),
     )

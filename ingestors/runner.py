@@ -34,7 +34,7 @@ from graph.port import (
     StoredEntity,
 )
 from ingestors.errors import IngestError
-from ingestors.snapshot import Descriptor, Snapshot
+from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
 #: Annotations that change with every commit; left out of the content hash so that a new
 #: commit that does not touch an entity leaves it "unchanged".
@@ -135,6 +135,30 @@ async def _entities_from_files(store: GraphStore, source: str, files: set[str]) 
         if not page.has_next:
             return keys
         after = page.last_key
+
+
+async def _events_to_keep(store: GraphStore, source: str, retention: EventRetention) -> list[str]:
+    """Keys of this source's ``retention.kind`` entities that the retention keeps."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    after: str | None = None
+    while True:
+        page = await store.list_entities(
+            EntityFilter(kinds=(retention.kind,), source=source), 500, after
+        )
+        for entity in page.entities:
+            spec = entity.document.get("spec") or {}
+            group = tuple(str(spec.get(f, "")).lower() for f in retention.group_by)
+            groups.setdefault(group, []).append(
+                (str(spec.get(retention.order_by) or ""), entity.key)
+            )
+        if not page.has_next:
+            break
+        after = page.last_key
+    keep: list[str] = []
+    for members in groups.values():
+        members.sort(reverse=True)
+        keep.extend(key for _, key in members[: retention.keep])
+    return keep
 
 
 async def run_ingestion(
@@ -242,6 +266,8 @@ async def _ingest(
 
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
+    run.stats = dict(snapshot.stats)
+    run.skipped = list(snapshot.skipped)
     errors = list(snapshot.errors)
 
     # One entity per ref in a run: later duplicates are errors.
@@ -270,6 +296,7 @@ async def _ingest(
     added: Counter[str] = Counter()
     updated: Counter[str] = Counter()
     unchanged: Counter[str] = Counter()
+    deferred = 0
     items = list(unique.items())
     for start in range(0, len(items), BATCH_SIZE):
         chunk = items[start : start + BATCH_SIZE]
@@ -277,6 +304,14 @@ async def _ingest(
         records: list[EntityRecord] = []
         for key, item in chunk:
             before = stored.get(key)
+            if before is not None and before.source != source and item.defer:
+                # Another source holds it: theirs stays, this source adds its relations.
+                deferred += 1
+                relations.extend(
+                    RelationRecord(str(r.source), r.type, str(r.target))
+                    for r in derive_relations(item.entity)
+                )
+                continue
             if before is not None and before.source != source:
                 errors.append(
                     RunError(
@@ -306,6 +341,8 @@ async def _ingest(
         report("writing entities", start + len(chunk), len(items))
     for relation_chunk in _chunks(relations):
         await store.upsert_relations(source, run.id, relation_chunk)
+    if deferred:
+        run.stats["deferredEntities"] = deferred
 
     # Invalid entities keep their last good version, marked with the error.
     for rejected in snapshot.rejected:
@@ -318,6 +355,12 @@ async def _ingest(
         kept = [k for k in kept if k not in unique]
         for kept_chunk in _chunks(kept):
             await store.touch(source, run.id, kept_chunk, None)
+
+    for retention in snapshot.events:
+        keep = await _events_to_keep(store, source, retention)
+        keep = [k for k in keep if k not in unique]
+        for keep_chunk in _chunks(keep):
+            await store.touch(source, run.id, keep_chunk, None)
 
     report("cleaning up", 0, 0)
     deleted: dict[str, int] = {}

@@ -11,10 +11,30 @@ from graph.port import RunError
 
 @dataclass(frozen=True)
 class Descriptor:
-    """A validated entity and where it was read."""
+    """A validated entity and where it was read.
+
+    ``defer``: the entity may be described by another source too (a pipeline read from a
+    workflow file and seen through a CI API). When another source already holds the ref,
+    that is not a conflict: the other source keeps the entity, and this source adds the
+    relations its version declares (stamped with this source).
+    """
 
     entity: Entity
     location: SourceLocation
+    defer: bool = False
+
+
+@dataclass(frozen=True)
+class EventRetention:
+    """Entities of ``kind`` are events (builds, deployments): a run that does not see one
+    again does not delete it. Instead, per group (the values of the ``group_by`` spec fields,
+    e.g. ``("pipeline",)``), the newest ``keep`` by the ``order_by`` spec field (an ISO 8601
+    timestamp) are kept and older ones are pruned by the run's cleanup."""
+
+    kind: str
+    group_by: tuple[str, ...]
+    order_by: str
+    keep: int
 
 
 @dataclass(frozen=True)
@@ -30,7 +50,15 @@ class Snapshot:
     """The outcome of reading a source once.
 
     ``keep_files`` lists files that could not be read or parsed: entities this source had
-    from them are kept, since the run cannot tell whether they still exist.
+    from them (by their ``stagegraph.dev/source-path`` annotation) are kept, since the run
+    cannot tell whether they still exist. API sources use it the same way for a scope whose
+    calls failed (an AWS region, a repository): give the entities of that scope a source
+    path such as ``aws/123456789012/eu-west-1`` and list it here when the scope fails.
+
+    ``events`` says which kinds are events, kept by retention rather than by this run.
+    ``stats`` are figures the run reports (API calls made, rate-limit quota left, ...) and
+    ``skipped`` what the source passed over on purpose, with why (a repository without a
+    descriptor): neither is an error.
     """
 
     source_type: str
@@ -41,3 +69,6 @@ class Snapshot:
     warnings: list[str] = field(default_factory=list)
     keep_files: set[str] = field(default_factory=set)
     files_read: int = 0
+    events: list[EventRetention] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)

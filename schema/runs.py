@@ -122,6 +122,26 @@ class IngestionRun:
     def warnings(self) -> list[str]:
         return list(self.record.warnings)
 
+    @strawberry.field(
+        description="Figures the source reported: API calls made, rate-limit quota left, "
+        "entities deferred to another source, ..."
+    )
+    def stats(self) -> list[RunStat]:
+        return [RunStat(name=k, value=v) for k, v in sorted(self.record.stats.items())]
+
+    @strawberry.field(
+        description="What the source passed over on purpose, with why (e.g. a repository "
+        "without a catalog-info.yaml); not errors."
+    )
+    def skipped(self) -> list[str]:
+        return list(self.record.skipped)
+
+
+@strawberry.type(description="A named figure of a run, e.g. apiCalls or rateLimitRemaining.")
+class RunStat:
+    name: str
+    value: int
+
 
 def _error(error: StoredRunError) -> RunError:
     return RunError(message=error.message, file=error.file, entity=error.entity)

@@ -11,13 +11,14 @@
 # with a Docker daemon, it runs the neo4j:5.26-community image instead.
 # State (classpath, compiled class, data, logs, pid file) lives in .cache/neo4j/.
 #
-# Environment: NEO4J_PORT (default 7687), NEO4J_RUNTIME (auto|java|docker, default auto),
+# Environment: NEO4J_PORT (default 7687), NEO4J_DIR (data, log and pid files; default
+# .cache/neo4j: give a second instance its own, with its own port), NEO4J_RUNTIME (auto|java|docker, default auto),
 # NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_JAVA_OPTS (extra JVM options).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC_DIR=$ROOT/scripts/neo4j
-CACHE=$ROOT/.cache/neo4j
+CACHE=${NEO4J_DIR:-$ROOT/.cache/neo4j}
 PORT=${NEO4J_PORT:-7687}
 PASSWORD=stagegraph
 TIMEOUT=${NEO4J_START_TIMEOUT:-180}

@@ -275,12 +275,19 @@ def test_descriptor_that_is_not_a_mapping_is_rejected() -> None:
     assert str(error).startswith("catalog-info.yaml:3: ")
 
 
-def test_kinds_added_by_sources_accept_any_spec() -> None:
+def test_unknown_kinds_accept_any_spec_and_source_kinds_keep_extra_fields() -> None:
+    raw = {
+        "apiVersion": "example.com/v1",
+        "kind": "Dashboard",
+        "metadata": {"name": "payments"},
+        "spec": {"provider": "grafana", "anything": [1, 2]},
+    }
+    assert validate_entity(raw).spec == raw["spec"]
     raw = {
         "apiVersion": "stagegraph.dev/v1alpha1",
         "kind": "Pipeline",
         "metadata": {"name": "payments-ci"},
-        "spec": {"provider": "github-actions", "anything": [1, 2]},
+        "spec": {"type": "github-actions", "anything": [1, 2]},
     }
 
     assert validate_entity(raw).spec == raw["spec"]

@@ -1,0 +1,105 @@
+"""The runner's rules for API sources: deferred entities, event retention, stats, skipped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.errors import SourceLocation
+from catalog.validation import validate_entity
+from graph.port import Direction, GraphStore, RunRecord
+from ingestors.runner import run_ingestion
+from ingestors.snapshot import Descriptor, EventRetention, Snapshot
+
+
+def _descriptor(kind: str, name: str, spec: dict[str, Any], *, defer: bool = False) -> Descriptor:
+    raw = {
+        "apiVersion": "stagegraph.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+    return Descriptor(validate_entity(raw), SourceLocation(f"api/{name}"), defer=defer)
+
+
+def _build(number: int) -> Descriptor:
+    return _descriptor(
+        "Build",
+        f"app-ci-{number}",
+        {
+            "pipeline": "app-ci",
+            "status": "completed",
+            "startedAt": f"2026-11-{number:02d}T00:00:00Z",
+        },
+    )
+
+
+async def _run(store: GraphStore, source: str, snapshot: Snapshot) -> RunRecord:
+    async def fetch() -> Snapshot:
+        return snapshot
+
+    return await run_ingestion(store, source=source, source_type="test", fetch=fetch)
+
+
+async def test_builds_are_kept_by_retention_not_by_the_run(store: GraphStore) -> None:
+    retention = [EventRetention("build", ("pipeline",), "startedAt", keep=3)]
+    pipeline = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    first = await _run(
+        store,
+        "ci",
+        Snapshot("test", descriptors=[pipeline, *map(_build, (1, 2, 3))], events=retention),
+    )
+    assert first.status == "SUCCEEDED"
+    # The API now returns only the two newest builds: older ones stay while within retention.
+    second = await _run(
+        store,
+        "ci",
+        Snapshot("test", descriptors=[pipeline, *map(_build, (4, 5))], events=retention),
+    )
+    assert second.status == "SUCCEEDED"
+    keys = [f"build:default/app-ci-{n}" for n in range(1, 6)]
+    present = await store.get_entities(keys)
+    assert sorted(present) == [f"build:default/app-ci-{n}" for n in (3, 4, 5)]
+    relations = await store.get_relations(["pipeline:default/app-ci"], Direction.IN)
+    runs_of = sorted(r.source_ref for r in relations if r.type == "runOf")
+    assert runs_of == [f"build:default/app-ci-{n}" for n in (3, 4, 5)]
+
+
+async def test_deferred_entity_of_another_source_adds_relations_not_a_conflict(
+    store: GraphStore,
+) -> None:
+    from_git = _descriptor("Pipeline", "app-ci", {"type": "github-actions", "path": "ci.yml"})
+    assert (await _run(store, "git", Snapshot("test", descriptors=[from_git]))).status == (
+        "SUCCEEDED"
+    )
+    from_api = _descriptor(
+        "Pipeline", "app-ci", {"type": "github-actions", "components": ["app"]}, defer=True
+    )
+    run = await _run(
+        store,
+        "github",
+        Snapshot(
+            "test",
+            descriptors=[from_api, _build(1)],
+            stats={"apiCalls": 7, "rateLimitRemaining": 4993},
+            skipped=["acme/empty: no catalog-info.yaml"],
+        ),
+    )
+    assert run.status == "SUCCEEDED", run.errors
+    assert run.stats == {"apiCalls": 7, "rateLimitRemaining": 4993, "deferredEntities": 1}
+    assert run.skipped == ["acme/empty: no catalog-info.yaml"]
+    stored = (await store.get_entities(["pipeline:default/app-ci"]))["pipeline:default/app-ci"]
+    assert stored.source == "git"
+    assert stored.document["spec"].get("path") == "ci.yml"
+    relations = await store.get_relations(["pipeline:default/app-ci"], Direction.IN)
+    assert {(r.source_ref, r.type, r.source) for r in relations} >= {
+        ("component:default/app", "builtBy", "github"),
+        ("build:default/app-ci-1", "runOf", "github"),
+    }
+    saved = (await store.get_runs("github", 1))[0]
+    assert saved.stats == run.stats and saved.skipped == run.skipped
+
+    # Without defer, the same ref from a second source is still a conflict.
+    strict = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    conflict = await _run(store, "other", Snapshot("test", descriptors=[strict]))
+    assert conflict.status == "PARTIAL"
+    assert "already defined by source 'git'" in conflict.errors[0].message
