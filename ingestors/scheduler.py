@@ -54,6 +54,7 @@ from ingestors.clock import Clock
 from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
+from ingestors.lookup import CatalogLookup
 from ingestors.runner import Cancellation, RunPolicy
 from ingestors.schedule import backoff, jitter_delay, next_slot
 from ingestors.sources import SOURCE_TYPES, SourceConfig, SourceTypes, format_duration
@@ -392,7 +393,7 @@ class Scheduler:
         run = LeasedRun(
             self._lease(source.name),
             source,
-            self._types.fetcher(source),
+            self._types.fetcher(source, CatalogLookup(self._store)),
             trigger=trigger,
             leased_at=leased_at,
             clock=self._clock,

@@ -49,6 +49,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from catalog.refs import is_valid_name
 from ingestors.git import read_git_source
+from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -252,7 +253,7 @@ Fetch = Callable[[], Awaitable[Snapshot]]
 """A source's ``get`` + ``transform``, as :func:`ingestors.runner.run_ingestion` calls it."""
 
 
-def git_fetcher(source: SourceConfig) -> Fetch:
+def git_fetcher(source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
     if not isinstance(source, GitSource):
         raise TypeError(f"git_fetcher got a {type(source).__name__}")
 
@@ -264,11 +265,15 @@ def git_fetcher(source: SourceConfig) -> Fetch:
 
 @dataclass(frozen=True)
 class SourceType:
-    """A kind of source: how its config entry reads, and how to fetch one."""
+    """A kind of source: how its config entry reads, and how to fetch one.
+
+    ``fetcher(source, lookup)`` returns the fetch coroutine; ``lookup`` reads the catalog
+    (e.g. the Component whose annotation names a repository), never writes it.
+    """
 
     name: str
     model: type[SourceConfig]
-    fetcher: Callable[[SourceConfig], Fetch]
+    fetcher: Callable[[SourceConfig, CatalogLookup], Fetch]
 
 
 class SourceTypes:
@@ -287,8 +292,8 @@ class SourceTypes:
     def __getitem__(self, name: str) -> SourceType:
         return self._types[name]
 
-    def fetcher(self, source: SourceConfig) -> Fetch:
-        return self._types[source.type].fetcher(source)
+    def fetcher(self, source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
+        return self._types[source.type].fetcher(source, lookup or CatalogLookup(None))
 
     def parse(self, raw: object) -> tuple[SourceConfig, ...]:
         """Validate a ``sources:`` list; raise one ValidationError listing every problem."""

@@ -16,6 +16,7 @@ import pytest
 
 from graph.port import GraphStore, RunRecord, StaleSummary
 from ingestors.clock import FakeClock
+from ingestors.lookup import CatalogLookup
 from ingestors.scheduler import Scheduler, SchedulerStoppedError, UnknownSourceError, lease_name
 from ingestors.snapshot import Snapshot
 from ingestors.sources import (
@@ -53,8 +54,8 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float 
 def gated(gate: asyncio.Event) -> SourceTypes:
     """The git type, but each fetch waits for ``gate`` first: a run that stays open."""
 
-    def fetcher(source: SourceConfig) -> Fetch:
-        fetch = git_fetcher(source)
+    def fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
+        fetch = git_fetcher(source, lookup)
 
         async def held() -> Snapshot:
             await gate.wait()

@@ -26,6 +26,7 @@ from pathlib import Path
 from graph import open_store
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import SystemClock
+from ingestors.lookup import CatalogLookup
 from ingestors.scheduler import Scheduler
 from ingestors.snapshot import Snapshot
 from ingestors.sources import (
@@ -47,8 +48,8 @@ TTL = 2.0
 
 # -- the worker program ----------------------------------------------------------------------
 def _slow(delay: float) -> SourceTypes:
-    def fetcher(source: SourceConfig) -> Fetch:
-        fetch = git_fetcher(source)
+    def fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
+        fetch = git_fetcher(source, lookup)
 
         async def slow() -> Snapshot:
             await asyncio.sleep(delay)
