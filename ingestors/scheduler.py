@@ -55,9 +55,10 @@ from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
 from ingestors.lookup import CatalogLookup
+from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import Cancellation, RunPolicy
 from ingestors.schedule import backoff, jitter_delay, next_slot
-from ingestors.sources import SOURCE_TYPES, SourceConfig, SourceTypes, format_duration
+from ingestors.sources import SourceConfig, SourceTypes, format_duration
 
 __all__ = [
     "RunObserver",

@@ -382,12 +382,24 @@ _COMMON_KEYS = frozenset(
     {*SourceConfig.model_fields, *(f.alias for f in SourceConfig.model_fields.values() if f.alias)}
 )
 
-SOURCE_TYPES = SourceTypes([SourceType("git", GitSource, git_fetcher)])
-"""The source types Stagegraph knows."""
+GIT = SourceType("git", GitSource, git_fetcher)
+
+
+def __getattr__(name: str) -> Any:
+    # SOURCE_TYPES lives in ingestors.registry (it imports every source package, and they
+    # import this module); reachable here too for callers that import it from sources.
+    if name == "SOURCE_TYPES":
+        from ingestors.registry import SOURCE_TYPES
+
+        return SOURCE_TYPES
+    raise AttributeError(name)
 
 
 def parse_sources(raw: object) -> tuple[SourceConfig, ...]:
-    """Validate a ``sources:`` list against :data:`SOURCE_TYPES` (see :meth:`SourceTypes.parse`)."""
+    """Validate a ``sources:`` list against every known source type
+    (:data:`ingestors.registry.SOURCE_TYPES`; see :meth:`SourceTypes.parse`)."""
+    from ingestors.registry import SOURCE_TYPES
+
     return SOURCE_TYPES.parse(raw)
 
 

@@ -17,10 +17,10 @@ import pytest
 from graph.port import GraphStore, RunRecord, StaleSummary
 from ingestors.clock import FakeClock
 from ingestors.lookup import CatalogLookup
+from ingestors.registry import SOURCE_TYPES
 from ingestors.scheduler import Scheduler, SchedulerStoppedError, UnknownSourceError, lease_name
 from ingestors.snapshot import Snapshot
 from ingestors.sources import (
-    SOURCE_TYPES,
     Fetch,
     GitSource,
     Schedule,

@@ -27,10 +27,10 @@ from graph import open_store
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import SystemClock
 from ingestors.lookup import CatalogLookup
+from ingestors.registry import SOURCE_TYPES
 from ingestors.scheduler import Scheduler
 from ingestors.snapshot import Snapshot
 from ingestors.sources import (
-    SOURCE_TYPES,
     Fetch,
     GitSource,
     SourceConfig,

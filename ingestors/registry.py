@@ -1,0 +1,12 @@
+"""Every source type Stagegraph knows, by the ``type`` a source entry in stagegraph.yaml names.
+
+Each source package defines its config model (a :class:`~ingestors.sources.SourceConfig`
+subclass) and fetcher, and is registered here, one line each.
+"""
+
+from __future__ import annotations
+
+from ingestors.sources import GIT, SourceTypes
+
+SOURCE_TYPES = SourceTypes([GIT])
+"""The source types Stagegraph knows."""
