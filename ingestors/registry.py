@@ -6,7 +6,9 @@ subclass) and fetcher, and is registered here, one line each.
 
 from __future__ import annotations
 
+from ingestors.aws import AWS
+from ingestors.github import GITHUB
 from ingestors.sources import GIT, SourceTypes
 
-SOURCE_TYPES = SourceTypes([GIT])
+SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB])
 """The source types Stagegraph knows."""

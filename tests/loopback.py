@@ -150,8 +150,10 @@ class LoopbackServer:
         return _Handler
 
 
-def _page_of(request: Request, items: Sequence[Any], per_page: int) -> tuple[int, int, list[Any]]:
-    size = int(request.param("per_page") or per_page)
+def _page_of(
+    request: Request, items: Sequence[Any], per_page: int, max_per_page: int = 100
+) -> tuple[int, int, list[Any]]:
+    size = min(int(request.param("per_page") or per_page), max_per_page)
     page = int(request.param("page") or 1)
     last = max(1, math.ceil(len(items) / size))
     return page, last, list(items[(page - 1) * size : page * size])
@@ -169,14 +171,16 @@ def link_pages(
     *,
     wrap: str | None = None,
     base_url: str | Callable[[], str] = "",
+    max_per_page: int = 100,
 ) -> Handler:
     """Serve ``items`` page by page as GitHub does: ``?page=&per_page=`` in, ``Link`` out
-    (``rel="next"`` and ``rel="last"``, absolute URLs when ``base_url`` is given). ``wrap``
+    (``rel="next"`` and ``rel="last"``, absolute URLs when ``base_url`` is given); a
+    ``per_page`` above ``max_per_page`` is capped, as GitHub caps it at 100. ``wrap``
     puts the page in an object (``{"total_count": n, wrap: [...]}``, as Actions lists are)."""
 
     def handler(request: Request) -> Reply:
         all_items = items() if callable(items) else items
-        page, last, chunk = _page_of(request, all_items, per_page)
+        page, last, chunk = _page_of(request, all_items, per_page, max_per_page)
         base = base_url() if callable(base_url) else base_url
         links = []
         if page < last:
@@ -222,6 +226,12 @@ def with_etag(handler: Handler) -> Handler:
         return status, {**headers, "ETag": etag}, body
 
     return wrapped
+
+
+def constant(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Handler:
+    """Always the same reply (to wrap, e.g. ``with_etag(constant(body))``)."""
+    reply: Reply = (status, dict(headers or {}), body)
+    return lambda _request: reply
 
 
 def sequence(*replies: Reply | Handler) -> Handler:

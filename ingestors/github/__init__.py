@@ -1,0 +1,64 @@
+"""The GitHub source (``type: github``): ``get`` (:mod:`.fetch`) -> ``transform``
+(:mod:`.transform`) -> the shared runner. Documented in ``docs/sources/github.md``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from ingestors.errors import SourceConfigError
+from ingestors.github.config import GithubSource
+from ingestors.github.fetch import get_org
+from ingestors.github.transform import SOURCE_TYPE, transform_org
+from ingestors.http import ApiClient, ETagCache, Sleep
+from ingestors.lookup import CatalogLookup
+from ingestors.snapshot import Snapshot
+from ingestors.sources import Fetch, SourceConfig, SourceType
+
+
+def github_client(
+    source: GithubSource,
+    token: str | None,
+    cache: ETagCache | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> ApiClient:
+    """A client for the source's API; answers are remembered (ETags) for the process's life."""
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return ApiClient(
+        source.api_url, headers=headers, max_wait=source.max_wait, cache=cache, sleep=sleep
+    )
+
+
+def github_fetcher(
+    source: SourceConfig,
+    lookup: CatalogLookup | None = None,
+    *,
+    cache: ETagCache | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Fetch:
+    """The fetch of a GitHub source; the token is read from ``tokenEnv`` when it runs.
+    ``cache`` (default: the process-wide one) and ``sleep`` are for tests."""
+    if not isinstance(source, GithubSource):
+        raise TypeError(f"github_fetcher got a {type(source).__name__}")
+    catalog = lookup or CatalogLookup(None)
+
+    async def fetch() -> Snapshot:
+        token = os.environ.get(source.token_env) or None
+        if token is None and source.api_url == "https://api.github.com":
+            raise SourceConfigError(
+                source.name,
+                f"no token: set the environment variable {source.token_env} to a GitHub token "
+                "(read:org and repo scopes, or a GitHub App installation token)",
+            )
+        async with github_client(source, token, cache, sleep) as client:
+            payload = await get_org(client, source, catalog, token)
+        return transform_org(payload, source)
+
+    return fetch
+
+
+GITHUB = SourceType(SOURCE_TYPE, GithubSource, github_fetcher)
+
+__all__ = ["GITHUB", "GithubSource", "github_fetcher", "transform_org"]

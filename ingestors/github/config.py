@@ -1,0 +1,115 @@
+"""How a ``type: github`` source reads in ``stagegraph.yaml``."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from catalog.refs import is_valid_name
+from ingestors.sources import SourceConfig
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+class GithubSource(SourceConfig):
+    """A GitHub organisation: its repositories' descriptors, teams, Actions and deployments.
+
+    The token is read from the environment variable named by ``tokenEnv`` when a run
+    starts, never from the file.
+    """
+
+    type: Literal["github"] = "github"
+    org: str = Field(min_length=1, description="The organisation's login, e.g. acme.")
+    api_url: str = Field(
+        default=DEFAULT_API_URL,
+        alias="apiUrl",
+        description="REST API root; https://HOST/api/v3 for GitHub Enterprise Server.",
+    )
+    token_env: str = Field(
+        default="GITHUB_TOKEN",
+        alias="tokenEnv",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The environment variable holding the token.",
+    )
+    repos: tuple[str, ...] = Field(
+        default=(), description="Repository name globs to include (e.g. payments-*); all if empty."
+    )
+    topics: tuple[str, ...] = Field(
+        default=(), description="Include only repositories with at least one of these topics."
+    )
+    include_archived: bool = Field(default=False, alias="includeArchived")
+    include_forks: bool = Field(default=False, alias="includeForks")
+    visibility: Literal["all", "public", "private", "internal"] = "all"
+    catalog_path: str = Field(
+        default="catalog-info.yaml",
+        alias="catalogPath",
+        min_length=1,
+        description="The descriptor file (or folder) read in each repository.",
+    )
+    builds_per_pipeline: int = Field(default=20, ge=1, le=100, alias="buildsPerPipeline")
+    deployments_per_environment: int = Field(
+        default=20, ge=1, le=100, alias="deploymentsPerEnvironment"
+    )
+    teams: bool = Field(default=True, description="Read teams and members as Groups and Users.")
+    user_profiles: bool = Field(
+        default=True,
+        alias="userProfiles",
+        description="Read each member's name and public e-mail (one call per user).",
+    )
+    actions: bool = Field(default=True, description="Read workflows and runs.")
+    deployments: bool = Field(default=True, description="Read environments and deployments.")
+    concurrency: int = Field(default=4, ge=1, le=32, description="Repositories read at once.")
+    max_wait: float = Field(
+        default=300.0,
+        gt=0,
+        alias="maxWait",
+        description="Longest wait (seconds) for a rate limit to reset before the call fails.",
+    )
+
+    @field_validator("org")
+    @classmethod
+    def _org_is_a_login(cls, value: str) -> str:
+        if "/" in value or not is_valid_name(value):
+            raise PydanticCustomError(
+                "github_org",
+                "'{value}' is not an organisation login: write just the name, e.g. acme "
+                "(not a URL or owner/repo)",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise PydanticCustomError(
+                "github_api_url",
+                "'{value}' is not an API URL: use https://api.github.com or "
+                "https://HOST/api/v3 (GitHub Enterprise Server)",
+                {"value": value},
+            )
+        return value.rstrip("/")
+
+    @field_validator("repos", "topics", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def wants(self, repo: dict[str, Any]) -> str | None:
+        """None when ``repo`` (a /orgs/{org}/repos item) is read, else why it is not."""
+        name = str(repo.get("name", ""))
+        if self.repos and not any(fnmatch.fnmatchcase(name, p) for p in self.repos):
+            return "not matched by repos"
+        if repo.get("archived") and not self.include_archived:
+            return "archived (includeArchived: false)"
+        if repo.get("fork") and not self.include_forks:
+            return "a fork (includeForks: false)"
+        visibility = repo.get("visibility") or ("private" if repo.get("private") else "public")
+        if self.visibility != "all" and visibility != self.visibility:
+            return f"{visibility} (visibility: {self.visibility})"
+        if self.topics and not set(self.topics) & set(repo.get("topics") or ()):
+            return f"no topic of {', '.join(self.topics)}"
+        return None

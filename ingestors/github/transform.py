@@ -1,0 +1,428 @@
+"""The GitHub source's ``transform``: pure, from an :class:`OrgPayload` to a Snapshot.
+
+- Each repository's descriptors (read with the git source's rules) are taken as they are,
+  their ``stagegraph.dev/source-path`` set to the repository (``github:acme/payments``), so a
+  repository that could not be read keeps its entities while the others are cleaned up.
+- Workflows -> ``Pipeline`` (``github-actions``), named as the git source names the same
+  workflow file, merged with the file's pipeline when the repository has one; its
+  ``spec.components`` are the repository's components (its descriptors, and catalog
+  components whose ``github.com/project-slug`` names it).
+- Workflow runs -> ``Build`` (``runOf`` the pipeline); environments -> ``Environment``
+  (shared by name across repositories, deferred); deployments -> ``Deployment``
+  (``deploys`` the repository's component, ``deployedTo`` the environment), whose component
+  is also listed in the environment's ``spec.components`` (Component ``deployedTo``).
+- Teams -> ``Group`` (``spec.type: team``, named by slug so CODEOWNERS ``@org/slug``
+  resolves; ``parent`` from the parent team) and members -> ``User`` (named by login).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.delivery import (
+    API_VERSION,
+    PROJECT_SLUG_ANNOTATION,
+    build_name,
+    deployment_name,
+    environment_name,
+    pipeline_name,
+)
+from catalog.entity import Entity
+from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.validation import validate_entity
+from graph.port import RunError
+from ingestors.github.config import GithubSource
+from ingestors.github.payload import Json, OrgPayload, RepoPayload
+from ingestors.runner import SOURCE_PATH_ANNOTATION
+from ingestors.snapshot import Descriptor, EventRetention, Rejected, Snapshot
+
+SOURCE_TYPE = "github"
+GITHUB_ACTIONS = "github-actions"
+BACKSTAGE = "backstage.io/v1alpha1"
+TEAM_ANNOTATION = "github.com/team-slug"
+USER_ANNOTATION = "github.com/user-login"
+ENVIRONMENT_TYPES = frozenset({"production", "staging", "development", "test", "qa", "preview"})
+
+
+def scope(*parts: object) -> str:
+    """A source-path value naming one cleanup scope: ``github:acme/payments/actions``."""
+    return "github:" + "/".join(str(p).strip("/") for p in parts)
+
+
+def iso_utc(value: Any) -> str | None:
+    """GitHub's timestamps (``2026-03-01T10:00:00Z``) as ISO 8601 UTC, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Builder:
+    def __init__(self, payload: OrgPayload, source: GithubSource) -> None:
+        self.payload = payload
+        self.source = source
+        self.org = payload.org
+        self.snapshot = Snapshot(source_type=SOURCE_TYPE)
+        self.environments: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, raw: dict[str, Any], location: SourceLocation, defer: bool = False
+    ) -> Entity | None:
+        metadata = raw["metadata"]
+        identity = (
+            f"{raw['kind'].lower()}:{metadata.get('namespace', 'default')}/{metadata['name']}"
+        )
+        try:
+            entity = validate_entity(raw, location)
+        except InvalidEntityError as exc:
+            error = RunError(exc.describe(with_location=False), file=str(location), entity=identity)
+            self.snapshot.rejected.append(Rejected(identity, error))
+            return None
+        self.snapshot.descriptors.append(Descriptor(entity, location, defer))
+        return entity
+
+    def fail_scope(self, path: str, what: str, reason: str, *scopes: str) -> None:
+        self.snapshot.errors.append(
+            RunError(
+                f"{what} could not be read: {reason}; what this source had from it is kept",
+                file=path,
+            )
+        )
+        self.snapshot.keep_files.update(scopes)
+
+
+def _restamp(descriptor: Descriptor, repo_scope: str) -> Descriptor:
+    document = descriptor.entity.to_document()
+    annotations = document["metadata"].setdefault("annotations", {})
+    annotations[SOURCE_PATH_ANNOTATION] = repo_scope
+    return Descriptor(
+        validate_entity(document, descriptor.location), descriptor.location, descriptor.defer
+    )
+
+
+def _components(item: RepoPayload) -> list[str]:
+    """The repository's component refs: its own descriptors' first, then the catalog's."""
+    refs = [
+        str(d.entity.ref)
+        for d in (item.descriptors.descriptors if item.descriptors else [])
+        if d.entity.kind.lower() == "component"
+    ]
+    refs.extend(item.catalog_components)
+    return list({ref.lower(): ref for ref in reversed(refs)}.values())[::-1]
+
+
+def _primary(item: RepoPayload, components: list[str]) -> str | None:
+    """The component a deployment of the repository deploys: the one named like the
+    repository, else the one annotated with its slug, else the first."""
+    if not components:
+        return None
+    name = str(item.repo["name"]).lower()
+    for ref in components:
+        if ref.lower().rsplit("/", 1)[-1] == name:
+            return ref
+    slugged = [
+        str(d.entity.ref)
+        for d in (item.descriptors.descriptors if item.descriptors else [])
+        if d.entity.metadata.annotations.get(PROJECT_SLUG_ANNOTATION, "").lower()
+        == item.full_name.lower()
+    ]
+    return (slugged or [*item.catalog_components, *components])[0]
+
+
+def _take_descriptors(b: _Builder, item: RepoPayload) -> None:
+    full = item.full_name
+    repo_scope = scope(full)
+    if "descriptors" in item.errors:
+        b.fail_scope(full, f"repository {full}", item.errors["descriptors"], repo_scope)
+        return
+    if item.missing_descriptor or item.descriptors is None:
+        if item.missing_descriptor:
+            b.snapshot.skipped.append(f"{full}: no {b.source.catalog_path}")
+        return
+    read = item.descriptors
+    for descriptor in read.descriptors:
+        b.snapshot.descriptors.append(_restamp(descriptor, repo_scope))
+    for error in read.errors:
+        b.snapshot.errors.append(
+            RunError(error.message, f"{full}/{error.file or ''}", error.entity)
+        )
+    for rejected in read.rejected:
+        error = rejected.error
+        b.snapshot.rejected.append(
+            Rejected(
+                rejected.ref, RunError(error.message, f"{full}/{error.file or ''}", error.entity)
+            )
+        )
+    b.snapshot.warnings.extend(f"{full}: {w}" for w in read.warnings)
+    b.snapshot.skipped.extend(f"{full}: {s}" for s in read.skipped)
+    b.snapshot.files_read += read.files_read
+    if read.keep_files or read.rejected:
+        b.snapshot.keep_files.add(repo_scope)
+
+
+def _file_pipelines(b: _Builder, item: RepoPayload) -> dict[str, Descriptor]:
+    """The repository's pipelines read from its workflow files, by ref key; taken out of the
+    snapshot so the API's view can be merged into each (one descriptor per ref)."""
+    found: dict[str, Descriptor] = {}
+    repo_scope = scope(item.full_name)
+    for descriptor in list(b.snapshot.descriptors):
+        annotations = descriptor.entity.metadata.annotations
+        if (
+            descriptor.entity.kind.lower() == "pipeline"
+            and annotations.get(SOURCE_PATH_ANNOTATION) == repo_scope
+        ):
+            found[descriptor.entity.ref.name.lower()] = descriptor
+            b.snapshot.descriptors.remove(descriptor)
+    return found
+
+
+def _pipelines(b: _Builder, item: RepoPayload, components: list[str]) -> None:
+    full = item.full_name
+    from_files = _file_pipelines(b, item) if item.workflows is not None else {}
+    actions_scope = scope(full, "actions")
+    if "actions" in item.errors:
+        b.fail_scope(full, f"Actions of {full}", item.errors["actions"], actions_scope)
+    for workflow in item.workflows or []:
+        name = pipeline_name(str(item.repo["name"]), GITHUB_ACTIONS, str(workflow["path"]))
+        file_view = from_files.pop(name.lower(), None)
+        document: dict[str, Any] = (
+            file_view.entity.to_document()
+            if file_view
+            else {
+                "apiVersion": API_VERSION,
+                "kind": "Pipeline",
+                "metadata": {"name": name, "namespace": "default", "annotations": {}},
+                "spec": {"type": GITHUB_ACTIONS},
+            }
+        )
+        metadata, spec = document["metadata"], document["spec"]
+        metadata.setdefault("title", str(workflow.get("name") or name))
+        metadata.setdefault("description", f"GitHub Actions workflow of {full}.")
+        annotations = metadata.setdefault("annotations", {})
+        annotations[SOURCE_PATH_ANNOTATION] = actions_scope
+        annotations[PROJECT_SLUG_ANNOTATION] = full
+        listed = list(spec.get("components") or [])
+        spec["components"] = list(dict.fromkeys([*listed, *components]))
+        spec.update(
+            repository=full,
+            path=str(workflow["path"]),
+            url=workflow.get("html_url") or f"{item.repo.get('html_url')}/actions",
+            state=workflow.get("state"),
+        )
+        location = SourceLocation(f"{full}/actions/workflows/{workflow['id']}")
+        pipeline = b.add(document, location, defer=True)
+        if pipeline is not None:
+            _builds(b, item, workflow, str(pipeline.ref), name, actions_scope)
+    for left in from_files.values():  # a workflow file the API does not list (yet)
+        b.snapshot.descriptors.append(left)
+
+
+def _duration(run: Json) -> float | None:
+    start, end = iso_utc(run.get("run_started_at")), iso_utc(run.get("updated_at"))
+    if run.get("status") != "completed" or not start or not end:
+        return None
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return max(0.0, seconds)
+
+
+def _builds(
+    b: _Builder, item: RepoPayload, workflow: Json, pipeline: str, name: str, where: str
+) -> None:
+    for run in item.runs.get(int(workflow["id"]), []):
+        number = run.get("run_number") or run["id"]
+        spec: dict[str, Any] = {
+            "pipeline": pipeline,
+            "status": str(run.get("status") or "unknown"),
+            "conclusion": run.get("conclusion"),
+            "number": int(number),
+            "branch": run.get("head_branch"),
+            "commit": run.get("head_sha"),
+            "startedAt": iso_utc(run.get("run_started_at") or run.get("created_at")),
+            "durationSeconds": _duration(run),
+            "url": run.get("html_url"),
+            "event": run.get("event"),
+        }
+        document: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": "Build",
+            "metadata": {
+                "name": build_name(name, number),
+                "title": f"{workflow.get('name') or name} #{number}",
+                "description": run.get("display_title") or None,
+                "annotations": {SOURCE_PATH_ANNOTATION: where},
+            },
+            "spec": {k: v for k, v in spec.items() if v is not None},
+        }
+        if document["metadata"]["description"] is None:
+            del document["metadata"]["description"]
+        b.add(document, SourceLocation(f"{item.full_name}/actions/runs/{run['id']}"))
+
+
+def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
+    full = item.full_name
+    where = scope(full, "deployments")
+    environments_scope = scope(b.org, "environments")
+    if "deployments" in item.errors:
+        b.fail_scope(
+            full, f"deployments of {full}", item.errors["deployments"], where, environments_scope
+        )
+    component = _primary(item, components)
+    if item.environments and component is None:
+        b.snapshot.skipped.append(f"{full}: deployments not read (no component to link them to)")
+        return
+    for environment in item.environments or []:
+        env_name = str(environment["name"])
+        key = environment_name(env_name)
+        shared = b.environments.setdefault(
+            key, {"title": env_name, "components": [], "url": environment.get("html_url")}
+        )
+        if component is not None and component not in shared["components"]:
+            shared["components"].append(component)
+        for deployment in item.deployments.get(env_name, []):
+            statuses = item.statuses.get(int(deployment["id"])) or []
+            latest = statuses[0] if statuses else {}
+            spec = {
+                "component": component,
+                "environment": f"environment:default/{key}",
+                "status": latest.get("state") or "pending",
+                "commit": deployment.get("sha"),
+                "ref": deployment.get("ref"),
+                "createdAt": iso_utc(deployment.get("created_at")),
+                "creator": (deployment.get("creator") or {}).get("login"),
+                "url": latest.get("target_url")
+                or latest.get("environment_url")
+                or f"{item.repo.get('html_url')}/deployments",
+            }
+            document: dict[str, Any] = {
+                "apiVersion": API_VERSION,
+                "kind": "Deployment",
+                "metadata": {
+                    "name": deployment_name(full, env_name, deployment["id"]),
+                    "title": f"{item.repo['name']} to {env_name}",
+                    "description": deployment.get("description") or None,
+                    "annotations": {SOURCE_PATH_ANNOTATION: where, PROJECT_SLUG_ANNOTATION: full},
+                },
+                "spec": {k: v for k, v in spec.items() if v is not None},
+            }
+            if document["metadata"]["description"] is None:
+                del document["metadata"]["description"]
+            b.add(document, SourceLocation(f"{full}/deployments/{deployment['id']}"))
+
+
+def _add_environments(b: _Builder) -> None:
+    where = scope(b.org, "environments")
+    for key, shared in sorted(b.environments.items()):
+        spec: dict[str, Any] = {"components": shared["components"]}
+        if key in ENVIRONMENT_TYPES:
+            spec["type"] = key
+        document = {
+            "apiVersion": API_VERSION,
+            "kind": "Environment",
+            "metadata": {
+                "name": key,
+                "title": shared["title"],
+                "annotations": {SOURCE_PATH_ANNOTATION: where},
+            },
+            "spec": spec,
+        }
+        b.add(document, SourceLocation(f"{b.org}/environments/{key}"), defer=True)
+
+
+def _teams(b: _Builder) -> None:
+    where = scope(b.org, "teams")
+    if "teams" in b.payload.errors:
+        b.fail_scope(b.org, f"teams of {b.org}", b.payload.errors["teams"], where)
+    if b.payload.teams is None:
+        return
+    children: dict[str, list[str]] = {}
+    member_of: dict[str, list[str]] = {}
+    for team in b.payload.teams:
+        parent = team.team.get("parent")
+        if isinstance(parent, dict) and parent.get("slug"):
+            children.setdefault(str(parent["slug"]), []).append(
+                f"group:default/{team.team['slug']}"
+            )
+        for member in team.members:
+            member_of.setdefault(str(member["login"]), []).append(
+                f"group:default/{team.team['slug']}"
+            )
+    for team in b.payload.teams:
+        slug = str(team.team["slug"])
+        spec: dict[str, Any] = {
+            "type": "team",
+            "profile": {"displayName": team.team.get("name") or slug},
+            "children": children.get(slug, []),
+            "members": [f"user:default/{m['login']}" for m in team.members],
+        }
+        parent = team.team.get("parent")
+        if isinstance(parent, dict) and parent.get("slug"):
+            spec["parent"] = f"group:default/{parent['slug']}"
+        metadata: dict[str, Any] = {
+            "name": slug,
+            "title": team.team.get("name") or slug,
+            "annotations": {SOURCE_PATH_ANNOTATION: where, TEAM_ANNOTATION: f"{b.org}/{slug}"},
+        }
+        if team.team.get("description"):
+            metadata["description"] = team.team["description"]
+        if team.team.get("html_url"):
+            metadata["links"] = [{"url": team.team["html_url"], "title": "GitHub team"}]
+        b.add(
+            {"apiVersion": BACKSTAGE, "kind": "Group", "metadata": metadata, "spec": spec},
+            SourceLocation(f"{b.org}/teams/{slug}"),
+        )
+    for login, groups in sorted(member_of.items()):
+        user = b.payload.users.get(login, {})
+        profile: dict[str, Any] = {"displayName": user.get("name") or login}
+        if user.get("email"):
+            profile["email"] = user["email"]
+        avatar = user.get("avatar_url") or next(
+            (
+                m.get("avatar_url")
+                for t in b.payload.teams
+                for m in t.members
+                if m["login"] == login
+            ),
+            None,
+        )
+        if avatar:
+            profile["picture"] = avatar
+        document = {
+            "apiVersion": BACKSTAGE,
+            "kind": "User",
+            "metadata": {
+                "name": login,
+                "annotations": {SOURCE_PATH_ANNOTATION: where, USER_ANNOTATION: login},
+            },
+            "spec": {"profile": profile, "memberOf": list(dict.fromkeys(groups))},
+        }
+        b.add(document, SourceLocation(f"users/{login}"))
+
+
+def transform_org(payload: OrgPayload, source: GithubSource) -> Snapshot:
+    """Entities of one organisation read once (pure: no I/O)."""
+    b = _Builder(payload, source)
+    b.snapshot.skipped.extend(payload.passed_over)
+    for item in sorted(payload.repos, key=lambda r: r.full_name):
+        _take_descriptors(b, item)
+        components = _components(item)
+        _pipelines(b, item, components)
+        _deployments(b, item, components)
+    _add_environments(b)
+    _teams(b)
+    b.snapshot.events = [
+        EventRetention("build", ("pipeline",), "startedAt", source.builds_per_pipeline),
+        EventRetention(
+            "deployment",
+            ("component", "environment"),
+            "createdAt",
+            source.deployments_per_environment,
+        ),
+    ]
+    b.snapshot.stats = dict(payload.stats)
+    return b.snapshot
