@@ -4,6 +4,8 @@ Pure apart from reading the given :class:`~ingestors.git.tree.Tree`: discovers
 ``catalog-info.yaml`` / ``.yml`` at any depth (or starts from the given entry paths),
 follows ``Location`` targets relative to the file, resolves ``$text`` placeholders, fills
 a missing owner from CODEOWNERS, adds location annotations, and validates every entity.
+CI files at the root (workflows, ``.gitlab-ci.yml``, ``Jenkinsfile``) become Pipelines
+linked to the components read (:mod:`.ci_files`).
 Problems become run errors with file, line and entity; the rest goes on.
 """
 
@@ -27,6 +29,7 @@ from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
 from catalog.validation import validate_entity
 from graph.port import RunError
+from ingestors.git.ci_files import add_ci_pipelines
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
@@ -319,4 +322,6 @@ def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) 
             walk.snapshot.keep_files.add(inside)
         for path in found:
             walk.enqueue(path)
-    return walk.run()
+    snapshot = walk.run()
+    add_ci_pipelines(snapshot, tree, origin, walk.all_paths)
+    return snapshot
