@@ -6,7 +6,17 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from schema import delivery
 from schema.context import Info
+from schema.delivery import (
+    DELIVERY_TYPES,
+    Build,
+    CloudAccount,
+    CloudInfo,
+    Deployment,
+    Environment,
+    Pipeline,
+)
 from schema.entity import Entity, to_graphql
 
 
@@ -62,6 +72,30 @@ class Component(Entity):
     async def scaffolded_from(self, info: Info) -> Entity | None:
         return await _one(self, info, "scaffoldedFrom", "template")
 
+    @strawberry.field(description="Pipelines that build it.")
+    async def pipelines(self, info: Info) -> list[Pipeline]:
+        return await delivery.component_pipelines(self, info)
+
+    @strawberry.field(description="Runs of its pipelines, newest first (by startedAt).")
+    async def builds(self, info: Info, first: int | None = 10) -> list[Build]:
+        return await delivery.component_builds(self, info, first)
+
+    @strawberry.field(description="Its deployments, newest first (by createdAt).")
+    async def deployments(self, info: Info, first: int | None = 10) -> list[Deployment]:
+        return await delivery.component_deployments(self, info, first)
+
+    @strawberry.field(description="Environments it is deployed to (directly or by deployments).")
+    async def environments(self, info: Info) -> list[Environment]:
+        return await delivery.component_environments(self, info)
+
+    @strawberry.field(description="Its newest deployment to an environment (name or ref).")
+    async def latest_deployment(self, info: Info, environment: str) -> Deployment | None:
+        return await delivery.component_latest_deployment(self, info, environment)
+
+    @strawberry.field(description="Resources it depends on (what the cloud says it runs on).")
+    async def resources(self, info: Info) -> list[Resource]:
+        return await delivery.related(self, info, "dependsOn", "resource", Resource)
+
 
 @strawberry.type(name="API", description="An interface a component provides or consumes.")
 class Api(Entity):
@@ -100,6 +134,18 @@ class Resource(Entity):
     @strawberry.field
     async def system(self, info: Info) -> Entity | None:
         return await _one(self, info, "partOf", "system")
+
+    @strawberry.field(description="Cloud provider, account, region and ARN; null when not cloud.")
+    def cloud(self) -> CloudInfo | None:
+        return delivery.cloud_info(self._metadata.get("annotations") or {})
+
+    @strawberry.field(description="The cloud account it is part of.")
+    async def account(self, info: Info) -> CloudAccount | None:
+        return await delivery.resource_account(self, info)
+
+    @strawberry.field(description="Environments it is deployed to.")
+    async def environments(self, info: Info) -> list[Environment]:
+        return await delivery.resource_environments(self, info)
 
 
 @strawberry.type(description="A collection of components, APIs and resources.")
@@ -221,6 +267,7 @@ _TYPES: dict[str, type[Entity]] = {
     "user": User,
     "template": Template,
     "location": Location,
+    **DELIVERY_TYPES,
 }
 ALL_TYPES: tuple[type[Entity], ...] = (*_TYPES.values(), GenericEntity)
 
