@@ -36,6 +36,7 @@ from graph import open_store
 from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
+from ingestors.github import ingest_recorded
 from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
@@ -44,6 +45,7 @@ from schema.limits import QueryLimits
 
 log = logging.getLogger("stagegraph.api")
 DEMO_SOURCE = "demo"
+DEMO_GITHUB_SOURCE = "demo-github"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -127,6 +129,20 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
     log.info("demo catalog: %s, %d entities (%s)", run.status, total, run.cleanup)
     for error in run.errors:
         log.warning("demo catalog: %s: %s", error.file, error.message)
+    recorded = settings.demo_path / "recorded" / "github"
+    if recorded.is_dir():
+        # Pipelines, builds and deployments from recorded GitHub answers (no network).
+        ci = await ingest_recorded(
+            store,
+            recorded,
+            name=DEMO_GITHUB_SOURCE,
+            trigger="demo",
+            policy=RunPolicy(settings.max_delete_share),
+        )
+        total = sum(c.added + c.updated + c.unchanged for c in ci.counts)
+        log.info("demo CI data: %s, %d entities (%s)", ci.status, total, ci.cleanup)
+        for error in ci.errors:
+            log.warning("demo CI data: %s: %s", error.file, error.message)
 
 
 def create_app(

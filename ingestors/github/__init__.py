@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
-from ingestors.errors import SourceConfigError
+from catalog.delivery import PROJECT_SLUG_ANNOTATION
+from graph.port import GraphStore, RunRecord
+from ingestors.errors import SourceConfigError, SourceUnavailableError
 from ingestors.github.config import GithubSource
 from ingestors.github.fetch import get_org
+from ingestors.github.payload import load_recorded
 from ingestors.github.transform import SOURCE_TYPE, transform_org
 from ingestors.http import ApiClient, ETagCache, Sleep
 from ingestors.lookup import CatalogLookup
+from ingestors.runner import RunPolicy, run_ingestion
 from ingestors.snapshot import Snapshot
 from ingestors.sources import Fetch, SourceConfig, SourceType
 
@@ -61,4 +66,33 @@ def github_fetcher(
 
 GITHUB = SourceType(SOURCE_TYPE, GithubSource, github_fetcher)
 
-__all__ = ["GITHUB", "GithubSource", "github_fetcher", "transform_org"]
+
+async def ingest_recorded(
+    store: GraphStore,
+    directory: Path,
+    *,
+    name: str,
+    trigger: str = "cli",
+    policy: RunPolicy | None = None,
+) -> RunRecord:
+    """Ingest recorded GitHub API answers (see :func:`load_recorded`) as the source ``name``,
+    with no network: the demo's CI data. Repositories link to the catalog's components by
+    their ``github.com/project-slug`` annotation, as a live run does."""
+    lookup = CatalogLookup(store)
+
+    async def fetch() -> Snapshot:
+        catalog = await lookup.refs_by_annotation(PROJECT_SLUG_ANNOTATION)
+        try:
+            payload = await asyncio.to_thread(load_recorded, directory, catalog)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SourceUnavailableError(
+                str(directory), f"recorded payloads unreadable: {exc}"
+            ) from exc
+        return transform_org(payload, GithubSource(name=name, org=payload.org))
+
+    return await run_ingestion(
+        store, source=name, source_type=SOURCE_TYPE, fetch=fetch, trigger=trigger, policy=policy
+    )
+
+
+__all__ = ["GITHUB", "GithubSource", "github_fetcher", "ingest_recorded", "transform_org"]

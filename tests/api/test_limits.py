@@ -45,7 +45,7 @@ def test_a_body_of_1_mb_is_served(server: str) -> None:
     response = post_bytes(server, body_of_size(MB))
 
     assert response.status_code == 200
-    assert response.json() == {"data": {"entities": {"totalCount": 90}}}
+    assert response.json() == {"data": {"entities": {"totalCount": 112}}}
 
 
 def test_a_body_over_1_mb_gets_413(server: str) -> None:
@@ -118,7 +118,7 @@ def test_a_store_failure_leaks_no_sql_or_stack_trace(tmp_path: Path) -> None:
             sabotage.execute("DROP TABLE entities")
         after = httpx.post(f"{base}/graphql", json={"query": COUNT}, timeout=30)
 
-    assert before.json() == {"data": {"entities": {"totalCount": 90}}}
+    assert before.json() == {"data": {"entities": {"totalCount": 112}}}
     assert after.status_code == 200
     body = after.json()
     assert body["data"] is None
