@@ -34,14 +34,12 @@ from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.github.config import GithubSource
 from ingestors.github.payload import Json, OrgPayload, RepoPayload
+from ingestors.github.teams import team_documents
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, EventRetention, Rejected, Snapshot
 
 SOURCE_TYPE = "github"
 GITHUB_ACTIONS = "github-actions"
-BACKSTAGE = "backstage.io/v1alpha1"
-TEAM_ANNOTATION = "github.com/team-slug"
-USER_ANNOTATION = "github.com/user-login"
 ENVIRONMENT_TYPES = frozenset({"production", "staging", "development", "test", "qa", "preview"})
 
 
@@ -162,7 +160,7 @@ def _take_descriptors(b: _Builder, item: RepoPayload) -> None:
     b.snapshot.warnings.extend(f"{full}: {w}" for w in read.warnings)
     b.snapshot.skipped.extend(f"{full}: {s}" for s in read.skipped)
     b.snapshot.files_read += read.files_read
-    if read.keep_files or read.rejected:
+    if read.keep_files:
         b.snapshot.keep_files.add(repo_scope)
 
 
@@ -213,8 +211,9 @@ def _pipelines(b: _Builder, item: RepoPayload, components: list[str]) -> None:
             repository=full,
             path=str(workflow["path"]),
             url=workflow.get("html_url") or f"{item.repo.get('html_url')}/actions",
-            state=workflow.get("state"),
         )
+        if workflow.get("state"):
+            spec["state"] = str(workflow["state"])  # active, disabled_manually, ...
         location = SourceLocation(f"{full}/actions/workflows/{workflow['id']}")
         pipeline = b.add(document, location, defer=True)
         if pipeline is not None:
@@ -340,68 +339,9 @@ def _teams(b: _Builder) -> None:
         b.fail_scope(b.org, f"teams of {b.org}", b.payload.errors["teams"], where)
     if b.payload.teams is None:
         return
-    children: dict[str, list[str]] = {}
-    member_of: dict[str, list[str]] = {}
-    for team in b.payload.teams:
-        parent = team.team.get("parent")
-        if isinstance(parent, dict) and parent.get("slug"):
-            children.setdefault(str(parent["slug"]), []).append(
-                f"group:default/{team.team['slug']}"
-            )
-        for member in team.members:
-            member_of.setdefault(str(member["login"]), []).append(
-                f"group:default/{team.team['slug']}"
-            )
-    for team in b.payload.teams:
-        slug = str(team.team["slug"])
-        spec: dict[str, Any] = {
-            "type": "team",
-            "profile": {"displayName": team.team.get("name") or slug},
-            "children": children.get(slug, []),
-            "members": [f"user:default/{m['login']}" for m in team.members],
-        }
-        parent = team.team.get("parent")
-        if isinstance(parent, dict) and parent.get("slug"):
-            spec["parent"] = f"group:default/{parent['slug']}"
-        metadata: dict[str, Any] = {
-            "name": slug,
-            "title": team.team.get("name") or slug,
-            "annotations": {SOURCE_PATH_ANNOTATION: where, TEAM_ANNOTATION: f"{b.org}/{slug}"},
-        }
-        if team.team.get("description"):
-            metadata["description"] = team.team["description"]
-        if team.team.get("html_url"):
-            metadata["links"] = [{"url": team.team["html_url"], "title": "GitHub team"}]
-        b.add(
-            {"apiVersion": BACKSTAGE, "kind": "Group", "metadata": metadata, "spec": spec},
-            SourceLocation(f"{b.org}/teams/{slug}"),
-        )
-    for login, groups in sorted(member_of.items()):
-        user = b.payload.users.get(login, {})
-        profile: dict[str, Any] = {"displayName": user.get("name") or login}
-        if user.get("email"):
-            profile["email"] = user["email"]
-        avatar = user.get("avatar_url") or next(
-            (
-                m.get("avatar_url")
-                for t in b.payload.teams
-                for m in t.members
-                if m["login"] == login
-            ),
-            None,
-        )
-        if avatar:
-            profile["picture"] = avatar
-        document = {
-            "apiVersion": BACKSTAGE,
-            "kind": "User",
-            "metadata": {
-                "name": login,
-                "annotations": {SOURCE_PATH_ANNOTATION: where, USER_ANNOTATION: login},
-            },
-            "spec": {"profile": profile, "memberOf": list(dict.fromkeys(groups))},
-        }
-        b.add(document, SourceLocation(f"users/{login}"))
+    for document, location in team_documents(b.org, b.payload.teams, b.payload.users):
+        document["metadata"]["annotations"][SOURCE_PATH_ANNOTATION] = where
+        b.add(document, location)
 
 
 def transform_org(payload: OrgPayload, source: GithubSource) -> Snapshot:

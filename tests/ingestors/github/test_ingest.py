@@ -316,12 +316,19 @@ async def test_github_org_end_to_end(
     api.runs[10100].insert(0, newest)
     api.workflows["ledger"] = []
     repos[3]["clone_url"] = f"file://{tmp_path / 'gone'}"
+    server.route("GET", "/repos/acme/payments/environments", (502, {}, {"message": "Bad gateway"}))
 
     third = await ingest(store, source, cache, FakeSleep())
 
     assert third.status == "PARTIAL"
     assert any(e.file == "acme/billing" and "kept" in e.message for e in third.errors)
     assert "component:default/billing" in await refs(store, "component")  # kept
+    assert any(
+        e.file == "acme/payments" and "HTTP 502" in e.message and "kept" in e.message
+        for e in third.errors
+    )
+    # staging is known only through payments' deployments: kept while they cannot be read
+    assert "environment:default/staging" in await refs(store, "environment")
     assert "pipeline:default/ledger-release" not in await refs(store, "pipeline")  # cleaned up
     builds = await refs(store, "build")
     assert {"build:default/payments-ci-4", "build:default/payments-ci-3"} <= builds
