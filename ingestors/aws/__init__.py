@@ -1,0 +1,29 @@
+"""The AWS source (``type: aws``): ``get`` (:mod:`.get`, boto3) -> ``transform``
+(:mod:`.transform`, pure) -> the shared runner. Configured by :class:`.config.AwsSource`;
+documented in ``docs/sources/aws.md``."""
+
+from __future__ import annotations
+
+from ingestors.aws.config import AwsSource
+from ingestors.aws.fetch import read_aws
+from ingestors.lookup import CatalogLookup
+from ingestors.snapshot import Snapshot
+from ingestors.sources import Fetch, SourceConfig, SourceType
+
+SOURCE_TYPE = "aws"
+
+
+def aws_fetcher(source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
+    """The fetch of an ``aws`` source (``lookup`` is not needed: tags name the refs)."""
+    if not isinstance(source, AwsSource):
+        raise TypeError(f"aws_fetcher got a {type(source).__name__}")
+
+    async def fetch() -> Snapshot:
+        return await read_aws(source)
+
+    return fetch
+
+
+AWS = SourceType(SOURCE_TYPE, AwsSource, aws_fetcher)
+
+__all__ = ["AWS", "SOURCE_TYPE", "AwsSource", "aws_fetcher", "read_aws"]
