@@ -202,6 +202,11 @@ GET_ENTITIES: LiteralString = (
     "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN " + ENTITY_FIELDS + " AS entity"
 )
 
+GET_ENTITY_STATES: LiteralString = """
+MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity
+RETURN e.key AS key, e.source AS source, e.hash AS hash, e.error AS error
+"""
+
 _GET_RELATIONS_TAIL: LiteralString = """
 WHERE type(r) IN $types
 WITH DISTINCT r

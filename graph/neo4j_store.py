@@ -54,6 +54,7 @@ from graph.port import (
     Direction,
     EntityFilter,
     EntityRecord,
+    EntityState,
     ImpactRow,
     Order,
     Orphan,
@@ -449,6 +450,12 @@ class Neo4jStore:
             return {}
         rows = await self._read(self._statement(cypher.GET_ENTITIES, keys=lookup_keys(keys)))
         return {entity.key: entity for entity in (_entity(r["entity"]) for r in rows)}
+
+    async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
+        if not keys:
+            return {}
+        rows = await self._read(self._statement(cypher.GET_ENTITY_STATES, keys=lookup_keys(keys)))
+        return {r["key"]: EntityState(r["source"], r["hash"], r["error"]) for r in rows}
 
     async def get_relations(
         self, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None

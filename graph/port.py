@@ -74,6 +74,16 @@ class StoredEntity:
 
 
 @dataclass(frozen=True)
+class EntityState:
+    """What a run needs to know of an entity already stored: who holds it, its content
+    hash and its error (no document, so it is cheap to read for a whole source)."""
+
+    source: str
+    hash: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class StoredRelation:
     """A forward relation as read back; ``*_exists`` is False for a dangling end."""
 
@@ -322,6 +332,11 @@ class GraphStore(Protocol):
     # -- reads ---------------------------------------------------------------------------
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
         """Entities by key; missing keys are absent from the result."""
+        ...
+
+    async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
+        """Source, hash and error of entities by key (what the runner compares a run
+        with); missing keys are absent from the result."""
         ...
 
     async def get_relations(

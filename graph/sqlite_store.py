@@ -31,6 +31,7 @@ from graph.port import (
     Direction,
     EntityFilter,
     EntityRecord,
+    EntityState,
     ImpactRow,
     Order,
     Orphan,
@@ -387,16 +388,43 @@ class SqliteStore:
         if not records:
             return
         rows, search_rows = _entity_rows(source, run_id, records)
-        await self._call(lambda conn: self._write_entities(conn, rows, search_rows))
+        await self._call(lambda conn: self._write_entities(conn, source, run_id, rows, search_rows))
 
     def _write_entities(
         self,
         conn: sqlite3.Connection,
+        source: str,
+        run_id: str,
         rows: Sequence[tuple[Any, ...]],
         search_rows: Sequence[tuple[str, ...]],
     ) -> None:
+        """Upsert ``rows`` (and their search rows). A row stored with the same document and
+        source and no error is only restamped with the run id: rewriting it would change
+        nothing but cost every index and the search table a delete and an insert."""
+        if not rows:
+            return
+        stored = {
+            key: (document, stored_source, error)
+            for key, document, stored_source, error in self._execute(
+                conn,
+                "SELECT key, document, source, error FROM entities "
+                "WHERE key IN (SELECT value FROM json_each(?))",
+                (_json([r[0] for r in rows]),),
+            )
+        }
+        same = {r[0] for r in rows if stored.get(r[0]) == (r[8], source, None)}
+        if same:
+            self._execute(
+                conn,
+                "UPDATE entities SET run_id = ? WHERE key IN (SELECT value FROM json_each(?))",
+                (run_id, _json(sorted(same))),
+            )
+            rows = [r for r in rows if r[0] not in same]
+            search_rows = [r for r in search_rows if r[0] not in same]
+        if not rows:
+            return
         self._executemany(conn, _UPSERT_ENTITY, rows)
-        self._delete_search(conn, [r[0] for r in search_rows])
+        self._delete_search(conn, [r[0] for r in search_rows if r[0] in stored])
         self._executemany(
             conn,
             "INSERT INTO entity_search (rowid, key, name, title, description, tags) "
@@ -517,7 +545,7 @@ class SqliteStore:
 
         def write(conn: sqlite3.Connection) -> None:
             if entity_rows:
-                self._write_entities(conn, entity_rows, search_rows)
+                self._write_entities(conn, source, run_id, entity_rows, search_rows)
             if remove_rows:
                 self._executemany(
                     conn,
@@ -546,6 +574,22 @@ class SqliteStore:
                 (keys_json,),
             ).fetchall()
             return {entity.key: entity for entity in map(_entity, rows)}
+
+        return await self._call(read)
+
+    async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
+        if not keys:
+            return {}
+        keys_json = _keys(keys)
+
+        def read(conn: sqlite3.Connection) -> dict[str, EntityState]:
+            rows = self._execute(
+                conn,
+                "SELECT key, source, hash, error FROM entities "
+                "WHERE key IN (SELECT value FROM json_each(?))",
+                (keys_json,),
+            ).fetchall()
+            return {key: EntityState(source, hash_, error) for key, source, hash_, error in rows}
 
         return await self._call(read)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from graph.port import (
     Direction,
     EntityFilter,
+    EntityState,
     GraphStore,
     KindCount,
     RunError,
@@ -44,6 +46,33 @@ async def test_unchanged_upsert_keeps_updated_at_and_restamps_run(store: GraphSt
 
     assert second.updated_at == first.updated_at
     assert second.run_id == "run2"
+
+
+async def test_upsert_of_an_unchanged_entity_restamps_it_and_clears_its_error(
+    store: GraphStore,
+) -> None:
+    await store.upsert_entities("src", "run1", [record("component:default/a", title="A")])
+    await store.touch("src", "run1", ["component:default/a"], "spec.owner: is required")
+    first = (await store.get_entities(["component:default/a"]))["component:default/a"]
+    moved = record("component:default/a", title="A", annotations={"x.io/at": "commit-2"})
+    same_hash = dataclasses.replace(moved, hash=first.hash)  # as for volatile annotations
+
+    await store.upsert_entities("src", "run2", [record("component:default/a", title="A")])
+    restamped = (await store.get_entities(["component:default/a"]))["component:default/a"]
+    await store.upsert_entities("src", "run3", [same_hash])
+    rewritten = (await store.get_entities(["component:default/a"]))["component:default/a"]
+
+    assert (first.error, restamped.error, restamped.run_id) == (
+        "spec.owner: is required",
+        None,
+        "run2",
+    )
+    assert restamped.updated_at == first.updated_at
+    assert rewritten.run_id == "run3"
+    assert rewritten.document["metadata"]["annotations"] == {"x.io/at": "commit-2"}
+    assert rewritten.updated_at == first.updated_at
+    found = await store.list_entities(EntityFilter(search="A"), 10)
+    assert [e.ref for e in found.entities] == ["component:default/a"]
 
 
 async def test_relations_both_directions_with_dangling_ends(store: GraphStore) -> None:
@@ -209,6 +238,35 @@ async def test_touch_keeps_entity_and_relations_through_cleanup(store: GraphStor
     kept = (await store.get_entities(["component:default/a"]))["component:default/a"]
     assert kept.error == "spec.owner: is required"
     assert len(await store.get_relations(["component:default/a"], Direction.OUT)) == 1
+
+
+async def test_entity_states_give_source_hash_and_error_by_key(store: GraphStore) -> None:
+    payments = record("component:default/Payments", title="Payments")
+    await store.upsert_entities("git-a", "r1", [payments, record("group:default/team")])
+    await store.upsert_entities("git-b", "r1", [record("api:default/orders")])
+    await store.touch("git-a", "r1", ["group:default/team"], "spec.type: is required")
+    await store.upsert_relations(
+        "git-a", "r1", [rel("component:default/payments", "dependsOn", "resource:default/ghost")]
+    )
+
+    states = await store.get_entity_states(
+        [
+            "Component:default/PAYMENTS",
+            "group:default/team",
+            "api:default/orders",
+            "resource:default/ghost",  # only a relation's end: not an entity
+            "component:default/missing",
+        ]
+    )
+
+    assert states == {
+        "component:default/payments": EntityState("git-a", payments.hash, None),
+        "group:default/team": EntityState(
+            "git-a", record("group:default/team").hash, "spec.type: is required"
+        ),
+        "api:default/orders": EntityState("git-b", record("api:default/orders").hash, None),
+    }
+    assert await store.get_entity_states([]) == {}
 
 
 async def test_delete_entities_touches_only_own_source(store: GraphStore) -> None:
