@@ -131,10 +131,13 @@ class _Cached:
 
 
 class ETagCache:
-    """URL -> (ETag, body) of earlier GET answers, least recently used first out."""
+    """URL -> (ETag, body) of earlier GET answers, least recently used first out; bounded by
+    entries and by the bytes of the bodies kept."""
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size = 0
         self._entries: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
 
     def get(self, scope: str, url: str) -> _Cached | None:
@@ -144,10 +147,16 @@ class ETagCache:
         return entry
 
     def put(self, scope: str, url: str, entry: _Cached) -> None:
+        if len(entry.body) > self.max_bytes:
+            return
+        previous = self._entries.pop((scope, url), None)
+        if previous is not None:
+            self.size -= len(previous.body)
         self._entries[(scope, url)] = entry
-        self._entries.move_to_end((scope, url))
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.size += len(entry.body)
+        while len(self._entries) > self.max_entries or self.size > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self.size -= len(dropped.body)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -17,7 +17,14 @@ from ingestors.http import (
     RateLimitError,
     parse_links,
 )
-from tests.loopback import LoopbackServer, link_pages, next_page_pages, sequence, with_etag
+from tests.loopback import (
+    LoopbackServer,
+    constant,
+    link_pages,
+    next_page_pages,
+    sequence,
+    with_etag,
+)
 
 NOW = 1_800_000_000.0
 
@@ -231,6 +238,22 @@ async def test_etag_cache_is_per_credentials_and_bounded(api: LoopbackServer) ->
 
     assert b.stats.not_modified == 0
     assert len(cache) == 1
+
+
+async def test_etag_cache_is_bounded_by_bytes(api: LoopbackServer) -> None:
+    api.route("GET", "/big", with_etag(constant({"data": "x" * 1000})))
+    api.route("GET", "/small", with_etag(constant({"v": 1})))
+    cache = ETagCache(max_bytes=1500)
+
+    async with ApiClient(api.url, cache=cache) as c:
+        await c.get("/big")
+        await c.get("/small")
+        await c.get("/big")  # refreshed in place, not counted twice
+        assert cache.size < 1500 and len(cache) == 2
+        api.route("GET", "/big2", with_etag(constant({"data": "y" * 1000})))
+        await c.get("/big2")  # the least recently used entries make room
+
+    assert len(cache) == 1 and cache.size <= 1500
 
 
 async def test_client_errors_say_what_to_do(api: LoopbackServer) -> None:

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from graph.port import Direction, GraphStore, RunRecord
+from ingestors.errors import SourceConfigError
 from ingestors.github import github_fetcher
 from ingestors.github.config import GithubSource
 from ingestors.http import ETagCache
 from ingestors.lookup import CatalogLookup
+from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import run_ingestion
 from tests.gitrepo import GitRepo, component
 from tests.loopback import (
@@ -333,3 +335,39 @@ async def test_github_org_end_to_end(
     builds = await refs(store, "build")
     assert {"build:default/payments-ci-4", "build:default/payments-ci-3"} <= builds
     assert "build:default/payments-ci-2" not in builds  # pruned: 2 per pipeline
+
+
+async def test_a_source_entry_parses_and_a_missing_token_fails_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_SUCH_GITHUB_TOKEN", raising=False)
+    (source,) = SOURCE_TYPES.parse(
+        [
+            {
+                "name": "acme-github",
+                "type": "github",
+                "org": "acme",
+                "tokenEnv": "NO_SUCH_GITHUB_TOKEN",
+            }
+        ]
+    )
+    assert isinstance(source, GithubSource)
+
+    with pytest.raises(SourceConfigError) as caught:
+        await SOURCE_TYPES.fetcher(source)()
+
+    assert "set the environment variable NO_SUCH_GITHUB_TOKEN" in str(caught.value)
+
+
+async def test_an_unknown_organisation_fails_the_run_clearly(
+    store: GraphStore, server: LoopbackServer, tmp_path: Path
+) -> None:
+    source = GithubSource.model_validate({"name": "gh", "org": "nope", "apiUrl": server.url})
+
+    run = await ingest(store, source, ETagCache(), FakeSleep())
+
+    assert run.status == "FAILED"
+    message = run.errors[0].message
+    assert f"{server.url}/orgs/nope/repos?" in message
+    assert "failed (HTTP 404): not found" in message and "check the name" in message
+    assert run.cleanup is not None and run.cleanup.startswith("skipped")
