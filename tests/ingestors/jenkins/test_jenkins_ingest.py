@@ -139,7 +139,7 @@ async def test_build_ranges_and_retention_keep_the_newest(
 
     assert run.status == "SUCCEEDED", run.errors
     branch_calls = jenkins.server.requests_to("/job/team-payments/job/payments/job/main/api/json")
-    assert {r.param("tree", "").rsplit("]", 1)[-1] for r in branch_calls} == {"{0,2}"}
+    assert {(r.param("tree") or "").rsplit("]", 1)[-1] for r in branch_calls} == {"{0,2}"}
     builds = [
         f"build:default/payments-jenkins-{b}"
         for b in ("main-12", "main-13", "main-14", "main-15", "feature-retry-1", "feature-retry-2")
