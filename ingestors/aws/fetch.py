@@ -110,7 +110,7 @@ async def read_aws(source: AwsSource) -> Snapshot:
         )
     snapshot.stats = {
         "apiCalls": counter.calls,
-        "httpRequests": counter.attempts,
+        "retries": counter.attempts - counter.calls,
         "regionsRead": regions_read,
         "regionsFailed": regions_failed,
     }

@@ -45,8 +45,8 @@ FATAL = (
 
 
 class CallCounter:
-    """Counts API calls (``before-call``) and HTTP attempts, retries included
-    (``before-send``), across every client and thread of one fetch."""
+    """Counts API calls (``before-call``) and HTTP attempts (``before-send``: a retried call
+    makes several) across every client and thread of one fetch."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
