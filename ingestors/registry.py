@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from ingestors.aws import AWS
 from ingestors.github import GITHUB
+from ingestors.gitlab import GITLAB
+from ingestors.jenkins import JENKINS
 from ingestors.sources import GIT, SourceTypes
 
-SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB])
+SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB, GITLAB, JENKINS])
 """The source types Stagegraph knows."""
