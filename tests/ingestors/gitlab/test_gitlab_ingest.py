@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from catalog.errors import SourceLocation
 from catalog.validation import validate_entity
 from graph.port import Direction, GraphStore, RunRecord
+from ingestors.git import ingest_git
 from ingestors.gitlab import GITLAB, GitlabSource, read_gitlab
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import run_ingestion
 from ingestors.snapshot import Descriptor, Snapshot
+from tests.gitrepo import GitRepo, component
 from tests.ingestors.gitlab.fake_gitlab import FakeGitlab
 from tests.ingestors.gitlab.recorded import LEGACY, PAYMENTS, SEARCH
 from tests.loopback import LoopbackServer
@@ -283,3 +286,32 @@ async def test_the_registered_fetcher_sends_the_token_from_the_environment(
 
     assert run.status == "SUCCEEDED", run.errors
     assert {r.headers.get("private-token") for r in gitlab.server.requests} == {"glpat-from-env"}
+
+
+async def test_the_git_sources_gitlab_ci_pipeline_is_the_same_pipeline(
+    store: GraphStore, gitlab: FakeGitlab, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "payments-worker")
+    repo.write(
+        "catalog-info.yaml",
+        component("payments-worker").replace(
+            "metadata:\n",
+            "metadata:\n  annotations:\n    gitlab.com/project-slug: acme/platform/payments\n",
+        ),
+    )
+    repo.write(".gitlab-ci.yml", "stages: [build]\nbuild:\n  script: [make]\n")
+    repo.commit()
+
+    from_git = await ingest_git(store, str(repo.path), name="payments-git")
+    run = await _run(store, gitlab)
+
+    assert from_git.status == "SUCCEEDED", from_git.errors
+    assert run.status == "SUCCEEDED", run.errors
+    assert run.stats["deferredEntities"] == 1
+    pipeline = "pipeline:default/payments-gitlab-ci"
+    assert (await store.get_entities([pipeline]))[pipeline].source == "payments-git"
+    assert {
+        ("component:default/payments-worker", "builtBy", pipeline),
+        ("component:default/payments", "builtBy", pipeline),
+        ("build:default/payments-gitlab-ci-1", "runOf", pipeline),
+    } <= await _relations(store, pipeline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ import pytest
 from catalog.errors import SourceLocation
 from catalog.validation import validate_entity
 from graph.port import Direction, GraphStore, RunRecord
+from ingestors.git import ingest_git
 from ingestors.jenkins import JENKINS, JenkinsSource, read_jenkins
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import run_ingestion
 from ingestors.snapshot import Descriptor, Snapshot
+from tests.gitrepo import GitRepo, component
 from tests.ingestors.jenkins.fake_jenkins import CRUMB, SESSION, TOKEN, USER, FakeJenkins
 from tests.loopback import LoopbackServer
 
@@ -252,3 +255,33 @@ async def test_the_registered_fetcher_uses_the_token_from_the_environment(
     assert await _present(store, ["pipeline:default/jenkins-smoke-tests"]) == [
         "pipeline:default/jenkins-smoke-tests"
     ]
+
+
+async def test_the_git_sources_jenkinsfile_pipeline_is_the_same_pipeline(
+    store: GraphStore, jenkins: FakeJenkins, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "payments")
+    repo.write(
+        "catalog-info.yaml",
+        component("payments").replace(
+            "metadata:\n", "metadata:\n  annotations:\n    github.com/project-slug: acme/payments\n"
+        ),
+    )
+    repo.write(
+        "Jenkinsfile",
+        "pipeline { agent any\n stages { stage('build') { steps { sh 'make' } } } }\n",
+    )
+    repo.commit()
+
+    from_git = await ingest_git(store, str(repo.path), name="payments-git")
+    run = await _run(store, jenkins)
+
+    assert from_git.status == "SUCCEEDED", from_git.errors
+    assert run.status == "SUCCEEDED", run.errors
+    assert run.stats["deferredEntities"] == 1
+    pipeline = "pipeline:default/payments-jenkins"
+    assert (await store.get_entities([pipeline]))[pipeline].source == "payments-git"
+    assert {
+        ("component:default/payments", "builtBy", pipeline),
+        ("build:default/payments-jenkins-main-14", "runOf", pipeline),
+    } <= await _relations(store, pipeline)
