@@ -9,6 +9,10 @@ every job with one ``tree=`` query each, ``{0,N}`` limiting the builds Jenkins s
     builds[number,result,building,timestamp,duration,url,
            actions[remoteUrls,lastBuiltRevision[SHA1,branch[name]]]]{0,N}
 
+Calls are made to the configured ``url`` with paths built from each item's ``fullName``
+(``job/team/job/payments/``), not to the ``url`` fields Jenkins reports: those use the
+controller's own root URL setting, which is often not the address it is reached at.
+
 The Git remote of a job is read from those builds (the git plugin's ``BuildData`` action,
 ``remoteUrls``): it needs only read access, where ``config.xml`` needs configure rights.
 
@@ -84,7 +88,9 @@ class _Walk:
     async def item(self, item: Json, depth: int) -> None:
         kind = str(item.get("_class", ""))
         full = str(item.get("fullName") or item.get("name") or "")
-        url = str(item.get("url") or folder_url(self.config.url, full))
+        # Calls go to the configured url: the ``url`` Jenkins reports uses its own root URL
+        # setting, often not the address this source reaches it at.
+        url = folder_url(self.config.url, full)
         try:
             if kind in FOLDERS:
                 if depth >= self.config.max_depth:
@@ -113,10 +119,15 @@ class _Walk:
         branches = [b for b in listing.get("jobs") or [] if isinstance(b, dict)]
 
         async def read(branch: Json) -> list[Json]:
-            branch_url = str(branch.get("url") or f"{url}job/{branch.get('name')}/")
+            name = str(branch.get("name") or "")
+            full = str(branch.get("fullName") or f"{item.get('fullName')}/{name}")
+            branch_url = folder_url(self.config.url, full)
             body = await self.call(branch_url, builds_tree(self.config.builds_per_pipeline))
-            name = unquote(str(branch.get("name") or ""))
-            return [{**b, "branch": name} for b in body.get("builds") or [] if isinstance(b, dict)]
+            return [
+                {**b, "branch": unquote(name)}
+                for b in body.get("builds") or []
+                if isinstance(b, dict)
+            ]
 
         per_branch = await asyncio.gather(*(read(b) for b in branches))
         builds = [b for found in per_branch for b in found]

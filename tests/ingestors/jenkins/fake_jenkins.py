@@ -2,6 +2,10 @@
 ``tree=`` queries: basic auth checked, ``{0,N}`` build ranges applied, and optionally a CSRF
 crumb demanded (``403 No valid crumb``) as some controllers do.
 
+URLs in the answers keep the recorded root (``http://jenkins.example.com/``), as with a
+controller whose configured root URL is not the address it is reached at: the source must
+build its calls from its own ``url``.
+
 The state is plain data a test changes between runs (drop a job from a folder, add a build,
 make a path fail).
 """
@@ -13,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from tests.ingestors.jenkins.recorded import FIXTURES, RECORDED_URL
+from tests.ingestors.jenkins.recorded import FIXTURES
 from tests.loopback import LoopbackServer, Reply, Request
 
 USER = "stagegraph"
@@ -48,8 +52,7 @@ class FakeJenkins:
         self.server = server
         self.bodies: dict[str, dict[str, Any]] = {}
         for path, fixture in PATHS.items():
-            text = (FIXTURES / fixture).read_text().replace(RECORDED_URL, f"{server.url}/")
-            self.bodies[path] = json.loads(text)
+            self.bodies[path] = json.loads((FIXTURES / fixture).read_text())
         self.failing: set[str] = set()
         """Paths that answer 500."""
         self.require_crumb = False
