@@ -96,7 +96,7 @@ class Clients:
         self._source = source
         self._counter = counter
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": source.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": source.max_attempts},
             connect_timeout=10,
             read_timeout=60,
             user_agent_extra="stagegraph",

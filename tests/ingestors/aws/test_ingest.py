@@ -11,6 +11,7 @@ from ingestors.runner import run_ingestion
 from ingestors.sources import SourceConfig
 from tests.api.server import free_port
 from tests.ingestors.aws.estate import ACCOUNT, OTHER_REGION, REGION, Moto
+from tests.ingestors.aws.throttle import throttling_proxy
 
 NS = f"aws-{ACCOUNT}"
 
@@ -159,6 +160,34 @@ async def test_a_failing_region_keeps_its_resources_while_the_other_refreshes(
     }
     assert (run.stats["regionsRead"], run.stats["regionsFailed"]) == (1, 1)
     assert run.stats["retries"] >= 1  # the unreachable endpoint was tried twice
+
+
+async def test_throttled_calls_are_retried_until_they_succeed(
+    store: GraphStore, moto: Moto
+) -> None:
+    moto.queue("orders", {"owner": "team-a"})
+
+    with throttling_proxy(moto.url, throttle=2) as proxy:
+        run = await _ingest(store, _source(moto, endpointUrls={REGION: proxy.url}))
+
+    assert (run.status, run.errors) == ("SUCCEEDED", [])
+    assert (proxy.throttled, run.stats["retries"]) == (2, 2)
+    assert proxy.forwarded > 0
+    assert set(await _resources(store)) == {f"resource:{NS}/sqs-orders-{REGION}"}
+
+
+async def test_a_call_still_throttled_after_max_attempts_fails_its_region(
+    store: GraphStore, moto: Moto
+) -> None:
+    moto.queue("orders", {"owner": "team-a"})
+
+    with throttling_proxy(moto.url, throttle=2) as proxy:
+        run = await _ingest(store, _source(moto, endpointUrls={REGION: proxy.url}, maxAttempts=2))
+
+    assert run.status == "PARTIAL"  # S3 (a global endpoint, not throttled) was read
+    assert [e.file for e in run.errors] == [f"aws/{ACCOUNT}/{REGION}"]
+    assert "GetResources failed with ThrottlingException: Rate exceeded" in run.errors[0].message
+    assert proxy.throttled == 2
 
 
 async def test_nothing_readable_fails_the_run_and_deletes_nothing(
