@@ -23,6 +23,8 @@ from typing import TypeVar
 import orjson
 
 from catalog.entity import Entity
+from catalog.errors import InvalidRefError
+from catalog.refs import parse_ref
 from catalog.validation import relations_of
 from graph.port import (
     EntityFilter,
@@ -142,8 +144,16 @@ async def _entities_from_files(store: GraphStore, source: str, files: set[str]) 
         after = page.last_key
 
 
-async def _events_to_keep(store: GraphStore, source: str, retention: EventRetention) -> list[str]:
-    """Keys of this source's ``retention.kind`` entities that the retention keeps."""
+async def _events_to_keep(
+    store: GraphStore, source: str, retention: EventRetention, seen: set[str]
+) -> list[str]:
+    """Keys of this source's ``retention.kind`` entities that the retention keeps.
+
+    Per group, the newest ``retention.keep``; and only while every entity the group hangs
+    off (its pipeline; its component and environment) is alive: read or kept by this run
+    (``seen``), or held by another source. The builds of a pipeline whose repository or job
+    is gone go with it.
+    """
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     after: str | None = None
     while True:
@@ -152,18 +162,36 @@ async def _events_to_keep(store: GraphStore, source: str, retention: EventRetent
         )
         for entity in page.entities:
             spec = entity.document.get("spec") or {}
-            group = tuple(str(spec.get(f, "")).lower() for f in retention.group_by)
+            namespace = entity.document.get("metadata", {}).get("namespace") or "default"
+            group = tuple(_group_key(spec.get(f), f, namespace) for f in retention.group_by)
             groups.setdefault(group, []).append(
                 (str(spec.get(retention.order_by) or ""), entity.key)
             )
         if not page.has_next:
             break
         after = page.last_key
+    targets = {ref for group in groups for ref in group if ref and ref not in seen}
+    alive = set(seen)
+    for chunk in _chunks(sorted(targets)):
+        states = await store.get_entity_states(chunk)
+        alive.update(key for key, state in states.items() if state.source != source)
     keep: list[str] = []
-    for members in groups.values():
+    for group, members in groups.items():
+        if not all(ref in alive for ref in group):
+            continue
         members.sort(reverse=True)
         keep.extend(key for _, key in members[: retention.keep])
     return keep
+
+
+def _group_key(value: object, field: str, namespace: str) -> str:
+    """The key of the entity a spec field names (``pipeline: app-ci`` -> ``pipeline:default/app-ci``)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return parse_ref(value, default_kind=field, default_namespace=namespace).key
+    except InvalidRefError:
+        return value.lower()
 
 
 async def run_ingestion(
@@ -378,14 +406,16 @@ async def _load(
         before = states.get(key)
         if before is not None and before.source == source:
             await store.touch(source, run.id, [key], rejected.error.message)
+    seen = set(unique) | {r.ref.lower() for r in snapshot.rejected}
     if snapshot.keep_files:
         kept = await _entities_from_files(store, source, snapshot.keep_files)
         kept = [k for k in kept if k not in unique]
+        seen.update(kept)
         for kept_chunk in _chunks(kept):
             await store.touch(source, run.id, kept_chunk, None)
 
     for retention in snapshot.events:
-        keep = await _events_to_keep(store, source, retention)
+        keep = await _events_to_keep(store, source, retention, seen)
         keep = [k for k in keep if k not in unique]
         for keep_chunk in _chunks(keep):
             await store.touch(source, run.id, keep_chunk, None)

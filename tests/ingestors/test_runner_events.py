@@ -103,3 +103,35 @@ async def test_deferred_entity_of_another_source_adds_relations_not_a_conflict(
     conflict = await _run(store, "other", Snapshot("test", descriptors=[strict]))
     assert conflict.status == "PARTIAL"
     assert "already defined by source 'git'" in conflict.errors[0].message
+
+
+async def test_builds_go_with_their_pipeline(store: GraphStore) -> None:
+    retention = [EventRetention("build", ("pipeline",), "startedAt", keep=3)]
+    app = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    other = _descriptor("Pipeline", "other-ci", {"type": "github-actions"})
+    other_build = _descriptor(
+        "Build", "other-ci-1", {"pipeline": "other-ci", "status": "completed"}
+    )
+    await _run(
+        store,
+        "ci",
+        Snapshot("test", descriptors=[app, other, _build(1), other_build], events=retention),
+    )
+    # The repository of app-ci is gone: neither the pipeline nor its builds are read again.
+    run = await _run(store, "ci", Snapshot("test", descriptors=[other], events=retention))
+    assert run.status == "SUCCEEDED"
+    present = await store.get_entities(
+        ["pipeline:default/app-ci", "build:default/app-ci-1", "build:default/other-ci-1"]
+    )
+    assert sorted(present) == ["build:default/other-ci-1"]
+
+
+async def test_builds_of_a_pipeline_held_by_another_source_are_kept(store: GraphStore) -> None:
+    retention = [EventRetention("build", ("pipeline",), "startedAt", keep=3)]
+    from_git = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    await _run(store, "git", Snapshot("test", descriptors=[from_git]))
+    marker = _descriptor("Pipeline", "marker-ci", {"type": "github-actions"})
+    await _run(store, "ci", Snapshot("test", descriptors=[marker, _build(1)], events=retention))
+    # The API no longer lists app-ci's runs, but the pipeline still exists (the git source's).
+    await _run(store, "ci", Snapshot("test", descriptors=[marker], events=retention))
+    assert "build:default/app-ci-1" in await store.get_entities(["build:default/app-ci-1"])

@@ -102,7 +102,7 @@ def test_every_problem_is_listed_with_its_path() -> None:
         [
             {"name": "a", "type": "git", "url": "x", "schedule": {"every": "30x"}},
             {"name": "a", "type": "git", "url": "y", "intialDelay": "3s"},
-            {"name": "b b", "type": "aws", "timeout": "soon"},
+            {"name": "b b", "type": "azure", "timeout": "soon"},
             {"name": "c", "type": "git", "url": "y", "schedule": {"cron": "* * *"}},
             {"name": "d", "type": "git", "url": "y", "schedule": {"every": "5m", "cron": "@daily"}},
             {"name": "e", "type": "git", "url": "", "schedule": {"every": "5m"}, "jitter": "5m"},
@@ -123,7 +123,11 @@ def test_every_problem_is_listed_with_its_path() -> None:
             "name",
         ): "source name 'a' is already used by source #1; names must be unique",
         ("sources", 1, "intialDelay"): "Extra inputs are not permitted",
-        ("sources", 2, "type"): "unknown source type 'aws'; known types: git",
+        (
+            "sources",
+            2,
+            "type",
+        ): "unknown source type 'azure'; known types: aws, git, github, gitlab, jenkins",
         ("sources", 2, "name"): (
             "'b b' is not a valid source name: use 1-63 characters of [a-zA-Z0-9] with - _ . inside"
         ),
