@@ -1,4 +1,5 @@
-"""The AWS source's fetch: each account, each region, read in threads; then transformed.
+"""The AWS source's fetch: every account at once, each account's regions in threads; then
+the pure transform.
 
 Scopes: an account (``aws/<account>``: the CloudAccount), each of its regions
 (``aws/<account>/<region>``) and its S3 buckets (``aws/<account>/s3``, listed once). A scope
@@ -10,6 +11,7 @@ fetch raises :class:`~ingestors.errors.SourceUnavailableError` and the run delet
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -34,6 +36,22 @@ KEPT = "its resources from the last run are kept"
 FIX = "check the credentials, the endpoint and the IAM permissions (docs/sources/aws.md)"
 
 
+@dataclass
+class _Outcome:
+    """What reading one account gave: its entities, and the scopes that failed."""
+
+    snapshot: Snapshot = field(default_factory=lambda: Snapshot(source_type="aws"))
+    problems: list[str] = field(default_factory=list)
+    read_something: bool = False
+    regions_read: int = 0
+    regions_failed: int = 0
+
+    def fail(self, scope: str, message: str) -> None:
+        self.problems.append(message)
+        self.snapshot.errors.append(RunError(f"{message}; {KEPT} ({FIX})", file=scope))
+        self.snapshot.keep_files.add(scope)
+
+
 async def _open(source: AwsSource, role: str | None, counter: CallCounter) -> Account | str:
     """The account, or why it could not be opened."""
     try:
@@ -43,76 +61,78 @@ async def _open(source: AwsSource, role: str | None, counter: CallCounter) -> Ac
         return f"{what}: {describe_error(exc)}"
 
 
+async def _read_account(source: AwsSource, role: str | None, counter: CallCounter) -> _Outcome:
+    outcome = _Outcome()
+    account = await _open(source, role, counter)
+    if isinstance(account, str):
+        if role is None:  # the credentials' own account: its id is unknown, nothing to keep
+            outcome.problems.append(f"AWS: {account}")
+            return outcome
+        account_id = role_account(role)
+        outcome.snapshot.keep_files.update(_scopes(source, account_id))
+        outcome.fail(names.scope(account_id), f"AWS account {account_id}: {account}")
+        return outcome
+
+    account_id = account.account_id
+    region_reads, buckets = await asyncio.gather(
+        asyncio.gather(
+            *(
+                asyncio.to_thread(get_region, source, account, region, counter)
+                for region in source.regions
+            )
+        ),
+        asyncio.to_thread(get_buckets, source, account, counter),
+    )
+    regions: dict[str, Payload] = {}
+    payload: Payload = {"accountId": account_id, "regions": regions}
+    for region, read in zip(source.regions, region_reads, strict=True):
+        regions[region] = read.payload
+        outcome.read_something |= bool(read.payload)
+        if read.errors:
+            outcome.regions_failed += 1
+            where = f"AWS account {account_id}, region {region}"
+            outcome.fail(names.scope(account_id, region), f"{where}: {_joined(read)}")
+        else:
+            outcome.regions_read += 1
+    if "buckets" in buckets.payload:
+        payload["s3"] = buckets.payload
+        outcome.read_something = True
+    if buckets.errors:
+        outcome.fail(
+            names.scope(account_id, names.GLOBAL_SCOPE),
+            f"AWS account {account_id}, S3: {_joined(buckets)}",
+        )
+    part = transform_account(payload, source)
+    outcome.snapshot.descriptors = part.descriptors
+    outcome.snapshot.rejected = part.rejected
+    outcome.snapshot.warnings = part.warnings
+    return outcome
+
+
 async def read_aws(source: AwsSource) -> Snapshot:
     """Read every configured account and region (the ``fetch`` of an ``aws`` source)."""
     counter = CallCounter()
     roles: tuple[str | None, ...] = source.assume_role or (None,)
-    opened = await asyncio.gather(*(_open(source, role, counter) for role in roles))
-    snapshot = Snapshot(source_type="aws")
-    problems: list[str] = []
-    read_something = False
-    regions_read = regions_failed = 0
-
-    def fail(scope: str, message: str) -> None:
-        problems.append(message)
-        snapshot.errors.append(RunError(f"{message}; {KEPT} ({FIX})", file=scope))
-        snapshot.keep_files.add(scope)
-
-    for role, account in zip(roles, opened, strict=True):
-        if isinstance(account, str):
-            if role is None:
-                problems.append(f"AWS: {account}")
-                continue
-            account_id = role_account(role)
-            for scope in _scopes(source, account_id):
-                snapshot.keep_files.add(scope)
-            fail(names.scope(account_id), f"AWS account {account_id}: {account}")
-            continue
-        account_id = account.account_id
-        region_reads, buckets = await asyncio.gather(
-            asyncio.gather(
-                *(
-                    asyncio.to_thread(get_region, source, account, region, counter)
-                    for region in source.regions
-                )
-            ),
-            asyncio.to_thread(get_buckets, source, account, counter),
+    outcomes = await asyncio.gather(*(_read_account(source, role, counter) for role in roles))
+    if not any(o.read_something for o in outcomes):
+        problems = "; ".join(p for o in outcomes for p in o.problems)
+        raise SourceUnavailableError(
+            source.name, f"nothing could be read from AWS: {problems} ({FIX})"
         )
-        regions: dict[str, Payload] = {}
-        payload: dict[str, object] = {"accountId": account_id, "regions": regions}
-        for region, read in zip(source.regions, region_reads, strict=True):
-            regions[region] = read.payload
-            read_something |= bool(read.payload)
-            if read.errors:
-                regions_failed += 1
-                fail(
-                    names.scope(account_id, region),
-                    f"AWS account {account_id}, region {region}: {_joined(read)}",
-                )
-            else:
-                regions_read += 1
-        if "buckets" in buckets.payload:
-            payload["s3"] = buckets.payload
-            read_something = True
-        if buckets.errors:
-            fail(
-                names.scope(account_id, names.GLOBAL_SCOPE),
-                f"AWS account {account_id}, S3: {_joined(buckets)}",
-            )
-        part = transform_account(payload, source)
+    snapshot = Snapshot(source_type="aws")
+    for outcome in outcomes:
+        part = outcome.snapshot
         snapshot.descriptors.extend(part.descriptors)
         snapshot.rejected.extend(part.rejected)
+        snapshot.errors.extend(part.errors)
         snapshot.warnings.extend(part.warnings)
-
-    if not read_something:
-        raise SourceUnavailableError(
-            source.name, f"nothing could be read from AWS: {'; '.join(problems)} ({FIX})"
-        )
+        snapshot.keep_files.update(part.keep_files)
     snapshot.stats = {
         "apiCalls": counter.calls,
         "retries": counter.attempts - counter.calls,
-        "regionsRead": regions_read,
-        "regionsFailed": regions_failed,
+        "accounts": len(roles),
+        "regionsRead": sum(o.regions_read for o in outcomes),
+        "regionsFailed": sum(o.regions_failed for o in outcomes),
     }
     return snapshot
 

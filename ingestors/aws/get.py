@@ -111,7 +111,7 @@ class Clients:
         )
         return self._counter.attach(client)
 
-    def global_(self, service: str) -> Any:
+    def global_service(self, service: str) -> Any:
         """A client of a global service (STS, S3 listing): the first region, endpointUrl."""
         client = self._session.client(
             service,
@@ -136,7 +136,7 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 def get_account(source: AwsSource, role: str | None, counter: CallCounter) -> Account:
     """The account of ``role`` (assumed) or, without one, of the credentials themselves."""
-    sts = Clients(source, None, counter).global_("sts")
+    sts = Clients(source, None, counter).global_service("sts")
     if role is None:
         return Account(str(sts.get_caller_identity()["Account"]))
     session_name = f"stagegraph-{source.name}"[:64]
@@ -273,7 +273,7 @@ def get_buckets(source: AwsSource, account: Account, counter: CallCounter) -> Re
     A bucket whose location or tags cannot be read makes the listing incomplete (its error
     is recorded); a bucket deleted while being read is left out.
     """
-    s3 = Clients(source, account, counter).global_("s3")
+    s3 = Clients(source, account, counter).global_service("s3")
     read = Read()
     try:
         listed = _pages(s3, "list_buckets", "Buckets")
