@@ -15,6 +15,7 @@ from typing import Any, LiteralString
 
 import orjson
 
+from catalog.kinds import KIND_SPECS
 from catalog.relations import RELATION_TYPES
 from graph.port import Direction, EntityFilter, Order
 from graph.search import search_tokens
@@ -55,30 +56,59 @@ SCHEMA: tuple[LiteralString, ...] = (
 
 # -- writes ------------------------------------------------------------------------------
 
-UPSERT_ENTITIES: LiteralString = """
+#: The store's own labels: a kind whose label would be one of these gets no kind label.
+OWN_LABELS = frozenset({"Ref", "Entity", "Run"})
+
+#: kind -> its label, for the kinds the catalog defines. Entities are written one kind per
+#: statement with the label in the text (a label cannot be a parameter, and the dynamic
+#: ``SET n:$(labels)`` costs a lookup per row); kinds outside this table use the dynamic
+#: form with their validated label.
+KIND_LABELS: dict[str, str] = {
+    kind: kind.capitalize() for kind in KIND_SPECS if kind.capitalize() not in OWN_LABELS
+}
+
+
+def _upsert_entities(labels: LiteralString) -> LiteralString:
+    """Upsert ``$rows`` (key, labels, props), setting ``labels`` on each. An entity stored
+    with the same document and source and no error is only restamped with the run id:
+    rewriting it would change nothing but cost every index (full-text included) an update."""
+    return (
+        """
 UNWIND $rows AS row
 MERGE (n:Ref {key: row.key})
-WITH n, row, (n:Entity AND n.hash = row.props.hash) AS unchanged
-SET n:Entity, n:$(row.labels)
+WITH n, row,
+     (n:Entity AND n.document = row.props.document AND n.source = $source
+      AND n.error IS NULL) AS same,
+     (n:Entity AND n.hash = row.props.hash) AS unchanged
+SET n.run_id = $run_id
+WITH n, row, unchanged WHERE NOT same
+SET """
+        + labels
+        + """
 SET n += row.props,
-    n.source = $source, n.run_id = $run_id, n.error = null,
+    n.source = $source, n.error = null,
     n.updated_at = CASE WHEN unchanged THEN n.updated_at ELSE $now END
 """
+    )
 
-# One MERGE per whitelisted type, chosen per row: a dynamic type (``[r:$(row.type)]``)
-# works on 5.26 but made 5,000 MERGEs several times slower when we measured.
-UPSERT_RELATIONS: LiteralString = (
-    "UNWIND $rows AS row\n"
+
+#: label (None: the row's own ``labels``) -> the upsert statement
+UPSERT_ENTITIES: dict[str | None, LiteralString] = {
+    None: _upsert_entities("n:Entity, n:$(row.labels)"),
+    **{label: _upsert_entities(f"n:Entity:{label}") for label in KIND_LABELS.values()},
+}
+
+#: relationship type -> the upsert of ``$rows`` of that type (one statement text per type:
+#: a dynamic type, or a per-row choice among all types, made the MERGEs several times slower)
+UPSERT_RELATIONS: dict[str, LiteralString] = {
+    rel: "UNWIND $rows AS row\n"
     "MERGE (s:Ref {key: row.source_key}) ON CREATE SET s.ref = row.source_ref\n"
     "MERGE (t:Ref {key: row.target_key}) ON CREATE SET t.ref = row.target_ref\n"
-    + "".join(
-        f"FOREACH (_ IN CASE row.type WHEN '{rel}' THEN [1] ELSE [] END |\n"
-        f"  MERGE (s)-[r:{rel}]->(t)\n"
-        "  SET r.source = $source, r.run_id = $run_id,\n"
-        "      r.source_ref = row.source_ref, r.target_ref = row.target_ref)\n"
-        for rel in REL_TYPES.values()
-    )
-)
+    f"MERGE (s)-[r:{rel}]->(t)\n"
+    "SET r.source = $source, r.run_id = $run_id,\n"
+    "    r.source_ref = row.source_ref, r.target_ref = row.target_ref\n"
+    for rel in REL_TYPES.values()
+}
 
 TOUCH_ENTITIES: LiteralString = """
 MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
@@ -202,9 +232,11 @@ GET_ENTITIES: LiteralString = (
     "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN " + ENTITY_FIELDS + " AS entity"
 )
 
+# One row holding every state: the async driver pays per record received, far more than
+# the server pays to collect them.
 GET_ENTITY_STATES: LiteralString = """
 MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity
-RETURN e.key AS key, e.source AS source, e.hash AS hash, e.error AS error
+RETURN collect([e.key, e.source, e.hash, e.error]) AS states
 """
 
 _GET_RELATIONS_TAIL: LiteralString = """

@@ -38,7 +38,13 @@ from typing import Any, LiteralString, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Record
+from neo4j import (
+    AsyncDriver,
+    AsyncGraphDatabase,
+    AsyncManagedTransaction,
+    NotificationDisabledClassification,
+    Record,
+)
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 from neo4j.time import DateTime as Neo4jDateTime
 
@@ -76,7 +82,6 @@ Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 BATCH_SIZE = 2000
 
 _KIND = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
-_OWN_LABELS = frozenset({"Ref", "Entity", "Run"})
 _VIA = ("dependsOn", "consumesApi")  # impact: the rank of a hop -> its name
 
 
@@ -85,7 +90,7 @@ def kind_labels(kind: str) -> list[str]:
     if not _KIND.match(kind):
         raise StoreError(f"invalid entity kind {kind!r}: a kind is a letter then letters/digits")
     label = kind.capitalize()
-    return ["Entity"] if label in _OWN_LABELS else ["Entity", label]
+    return ["Entity"] if label in cypher.OWN_LABELS else ["Entity", label]
 
 
 def _rel_type(name: str) -> str:
@@ -96,8 +101,27 @@ def _rel_type(name: str) -> str:
         raise StoreError(f"unknown relation type {name!r}; known: {known}") from None
 
 
-def _batches(rows: list[T]) -> list[list[T]]:
+def _batches(rows: Sequence[T]) -> list[Sequence[T]]:
     return [rows[i : i + BATCH_SIZE] for i in range(0, len(rows), BATCH_SIZE)]
+
+
+Statements = list[tuple[LiteralString, list[dict[str, Any]]]]
+
+
+def _entity_statements(records: Sequence[EntityRecord]) -> Statements:
+    """The upserts of ``records``: one statement per kind label, with that kind's rows."""
+    by_label: dict[str | None, list[dict[str, Any]]] = {}
+    for record in records:
+        by_label.setdefault(cypher.KIND_LABELS.get(record.kind), []).append(_entity_row(record))
+    return [(cypher.UPSERT_ENTITIES[label], rows) for label, rows in by_label.items()]
+
+
+def _relation_statements(records: Sequence[RelationRecord]) -> Statements:
+    """The upserts of ``records``: one statement per relationship type, with its rows."""
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for row in _relation_rows(records):
+        by_type.setdefault(row["type"], []).append(row)
+    return [(cypher.UPSERT_RELATIONS[rel], rows) for rel, rows in by_type.items()]
 
 
 def _relation_rows(records: Sequence[RelationRecord]) -> list[dict[str, str]]:
@@ -296,7 +320,14 @@ class Neo4jStore:
             return
         auth = (self._user, self._password) if self._password is not None else None
         try:
-            driver = AsyncGraphDatabase.driver(self._address, auth=auth)
+            # Reading a property no entity has yet (``error``) is not worth a warning a read.
+            driver = AsyncGraphDatabase.driver(
+                self._address,
+                auth=auth,
+                notifications_disabled_classifications=[
+                    NotificationDisabledClassification.UNRECOGNIZED
+                ],
+            )
         except (DriverError, ValueError) as exc:
             raise StoreConnectionError(
                 f"cannot open Neo4j store {self._address!r}: {exc}; "
@@ -346,22 +377,24 @@ class Neo4jStore:
     async def upsert_entities(
         self, source: str, run_id: str, records: Sequence[EntityRecord]
     ) -> None:
-        rows = [_entity_row(r) for r in records]
         now = datetime.now(UTC)
-        for batch in _batches(rows):
-            await self._write(
-                self._statement(
-                    cypher.UPSERT_ENTITIES, rows=batch, source=source, run_id=run_id, now=now
-                )
-            )
+        for batch in _batches(records):
+            await self._write_all(_entity_statements(batch), source=source, run_id=run_id, now=now)
 
     async def upsert_relations(
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
-        for batch in _batches(_relation_rows(records)):
-            await self._write(
-                self._statement(cypher.UPSERT_RELATIONS, rows=batch, source=source, run_id=run_id)
-            )
+        for batch in _batches(records):
+            await self._write_all(_relation_statements(batch), source=source, run_id=run_id)
+
+    async def _write_all(self, statements: Statements, **params: Any) -> None:
+        """One write transaction running each statement with its rows and ``params``."""
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            for query, rows in statements:
+                await self._run(tx, query, rows=rows, **params)
+
+        await self._write(work)
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         if not keys:
@@ -416,8 +449,8 @@ class Neo4jStore:
     ) -> None:
         """One write transaction, in the SQLite adapter's order: upsert, remove relations,
         add relations, delete entities (each step in batches, and only when it has rows)."""
-        entity_rows = [_entity_row(r) for r in upserts]
-        add_rows = _relation_rows(add_relations)
+        entity_batches = [_entity_statements(batch) for batch in _batches(upserts)]
+        add_batches = [_relation_statements(batch) for batch in _batches(add_relations)]
         remove_rows = [
             {"source_key": k, "type": t, "target_key": target}
             for k, t, target in dict.fromkeys(
@@ -431,12 +464,14 @@ class Neo4jStore:
 
         async def work(tx: AsyncManagedTransaction) -> None:
             stamp = {"source": source, "run_id": run_id}
-            for batch in _batches(entity_rows):
-                await self._run(tx, cypher.UPSERT_ENTITIES, rows=batch, now=now, **stamp)
+            for statements in entity_batches:
+                for query, rows in statements:
+                    await self._run(tx, query, rows=rows, now=now, **stamp)
             for batch in _batches(remove_rows):
                 await self._run(tx, cypher.REMOVE_RELATIONS, rows=batch, source=source)
-            for batch in _batches(add_rows):
-                await self._run(tx, cypher.UPSERT_RELATIONS, rows=batch, **stamp)
+            for statements in add_batches:
+                for query, rows in statements:
+                    await self._run(tx, query, rows=rows, **stamp)
             if keys:
                 drop, retire = cypher.DELETE_ENTITIES
                 await self._run(tx, drop, keys=keys, source=source)
@@ -454,8 +489,8 @@ class Neo4jStore:
     async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
         if not keys:
             return {}
-        rows = await self._read(self._statement(cypher.GET_ENTITY_STATES, keys=lookup_keys(keys)))
-        return {r["key"]: EntityState(r["source"], r["hash"], r["error"]) for r in rows}
+        (row,) = await self._read(self._statement(cypher.GET_ENTITY_STATES, keys=lookup_keys(keys)))
+        return {key: EntityState(source, hash_, error) for key, source, hash_, error in row[0]}
 
     async def get_relations(
         self, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None
