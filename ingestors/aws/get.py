@@ -23,7 +23,6 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -37,7 +36,6 @@ Payload = dict[str, Any]
 #: Errors after which no further call to the same endpoint or account can succeed.
 FATAL = (
     UnreachableError,
-    EndpointConnectionError,
     NoCredentialsError,
     PartialCredentialsError,
     NoRegionError,
@@ -129,6 +127,10 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     return items
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -173,8 +175,14 @@ def get_ecs(client: Any) -> Payload:
 
 
 def get_eks(client: Any) -> Payload:
-    names = _pages(client, "list_clusters", "clusters")
-    return {"clusters": [client.describe_cluster(name=name)["cluster"] for name in names]}
+    clusters = []
+    for name in _pages(client, "list_clusters", "clusters"):
+        try:
+            clusters.append(client.describe_cluster(name=name)["cluster"])
+        except ClientError as exc:
+            if _code(exc) != "ResourceNotFoundException":  # deleted since it was listed
+                raise
+    return {"clusters": clusters}
 
 
 def get_rds(client: Any) -> Payload:
@@ -287,7 +295,7 @@ def get_buckets(source: AwsSource, account: Account, counter: CallCounter) -> Re
             bucket["Region"] = _bucket_region(s3, name)
             bucket["TagSet"] = _bucket_tags(s3, name)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            if _code(exc) == "NoSuchBucket":  # deleted since it was listed
                 continue
             read.errors.append(f"s3 bucket {name}: {describe_error(exc)}")
             continue
@@ -305,6 +313,6 @@ def _bucket_tags(s3: Any, name: str) -> list[Any]:
     try:
         return list(s3.get_bucket_tagging(Bucket=name).get("TagSet") or [])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchTagSet":
+        if _code(exc) == "NoSuchTagSet":
             return []
         raise
