@@ -110,6 +110,9 @@ _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_name_order ON entities (lower(name), key)",
     "CREATE INDEX IF NOT EXISTS entities_updated_order ON entities (updated_at, key)",
     "CREATE INDEX IF NOT EXISTS runs_status ON runs (status, started_at)",
+    # Keys alone: checking that an entity exists through the table itself reads its row, a
+    # document and all (4x slower on the relations of a 100-entity page).
+    "CREATE INDEX IF NOT EXISTS entities_key ON entities (key)",
 )
 
 
@@ -608,8 +611,8 @@ class SqliteStore:
         }[direction]
         sql = (
             "SELECT r.source_ref, r.type, r.target_ref, r.source, "
-            "EXISTS (SELECT 1 FROM entities s WHERE s.key = r.source_key), "
-            "EXISTS (SELECT 1 FROM entities t WHERE t.key = r.target_key) "
+            "EXISTS (SELECT 1 FROM entities s INDEXED BY entities_key WHERE s.key = r.source_key), "
+            "EXISTS (SELECT 1 FROM entities t INDEXED BY entities_key WHERE t.key = r.target_key) "
             f"FROM relations r WHERE {where} "
             "AND (:types IS NULL OR r.type IN (SELECT value FROM json_each(:types))) "
             "ORDER BY r.source_key, r.type, r.target_key"
@@ -625,7 +628,11 @@ class SqliteStore:
     def _where(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
         clauses = ["1 = 1"]
         params: dict[str, Any] = {}
-        if flt.kinds:
+        if len(flt.kinds) == 1:
+            # equality (not IN) lets the (kind, key) index give a page in key order
+            clauses.append("e.kind = :kind")
+            params["kind"] = flt.kinds[0].lower()
+        elif flt.kinds:
             clauses.append("e.kind IN (SELECT value FROM json_each(:kinds))")
             params["kinds"] = _json([k.lower() for k in flt.kinds])
         if flt.namespace is not None:
