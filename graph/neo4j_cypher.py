@@ -228,8 +228,12 @@ ENTITY_FIELDS: LiteralString = (
     "e {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .updated_at, .error}"
 )
 
+# Reads return their rows collected into one (``collect``): the async driver pays for each
+# record it receives, about as much as the server pays for the whole read of a page.
 GET_ENTITIES: LiteralString = (
-    "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN " + ENTITY_FIELDS + " AS entity"
+    "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN collect("
+    + ENTITY_FIELDS
+    + ") AS entities"
 )
 
 # One row holding every state: the async driver pays per record received, far more than
@@ -242,8 +246,8 @@ RETURN collect([e.key, e.source, e.hash, e.error]) AS states
 _GET_RELATIONS_TAIL: LiteralString = """
 WHERE type(r) IN $types
 WITH DISTINCT r
-RETURN r.source_ref AS source_ref, type(r) AS type, r.target_ref AS target_ref,
-       r.source AS source, startNode(r):Entity AS source_exists, endNode(r):Entity AS target_exists
+RETURN collect([r.source_ref, type(r), r.target_ref, r.source,
+                startNode(r):Entity, endNode(r):Entity]) AS relations
 """
 
 GET_RELATIONS: dict[Direction, LiteralString] = {
@@ -256,16 +260,16 @@ OWNED_BY: dict[bool, LiteralString] = {
     False: """
         MATCH (o:Ref) WHERE o.key IN $owners
         MATCH (e:Entity)-[:OWNED_BY]->(o)
-        WITH DISTINCT e
-        RETURN e.ref AS ref ORDER BY e.key
+        WITH DISTINCT e ORDER BY e.key
+        RETURN collect(e.ref) AS refs
     """,
     True: """
         MATCH (o:Ref) WHERE o.key IN $owners
         MATCH (o)<-[:CHILD_OF*0..]-(g)
         WITH DISTINCT g
         MATCH (e:Entity)-[:OWNED_BY]->(g)
-        WITH DISTINCT e
-        RETURN e.ref AS ref ORDER BY e.key
+        WITH DISTINCT e ORDER BY e.key
+        RETURN collect(e.ref) AS refs
     """,
 }
 
@@ -292,8 +296,8 @@ CALL (a) {
 WITH x.key AS key, ref, rank
 WHERE NOT key IN $seen
 WITH key, min([rank, ref]) AS best
-RETURN key, best[1] AS ref, best[0] AS rank
-ORDER BY rank, key
+WITH key, best ORDER BY best[0], key
+RETURN collect([key, best[1], best[0]]) AS level
 """
 
 ENTITY_REF: LiteralString = "MATCH (e:Ref {key: $key}) WHERE e:Entity RETURN e.ref AS ref"
@@ -459,14 +463,14 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
 
 
 def list_query(match: EntityMatch, order: Order) -> LiteralString:
-    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``, ``$limit``
-    rows, each with its ``entity`` and ``sort_value``."""
+    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``: one row whose
+    ``page`` holds up to ``$limit`` pairs of entity and sort value."""
     if order is Order.KEY:
         return (
             match.clause("e.key > $after_key")
-            + " RETURN "
+            + " WITH e ORDER BY e.key LIMIT $limit RETURN collect(["
             + ENTITY_FIELDS
-            + " AS entity, e.key AS sort_value ORDER BY e.key LIMIT $limit"
+            + ", e.key]) AS page"
         )
     value, direction = ORDER_VALUES[order]
     compare: LiteralString = "<" if direction == "DESC" else ">"
@@ -478,11 +482,11 @@ def list_query(match: EntityMatch, order: Order) -> LiteralString:
         + " WHERE $after_value IS NULL OR sort_value "
         + compare
         + " $after_value OR (sort_value = $after_value AND e.key > $after_key)"
-        + " RETURN "
-        + ENTITY_FIELDS
-        + " AS entity, sort_value ORDER BY sort_value "
+        + " WITH e, sort_value ORDER BY sort_value "
         + direction
-        + ", e.key LIMIT $limit"
+        + ", e.key LIMIT $limit RETURN collect(["
+        + ENTITY_FIELDS
+        + ", sort_value]) AS page"
     )
 
 

@@ -483,8 +483,8 @@ class Neo4jStore:
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
         if not keys:
             return {}
-        rows = await self._read(self._statement(cypher.GET_ENTITIES, keys=lookup_keys(keys)))
-        return {entity.key: entity for entity in (_entity(r["entity"]) for r in rows)}
+        (row,) = await self._read(self._statement(cypher.GET_ENTITIES, keys=lookup_keys(keys)))
+        return {entity.key: entity for entity in map(_entity, row["entities"])}
 
     async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
         if not keys:
@@ -502,19 +502,12 @@ class Neo4jStore:
             if types is None
             else [REL_TYPES[t] for t in types if t in REL_TYPES]
         )
-        rows = await self._read(
+        (row,) = await self._read(
             self._statement(cypher.GET_RELATIONS[direction], keys=lookup_keys(keys), types=wanted)
         )
         relations = [
-            StoredRelation(
-                r["source_ref"],
-                REL_NAMES[r["type"]],
-                r["target_ref"],
-                r["source"],
-                r["source_exists"],
-                r["target_exists"],
-            )
-            for r in rows
+            StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
+            for source_ref, rel, target_ref, source, a, b in row["relations"]
         ]
         relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
         return relations
@@ -535,11 +528,14 @@ class Neo4jStore:
             order = Order.KEY
         query = cypher.list_query(match, order)
         position = _position(order, after)
-        rows = await self._read(self._statement(query, limit=first + 1, **position, **match.params))
+        (row,) = await self._read(
+            self._statement(query, limit=first + 1, **position, **match.params)
+        )
+        rows: list[list[Any]] = row["page"]
         page = rows[:first]
-        entities = [_entity(r["entity"]) for r in page]
+        entities = [_entity(entity) for entity, _ in page]
         cursors = [
-            _cursor(order, r["sort_value"], e.key) for r, e in zip(page, entities, strict=True)
+            _cursor(order, value, e.key) for (_, value), e in zip(page, entities, strict=True)
         ]
         return Page(entities, has_next=len(rows) > first, cursors=cursors)
 
@@ -611,11 +607,12 @@ class Neo4jStore:
             seen, frontier = [root], [root]
             found: list[ImpactRow] = []
             for depth in range(1, max_depth + 1):
-                rows = await self._run(tx, cypher.IMPACT_LEVEL, frontier=frontier, seen=seen)
-                if not rows:
+                (row,) = await self._run(tx, cypher.IMPACT_LEVEL, frontier=frontier, seen=seen)
+                level: list[list[Any]] = row["level"]
+                if not level:
                     break
-                found += [ImpactRow(r["key"], r["ref"], depth, _VIA[r["rank"]]) for r in rows]
-                frontier = [r["key"] for r in rows]
+                found += [ImpactRow(key, ref, depth, _VIA[rank]) for key, ref, rank in level]
+                frontier = [key for key, _, _ in level]
                 seen += frontier
             return found
 
@@ -680,8 +677,8 @@ class Neo4jStore:
         if not owner_keys:
             return []
         query = cypher.OWNED_BY[include_subgroups]
-        rows = await self._read(self._statement(query, owners=lookup_keys(owner_keys)))
-        return [r["ref"] for r in rows]
+        (row,) = await self._read(self._statement(query, owners=lookup_keys(owner_keys)))
+        return list(row["refs"])
 
     # -- runs ----------------------------------------------------------------------------
     async def save_run(self, run: RunRecord) -> None:
