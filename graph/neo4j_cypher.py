@@ -224,8 +224,11 @@ DELETE l
 
 # -- reads -------------------------------------------------------------------------------
 
+# ``updated_at`` as microseconds since the epoch: the driver turns a DateTime into Python
+# objects slowly enough to triple the time of reading a few hundred entities.
 ENTITY_FIELDS: LiteralString = (
-    "e {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .updated_at, .error}"
+    "e {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .error, "
+    "updated_at: e.updated_at.epochSeconds * 1000000 + e.updated_at.microsecond}"
 )
 
 # Reads return their rows collected into one (``collect``): the async driver pays for each

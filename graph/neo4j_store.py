@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -137,7 +137,13 @@ def _relation_rows(records: Sequence[RelationRecord]) -> list[dict[str, str]]:
     ]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _datetime(value: Any) -> datetime:
+    """A stored time: a DateTime, or microseconds since the epoch (how entities read it)."""
+    if isinstance(value, int):
+        return _EPOCH + timedelta(microseconds=value)
     return value.to_native() if isinstance(value, Neo4jDateTime) else cast(datetime, value)
 
 
