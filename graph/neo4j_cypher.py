@@ -285,7 +285,9 @@ RETURN collect(DISTINCT c.key) AS keys
 """
 
 # One level of the impact walk: whatever depends on a frontier entity, or consumes an API
-# a frontier entity provides (one hop), not seen yet; each once, dependsOn (rank 0) first.
+# a frontier entity provides (one hop); each once, dependsOn (rank 0) first. Entities seen
+# at nearer levels come back too and are dropped by the caller: a ``NOT key IN $seen`` here
+# scanned the list for every row, quadratic in the size of the impact.
 IMPACT_LEVEL: LiteralString = """
 UNWIND $frontier AS key
 MATCH (a:Ref {key: key})
@@ -297,7 +299,6 @@ CALL (a) {
     RETURN x, r.source_ref AS ref, 1 AS rank
 }
 WITH x.key AS key, ref, rank
-WHERE NOT key IN $seen
 WITH key, min([rank, ref]) AS best
 WITH key, best ORDER BY best[0], key
 RETURN collect([key, best[1], best[0]]) AS level

@@ -610,16 +610,20 @@ class Neo4jStore:
         root = root_key.lower()
 
         async def work(tx: AsyncManagedTransaction) -> list[ImpactRow]:
-            seen, frontier = [root], [root]
+            seen, frontier = {root}, [root]
             found: list[ImpactRow] = []
             for depth in range(1, max_depth + 1):
-                (row,) = await self._run(tx, cypher.IMPACT_LEVEL, frontier=frontier, seen=seen)
-                level: list[list[Any]] = row["level"]
+                (row,) = await self._run(tx, cypher.IMPACT_LEVEL, frontier=frontier)
+                level = [
+                    ImpactRow(key, ref, depth, _VIA[rank])
+                    for key, ref, rank in row["level"]
+                    if key not in seen
+                ]
                 if not level:
                     break
-                found += [ImpactRow(key, ref, depth, _VIA[rank]) for key, ref, rank in level]
-                frontier = [key for key, _, _ in level]
-                seen += frontier
+                found += level
+                frontier = [r.key for r in level]
+                seen.update(frontier)
             return found
 
         return await self._read(work)

@@ -42,6 +42,22 @@ class RelationsLoader(DataLoader[str, list[StoredRelation]]):
         return [by_key.get(key.lower(), []) for key in keys]
 
 
+class OwnersLoader(DataLoader[str, list[str]]):
+    """Refs an entity is ``ownedBy`` (only that relation: the impact of a hub asks for the
+    owners of thousands of entities, and all their relations are ten times as many rows)."""
+
+    def __init__(self, store: GraphStore) -> None:
+        super().__init__(get_cache_key=str.lower)
+        self.store = store
+
+    async def batch_load_fn(self, keys: list[str]) -> list[list[str]]:
+        rows = await self.store.get_relations(keys, Direction.OUT, ["ownedBy"])
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            by_key[row.source_ref.lower()].append(row.target_ref)
+        return [by_key.get(key.lower(), []) for key in keys]
+
+
 class RunLoader(DataLoader[str, RunRecord | None]):
     """Run records by id."""
 
@@ -59,7 +75,10 @@ class Loaders:
     entities: EntityLoader
     relations: RelationsLoader
     runs: RunLoader
+    owners: OwnersLoader
 
     @classmethod
     def for_store(cls, store: GraphStore) -> Loaders:
-        return cls(EntityLoader(store), RelationsLoader(store), RunLoader(store))
+        return cls(
+            EntityLoader(store), RelationsLoader(store), RunLoader(store), OwnersLoader(store)
+        )

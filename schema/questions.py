@@ -103,13 +103,8 @@ async def resolve_impact(info: Info, ref: str, max_depth: int | None = 10) -> Im
         for row, stored in zip(rows, found, strict=True)
         if stored is not None
     ]
-    relations = await loaders.relations.load_many([a.entity.stored.key for a in affected])
-    owner_refs = dict.fromkeys(
-        r.target_ref.lower()
-        for item, rows_of in zip(affected, relations, strict=True)
-        for r in rows_of
-        if r.type == "ownedBy" and r.source_ref.lower() == item.entity.stored.key
-    )
+    owners_of = await loaders.owners.load_many([a.entity.stored.key for a in affected])
+    owner_refs = dict.fromkeys(ref.lower() for refs in owners_of for ref in refs)
     owners = await loaders.entities.load_many(list(owner_refs))
     return Impact(
         root=to_graphql(root_entity) if root_entity else None,
