@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.entity import Entity
-from catalog.errors import SourceLocation
+from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.validation import validate_entity
 from graph.port import RunError
 
 
@@ -72,3 +75,25 @@ class Snapshot:
     events: list[EventRetention] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+
+    def add(
+        self, raw: Mapping[str, Any], location: SourceLocation, *, defer: bool = False
+    ) -> Entity | None:
+        """Validate a document a transform built and add it; returns the entity.
+
+        An invalid one is not added: it is recorded as rejected (so its last good version
+        stays, marked with the error) or, when it has no ref to keep, as a run error.
+        """
+        try:
+            entity = validate_entity(raw, location)
+        except InvalidEntityError as exc:
+            error = RunError(
+                exc.describe(with_location=False), file=str(location), entity=exc.entity
+            )
+            if exc.entity:
+                self.rejected.append(Rejected(exc.entity, error))
+            else:
+                self.errors.append(error)
+            return None
+        self.descriptors.append(Descriptor(entity, location, defer))
+        return entity

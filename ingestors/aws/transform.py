@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.delivery import API_VERSION
-from catalog.errors import InvalidEntityError, InvalidRefError, SourceLocation
-from catalog.validation import validate_entity
-from graph.port import RunError
+from catalog.errors import InvalidRefError, SourceLocation
 from ingestors.aws import names, tags
 from ingestors.aws.config import AwsSource
 from ingestors.aws.names import ResourceType
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Descriptor, Rejected, Snapshot
+from ingestors.snapshot import Snapshot
 
 Payload = Mapping[str, Any]
 
@@ -328,14 +326,7 @@ class _Builder:
         self.add(raw, names.scope(self.account_id), names.account_ref(self.account_id))
 
     def add(self, raw: dict[str, Any], where: str, ref: str) -> None:
-        location = SourceLocation(where)
-        try:
-            entity = validate_entity(raw, location)
-        except InvalidEntityError as exc:
-            error = RunError(exc.describe(with_location=False), file=where, entity=ref)
-            self.snapshot.rejected.append(Rejected(ref, error))
-            return
-        self.snapshot.descriptors.append(Descriptor(entity, location))
+        self.snapshot.add(raw, SourceLocation(where))
 
 
 def transform_account(payload: Payload, source: AwsSource) -> Snapshot:

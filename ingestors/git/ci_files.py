@@ -34,13 +34,12 @@ from catalog.delivery import (
 )
 from catalog.descriptors import parse_descriptors
 from catalog.entity import Entity
-from catalog.errors import InvalidEntityError, InvalidRefError, SourceLocation
+from catalog.errors import InvalidRefError, SourceLocation
 from catalog.refs import parse_ref
-from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Descriptor, Rejected, Snapshot
+from ingestors.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from ingestors.git.transform import Origin
@@ -311,12 +310,4 @@ def _add_pipeline(
         return
     snapshot.files_read += 1
     raw = pipeline_document(ci_file, text, repository, origin)
-    location = SourceLocation(ci_file.path, 1)
-    try:
-        entity = validate_entity(raw, location)
-    except InvalidEntityError as exc:
-        identity = f"pipeline:{repository.namespace}/{raw['metadata']['name']}"
-        error = RunError(exc.describe(with_location=False), file=str(location), entity=identity)
-        snapshot.rejected.append(Rejected(identity, error))
-        return
-    snapshot.descriptors.append(Descriptor(entity, location, defer=True))
+    snapshot.add(raw, SourceLocation(ci_file.path, 1), defer=True)

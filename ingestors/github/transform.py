@@ -29,7 +29,7 @@ from catalog.delivery import (
     pipeline_name,
 )
 from catalog.entity import Entity
-from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.errors import SourceLocation
 from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.github.config import GithubSource
@@ -72,18 +72,7 @@ class _Builder:
     def add(
         self, raw: dict[str, Any], location: SourceLocation, defer: bool = False
     ) -> Entity | None:
-        metadata = raw["metadata"]
-        identity = (
-            f"{raw['kind'].lower()}:{metadata.get('namespace', 'default')}/{metadata['name']}"
-        )
-        try:
-            entity = validate_entity(raw, location)
-        except InvalidEntityError as exc:
-            error = RunError(exc.describe(with_location=False), file=str(location), entity=identity)
-            self.snapshot.rejected.append(Rejected(identity, error))
-            return None
-        self.snapshot.descriptors.append(Descriptor(entity, location, defer))
-        return entity
+        return self.snapshot.add(raw, location, defer=defer)
 
     def fail_scope(self, path: str, what: str, reason: str, *scopes: str) -> None:
         self.snapshot.errors.append(

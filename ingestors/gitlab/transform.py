@@ -37,9 +37,8 @@ from catalog.delivery import (
 )
 from catalog.descriptors import parse_descriptors
 from catalog.entity import Entity
-from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.errors import SourceLocation
 from catalog.refs import parse_ref
-from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
@@ -291,16 +290,7 @@ def _shared_namespace(refs: Iterable[str]) -> str:
 
 def _add(snapshot: Snapshot, raw: Json, scope_path: str, *, defer: bool = False) -> bool:
     """Validate ``raw`` and add it; an invalid one becomes a run error. True when added."""
-    location = SourceLocation(f"gitlab:{scope_path}")
-    try:
-        entity = validate_entity(raw, location)
-    except InvalidEntityError as exc:
-        snapshot.errors.append(
-            RunError(exc.describe(with_location=False), str(location), exc.entity)
-        )
-        return False
-    snapshot.descriptors.append(Descriptor(entity, location, defer=defer))
-    return True
+    return snapshot.add(raw, SourceLocation(f"gitlab:{scope_path}"), defer=defer) is not None
 
 
 def _metadata(name: str, namespace: str, project: ProjectPayload, **extra: Any) -> Json:

@@ -32,13 +32,12 @@ from catalog.delivery import (
     jenkins_pipeline_name,
     pipeline_name,
 )
-from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.errors import SourceLocation
 from catalog.refs import parse_ref
-from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.jenkins.payload import GIT_BUILD_DATA, JenkinsPayload, JobPayload, Json, scope_of
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Descriptor, EventRetention, Snapshot
+from ingestors.snapshot import EventRetention, Snapshot
 
 SOURCE_TYPE = "jenkins"
 _SCP_REMOTE = re.compile(r"^[\w.-]+@([\w.-]+):(.+)$")
@@ -174,15 +173,7 @@ def _shared_namespace(refs: Iterable[str]) -> str:
 
 
 def _add(snapshot: Snapshot, raw: Json, location: SourceLocation, *, defer: bool = False) -> bool:
-    try:
-        entity = validate_entity(raw, location)
-    except InvalidEntityError as exc:
-        snapshot.errors.append(
-            RunError(exc.describe(with_location=False), str(location), exc.entity)
-        )
-        return False
-    snapshot.descriptors.append(Descriptor(entity, location, defer=defer))
-    return True
+    return snapshot.add(raw, location, defer=defer) is not None
 
 
 def _transform_job(snapshot: Snapshot, link: _Link, name: str, builds_per_pipeline: int) -> None:
