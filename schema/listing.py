@@ -35,11 +35,17 @@ class EntityEdge:
     node: Entity
 
 
+async def _total_count(root: EntityConnection, info: Info) -> int:
+    """Counted only when asked for: a count costs Neo4j a scan of the matches."""
+    return await info.context.store.count_entities(root.filter)
+
+
 @strawberry.type
 class EntityConnection:
-    total_count: int
+    total_count: int = strawberry.field(resolver=_total_count)
     edges: list[EntityEdge]
     page_info: PageInfo
+    filter: strawberry.Private[EntityFilter]
 
 
 @strawberry.type(description="How many entities have each value of a field.")
@@ -146,7 +152,6 @@ async def resolve_entities(
         position = Cursor(value, key)
     store = info.context.store
     page = await store.list_entities(flt, size, position, order)
-    total = await store.count_entities(flt)
     for stored in page.entities:
         info.context.loaders.entities.prime(stored.key, stored)
     cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
@@ -155,7 +160,7 @@ async def resolve_entities(
         for cursor, stored in zip(cursors, page.entities, strict=True)
     ]
     return EntityConnection(
-        total_count=total,
+        filter=flt,
         edges=edges,
         page_info=PageInfo(
             has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
