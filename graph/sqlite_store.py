@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -302,6 +303,14 @@ def path_from_url(url: str) -> str:
     return rest[1:]
 
 
+class _Job:
+    """Where one call to the store's thread is: queued, running, done or cancelled."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state = "queued"
+
+
 class SqliteStore:
     """:class:`graph.port.GraphStore` over one SQLite file."""
 
@@ -317,19 +326,39 @@ class SqliteStore:
         return self._queries
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one transaction on the store's thread. Cancelling the caller
+        interrupts ``fn``'s statements (rolling it back), or drops ``fn`` if it has not
+        started: otherwise a request past its timeout would keep the only thread busy and
+        every later request would queue behind it."""
         if self._executor is None or self._conn is None:
             raise StoreError("the store is not open; call setup() first")
         conn = self._conn
+        job = _Job()
 
         def run() -> T:
+            with job.lock:
+                if job.state == "cancelled":
+                    raise StoreError("the request was cancelled before it reached the store")
+                job.state = "running"
             try:
                 with conn:
                     return fn(conn)
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+            finally:
+                with job.lock:
+                    job.state = "done"
 
         context = contextvars.copy_context()  # the request's statement count goes along
-        return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, run)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, context.run, run)
+        except asyncio.CancelledError:
+            with job.lock:  # held, so the thread cannot move on to another caller's work
+                if job.state == "running":
+                    conn.interrupt()
+                job.state = "cancelled"
+            raise
 
     def _execute(
         self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()

@@ -1,0 +1,66 @@
+"""The SQLite adapter's own behaviour: a cancelled call frees the store's single thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from graph.sqlite_store import SqliteStore
+
+# Counts to 300 million: minutes of work for the one thread, unless interrupted.
+LONG_QUERY = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}")
+    await store.setup()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(LONG_QUERY).fetchone()[0])
+
+
+async def test_cancelling_a_running_call_interrupts_its_statement(
+    sqlite_store: SqliteStore,
+) -> None:
+    slow = asyncio.ensure_future(sqlite_store._call(_count))
+    await asyncio.sleep(0.3)  # the statement is running on the store's thread
+
+    slow.cancel()
+    started = time.perf_counter()
+    answered = await asyncio.wait_for(sqlite_store.ping(), timeout=5)
+
+    assert answered is True
+    assert time.perf_counter() - started < 2
+    assert slow.cancelled()
+
+
+async def test_cancelling_a_queued_call_skips_it(sqlite_store: SqliteStore) -> None:
+    ran: list[str] = []
+
+    def remember(conn: sqlite3.Connection) -> None:
+        ran.append("queued")
+
+    slow = asyncio.ensure_future(sqlite_store._call(_count))
+    await asyncio.sleep(0.3)
+    queued = asyncio.ensure_future(sqlite_store._call(remember))
+    await asyncio.sleep(0.05)
+
+    queued.cancel()
+    slow.cancel()
+    assert await asyncio.wait_for(sqlite_store.ping(), timeout=5) is True
+
+    assert ran == []
