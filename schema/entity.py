@@ -7,8 +7,9 @@ inverse name (``ownerOf`` for an ``ownedBy`` that points at this entity).
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeAlias, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,6 +21,10 @@ from schema.errors import UserInputError
 
 if TYPE_CHECKING:
     from schema.runs import IngestionRun
+
+T = TypeVar("T")
+Resolved: TypeAlias = T | Awaitable[T]
+"""What a resolver that answers at once when it can returns: the value, or an awaitable."""
 
 
 def global_id(ref: str) -> str:
@@ -171,13 +176,68 @@ class Entity:
             if seen == type_
         ]
 
-    async def _related_entities(self, info: Info, type_: str) -> list[Entity]:
-        refs = await self._related(info, type_)
+    def _related_now(self, info: Info, type_: str) -> list[str] | None:
+        """:meth:`_related` when this entity's relations are loaded already, else None."""
+        loaded = info.context.loaders.relations.peek(self.stored.key)
+        if loaded is None:
+            return None
+        key = self.stored.key
+        return [
+            other
+            for row in loaded.result()
+            for seen, other in _seen_from(key, row)
+            if seen == type_
+        ]
+
+    def related_entities(
+        self, info: Info, type_: str, kind: str | None = None
+    ) -> Resolved[list[Entity]]:
+        """The entities at the other end of ``type_`` relations (of ``kind`` when given):
+        at once when a listing preloaded them (:func:`preload_related`), else awaited."""
+        refs = self._related_now(info, type_)
+        if refs is not None:
+            entities = info.context.loaders.entities
+            found: list[Entity] = []
+            for ref in refs:
+                if kind is not None and ref.split(":", 1)[0].lower() != kind:
+                    continue
+                loaded = entities.peek(ref)
+                if loaded is None:
+                    break
+                stored = loaded.result()
+                if stored is not None:
+                    found.append(to_graphql(stored))
+            else:
+                return found
+        return self._load_related_entities(info, type_, kind)
+
+    async def _load_related_entities(
+        self, info: Info, type_: str, kind: str | None
+    ) -> list[Entity]:
+        refs = [
+            r
+            for r in await self._related(info, type_)
+            if kind is None or r.split(":", 1)[0].lower() == kind
+        ]
         found = await info.context.loaders.entities.load_many(refs)
         return [to_graphql(s) for s in found if s is not None]
 
-    @strawberry.field(description="The owner (the ownedBy target), where the kind has one.")
-    async def owner(self, info: Info) -> Entity | None:
+    @strawberry.field(
+        description="The owner (the ownedBy target), where the kind has one.",
+        graphql_type=Optional["Entity"],
+    )
+    def owner(self, info: Info) -> Resolved[Entity | None]:
+        refs = self._related_now(info, "ownedBy")
+        if refs is not None:
+            if not refs:
+                return None
+            loaded = info.context.loaders.entities.peek(refs[0])
+            if loaded is not None:
+                stored = loaded.result()
+                return to_graphql(stored) if stored else None
+        return self._load_owner(info)
+
+    async def _load_owner(self, info: Info) -> Entity | None:
         refs = await self._related(info, "ownedBy")
         if not refs:
             return None
@@ -200,13 +260,28 @@ class Entity:
         ]
         return sorted(found, key=lambda r: (r.type, r.target_ref.lower()))
 
-    @strawberry.field(description="Entities this one depends on.")
-    async def depends_on(self, info: Info) -> list[Entity]:
-        return await self._related_entities(info, "dependsOn")
+    @strawberry.field(description="Entities this one depends on.", graphql_type=list["Entity"])
+    def depends_on(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "dependsOn")
 
-    @strawberry.field(description="Entities that depend on this one.")
-    async def dependency_of(self, info: Info) -> list[Entity]:
-        return await self._related_entities(info, "dependencyOf")
+    @strawberry.field(description="Entities that depend on this one.", graphql_type=list["Entity"])
+    def dependency_of(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "dependencyOf")
+
+
+async def preload_related(info: Info, keys: list[str]) -> None:
+    """Load the relations of ``keys`` and the entities their forward relations point at, in
+    two batches: the fields of a page's entities then answer without awaiting (each awaited
+    field costs the executor a task, and a page has hundreds)."""
+    loaders = info.context.loaders
+    rows_of = await loaders.relations.load_many(keys)
+    targets = {
+        row.target_ref.lower()
+        for key, rows in zip(keys, rows_of, strict=True)
+        for row in rows
+        if row.source_ref.lower() == key.lower()
+    }
+    await loaders.entities.load_many(sorted(targets))
 
 
 def to_graphql(stored: StoredEntity) -> Entity:

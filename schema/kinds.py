@@ -17,7 +17,7 @@ from schema.delivery import (
     Environment,
     Pipeline,
 )
-from schema.entity import Entity, to_graphql
+from schema.entity import Entity, Resolved, to_graphql
 
 
 def _kind_of(ref: str) -> str:
@@ -60,13 +60,13 @@ class Component(Entity):
     async def subcomponents(self, info: Info) -> list[Entity]:
         return await _many(self, info, "hasPart", "component")
 
-    @strawberry.field
-    async def provides_apis(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "providesApi")
+    @strawberry.field(graphql_type=list[Entity])
+    def provides_apis(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "providesApi")
 
-    @strawberry.field
-    async def consumes_apis(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "consumesApi")
+    @strawberry.field(graphql_type=list[Entity])
+    def consumes_apis(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "consumesApi")
 
     @strawberry.field(description="The template this component was made from.")
     async def scaffolded_from(self, info: Info) -> Entity | None:

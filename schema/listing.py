@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from graph.port import FACET_FIELDS, Cursor, EntityFilter, Order
 from schema.context import Info
-from schema.entity import Entity, to_graphql
+from schema.entity import Entity, preload_related, to_graphql
 from schema.errors import UserInputError
 from schema.inputs import decode_cursor, encode_cursor, page_size, parse_input_ref
 
@@ -97,6 +99,57 @@ async def build_filter(
     )
 
 
+#: Entity fields answered from the entity alone; any other field of a listed node reads its
+#: relations, which the listing then loads for the whole page up front.
+_OWN_FIELDS = frozenset(
+    {
+        "__typename",
+        "id",
+        "ref",
+        "kind",
+        "namespace",
+        "name",
+        "title",
+        "description",
+        "tags",
+        "labels",
+        "annotations",
+        "links",
+        "document",
+        "source",
+        "updatedAt",
+        "error",
+        "type",
+        "lifecycle",
+        "definition",
+        "profile",
+    }
+)
+
+
+def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
+    """The fields among ``selections``, fragments opened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
+def _nodes_ask_for_relations(selected: Sequence[Selection]) -> bool:
+    """Whether the ``edges { node { ... } }`` of a listing select a relation field."""
+    for listing in _fields(selected):
+        for edges in _fields(listing.selections):
+            if edges.name != "edges":
+                continue
+            for node in _fields(edges.selections):
+                if node.name == "node" and any(
+                    f.name not in _OWN_FIELDS for f in _fields(node.selections)
+                ):
+                    return True
+    return False
+
+
 _ORDERS = {
     EntityOrder.NAME: Order.NAME,
     EntityOrder.KIND: Order.KIND,
@@ -154,6 +207,8 @@ async def resolve_entities(
     page = await store.list_entities(flt, size, position, order)
     for stored in page.entities:
         info.context.loaders.entities.prime(stored.key, stored)
+    if page.entities and _nodes_ask_for_relations(info.selected_fields):
+        await preload_related(info, [stored.key for stored in page.entities])
     cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
     edges = [
         EntityEdge(cursor=cursor, node=to_graphql(stored))

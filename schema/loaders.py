@@ -4,20 +4,36 @@ items it returns. Each batch function makes one store call and answers in key or
 
 from __future__ import annotations
 
+from asyncio import Future
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiodataloader import DataLoader
 
 from graph.port import Direction, GraphStore, RunRecord, StoredEntity, StoredRelation
+
+T = TypeVar("T")
+
+
+def _finished(future: Future[T] | None) -> Future[T] | None:
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return None
+    return future
 
 
 class EntityLoader(DataLoader[str, StoredEntity | None]):
     """Entity by key (lowercased ref); None when no such entity exists."""
 
     def __init__(self, store: GraphStore) -> None:
-        super().__init__(get_cache_key=str.lower)
+        self._futures: dict[str, Future[StoredEntity | None]] = {}
+        super().__init__(get_cache_key=str.lower, cache_map=self._futures)
         self.store = store
+
+    def peek(self, key: str) -> Future[StoredEntity | None] | None:
+        """The finished load of ``key``, if there is one (a resolver can then answer
+        without awaiting); None when it was not loaded yet or failed."""
+        return _finished(self._futures.get(key.lower()))
 
     async def batch_load_fn(self, keys: list[str]) -> list[StoredEntity | None]:
         found = await self.store.get_entities(keys)
@@ -28,8 +44,13 @@ class RelationsLoader(DataLoader[str, list[StoredRelation]]):
     """All stored relations touching an entity, in either direction."""
 
     def __init__(self, store: GraphStore) -> None:
-        super().__init__(get_cache_key=str.lower)
+        self._futures: dict[str, Future[list[StoredRelation]]] = {}
+        super().__init__(get_cache_key=str.lower, cache_map=self._futures)
         self.store = store
+
+    def peek(self, key: str) -> Future[list[StoredRelation]] | None:
+        """The finished load of ``key``, if there is one (see :meth:`EntityLoader.peek`)."""
+        return _finished(self._futures.get(key.lower()))
 
     async def batch_load_fn(self, keys: list[str]) -> list[list[StoredRelation]]:
         rows = await self.store.get_relations(keys, Direction.BOTH)
