@@ -59,7 +59,9 @@ def github_fetcher(
             )
         async with github_client(source, token, cache, sleep) as client:
             payload = await get_org(client, source, catalog, token)
-        return transform_org(payload, source)
+        snapshot = transform_org(payload, source)
+        snapshot.warnings.extend(payload.warnings)
+        return snapshot
 
     return fetch
 

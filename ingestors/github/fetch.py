@@ -20,7 +20,7 @@ from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import open_source
 from ingestors.github.config import GithubSource
 from ingestors.github.payload import Json, OrgPayload, RepoPayload, TeamPayload
-from ingestors.http import ApiClient, ApiError, NotFoundError
+from ingestors.http import ApiClient, ApiError, AuthError, NotFoundError
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
@@ -90,8 +90,15 @@ async def get_deployments(client: ApiClient, item: RepoPayload, per_environment:
                 f"repos/{name}/environments", {"per_page": 100}, items=lambda b: b["environments"]
             )
         ]
-    except NotFoundError:
-        environments = []  # environments are not available for this repository's plan
+    except (NotFoundError, AuthError) as exc:
+        # A repository without environments answers 200 with none; 404/403 is GitHub hiding
+        # them from a token without the permission, so its deployments are not known.
+        raise ApiError(
+            exc.url,
+            exc.status,
+            "environments not readable: give the token the Environments (read) and "
+            "Deployments (read) repository permissions (classic tokens: the repo scope)",
+        ) from exc
     deployments: dict[str, list[Json]] = {}
     statuses: dict[int, list[Json]] = {}
     for environment in environments:
@@ -167,7 +174,11 @@ async def get_teams(client: ApiClient, source: GithubSource, payload: OrgPayload
     if source.user_profiles:
         logins = sorted({str(m["login"]) for t in found for m in t.members})
         for login in logins:
-            users[login] = await client.get_json(f"users/{login}")
+            try:
+                users[login] = await client.get_json(f"users/{login}")
+            except (NotFoundError, AuthError) as exc:
+                # a deleted (ghost) or hidden user: its login alone still names the member
+                payload.warnings.append(f"user {login}: profile not read, login used ({exc})")
     payload.teams, payload.users = found, users
 
 

@@ -55,6 +55,7 @@ class OrgPayload:
     teams: list[TeamPayload] | None = None
     users: dict[str, Json] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
 
 

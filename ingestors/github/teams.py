@@ -3,7 +3,8 @@
 A team is ``group:default/<slug>``, the ref CODEOWNERS ``@org/<slug>`` resolves to
 (:func:`ingestors.git.codeowners.owner_ref`); a member is ``user:default/<login>``, the ref
 of ``@<login>``. ``parent`` comes from the team's parent team (``childOf``), ``children``
-from the teams naming it as parent, ``members``/``memberOf`` from the member lists; a
+from the teams naming it as parent, ``members``/``memberOf`` from the member lists less
+the members of child teams (GitHub counts those in the parent's list too); a
 user's profile from ``GET /users/{login}`` when it was read.
 """
 
@@ -34,6 +35,34 @@ def _parent(team: Json) -> str | None:
     return None
 
 
+def direct_members(teams: list[TeamPayload]) -> dict[str, list[Json]]:
+    """Each team's own members by slug: GitHub lists a team's members with those of its child
+    teams (at any depth), so the members of every descendant team are taken out."""
+    child_slugs: dict[str, list[str]] = {}
+    listed: dict[str, list[Json]] = {}
+    for item in teams:
+        slug = str(item.team["slug"])
+        listed[slug] = item.members
+        parent = _parent(item.team)
+        if parent is not None:
+            child_slugs.setdefault(parent, []).append(slug)
+
+    def descendants(slug: str, seen: set[str]) -> set[str]:
+        found: set[str] = set()
+        for child in child_slugs.get(slug, []):
+            if child not in seen:
+                seen.add(child)
+                found |= {str(m["login"]) for m in listed.get(child, [])}
+                found |= descendants(child, seen)
+        return found
+
+    own: dict[str, list[Json]] = {}
+    for slug, members in listed.items():
+        below = descendants(slug, {slug})
+        own[slug] = [m for m in members if str(m["login"]) not in below]
+    return own
+
+
 def team_documents(
     org: str, teams: list[TeamPayload], users: dict[str, Json]
 ) -> list[tuple[dict[str, Any], SourceLocation]]:
@@ -41,6 +70,7 @@ def team_documents(
     children: dict[str, list[str]] = {}
     member_of: dict[str, list[str]] = {}
     avatars: dict[str, str] = {}
+    own = direct_members(teams)
     for item in teams:
         slug = str(item.team["slug"])
         parent = _parent(item.team)
@@ -48,9 +78,10 @@ def team_documents(
             children.setdefault(parent, []).append(group_ref(slug))
         for member in item.members:
             login = str(member["login"])
-            member_of.setdefault(login, []).append(group_ref(slug))
             if member.get("avatar_url"):
                 avatars.setdefault(login, str(member["avatar_url"]))
+        for member in own[slug]:
+            member_of.setdefault(str(member["login"]), []).append(group_ref(slug))
     documents: list[tuple[dict[str, Any], SourceLocation]] = []
     for item in teams:
         slug = str(item.team["slug"])
@@ -59,7 +90,7 @@ def team_documents(
             "type": "team",
             "profile": {"displayName": title},
             "children": children.get(slug, []),
-            "members": [user_ref(str(m["login"])) for m in item.members],
+            "members": [user_ref(str(m["login"])) for m in own[slug]],
         }
         parent = _parent(item.team)
         if parent is not None:

@@ -128,13 +128,16 @@ def test_teams_become_groups_and_members_users() -> None:
     platform = groups["group:default/platform"]
     assert platform["spec"]["type"] == "team"
     assert platform["spec"]["children"] == ["group:default/payments-team"]
-    assert platform["spec"]["members"] == ["user:default/ada", "user:default/grace"]
+    # GitHub lists platform's members with its child team's (grace, linus): only ada is direct
+    assert platform["spec"]["members"] == ["user:default/ada"]
     assert platform["metadata"]["annotations"]["github.com/team-slug"] == "acme/platform"
-    users = by_kind(snapshot, "user")
-    assert users["user:default/grace"]["spec"]["memberOf"] == [
-        "group:default/platform",
-        "group:default/payments-team",
+    assert groups["group:default/payments-team"]["spec"]["members"] == [
+        "user:default/grace",
+        "user:default/linus",
     ]
+    users = by_kind(snapshot, "user")
+    assert users["user:default/grace"]["spec"]["memberOf"] == ["group:default/payments-team"]
+    assert users["user:default/linus"]["spec"]["memberOf"] == ["group:default/payments-team"]
     assert users["user:default/ada"]["spec"]["profile"]["displayName"] == "Ada"
     assert users["user:default/ada"]["spec"]["profile"]["email"] == "ada@acme.example.com"
 
