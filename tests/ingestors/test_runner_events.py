@@ -135,3 +135,38 @@ async def test_builds_of_a_pipeline_held_by_another_source_are_kept(store: Graph
     # The API no longer lists app-ci's runs, but the pipeline still exists (the git source's).
     await _run(store, "ci", Snapshot("test", descriptors=[marker], events=retention))
     assert "build:default/app-ci-1" in await store.get_entities(["build:default/app-ci-1"])
+
+
+async def test_pruned_events_do_not_count_against_the_delete_guard(store: GraphStore) -> None:
+    pipeline = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    builds = [*map(_build, range(1, 11))]
+    keep_ten = [EventRetention("build", ("pipeline",), "startedAt", keep=10)]
+    await _run(store, "ci", Snapshot("test", descriptors=[pipeline, *builds], events=keep_ten))
+
+    # buildsPerPipeline lowered to 2: 8 of the source's 11 entities are pruned.
+    keep_two = [EventRetention("build", ("pipeline",), "startedAt", keep=2)]
+    run = await _run(store, "ci", Snapshot("test", descriptors=[pipeline], events=keep_two))
+
+    assert run.status == "SUCCEEDED", run.errors
+    assert run.cleanup == "done: 8 stale entities deleted"
+    keys = [f"build:default/app-ci-{n}" for n in range(1, 11)]
+    assert sorted(await store.get_entities(keys)) == [
+        "build:default/app-ci-10",
+        "build:default/app-ci-9",
+    ]
+
+
+async def test_the_delete_guard_still_counts_the_other_kinds(store: GraphStore) -> None:
+    retention = [EventRetention("build", ("pipeline",), "startedAt", keep=10)]
+    pipelines = [_descriptor("Pipeline", n, {"type": "github-actions"}) for n in ("a", "b", "c")]
+    builds = [*map(_build, range(1, 8))]  # app-ci's: events, live and not counted
+    app = _descriptor("Pipeline", "app-ci", {"type": "github-actions"})
+    await _run(
+        store, "ci", Snapshot("test", descriptors=[app, *pipelines, *builds], events=retention)
+    )
+
+    # Three of the four pipelines vanish: 3 of 4 non-event entities, more than half.
+    run = await _run(store, "ci", Snapshot("test", descriptors=[app, *builds], events=retention))
+
+    assert run.cleanup is not None and run.cleanup.startswith("skipped: 3 of 4 entities")
+    assert "pipeline:default/a" in await store.get_entities(["pipeline:default/a"])
