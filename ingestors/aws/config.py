@@ -6,7 +6,7 @@
   assumeRole:                               # optional: one ARN or a list, one account each
     - arn:aws:iam::111122223333:role/stagegraph-reader
   endpointUrl: http://localhost:4566        # optional: LocalStack, moto
-  endpointUrls: {eu-west-1: https://...}    # optional: per-region endpoints (VPC endpoints)
+  endpointUrls: {eu-west-1: http://localhost:4567}  # optional: one URL per region (tests)
   tagKeys: {owner: [owner, team]}           # optional: roles not given keep their defaults
   defaultOwner: group:default/platform      # optional: owner of untagged resources
   accountAlias: production                  # optional: a name, or {accountId: name}
@@ -82,7 +82,11 @@ class AwsSource(SourceConfig):
     endpoint_urls: dict[str, str] = Field(
         default_factory=dict,
         alias="endpointUrls",
-        description="Per-region endpoints (region -> URL), ahead of endpointUrl.",
+        description=(
+            "One URL per region (region -> URL) for every regional call of that region,"
+            " whatever the service, ahead of endpointUrl: a LocalStack or moto per region,"
+            " a proxy in tests. Not VPC interface endpoints (those are one URL per service)."
+        ),
     )
     tag_keys: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: dict(DEFAULT_TAG_KEYS),

@@ -1,11 +1,14 @@
 """The AWS source's fetch: every account at once, each account's regions in threads; then
 the pure transform.
 
-Scopes: an account (``aws/<account>``: the CloudAccount), each of its regions
-(``aws/<account>/<region>``) and its S3 buckets (``aws/<account>/s3``, listed once). A scope
-whose calls failed goes into ``Snapshot.keep_files`` with an error, so the run keeps what it
-had from there while every other scope refreshes. When nothing at all could be read the
-fetch raises :class:`~ingestors.errors.SourceUnavailableError` and the run deletes nothing.
+Scopes: an account (``aws/<account>``: the CloudAccount), each service of each of its
+regions (``aws/<account>/<region>/<service>``) and its S3 buckets (``aws/<account>/s3``,
+listed once). A scope whose calls failed goes into ``Snapshot.keep_files`` with an error, so
+the run keeps what it had from there while every other scope refreshes: a service denied
+(AccessDenied on eks) keeps only its own resources. A failed tag listing keeps the services
+tagged through it; an unreachable endpoint or missing credentials keep the whole region.
+When nothing at all could be read the fetch raises
+:class:`~ingestors.errors.SourceUnavailableError` and the run deletes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from graph.port import RunError
 from ingestors.aws import names
 from ingestors.aws.config import AwsSource, role_account
 from ingestors.aws.get import (
+    SERVICES,
     Account,
     CallCounter,
     Payload,
@@ -28,7 +32,7 @@ from ingestors.aws.get import (
     get_buckets,
     get_region,
 )
-from ingestors.aws.transform import transform_account
+from ingestors.aws.transform import TAGGED_BY_LISTING, transform_account
 from ingestors.errors import SourceUnavailableError
 from ingestors.snapshot import Snapshot
 
@@ -91,7 +95,14 @@ async def _read_account(source: AwsSource, role: str | None, counter: CallCounte
         if read.errors:
             outcome.regions_failed += 1
             where = f"AWS account {account_id}, region {region}"
-            outcome.fail(names.scope(account_id, region), f"{where}: {_joined(read)}")
+            kept = _kept_services(read)
+            for service in kept:
+                outcome.snapshot.keep_files.add(names.scope(account_id, region, service))
+            # the region's own path too: entities stored before scopes were per service
+            outcome.fail(
+                names.scope(account_id, region),
+                f"{where}: {_joined(read)}; kept services: {', '.join(kept)}",
+            )
         else:
             outcome.regions_read += 1
     if "buckets" in buckets.payload:
@@ -141,10 +152,23 @@ def _joined(read: Read) -> str:
     return "; ".join(read.errors)
 
 
+def _kept_services(read: Read) -> list[str]:
+    """The services of a region whose resources are kept: those not read, and those tagged
+    through the tag listing when it was not read (they yield nothing without it)."""
+    kept = set(read.failed)
+    if "tagging" in kept:
+        kept |= TAGGED_BY_LISTING
+    return [key for key in SERVICES if key in kept]
+
+
 def _scopes(source: AwsSource, account_id: str) -> list[str]:
-    """Every scope of an account: the account, its regions and its buckets."""
+    """Every scope of an account: the account, each service of its regions, its buckets."""
     return [
         names.scope(account_id),
-        *(names.scope(account_id, region) for region in source.regions),
+        *(
+            names.scope(account_id, region, service)
+            for region in source.regions
+            for service in SERVICES
+        ),
         names.scope(account_id, names.GLOBAL_SCOPE),
     ]

@@ -76,10 +76,12 @@ class Account:
 @dataclass
 class Read:
     """What one scope (a region, or an account's buckets) gave: the payload of the services
-    that answered, and one message per service that did not."""
+    that answered, one message per service that did not, and the keys (of
+    :data:`SERVICES`) of those that were not read."""
 
     payload: Payload = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 class Clients:
@@ -260,11 +262,13 @@ def get_region(source: AwsSource, account: Account, region: str, counter: CallCo
     for key, (service, getter) in SERVICES.items():
         try:
             read.payload[key] = getter(clients.regional(service, region))
-        except FATAL as exc:
+        except FATAL as exc:  # the endpoint or the credentials: no other call would answer
             read.errors.append(f"{service}: {describe_error(exc)}")
+            read.failed = list(SERVICES)
             break
         except (BotoCoreError, ClientError) as exc:
             read.errors.append(f"{service}: {describe_error(exc)}")
+            read.failed.append(key)
     return read
 
 

@@ -76,11 +76,13 @@ def account_ref(account_id: str) -> str:
     return f"cloudaccount:default/{account_name(account_id)}"
 
 
-def scope(account_id: str, region: str | None = None) -> str:
+def scope(account_id: str, region: str | None = None, service: str | None = None) -> str:
     """The source path of what one read produced: ``aws/<account>`` (the account entity),
-    ``aws/<account>/<region>`` (a region's resources) or ``aws/<account>/s3`` (buckets,
-    listed once per account)."""
-    return f"aws/{account_id}" if region is None else f"aws/{account_id}/{region}"
+    ``aws/<account>/<region>/<service>`` (one service's resources in a region, ``service``
+    a key of :data:`ingestors.aws.get.SERVICES`) or ``aws/<account>/s3`` (buckets, listed
+    once per account)."""
+    parts = [part for part in ("aws", account_id, region, service) if part is not None]
+    return "/".join(parts)
 
 
 def resource_name(kind: ResourceType, region: str, name: str) -> str:

@@ -55,6 +55,7 @@ class Found:
     arn: str
     region: str
     tags: tags.Tags
+    service: str = ""
     depends_on: set[str] = field(default_factory=set)
     description: str | None = None
 
@@ -76,6 +77,7 @@ class _Region:
             for item in payload.get("tagging", {}).get("resources", [])
         }
         self.found: list[Found] = []
+        self.service = ""
 
     def has(self, service: str) -> bool:
         if service not in self.payload:
@@ -84,7 +86,12 @@ class _Region:
 
     def add(self, kind: ResourceType, name: str, arn: str, inline: object = None) -> Found:
         item = Found(
-            kind, name, arn, self.region, {**self.tagged.get(arn, {}), **tags.normalize(inline)}
+            kind,
+            name,
+            arn,
+            self.region,
+            {**self.tagged.get(arn, {}), **tags.normalize(inline)},
+            service=self.service,
         )
         self.found.append(item)
         return item
@@ -108,6 +115,7 @@ class _Region:
             ("apigatewayv2", self.http_apis),
         ):
             if self.has(service):
+                self.service = service
                 reader(self.payload[service])
         return self.found
 
@@ -273,9 +281,10 @@ class _Builder:
         return spec
 
     def resource(self, item: Found) -> None:
-        path = names.scope(
-            self.account_id, names.GLOBAL_SCOPE if not item.kind.regional else item.region
-        )
+        if item.kind.regional:
+            path = names.scope(self.account_id, item.region, item.service)
+        else:
+            path = names.scope(self.account_id, names.GLOBAL_SCOPE)
         annotations = {
             names.ARN_ANNOTATION: item.arn,
             names.REGION_ANNOTATION: item.region,

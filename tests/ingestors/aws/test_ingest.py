@@ -77,7 +77,7 @@ async def test_every_resource_type_is_ingested_with_its_annotations_and_relation
     )
     assert annotations["aws.amazon.com/region"] == REGION
     assert annotations["aws.amazon.com/account-id"] == ACCOUNT
-    assert annotations["stagegraph.dev/source-path"] == f"aws/{ACCOUNT}/{REGION}"
+    assert annotations["stagegraph.dev/source-path"] == f"aws/{ACCOUNT}/{REGION}/lambda"
     account = await store.get_entities([f"cloudaccount:default/aws-{ACCOUNT}"])
     assert account[f"cloudaccount:default/aws-{ACCOUNT}"].document["spec"]["accountId"] == ACCOUNT
     assert await _out(store, checkout) == {
@@ -188,6 +188,33 @@ async def test_a_call_still_throttled_after_max_attempts_fails_its_region(
     assert [e.file for e in run.errors] == [f"aws/{ACCOUNT}/{REGION}"]
     assert "GetResources failed with ThrottlingException: Rate exceeded" in run.errors[0].message
     assert proxy.throttled == 2
+
+
+async def test_a_denied_service_keeps_only_its_own_resources(store: GraphStore, moto: Moto) -> None:
+    for name in ("orders", "refunds"):
+        moto.queue(name, {"owner": "team-a"})
+    for name in ("ledger", "archive"):
+        moto.table(name, {"owner": "team-a"})
+    await _ingest(store, _source(moto))
+    moto.delete_queue("refunds")
+    moto.client("dynamodb").delete_table(TableName="archive")
+
+    # The role lost its SQS permissions: every SQS call answers AccessDenied.
+    with throttling_proxy(moto.url, throttle=0, deny="sqs") as proxy:
+        run = await _ingest(store, _source(moto, endpointUrls={REGION: proxy.url}))
+
+    assert run.status == "PARTIAL"
+    assert proxy.denied >= 1
+    assert [e.file for e in run.errors] == [f"aws/{ACCOUNT}/{REGION}"]
+    message = run.errors[0].message
+    assert "sqs: ListQueues failed with AccessDeniedException" in message
+    assert "kept services: sqs" in message
+    assert run.cleanup == "done: 1 stale entities deleted"
+    assert set(await _resources(store)) == {
+        f"resource:{NS}/sqs-orders-{REGION}",
+        f"resource:{NS}/sqs-refunds-{REGION}",  # kept: SQS could not be read
+        f"resource:{NS}/dynamodb-ledger-{REGION}",  # archive, deleted, is cleaned up
+    }
 
 
 async def test_nothing_readable_fails_the_run_and_deletes_nothing(

@@ -75,7 +75,7 @@ def test_a_resource_carries_arn_region_account_source_path_and_tags() -> None:
     )
     assert annotations["aws.amazon.com/region"] == "eu-west-1"
     assert annotations["aws.amazon.com/account-id"] == "123456789012"
-    assert annotations["stagegraph.dev/source-path"] == "aws/123456789012/eu-west-1"
+    assert annotations["stagegraph.dev/source-path"] == "aws/123456789012/eu-west-1/lambda"
     assert json.loads(annotations["aws.amazon.com/tags"])["owner"] == "team-payments"
     assert entity.metadata.labels == {
         "component": "payments",
@@ -258,3 +258,19 @@ def test_api_integration_uris_name_their_function() -> None:
         function,
         None,
     ]
+
+
+def test_a_failed_tag_listing_keeps_the_services_tagged_through_it() -> None:
+    from ingestors.aws.fetch import _kept_services
+    from ingestors.aws.get import SERVICES, Read
+
+    assert _kept_services(Read(failed=["eks"])) == ["eks"]
+    assert _kept_services(Read(failed=["tagging", "rds"])) == [
+        "tagging",
+        "lambda",
+        "rds",
+        "dynamodb",
+        "sqs",
+        "sns",
+    ]
+    assert _kept_services(Read(failed=list(SERVICES))) == list(SERVICES)
