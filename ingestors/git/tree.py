@@ -31,6 +31,12 @@ def redact(text: str) -> str:
     return _CREDENTIALS.sub(r"\1***@", text)
 
 
+def strip_credentials(url: str) -> str:
+    """The URL without its user part (``https://user:token@host/x`` -> ``https://host/x``),
+    as it goes into entities' location annotations."""
+    return _CREDENTIALS.sub(r"\1", url)
+
+
 class Tree(Protocol):
     """Files of one snapshot of a source, by POSIX path relative to its root."""
 
@@ -239,7 +245,7 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
             _git(["clone", "--bare", "--quiet", source, str(target)], source=display)
             commit = _resolve(target, ref, display)
             with closing(GitTree(target, commit, "", display)) as tree:
-                yield Checkout(tree, commit, display, "")
+                yield Checkout(tree, commit, strip_credentials(source), "")
         return
     path = Path(source).expanduser()
     if not path.exists():
