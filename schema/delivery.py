@@ -334,15 +334,19 @@ async def component_environments(component: Entity, info: Info) -> list[Environm
 async def component_latest_deployment(
     component: Entity, info: Info, environment: str
 ) -> Deployment | None:
+    """Its newest deployment to ``environment``: a plain name (``production``) matches the
+    environment's name in any namespace, a ref with a namespace
+    (``environment:default/production``) matches exactly."""
     try:
         wanted = parse_ref(
             environment, default_kind="environment", default_namespace=component.stored.namespace
-        ).key
+        )
     except InvalidRefError as exc:
         raise UserInputError(
             f"environment: {exc.reason}; give an environment name (production) or ref "
             "(environment:default/production)"
         ) from None
+    by_name = "/" not in environment
     for deployment in await _deployments(component, info):
         target = deployment._spec.get("environment")
         if not isinstance(target, str):
@@ -353,7 +357,9 @@ async def component_latest_deployment(
             )
         except InvalidRefError:
             continue
-        if ref.key == wanted:
+        if by_name and ref.kind == wanted.kind and ref.name.lower() == wanted.name.lower():
+            return deployment
+        if ref.key == wanted.key:
             return deployment
     return None
 

@@ -2,7 +2,10 @@
 
 At the root of the source, ``.github/workflows/*.yml|*.yaml`` (GitHub Actions),
 ``.gitlab-ci.yml`` (GitLab CI) and ``Jenkinsfile`` (Jenkins) each describe one pipeline.
-Each becomes a ``Pipeline`` named by :func:`catalog.delivery.pipeline_name`, whose
+Each becomes a ``Pipeline`` named by :func:`catalog.delivery.pipeline_name` from the
+repository's full slug (the components' ``github.com/project-slug`` or
+``gitlab.com/project-slug`` annotation, else the source URL's path: ``acme-payments-ci``),
+in the namespace the components share (else ``default``), whose
 ``spec.components`` are all the Components read from the same source (each is then
 ``builtBy`` the pipeline), with the title and a description (triggers and jobs, or stages)
 read from the file. No CI API is needed; when one is configured, it describes the same
@@ -30,7 +33,8 @@ from catalog.delivery import (
     GITLAB_SLUG_ANNOTATION,
     PROJECT_SLUG_ANNOTATION,
     pipeline_name,
-    repo_name,
+    shared_namespace,
+    source_slug,
 )
 from catalog.descriptors import parse_descriptors
 from catalog.entity import Entity
@@ -188,7 +192,9 @@ def read_ci_file(ci_file: CiFile, text: str) -> PipelineText:
 
 @dataclass(frozen=True)
 class Repository:
-    """What the components read from the source say about their repository."""
+    """What the components read from the source say about their repository: ``name`` is the
+    slug of the source URL (:func:`catalog.delivery.source_slug`), the slugs are the
+    components' annotations (which win: they name the repository the CI APIs know)."""
 
     name: str
     github_slug: str | None
@@ -229,14 +235,13 @@ def describe_repository(
     """The repository seen through its ``components`` (and refs of ``rejected`` ones, which
     keep their last good version); ``source_repo`` is the source URL or path."""
     annotations = [c.metadata.annotations for c in components]
-    namespaces = {c.ref.namespace for c in components}
     owners = {_owner_ref(c) for c in components}
     refs = dict.fromkeys([*(str(c.ref) for c in components), *rejected])
     return Repository(
-        name=repo_name(source_repo),
+        name=source_slug(source_repo),
         github_slug=_most_common(a.get(PROJECT_SLUG_ANNOTATION, "") for a in annotations),
         gitlab_slug=_most_common(a.get(GITLAB_SLUG_ANNOTATION, "") for a in annotations),
-        namespace=namespaces.pop() if len(namespaces) == 1 else "default",
+        namespace=shared_namespace(str(c.ref) for c in components),
         owner=owners.pop() if len(owners) == 1 else None,
         components=tuple(refs),
     )

@@ -3,12 +3,14 @@
 - Each repository's descriptors (read with the git source's rules) are taken as they are,
   their ``stagegraph.dev/source-path`` set to the repository (``github:acme/payments``), so a
   repository that could not be read keeps its entities while the others are cleaned up.
-- Workflows -> ``Pipeline`` (``github-actions``), named as the git source names the same
-  workflow file, merged with the file's pipeline when the repository has one; its
+- Workflows -> ``Pipeline`` (``github-actions``), named from the repository's ``full_name``
+  as the git source names the same workflow file (``acme-payments-ci``), merged with the
+  file's pipeline (matched by workflow path) when the repository has one; its
   ``spec.components`` are the repository's components (its descriptors, and catalog
-  components whose ``github.com/project-slug`` names it).
+  components whose ``github.com/project-slug`` names it), its namespace the one they share
+  (else ``default``), as the git source decides.
 - Workflow runs -> ``Build`` (``runOf`` the pipeline); environments -> ``Environment``
-  (shared by name across repositories, deferred); deployments -> ``Deployment``
+  (shared by name across repositories and sources, in namespace ``default``, deferred); deployments -> ``Deployment``
   (``deploys`` the repository's component, ``deployedTo`` the environment), whose component
   is also listed in the environment's ``spec.components`` (Component ``deployedTo``).
 - Teams -> ``Group`` (``spec.type: team``, named by slug so CODEOWNERS ``@org/slug``
@@ -22,11 +24,14 @@ from typing import Any
 
 from catalog.delivery import (
     API_VERSION,
+    ENVIRONMENT_NAMESPACE,
     PROJECT_SLUG_ANNOTATION,
     build_name,
     deployment_name,
     environment_name,
+    environment_ref,
     pipeline_name,
+    shared_namespace,
 )
 from catalog.entity import Entity
 from catalog.errors import SourceLocation
@@ -154,18 +159,26 @@ def _take_descriptors(b: _Builder, item: RepoPayload) -> None:
 
 
 def _file_pipelines(b: _Builder, item: RepoPayload) -> dict[str, Descriptor]:
-    """The repository's pipelines read from its workflow files, by ref key; taken out of the
+    """The repository's pipelines read from its workflow files, by workflow path, named from
+    the repository's ``full_name`` (the clone's URL may not say it); taken out of the
     snapshot so the API's view can be merged into each (one descriptor per ref)."""
     found: dict[str, Descriptor] = {}
     repo_scope = scope(item.full_name)
     for descriptor in list(b.snapshot.descriptors):
-        annotations = descriptor.entity.metadata.annotations
+        entity = descriptor.entity
         if (
-            descriptor.entity.kind.lower() == "pipeline"
-            and annotations.get(SOURCE_PATH_ANNOTATION) == repo_scope
+            entity.kind.lower() == "pipeline"
+            and entity.metadata.annotations.get(SOURCE_PATH_ANNOTATION) == repo_scope
+            and entity.spec.get("type") == GITHUB_ACTIONS
+            and isinstance(entity.spec.get("path"), str)
         ):
-            found[descriptor.entity.ref.name.lower()] = descriptor
             b.snapshot.descriptors.remove(descriptor)
+            path = str(entity.spec["path"])
+            document = entity.to_document()
+            document["metadata"]["name"] = pipeline_name(item.full_name, GITHUB_ACTIONS, path)
+            document["spec"]["repository"] = item.full_name
+            renamed = validate_entity(document, descriptor.location)
+            found[path] = Descriptor(renamed, descriptor.location, descriptor.defer)
     return found
 
 
@@ -175,16 +188,17 @@ def _pipelines(b: _Builder, item: RepoPayload, components: list[str]) -> None:
     actions_scope = scope(full, "actions")
     if "actions" in item.errors:
         b.fail_scope(full, f"Actions of {full}", item.errors["actions"], actions_scope)
+    namespace = shared_namespace(components)
     for workflow in item.workflows or []:
-        name = pipeline_name(str(item.repo["name"]), GITHUB_ACTIONS, str(workflow["path"]))
-        file_view = from_files.pop(name.lower(), None)
+        name = pipeline_name(full, GITHUB_ACTIONS, str(workflow["path"]))
+        file_view = from_files.pop(str(workflow["path"]), None)
         document: dict[str, Any] = (
             file_view.entity.to_document()
             if file_view
             else {
                 "apiVersion": API_VERSION,
                 "kind": "Pipeline",
-                "metadata": {"name": name, "namespace": "default", "annotations": {}},
+                "metadata": {"name": name, "namespace": namespace, "annotations": {}},
                 "spec": {"type": GITHUB_ACTIONS},
             }
         )
@@ -206,7 +220,7 @@ def _pipelines(b: _Builder, item: RepoPayload, components: list[str]) -> None:
         location = SourceLocation(f"{full}/actions/workflows/{workflow['id']}")
         pipeline = b.add(document, location, defer=True)
         if pipeline is not None:
-            _builds(b, item, workflow, str(pipeline.ref), name, actions_scope)
+            _builds(b, item, workflow, pipeline, actions_scope)
     for left in from_files.values():  # a workflow file the API does not list (yet)
         b.snapshot.descriptors.append(left)
 
@@ -219,13 +233,12 @@ def _duration(run: Json) -> float | None:
     return max(0.0, seconds)
 
 
-def _builds(
-    b: _Builder, item: RepoPayload, workflow: Json, pipeline: str, name: str, where: str
-) -> None:
+def _builds(b: _Builder, item: RepoPayload, workflow: Json, pipeline: Entity, where: str) -> None:
+    name = pipeline.ref.name
     for run in item.runs.get(int(workflow["id"]), []):
         number = run.get("run_number") or run["id"]
         spec: dict[str, Any] = {
-            "pipeline": pipeline,
+            "pipeline": str(pipeline.ref),
             "status": str(run.get("status") or "unknown"),
             "conclusion": run.get("conclusion"),
             "number": int(number),
@@ -241,6 +254,7 @@ def _builds(
             "kind": "Build",
             "metadata": {
                 "name": build_name(name, number),
+                "namespace": pipeline.ref.namespace,
                 "title": f"{workflow.get('name') or name} #{number}",
                 "description": run.get("display_title") or None,
                 "annotations": {SOURCE_PATH_ANNOTATION: where},
@@ -277,7 +291,7 @@ def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
             latest = statuses[0] if statuses else {}
             spec = {
                 "component": component,
-                "environment": f"environment:default/{key}",
+                "environment": environment_ref(env_name),
                 "status": latest.get("state") or "pending",
                 "commit": deployment.get("sha"),
                 "ref": deployment.get("ref"),
@@ -292,6 +306,7 @@ def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
                 "kind": "Deployment",
                 "metadata": {
                     "name": deployment_name(full, env_name, deployment["id"]),
+                    "namespace": shared_namespace([component] if component else []),
                     "title": f"{item.repo['name']} to {env_name}",
                     "description": deployment.get("description") or None,
                     "annotations": {SOURCE_PATH_ANNOTATION: where, PROJECT_SLUG_ANNOTATION: full},
@@ -314,6 +329,7 @@ def _add_environments(b: _Builder) -> None:
             "kind": "Environment",
             "metadata": {
                 "name": key,
+                "namespace": ENVIRONMENT_NAMESPACE,
                 "title": shared["title"],
                 "annotations": {SOURCE_PATH_ANNOTATION: where},
             },

@@ -7,10 +7,13 @@ Per project of the group:
   :class:`~ingestors.git.tree.MemoryTree`), so ``$text`` placeholders, Location targets and
   errors behave as they do for a git repository;
 - its CI (``.gitlab-ci.yml``, or the project's ``ci_config_path``) is a ``Pipeline`` named by
-  :func:`catalog.delivery.pipeline_name` (``gitlab-ci``), deferred so it merges with the same
-  pipeline read from the file by the git source;
+  :func:`catalog.delivery.pipeline_name` from the project's ``path_with_namespace``
+  (``acme/a/payments`` -> ``acme-a-payments-gitlab-ci``, so same-named projects of two
+  subgroups never collide), in the namespace its components share (else ``default``),
+  deferred so it merges with the same pipeline read from the file by the git source;
 - its pipelines are ``Build`` entities (``runOf`` the Pipeline), its environments are shared
-  ``Environment`` entities (one per name, ``spec.components`` merged across projects) and its
+  ``Environment`` entities (one per name, in namespace ``default`` as every source writes
+  them, ``spec.components`` merged across projects) and its
   deployments are ``Deployment`` entities (``deploys`` a component, ``deployedTo`` the
   environment).
 
@@ -22,23 +25,24 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from catalog.delivery import (
     API_VERSION,
+    ENVIRONMENT_NAMESPACE,
     GITLAB_SLUG_ANNOTATION,
     build_name,
     deployment_name,
     environment_name,
+    environment_ref,
     pipeline_name,
+    shared_namespace,
 )
 from catalog.descriptors import parse_descriptors
 from catalog.entity import Entity
 from catalog.errors import SourceLocation
-from catalog.refs import parse_ref
 from graph.port import RunError
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
@@ -110,7 +114,6 @@ class WebOrigin(Origin):
 @dataclass
 class _Environment:
     name: str
-    namespace: str
     tier: str | None
     url: str | None
     components: dict[str, str]  # key -> ref
@@ -185,7 +188,7 @@ def _transform_project(
         key = ref.lower()
         components.setdefault(key, ref)
         annotated.append(key)
-    namespace = _shared_namespace(components.values())
+    namespace = shared_namespace(components.values())
     web_url = str(project.project.get("web_url") or "")
 
     pipeline_ref: str | None = None
@@ -210,12 +213,11 @@ def _transform_project(
         name = env.get("name")
         if not isinstance(name, str) or not name.strip():
             continue
-        key = f"{namespace}/{environment_name(name)}"
+        key = environment_name(name)
         shared = environments.get(key)
         if shared is None:
             shared = environments[key] = _Environment(
-                environment_name(name),
-                namespace,
+                key,
                 env.get("tier") if isinstance(env.get("tier"), str) else None,
                 env.get("external_url") if isinstance(env.get("external_url"), str) else None,
                 {},
@@ -280,12 +282,6 @@ def _located(project_path: str, location: SourceLocation) -> SourceLocation:
 def _error_in(project_path: str, error: RunError) -> RunError:
     file = f"{project_path}/{error.file}" if error.file else project_path
     return dataclasses.replace(error, file=file)
-
-
-def _shared_namespace(refs: Iterable[str]) -> str:
-    """The namespace all ``refs`` share, else ``default``."""
-    namespaces = {parse_ref(ref, default_kind="component").namespace.lower() for ref in refs}
-    return namespaces.pop() if len(namespaces) == 1 else "default"
 
 
 def _add(snapshot: Snapshot, raw: Json, scope_path: str, *, defer: bool = False) -> bool:
@@ -403,7 +399,7 @@ def _deployment_entity(
     status = DEPLOYMENT_STATUS.get(str(deployment.get("status")), deployment.get("status"))
     spec: Json = {
         "component": component,
-        "environment": f"environment:{namespace}/{environment_name(environment)}",
+        "environment": environment_ref(environment),
         "status": status,
         "commit": deployment.get("sha"),
         "ref": deployment.get("ref"),
@@ -436,7 +432,7 @@ def _environment_entity(environment: _Environment) -> Json:
         "kind": "Environment",
         "metadata": {
             "name": environment.name,
-            "namespace": environment.namespace,
+            "namespace": ENVIRONMENT_NAMESPACE,
             "annotations": {SOURCE_PATH_ANNOTATION: ENVIRONMENTS_SCOPE},
         },
         "spec": spec,

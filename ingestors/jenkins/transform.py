@@ -12,7 +12,9 @@ A job is linked to catalog components two ways:
 - the job's Git remote (from its builds) ends with a component's
   ``github.com/project-slug`` or ``gitlab.com/project-slug``.
 
-A job with a known repository is named :func:`catalog.delivery.pipeline_name` (``<repo>-jenkins``)
+A job with a known repository is named :func:`catalog.delivery.pipeline_name` from the
+repository's full slug (the matched ``project-slug``, else the remote's path: ``acme/payments``
+-> ``acme-payments-jenkins``), in the namespace its components share (else ``default``),
 and deferred, so it merges with the Jenkinsfile pipeline the git source reads from that
 repository; when several jobs build one repository, a multibranch project wins, then the
 first by full name, and the others keep :func:`catalog.delivery.jenkins_pipeline_name`.
@@ -21,7 +23,6 @@ first by full name, and the others keep :func:`catalog.delivery.jenkins_pipeline
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +32,9 @@ from catalog.delivery import (
     build_name,
     jenkins_pipeline_name,
     pipeline_name,
+    shared_namespace,
 )
 from catalog.errors import SourceLocation
-from catalog.refs import parse_ref
 from graph.port import RunError
 from ingestors.jenkins.payload import GIT_BUILD_DATA, JenkinsPayload, JobPayload, Json, scope_of
 from ingestors.runner import SOURCE_PATH_ANNOTATION
@@ -167,11 +168,6 @@ def _pipeline_names(links: list[_Link]) -> dict[str, str]:
     return names
 
 
-def _shared_namespace(refs: Iterable[str]) -> str:
-    namespaces = {parse_ref(ref, default_kind="component").namespace.lower() for ref in refs}
-    return namespaces.pop() if len(namespaces) == 1 else "default"
-
-
 def _add(snapshot: Snapshot, raw: Json, location: SourceLocation, *, defer: bool = False) -> bool:
     return snapshot.add(raw, location, defer=defer) is not None
 
@@ -179,7 +175,7 @@ def _add(snapshot: Snapshot, raw: Json, location: SourceLocation, *, defer: bool
 def _transform_job(snapshot: Snapshot, link: _Link, name: str, builds_per_pipeline: int) -> None:
     job = link.job
     full = job.full_name
-    namespace = _shared_namespace(link.components.values())
+    namespace = shared_namespace(link.components.values())
     annotations = {JENKINS_JOB_ANNOTATION: full, SOURCE_PATH_ANNOTATION: scope_of(full)}
     location = SourceLocation(f"jenkins:{full}")
     description = job.job.get("description")

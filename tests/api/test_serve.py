@@ -35,7 +35,7 @@ CI_QUERY = """{
     deployedTo: relations(type: "deployedTo") { targetRef }
     deployedBy: relations(type: "deployedBy") { targetRef }
   }
-  build: entity(ref: "build:default/shipment-tracker-ci-414") {
+  build: entity(ref: "build:default/northwind-shipment-tracker-ci-414") {
     runOf: relations(type: "runOf") { targetRef target { ref } }
   }
 }"""
@@ -53,8 +53,8 @@ def test_demo_shows_pipelines_builds_and_deployments(tmp_path: Path) -> None:
     assert data["environments"] == {"totalCount": 3}
     tracker = data["tracker"]
     assert {r["targetRef"] for r in tracker["builtBy"]} == {
-        "pipeline:default/shipment-tracker-ci",
-        "pipeline:default/shipment-tracker-deploy",
+        "pipeline:default/northwind-shipment-tracker-ci",
+        "pipeline:default/northwind-shipment-tracker-deploy",
     }
     assert {r["targetRef"] for r in tracker["deployedTo"]} == {
         "environment:default/production",
@@ -63,8 +63,8 @@ def test_demo_shows_pipelines_builds_and_deployments(tmp_path: Path) -> None:
     assert len(tracker["deployedBy"]) == 3
     assert data["build"]["runOf"] == [
         {
-            "targetRef": "pipeline:default/shipment-tracker-ci",
-            "target": {"ref": "pipeline:default/shipment-tracker-ci"},
+            "targetRef": "pipeline:default/northwind-shipment-tracker-ci",
+            "target": {"ref": "pipeline:default/northwind-shipment-tracker-ci"},
         }
     ]
 

@@ -8,10 +8,14 @@ from catalog.delivery import (
     build_name,
     deployment_name,
     environment_name,
+    environment_ref,
     jenkins_pipeline_name,
     pipeline_name,
     repo_name,
+    repo_slug,
     sanitize_name,
+    shared_namespace,
+    source_slug,
 )
 from catalog.errors import InvalidEntityError
 from catalog.refs import is_valid_name
@@ -30,21 +34,58 @@ def test_sanitize_keeps_readable_names_and_hashes_long_ones() -> None:
     assert is_valid_name(sanitize_name("---"))
 
 
+def test_repositories_are_known_by_their_full_slug() -> None:
+    for url in (
+        "acme/payments",
+        "Acme/Payments",
+        "https://github.com/acme/payments.git",
+        "https://x-access-token:secret@github.com/acme/payments",
+        "git@github.com:acme/payments.git",
+        "ssh://git@github.example.com:2222/acme/payments.git",
+    ):
+        assert repo_slug(url) == "acme/payments", url
+        assert repo_name(url) == "payments", url
+    assert repo_slug("https://gitlab.com/acme/a/payments.git") == "acme/a/payments"
+    assert repo_slug("acme/a/payments") == "acme/a/payments"
+    # No host, no slug: a local path or file:// URL is known by its last segment.
+    assert repo_slug("/srv/git/payments.git") == "payments"
+    assert repo_slug("file:///srv/git/payments") == "payments"
+    assert repo_slug("./payments/") == "payments"
+    # A git source's URL or path: schemeless text is a local path there.
+    assert source_slug("checkouts/payments") == "payments"
+    assert source_slug("https://github.com/acme/payments") == "acme/payments"
+
+
 def test_pipeline_names_agree_whoever_reads_them() -> None:
-    assert repo_name("https://github.com/acme/payments.git") == "payments"
-    assert repo_name("acme/payments") == "payments"
-    assert repo_name("git@github.com:acme/payments.git") == "payments"
-    assert pipeline_name("acme/payments", "github-actions", ".github/workflows/ci.yml") == (
-        "payments-ci"
-    )
-    assert pipeline_name("payments", "gitlab-ci") == "payments-gitlab-ci"
-    assert pipeline_name("payments", "jenkins") == "payments-jenkins"
+    workflow = ".github/workflows/ci.yml"
+    for repo in ("acme/payments", "https://github.com/Acme/payments.git", "git@x.io:acme/payments"):
+        assert pipeline_name(repo, "github-actions", workflow) == "acme-payments-ci"
+    assert pipeline_name("acme/a/payments", "gitlab-ci") == "acme-a-payments-gitlab-ci"
+    assert pipeline_name("acme/b/payments", "gitlab-ci") == "acme-b-payments-gitlab-ci"
+    assert pipeline_name("acme/payments", "jenkins") == "acme-payments-jenkins"
+    assert pipeline_name("/srv/git/payments", "jenkins") == "payments-jenkins"
     assert jenkins_pipeline_name("team/payments/main") == "jenkins-team-payments-main"
-    assert build_name("payments-ci", 412) == "payments-ci-412"
+    assert build_name("acme-payments-ci", 412) == "acme-payments-ci-412"
     assert environment_name(" Production ") == "production"
-    assert deployment_name("acme/payments", "Production", 1001) == "payments-production-1001"
+    assert environment_ref(" Production ") == "environment:default/production"
+    assert deployment_name("acme/payments", "Production", 1001) == ("acme-payments-production-1001")
     with pytest.raises(ValueError, match="workflow path"):
         pipeline_name("payments", "github-actions")
+
+
+def test_long_slugs_get_a_hash_and_stay_apart() -> None:
+    deep = "acme/" + "/".join(["platform-services"] * 4)
+    a = pipeline_name(f"{deep}/payments", "gitlab-ci")
+    b = pipeline_name(f"{deep}/payment", "gitlab-ci")
+    assert len(a) <= 63 and is_valid_name(a) and a.startswith("acme-platform-services")
+    assert a != b
+    assert a == pipeline_name(f"https://gitlab.com/{deep}/payments.git".upper(), "gitlab-ci")
+
+
+def test_pipelines_take_their_components_shared_namespace() -> None:
+    assert shared_namespace(["component:payments/api", "Payments/worker"]) == "payments"
+    assert shared_namespace(["component:payments/api", "worker"]) == "default"
+    assert shared_namespace([]) == "default"
 
 
 def _entity(kind: str, name: str, spec: dict[str, object]) -> dict[str, object]:

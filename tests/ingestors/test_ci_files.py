@@ -123,8 +123,8 @@ def test_pipelines_take_namespace_owner_and_slug_from_the_components() -> None:
 
     snapshot = transform_tree(tree, Origin("/srv/monorepo", "abc123"))
 
-    assert list(_pipelines(snapshot)) == ["pipeline:payments/payments-api-ci"]
-    pipeline = _pipelines(snapshot)["pipeline:payments/payments-api-ci"]
+    assert list(_pipelines(snapshot)) == ["pipeline:payments/acme-payments-api-ci"]
+    pipeline = _pipelines(snapshot)["pipeline:payments/acme-payments-api-ci"]
     assert pipeline.defer is True
     assert pipeline.entity.metadata.title == "CI"
     assert pipeline.entity.metadata.annotations[SOURCE_PATH_ANNOTATION] == (
@@ -152,9 +152,9 @@ def test_pipelines_of_mixed_components_go_to_default_without_owner() -> None:
 
     snapshot = transform_tree(tree, Origin("https://git.example.com/acme/shop.git", "abc"))
 
-    pipeline = _pipelines(snapshot)["pipeline:default/shop-jenkins"].entity
+    pipeline = _pipelines(snapshot)["pipeline:default/acme-shop-jenkins"].entity
     assert pipeline.spec["components"] == ["component:default/a", "component:other/b"]
-    assert pipeline.spec["repository"] == "shop"
+    assert pipeline.spec["repository"] == "acme/shop"
     assert "owner" not in pipeline.spec
 
 

@@ -318,6 +318,51 @@ async def test_bad_arguments_say_what_to_give(client: Client) -> None:
     assert bad_first[0]["message"] == "first must be between 1 and 100, got 0"
 
 
+LATEST_BY_NAME = """{ entity(ref: "component:shop/cart") { ... on Component {
+  byName: latestDeployment(environment: "Production") { ref }
+  byDefaultRef: latestDeployment(environment: "environment:default/production") { ref }
+  byOwnNamespace: latestDeployment(environment: "shop/production") { ref }
+} } }"""
+
+
+async def test_latest_deployment_matches_a_plain_name_in_any_namespace(client: Client) -> None:
+    # Environments are shared, in namespace default, while the component is in "shop".
+    catalog = [
+        _doc(
+            BS,
+            "Component",
+            "cart",
+            {"type": "service", "lifecycle": "production", "owner": "x"},
+            namespace="shop",
+        ),
+        _doc(SG, "Environment", "production", {"type": "production"}),
+        {
+            **_deployment(
+                "cart-production-1",
+                "component:shop/cart",
+                "environment:default/production",
+                "2026-03-01T10:00:00Z",
+            ),
+        },
+    ]
+    catalog[2]["metadata"]["namespace"] = "shop"
+    descriptors = [Descriptor(validate_entity(raw), SourceLocation("seed")) for raw in catalog]
+
+    async def fetch() -> Snapshot:
+        return Snapshot(source_type="test", descriptors=descriptors)
+
+    run = await run_ingestion(client.store, source="shop", source_type="test", fetch=fetch)
+    assert (run.status, run.errors) == ("SUCCEEDED", [])
+
+    data = (await client.query(LATEST_BY_NAME))["entity"]
+
+    assert data == {
+        "byName": {"ref": "deployment:shop/cart-production-1"},
+        "byDefaultRef": {"ref": "deployment:shop/cart-production-1"},
+        "byOwnNamespace": None,  # a ref with a namespace matches exactly
+    }
+
+
 # --- N+1 -----------------------------------------------------------------------------------
 
 PAGE = """query ($first: Int!) {

@@ -269,14 +269,14 @@ async def test_github_org_end_to_end(
     }
     assert await refs(store, "group") == {"group:default/platform", "group:default/payments-team"}
     assert await refs(store, "pipeline") == {
-        "pipeline:default/payments-ci",
-        "pipeline:default/ledger-release",
+        "pipeline:default/acme-payments-ci",
+        "pipeline:default/acme-ledger-release",
     }
     # two newest runs per pipeline fetched (per_page), the ledger one
     assert await refs(store, "build") == {
-        "build:default/payments-ci-3",
-        "build:default/payments-ci-2",
-        "build:default/ledger-release-7",
+        "build:default/acme-payments-ci-3",
+        "build:default/acme-payments-ci-2",
+        "build:default/acme-ledger-release-7",
     }
     found = await relations_of(
         store,
@@ -290,10 +290,14 @@ async def test_github_org_end_to_end(
         ("component:default/payments", "ownedBy", "group:default/payments-team"),  # CODEOWNERS
         ("group:default/payments-team", "childOf", "group:default/platform"),
         ("user:default/grace", "memberOf", "group:default/payments-team"),
-        ("component:default/payments", "builtBy", "pipeline:default/payments-ci"),
-        ("deployment:default/payments-production-501", "deploys", "component:default/payments"),
+        ("component:default/payments", "builtBy", "pipeline:default/acme-payments-ci"),
         (
-            "deployment:default/payments-production-501",
+            "deployment:default/acme-payments-production-501",
+            "deploys",
+            "component:default/payments",
+        ),
+        (
+            "deployment:default/acme-payments-production-501",
             "deployedTo",
             "environment:default/production",
         ),
@@ -302,13 +306,15 @@ async def test_github_org_end_to_end(
     } <= found
     owner = await store.get_relations(["component:default/payments"], Direction.OUT, ["ownedBy"])
     assert [r.target_exists for r in owner] == [True]
-    runs_of = await store.get_relations(["pipeline:default/payments-ci"], Direction.IN, ["runOf"])
+    runs_of = await store.get_relations(
+        ["pipeline:default/acme-payments-ci"], Direction.IN, ["runOf"]
+    )
     assert {r.source_ref for r in runs_of} == {
-        "build:default/payments-ci-3",
-        "build:default/payments-ci-2",
+        "build:default/acme-payments-ci-3",
+        "build:default/acme-payments-ci-2",
     }
-    pipeline = (await store.get_entities(["pipeline:default/payments-ci"]))[
-        "pipeline:default/payments-ci"
+    pipeline = (await store.get_entities(["pipeline:default/acme-payments-ci"]))[
+        "pipeline:default/acme-payments-ci"
     ]
     assert "Jobs: test." in pipeline.document["metadata"]["description"]  # the file's view
     assert pipeline.document["spec"]["url"].endswith("/.github/workflows/ci.yml")  # the API's
@@ -351,10 +357,10 @@ async def test_github_org_end_to_end(
     )
     # staging is known only through payments' deployments: kept while they cannot be read
     assert "environment:default/staging" in await refs(store, "environment")
-    assert "pipeline:default/ledger-release" not in await refs(store, "pipeline")  # cleaned up
+    assert "pipeline:default/acme-ledger-release" not in await refs(store, "pipeline")  # cleaned up
     builds = await refs(store, "build")
-    assert {"build:default/payments-ci-4", "build:default/payments-ci-3"} <= builds
-    assert "build:default/payments-ci-2" not in builds  # pruned: 2 per pipeline
+    assert {"build:default/acme-payments-ci-4", "build:default/acme-payments-ci-3"} <= builds
+    assert "build:default/acme-payments-ci-2" not in builds  # pruned: 2 per pipeline
 
 
 async def test_a_source_entry_parses_and_a_missing_token_fails_clearly(

@@ -41,8 +41,11 @@ def test_workflows_become_deferred_pipelines_of_the_repository_components() -> N
     snapshot = transform_org(recorded(), SOURCE)
 
     pipelines = by_kind(snapshot, "pipeline")
-    assert set(pipelines) == {"pipeline:default/payments-ci", "pipeline:default/ledger-release"}
-    ci = pipelines["pipeline:default/payments-ci"]
+    assert set(pipelines) == {
+        "pipeline:default/acme-payments-ci",
+        "pipeline:default/acme-ledger-release",
+    }
+    ci = pipelines["pipeline:default/acme-payments-ci"]
     assert ci["metadata"]["title"] == "CI"
     assert ci["spec"]["components"] == ["component:default/payments"]
     assert ci["spec"]["repository"] == "acme/payments"
@@ -61,18 +64,18 @@ def test_runs_become_builds_with_status_timing_and_commit() -> None:
     assert {
         (ref, b["spec"]["status"], b["spec"].get("conclusion")) for ref, b in builds.items()
     } == {
-        ("build:default/payments-ci-1", "completed", "success"),
-        ("build:default/payments-ci-2", "completed", "failure"),
-        ("build:default/payments-ci-3", "in_progress", None),
-        ("build:default/ledger-release-7", "completed", "success"),
+        ("build:default/acme-payments-ci-1", "completed", "success"),
+        ("build:default/acme-payments-ci-2", "completed", "failure"),
+        ("build:default/acme-payments-ci-3", "in_progress", None),
+        ("build:default/acme-ledger-release-7", "completed", "success"),
     }
-    second = builds["build:default/payments-ci-2"]["spec"]
-    assert second["pipeline"] == "pipeline:default/payments-ci"
+    second = builds["build:default/acme-payments-ci-2"]["spec"]
+    assert second["pipeline"] == "pipeline:default/acme-payments-ci"
     assert second["startedAt"] == "2026-11-21T09:00:00Z"
     assert second["durationSeconds"] == 240.0
     assert second["number"] == 2 and second["branch"] == "main" and len(second["commit"]) == 40
     assert second["url"].startswith("https://github.com/acme/payments/actions/runs/")
-    assert "durationSeconds" not in builds["build:default/payments-ci-3"]["spec"]
+    assert "durationSeconds" not in builds["build:default/acme-payments-ci-3"]["spec"]
 
 
 def test_deployments_link_component_and_shared_environments() -> None:
@@ -87,7 +90,7 @@ def test_deployments_link_component_and_shared_environments() -> None:
         ("component:default/payments", "environment:default/staging", "failure"),
         ("component:default/ledger", "environment:default/production", "in_progress"),
     }
-    first = deployments["deployment:default/payments-production-501"]["spec"]
+    first = deployments["deployment:default/acme-payments-production-501"]["spec"]
     assert first["ref"] == "v1.0.0" and first["creator"] == "deploy-bot"
     assert first["createdAt"] == "2026-11-21T10:00:00Z"
     environments = by_kind(snapshot, "environment")
@@ -163,11 +166,13 @@ def test_descriptors_are_scoped_per_repository_and_file_pipelines_merged() -> No
     }
     assert paths == {
         "component:default/payments": "github:acme/payments",
-        "pipeline:default/payments-ci": "github:acme/payments/actions",
-        "pipeline:default/payments-nightly": "github:acme/payments",
-        "pipeline:default/ledger-release": "github:acme/ledger/actions",
+        "pipeline:default/acme-payments-ci": "github:acme/payments/actions",
+        "pipeline:default/acme-payments-nightly": "github:acme/payments",
+        "pipeline:default/acme-ledger-release": "github:acme/ledger/actions",
     }
-    ci = [d for d in snapshot.descriptors if str(d.entity.ref) == "pipeline:default/payments-ci"]
+    ci = [
+        d for d in snapshot.descriptors if str(d.entity.ref) == "pipeline:default/acme-payments-ci"
+    ]
     assert len(ci) == 1
     spec = ci[0].entity.spec
     assert spec["components"] == ["component:default/payments"]
@@ -238,3 +243,31 @@ def test_config_errors_are_clear() -> None:
         GithubSource.model_validate({"name": "g", "org": "acme", "visibility": "secret"})
     with pytest.raises(ValidationError, match="token"):
         GithubSource.model_validate({"name": "g", "org": "acme", "token": "ghp_x"})
+
+
+def test_pipelines_take_the_components_namespace_and_environments_stay_in_default() -> None:
+    catalog = {
+        "acme/payments": ["component:payments/payments"],
+        "acme/ledger": ["component:default/ledger"],
+    }
+
+    snapshot = transform_org(recorded(catalog), SOURCE)
+
+    # The rule the git source's CI files follow: the components' namespace, else default.
+    assert set(by_kind(snapshot, "pipeline")) == {
+        "pipeline:payments/acme-payments-ci",
+        "pipeline:default/acme-ledger-release",
+    }
+    builds = by_kind(snapshot, "build")
+    assert builds["build:payments/acme-payments-ci-3"]["spec"]["pipeline"] == (
+        "pipeline:payments/acme-payments-ci"
+    )
+    deployment = by_kind(snapshot, "deployment")["deployment:payments/acme-payments-production-501"]
+    assert deployment["spec"]["component"] == "component:payments/payments"
+    assert deployment["spec"]["environment"] == "environment:default/production"
+    environments = by_kind(snapshot, "environment")
+    assert "environment:default/production" in environments
+    assert (
+        "component:payments/payments"
+        in (environments["environment:default/production"]["spec"]["components"])
+    )

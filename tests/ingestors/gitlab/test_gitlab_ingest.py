@@ -24,20 +24,20 @@ TOKEN = "glpat-test-token"
 PAYMENTS_KEYS = [
     "component:default/payments",
     "api:default/payments-api",
-    "pipeline:default/payments-gitlab-ci",
-    "build:default/payments-gitlab-ci-1",
-    "build:default/payments-gitlab-ci-2",
-    "build:default/payments-gitlab-ci-3",
-    "deployment:default/payments-production-701",
-    "deployment:default/payments-staging-702",
-    "deployment:default/payments-production-703",
+    "pipeline:default/acme-platform-payments-gitlab-ci",
+    "build:default/acme-platform-payments-gitlab-ci-1",
+    "build:default/acme-platform-payments-gitlab-ci-2",
+    "build:default/acme-platform-payments-gitlab-ci-3",
+    "deployment:default/acme-platform-payments-production-701",
+    "deployment:default/acme-platform-payments-staging-702",
+    "deployment:default/acme-platform-payments-production-703",
 ]
 SEARCH_KEYS = [
     "location:default/search-location",
     "component:default/search-indexer",
     "component:default/search-query",
-    "pipeline:default/search-gitlab-ci",
-    "build:default/search-gitlab-ci-1",
+    "pipeline:default/acme-platform-search-gitlab-ci",
+    "build:default/acme-platform-search-gitlab-ci-1",
 ]
 ENVIRONMENT_KEYS = ["environment:default/production", "environment:default/staging"]
 
@@ -104,8 +104,8 @@ async def test_group_is_read_to_the_last_page_with_the_rate_limit_honoured(
     ]
     keys = PAYMENTS_KEYS + SEARCH_KEYS + ENVIRONMENT_KEYS
     assert await _present(store, keys) == sorted(keys)
-    stored = (await store.get_entities(["build:default/payments-gitlab-ci-2"]))[
-        "build:default/payments-gitlab-ci-2"
+    stored = (await store.get_entities(["build:default/acme-platform-payments-gitlab-ci-2"]))[
+        "build:default/acme-platform-payments-gitlab-ci-2"
     ]
     assert stored.document["spec"]["durationSeconds"] == 95.0  # from the pipeline's details
 
@@ -115,12 +115,14 @@ async def test_builds_deployments_and_environments_are_related(
 ) -> None:
     await _run(store, gitlab)
 
-    pipeline = "pipeline:default/payments-gitlab-ci"
+    pipeline = "pipeline:default/acme-platform-payments-gitlab-ci"
     assert ("component:default/payments", "builtBy", pipeline) in await _relations(store, pipeline)
-    assert ("build:default/payments-gitlab-ci-1", "runOf", pipeline) in await _relations(
-        store, pipeline
-    )
-    deployment = "deployment:default/payments-production-703"
+    assert (
+        "build:default/acme-platform-payments-gitlab-ci-1",
+        "runOf",
+        pipeline,
+    ) in await _relations(store, pipeline)
+    deployment = "deployment:default/acme-platform-payments-production-703"
     assert await _relations(store, deployment) == {
         (deployment, "deploys", "component:default/payments"),
         (deployment, "deployedTo", "environment:default/production"),
@@ -152,7 +154,7 @@ async def test_builds_beyond_the_retention_are_pruned(
     run = await _run(store, gitlab, buildsPerPipeline=2)
 
     assert run.status == "SUCCEEDED", run.errors
-    builds = [f"build:default/payments-gitlab-ci-{n}" for n in (1, 2, 3, 4)]
+    builds = [f"build:default/acme-platform-payments-gitlab-ci-{n}" for n in (1, 2, 3, 4)]
     assert await _present(store, builds) == builds[2:]
 
 
@@ -163,8 +165,9 @@ async def test_a_deleted_project_is_cleaned_up(store: GraphStore, gitlab: FakeGi
     run = await _run(store, gitlab)
 
     assert run.status == "SUCCEEDED", run.errors
-    # Its builds are events: the runner's retention decides about them, not this run.
-    assert await _present(store, [k for k in SEARCH_KEYS if not k.startswith("build:")]) == []
+    # Its builds go with its pipeline (retention keeps events only while what they hang off
+    # is alive).
+    assert await _present(store, SEARCH_KEYS) == []
     assert await _present(store, PAYMENTS_KEYS) == sorted(PAYMENTS_KEYS)
     production = await store.get_entities(["environment:default/production"])
     assert production["environment:default/production"].document["spec"]["components"] == [
@@ -222,10 +225,10 @@ async def test_catalog_components_are_linked_by_their_project_slug(
 
     assert run.status == "SUCCEEDED", run.errors
     assert run.skipped == []
-    pipeline = "pipeline:default/legacy-tools-gitlab-ci"
+    pipeline = "pipeline:default/acme-platform-legacy-tools-gitlab-ci"
     assert await _relations(store, pipeline) == {
         ("component:default/legacy-cli", "builtBy", pipeline),
-        ("build:default/legacy-tools-gitlab-ci-7", "runOf", pipeline),
+        ("build:default/acme-platform-legacy-tools-gitlab-ci-7", "runOf", pipeline),
     }
 
 
@@ -237,7 +240,7 @@ async def test_the_ci_file_pipeline_merges_with_the_git_sources(
     from_file = {
         "apiVersion": "stagegraph.dev/v1alpha1",
         "kind": "Pipeline",
-        "metadata": {"name": "payments-gitlab-ci", "title": "payments CI"},
+        "metadata": {"name": "acme-platform-payments-gitlab-ci", "title": "payments CI"},
         "spec": {
             "type": "gitlab-ci",
             "path": ".gitlab-ci.yml",
@@ -257,13 +260,13 @@ async def test_the_ci_file_pipeline_merges_with_the_git_sources(
 
     assert (first.status, run.status, again.status) == ("SUCCEEDED",) * 3, run.errors
     assert run.stats["deferredEntities"] == 1
-    pipeline = "pipeline:default/payments-gitlab-ci"
+    pipeline = "pipeline:default/acme-platform-payments-gitlab-ci"
     stored = (await store.get_entities([pipeline]))[pipeline]
     assert stored.source == "payments-git"
     assert {
         ("component:default/payments-worker", "builtBy", pipeline),
         ("component:default/payments", "builtBy", pipeline),
-        ("build:default/payments-gitlab-ci-3", "runOf", pipeline),
+        ("build:default/acme-platform-payments-gitlab-ci-3", "runOf", pipeline),
     } <= await _relations(store, pipeline)
 
 
@@ -308,10 +311,76 @@ async def test_the_git_sources_gitlab_ci_pipeline_is_the_same_pipeline(
     assert from_git.status == "SUCCEEDED", from_git.errors
     assert run.status == "SUCCEEDED", run.errors
     assert run.stats["deferredEntities"] == 1
-    pipeline = "pipeline:default/payments-gitlab-ci"
+    pipeline = "pipeline:default/acme-platform-payments-gitlab-ci"
     assert (await store.get_entities([pipeline]))[pipeline].source == "payments-git"
     assert {
         ("component:default/payments-worker", "builtBy", pipeline),
         ("component:default/payments", "builtBy", pipeline),
-        ("build:default/payments-gitlab-ci-1", "runOf", pipeline),
+        ("build:default/acme-platform-payments-gitlab-ci-1", "runOf", pipeline),
     } <= await _relations(store, pipeline)
+
+
+TWIN = "acme/platform/legacy/payments"
+TWIN_DESCRIPTOR = """apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments-legacy
+  namespace: legacy
+spec:
+  type: service
+  lifecycle: deprecated
+  owner: team-legacy
+"""
+
+
+async def test_same_named_projects_of_two_subgroups_keep_their_own_pipelines(
+    store: GraphStore, gitlab: FakeGitlab
+) -> None:
+    # acme/platform/payments and acme/platform/legacy/payments: both named "payments".
+    payments = gitlab.project(PAYMENTS)
+    twin_url = f"https://gitlab.example.com/{TWIN}"
+    gitlab.projects.append(
+        {
+            **payments,
+            "id": 104,
+            "name_with_namespace": "Acme / Platform / Legacy / payments",
+            "path_with_namespace": TWIN,
+            "web_url": twin_url,
+            "http_url_to_repo": f"{twin_url}.git",
+        }
+    )
+    ci_file = gitlab.files[PAYMENTS][".gitlab-ci.yml"]
+    gitlab.files[TWIN] = {"catalog-info.yaml": TWIN_DESCRIPTOR, ".gitlab-ci.yml": ci_file}
+    gitlab.pipelines[TWIN] = [dict(p, project_id=104) for p in gitlab.pipelines[PAYMENTS]]
+    gitlab.environments[TWIN] = list(gitlab.environments[PAYMENTS])
+    gitlab.deployments[TWIN] = list(gitlab.deployments[PAYMENTS])
+    gitlab.refresh()
+
+    run = await _run(store, gitlab)
+
+    assert run.status == "SUCCEEDED", run.errors
+    ours = "pipeline:default/acme-platform-payments-gitlab-ci"
+    theirs = "pipeline:legacy/acme-platform-legacy-payments-gitlab-ci"
+    builds = [f"build:default/acme-platform-payments-gitlab-ci-{n}" for n in (1, 2, 3)]
+    twin_builds = [f"build:legacy/acme-platform-legacy-payments-gitlab-ci-{n}" for n in (1, 2, 3)]
+    keys = [ours, theirs, *builds, *twin_builds]
+    assert await _present(store, keys) == sorted(keys)
+    assert {
+        ("component:legacy/payments-legacy", "builtBy", theirs),
+        ("build:legacy/acme-platform-legacy-payments-gitlab-ci-3", "runOf", theirs),
+    } <= await _relations(store, theirs)
+    assert ("component:legacy/payments-legacy", "builtBy", ours) not in await _relations(
+        store, ours
+    )
+    # Environments are shared whatever the components' namespace: one production for both.
+    deployment = "deployment:legacy/acme-platform-legacy-payments-production-703"
+    assert await _relations(store, deployment) == {
+        (deployment, "deploys", "component:legacy/payments-legacy"),
+        (deployment, "deployedTo", "environment:default/production"),
+    }
+    assert await _present(store, ["environment:legacy/production"]) == []
+    production = await _relations(store, "environment:default/production")
+    assert {
+        ("component:default/payments", "deployedTo", "environment:default/production"),
+        ("component:legacy/payments-legacy", "deployedTo", "environment:default/production"),
+    } <= production

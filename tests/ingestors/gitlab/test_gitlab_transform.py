@@ -51,7 +51,7 @@ def test_descriptors_are_read_with_the_git_rules_and_scoped_per_project() -> Non
 def test_ci_file_is_a_deferred_pipeline_linked_to_the_project_components() -> None:
     snapshot = transform_group(payload())
 
-    item = _by_ref(snapshot)["pipeline:default/payments-gitlab-ci"]
+    item = _by_ref(snapshot)["pipeline:default/acme-platform-payments-gitlab-ci"]
     assert item.defer is True
     assert item.entity.spec == {
         "type": "gitlab-ci",
@@ -64,7 +64,7 @@ def test_ci_file_is_a_deferred_pipeline_linked_to_the_project_components() -> No
     assert item.entity.metadata.description == (
         "GitLab CI of acme/platform/payments; stages: build, test, deploy"
     )
-    search = _spec(snapshot, "pipeline:default/search-gitlab-ci")
+    search = _spec(snapshot, "pipeline:default/acme-platform-search-gitlab-ci")
     assert search["path"] == "ci/pipeline.yml"
     assert search["components"] == [
         "component:default/search-indexer",
@@ -75,9 +75,9 @@ def test_ci_file_is_a_deferred_pipeline_linked_to_the_project_components() -> No
 def test_pipelines_become_builds_run_of_the_pipeline() -> None:
     snapshot = transform_group(payload())
 
-    running = _spec(snapshot, "build:default/payments-gitlab-ci-3")
+    running = _spec(snapshot, "build:default/acme-platform-payments-gitlab-ci-3")
     assert running == {
-        "pipeline": "pipeline:default/payments-gitlab-ci",
+        "pipeline": "pipeline:default/acme-platform-payments-gitlab-ci",
         "status": "in_progress",
         "number": 3,
         "branch": "main",
@@ -87,13 +87,16 @@ def test_pipelines_become_builds_run_of_the_pipeline() -> None:
         "gitlabPipelineId": 9003,
         "source": "push",
     }
-    failed = _spec(snapshot, "build:default/payments-gitlab-ci-2")
+    failed = _spec(snapshot, "build:default/acme-platform-payments-gitlab-ci-2")
     assert failed["status"] == "completed"
     assert failed["conclusion"] == "failure"
     assert failed["startedAt"] == "2024-05-01T10:00:03Z"  # +02:00 in the payload
     assert failed["durationSeconds"] == 95.0
     assert failed["branch"] == "feature/retry"
-    assert _spec(snapshot, "build:default/payments-gitlab-ci-1")["conclusion"] == "success"
+    assert (
+        _spec(snapshot, "build:default/acme-platform-payments-gitlab-ci-1")["conclusion"]
+        == "success"
+    )
     assert EventRetention("build", ("pipeline",), "startedAt", 20) in snapshot.events
 
 
@@ -102,9 +105,9 @@ def test_builds_per_pipeline_keeps_the_newest() -> None:
 
     builds = sorted(r for r in _by_ref(snapshot) if r.startswith("build:"))
     assert builds == [
-        "build:default/payments-gitlab-ci-2",
-        "build:default/payments-gitlab-ci-3",
-        "build:default/search-gitlab-ci-1",
+        "build:default/acme-platform-payments-gitlab-ci-2",
+        "build:default/acme-platform-payments-gitlab-ci-3",
+        "build:default/acme-platform-search-gitlab-ci-1",
     ]
 
 
@@ -126,7 +129,7 @@ def test_environments_are_shared_by_name_and_deployments_link_both() -> None:
     assert _spec(snapshot, "environment:default/staging")["components"] == [
         "component:default/payments"
     ]
-    deployment = _spec(snapshot, "deployment:default/payments-production-703")
+    deployment = _spec(snapshot, "deployment:default/acme-platform-payments-production-703")
     assert deployment == {
         "component": "component:default/payments",
         "environment": "environment:default/production",
@@ -137,7 +140,10 @@ def test_environments_are_shared_by_name_and_deployments_link_both() -> None:
         "creator": "bob",
         "url": "https://gitlab.example.com/acme/platform/payments/-/jobs/5703",
     }
-    assert _spec(snapshot, "deployment:default/payments-staging-702")["status"] == "success"
+    assert (
+        _spec(snapshot, "deployment:default/acme-platform-payments-staging-702")["status"]
+        == "success"
+    )
     assert (
         EventRetention("deployment", ("component", "environment"), "createdAt", 20)
         in snapshot.events
@@ -149,8 +155,8 @@ def test_deployments_per_environment_keeps_the_newest_of_each() -> None:
 
     deployments = sorted(r for r in _by_ref(snapshot) if r.startswith("deployment:"))
     assert deployments == [
-        "deployment:default/payments-production-703",
-        "deployment:default/payments-staging-702",
+        "deployment:default/acme-platform-payments-production-703",
+        "deployment:default/acme-platform-payments-staging-702",
     ]
 
 
@@ -163,10 +169,10 @@ def test_catalog_components_annotated_with_the_project_are_linked() -> None:
 
     # legacy-tools has no descriptor but a catalog component names it: its pipeline is
     # linked to it, in the component's namespace.
-    assert _spec(snapshot, "pipeline:tools/legacy-tools-gitlab-ci")["components"] == [
+    assert _spec(snapshot, "pipeline:tools/acme-platform-legacy-tools-gitlab-ci")["components"] == [
         "component:tools/legacy-cli"
     ]
-    search = _spec(snapshot, "pipeline:default/search-gitlab-ci")
+    search = _spec(snapshot, "pipeline:default/acme-platform-search-gitlab-ci")
     assert "component:default/search-ui" in search["components"]
     assert "owner" not in search  # not every component is the project's own
 
@@ -193,7 +199,7 @@ def test_a_broken_descriptor_is_reported_with_its_project_file_and_line() -> Non
     assert [e.file for e in snapshot.errors] == ["acme/platform/payments/catalog-info.yaml:3:1"]
     assert project_scope(PAYMENTS) in snapshot.keep_files
     # Without its component the project links nothing; its pipeline is still read.
-    assert _spec(snapshot, "pipeline:default/payments-gitlab-ci")["components"] == []
+    assert _spec(snapshot, "pipeline:default/acme-platform-payments-gitlab-ci")["components"] == []
     assert not [r for r in _by_ref(snapshot) if r.startswith("deployment:default/payments")]
 
 

@@ -21,8 +21,8 @@ from tests.ingestors.jenkins.fake_jenkins import CRUMB, SESSION, TOKEN, USER, Fa
 from tests.loopback import LoopbackServer
 
 PLATFORM_KEYS = [
-    "pipeline:default/search-jenkins",
-    "build:default/search-jenkins-7",
+    "pipeline:default/acme-platform-search-jenkins",
+    "build:default/acme-platform-search-jenkins-7",
     "pipeline:infra/jenkins-platform-infra-apply",
     "build:infra/jenkins-platform-infra-apply-3",
 ]
@@ -107,22 +107,22 @@ async def test_jobs_and_builds_are_read_and_linked(store: GraphStore, jenkins: F
         "displayName,description,builds[number,result,building,timestamp,duration,url,"
         "actions[remoteUrls,lastBuiltRevision[SHA1,branch[name]]]]{0,20}"
     ]
-    payments = "pipeline:default/payments-jenkins"
+    payments = "pipeline:default/acme-payments-jenkins"
     relations = await _relations(store, payments)
     assert ("component:default/payments", "builtBy", payments) in relations
     assert {
-        (f"build:default/payments-jenkins-{b}", "runOf", payments)
+        (f"build:default/acme-payments-jenkins-{b}", "runOf", payments)
         for b in ("main-12", "main-13", "main-14", "feature-retry-1", "feature-retry-2")
     } <= relations
-    search = "pipeline:default/search-jenkins"
+    search = "pipeline:default/acme-platform-search-jenkins"
     assert ("component:default/search", "builtBy", search) in await _relations(store, search)
     infra = "pipeline:infra/jenkins-platform-infra-apply"
     assert await _relations(store, infra) == {
         ("component:infra/terraform", "builtBy", infra),
         ("build:infra/jenkins-platform-infra-apply-3", "runOf", infra),
     }
-    stored = (await store.get_entities(["build:default/payments-jenkins-main-13"]))[
-        "build:default/payments-jenkins-main-13"
+    stored = (await store.get_entities(["build:default/acme-payments-jenkins-main-13"]))[
+        "build:default/acme-payments-jenkins-main-13"
     ]
     assert stored.document["spec"]["durationSeconds"] == 241.5
 
@@ -144,12 +144,12 @@ async def test_build_ranges_and_retention_keep_the_newest(
     branch_calls = jenkins.server.requests_to("/job/team-payments/job/payments/job/main/api/json")
     assert {(r.param("tree") or "").rsplit("]", 1)[-1] for r in branch_calls} == {"{0,2}"}
     builds = [
-        f"build:default/payments-jenkins-{b}"
+        f"build:default/acme-payments-jenkins-{b}"
         for b in ("main-12", "main-13", "main-14", "main-15", "feature-retry-1", "feature-retry-2")
     ]
     assert await _present(store, builds) == [
-        "build:default/payments-jenkins-main-14",
-        "build:default/payments-jenkins-main-15",
+        "build:default/acme-payments-jenkins-main-14",
+        "build:default/acme-payments-jenkins-main-15",
     ]
 
 
@@ -162,8 +162,8 @@ async def test_a_deleted_job_is_cleaned_up(store: GraphStore, jenkins: FakeJenki
     assert run.status == "SUCCEEDED", run.errors
     assert run.counts and sum(c.deleted for c in run.counts) == 1
     gone = "pipeline:default/jenkins-team-payments-archive-old-deploy"
-    assert await _present(store, [gone, "pipeline:default/payments-jenkins"]) == [
-        "pipeline:default/payments-jenkins"
+    assert await _present(store, [gone, "pipeline:default/acme-payments-jenkins"]) == [
+        "pipeline:default/acme-payments-jenkins"
     ]
 
 
@@ -213,7 +213,7 @@ async def test_only_the_configured_folders_are_read(
     assert jenkins.server.requests_to("/api/json") == []
     # No catalog to link to: the platform jobs land in the default namespace.
     platform = sorted(k.replace("infra/", "default/") for k in PLATFORM_KEYS)
-    assert await _present(store, [*platform, "pipeline:default/payments-jenkins"]) == platform
+    assert await _present(store, [*platform, "pipeline:default/acme-payments-jenkins"]) == platform
 
 
 async def test_a_server_that_demands_a_crumb_gets_one(
@@ -279,9 +279,9 @@ async def test_the_git_sources_jenkinsfile_pipeline_is_the_same_pipeline(
     assert from_git.status == "SUCCEEDED", from_git.errors
     assert run.status == "SUCCEEDED", run.errors
     assert run.stats["deferredEntities"] == 1
-    pipeline = "pipeline:default/payments-jenkins"
+    pipeline = "pipeline:default/acme-payments-jenkins"
     assert (await store.get_entities([pipeline]))[pipeline].source == "payments-git"
     assert {
         ("component:default/payments", "builtBy", pipeline),
-        ("build:default/payments-jenkins-main-14", "runOf", pipeline),
+        ("build:default/acme-payments-jenkins-main-14", "runOf", pipeline),
     } <= await _relations(store, pipeline)

@@ -25,11 +25,11 @@ def test_every_job_is_a_deferred_pipeline() -> None:
 
     pipelines = {r: d for r, d in _by_ref(snapshot).items() if r.startswith("pipeline:")}
     assert sorted(pipelines) == [
+        "pipeline:default/acme-payments-jenkins",
+        "pipeline:default/acme-platform-search-jenkins",
         "pipeline:default/jenkins-smoke-tests",
         "pipeline:default/jenkins-team-payments-archive-old-deploy",
         "pipeline:default/jenkins-team-payments-payments-nightly",
-        "pipeline:default/payments-jenkins",
-        "pipeline:default/search-jenkins",
         "pipeline:infra/jenkins-platform-infra-apply",
     ]
     assert all(d.defer for d in pipelines.values())
@@ -42,7 +42,7 @@ def test_every_job_is_a_deferred_pipeline() -> None:
 def test_a_multibranch_project_is_one_pipeline_named_by_its_repository() -> None:
     snapshot = transform_jenkins(payload())
 
-    item = _by_ref(snapshot)["pipeline:default/payments-jenkins"]
+    item = _by_ref(snapshot)["pipeline:default/acme-payments-jenkins"]
     assert item.entity.spec == {
         "type": "jenkins",
         "components": ["component:default/payments"],
@@ -68,17 +68,19 @@ def test_branch_builds_belong_to_the_multibranch_pipeline() -> None:
     snapshot = transform_jenkins(payload())
 
     builds = sorted(
-        r for r, d in _by_ref(snapshot).items() if r.startswith("build:default/payments-jenkins")
+        r
+        for r, d in _by_ref(snapshot).items()
+        if r.startswith("build:default/acme-payments-jenkins")
     )
     assert builds == [
-        "build:default/payments-jenkins-feature-retry-1",
-        "build:default/payments-jenkins-feature-retry-2",
-        "build:default/payments-jenkins-main-12",
-        "build:default/payments-jenkins-main-13",
-        "build:default/payments-jenkins-main-14",
+        "build:default/acme-payments-jenkins-feature-retry-1",
+        "build:default/acme-payments-jenkins-feature-retry-2",
+        "build:default/acme-payments-jenkins-main-12",
+        "build:default/acme-payments-jenkins-main-13",
+        "build:default/acme-payments-jenkins-main-14",
     ]
-    assert _spec(snapshot, "build:default/payments-jenkins-main-13") == {
-        "pipeline": "pipeline:default/payments-jenkins",
+    assert _spec(snapshot, "build:default/acme-payments-jenkins-main-13") == {
+        "pipeline": "pipeline:default/acme-payments-jenkins",
         "status": "completed",
         "conclusion": "success",
         "number": 13,
@@ -88,10 +90,10 @@ def test_branch_builds_belong_to_the_multibranch_pipeline() -> None:
         "durationSeconds": 241.5,
         "url": "http://jenkins.example.com/job/team-payments/job/payments/job/main/13/",
     }
-    running = _spec(snapshot, "build:default/payments-jenkins-main-14")
+    running = _spec(snapshot, "build:default/acme-payments-jenkins-main-14")
     assert running["status"] == "in_progress"
     assert "conclusion" not in running and "durationSeconds" not in running
-    assert _spec(snapshot, "build:default/payments-jenkins-feature-retry-2")["conclusion"] == (
+    assert _spec(snapshot, "build:default/acme-payments-jenkins-feature-retry-2")["conclusion"] == (
         "unstable"
     )
     assert EventRetention("build", ("pipeline",), "startedAt", 20) in snapshot.events
@@ -100,10 +102,12 @@ def test_branch_builds_belong_to_the_multibranch_pipeline() -> None:
 def test_builds_per_pipeline_keeps_the_newest_across_branches() -> None:
     snapshot = transform_jenkins(payload(), builds_per_pipeline=2)
 
-    builds = sorted(r for r in _by_ref(snapshot) if r.startswith("build:default/payments-jenkins"))
+    builds = sorted(
+        r for r in _by_ref(snapshot) if r.startswith("build:default/acme-payments-jenkins")
+    )
     assert builds == [
-        "build:default/payments-jenkins-feature-retry-2",
-        "build:default/payments-jenkins-main-14",
+        "build:default/acme-payments-jenkins-feature-retry-2",
+        "build:default/acme-payments-jenkins-main-14",
     ]
 
 
@@ -119,7 +123,7 @@ def test_jobs_link_by_annotation_and_by_git_remote() -> None:
     snapshot = transform_jenkins(payload())
 
     # gitlab.com/project-slug acme/platform/search matched from an scp-style remote
-    assert _spec(snapshot, "pipeline:default/search-jenkins")["components"] == [
+    assert _spec(snapshot, "pipeline:default/acme-platform-search-jenkins")["components"] == [
         "component:default/search"
     ]
     # jenkins.io/job-full-name "jenkins-main:Platform/Infra-Apply": the instance prefix and
@@ -134,7 +138,7 @@ def test_jobs_link_by_annotation_and_by_git_remote() -> None:
 def test_without_catalog_matches_jobs_with_a_remote_are_still_named_by_it() -> None:
     snapshot = transform_jenkins(payload(by_job={}, by_slug={}))
 
-    assert _spec(snapshot, "pipeline:default/search-jenkins")["components"] == []
+    assert _spec(snapshot, "pipeline:default/acme-platform-search-jenkins")["components"] == []
     assert "pipeline:default/jenkins-platform-infra-apply" in _by_ref(snapshot)
 
 
