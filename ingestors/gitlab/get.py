@@ -173,19 +173,27 @@ async def get_environments(client: ApiClient, project: Json) -> list[Json]:
 
 
 async def get_deployments(
-    client: ApiClient, project: Json, per_environment: int, environments: int
+    client: ApiClient, project: Json, per_environment: int, environments: list[Json]
 ) -> list[Json]:
-    """The newest deployments, one page of up to 100: enough for ``per_environment`` of each
-    environment when they deploy at similar rates (the transform keeps that many per one)."""
-    body = await client.get_json(
-        f"projects/{_id(project)}/deployments",
-        {
-            "order_by": "created_at",
-            "sort": "desc",
-            "per_page": min(100, per_environment * max(1, environments)),
-        },
-    )
-    return [d for d in body if isinstance(d, dict)] if isinstance(body, list) else []
+    """The newest ``per_environment`` deployments of each environment (one call each, so an
+    environment deployed often does not crowd out one deployed rarely)."""
+    found: list[Json] = []
+    for environment in environments:
+        name = environment.get("name")
+        if not isinstance(name, str) or not name:
+            continue
+        body = await client.get_json(
+            f"projects/{_id(project)}/deployments",
+            {
+                "environment": name,
+                "order_by": "created_at",
+                "sort": "desc",
+                "per_page": min(100, per_environment),
+            },
+        )
+        if isinstance(body, list):
+            found.extend(d for d in body if isinstance(d, dict))
+    return found
 
 
 def _disabled(project: Json, feature: str) -> bool:
@@ -223,7 +231,7 @@ async def get_project(
         payload.environments = await get_environments(client, project)
         if payload.environments:
             payload.deployments = await get_deployments(
-                client, project, config.deployments_per_environment, len(payload.environments)
+                client, project, config.deployments_per_environment, payload.environments
             )
     return payload
 

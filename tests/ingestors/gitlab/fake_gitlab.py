@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -56,6 +57,9 @@ class FakeGitlab:
         """Project paths whose pipeline calls answer 500."""
         self.rate_limit_first: int = 0
         """How many of the next group listings answer 429 with Retry-After first."""
+        self.rate_limit_reset_in: int | None = None
+        """When set, those 429s carry no Retry-After, only ``RateLimit-Remaining: 0`` and a
+        ``RateLimit-Reset`` this many seconds ahead (GitLab's throttle answer)."""
         self.refresh()
 
     @property
@@ -92,6 +96,10 @@ class FakeGitlab:
     def _projects(self, request: Request) -> Reply:
         if self.rate_limit_first > 0:
             self.rate_limit_first -= 1
+            if self.rate_limit_reset_in is not None:
+                reset = str(int(time.time()) + self.rate_limit_reset_in)
+                throttled = {"RateLimit-Remaining": "0", "RateLimit-Reset": reset}
+                return 429, throttled, {"message": "Retry later"}
             return (
                 429,
                 {"Retry-After": "7", "RateLimit-Remaining": "0", "RateLimit-Reset": "1700000000"},
@@ -167,8 +175,21 @@ class FakeGitlab:
         return handler
 
     def _deployments(self, path: str) -> Any:
+        """GitLab's ``?environment=<name>`` filter, ``order_by=created_at&sort=desc``
+        (ascending by id otherwise) and ``per_page`` (one page is all the source reads)."""
+
         def handler(request: Request) -> Reply:
-            size = int(request.param("per_page") or 20)
-            return 200, RATE_LIMIT, self.deployments.get(path, [])[:size]
+            size = min(int(request.param("per_page") or 20), 100)
+            found = list(self.deployments.get(path, []))
+            wanted = request.param("environment")
+            if wanted is not None:
+                found = [d for d in found if d["environment"]["name"] == wanted]
+            if request.param("order_by") == "created_at":
+                found.sort(key=lambda d: str(d["created_at"]))
+            else:
+                found.sort(key=lambda d: int(d["id"]))
+            if request.param("sort", "asc") == "desc":
+                found.reverse()
+            return 200, RATE_LIMIT, found[:size]
 
         return handler
