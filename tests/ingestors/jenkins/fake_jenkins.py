@@ -55,6 +55,9 @@ class FakeJenkins:
             self.bodies[path] = json.loads((FIXTURES / fixture).read_text())
         self.failing: set[str] = set()
         """Paths that answer 500."""
+        self.busy: dict[str, list[tuple[int, str]]] = {}
+        """Per path, answers given first, in turn: ``(429 or 503, Retry-After seconds)``, as
+        Jenkins behind a proxy answers when overloaded or restarting."""
         self.require_crumb = False
         self.crumbs_issued = 0
         for path in PATHS:
@@ -88,6 +91,9 @@ class FakeJenkins:
                 return 403, {}, "Error 403 No valid crumb was included in the request"
             if path in self.failing:
                 return 500, {}, "java.lang.NullPointerException"
+            if self.busy.get(path):
+                status, seconds = self.busy[path].pop(0)
+                return status, {"Retry-After": seconds}, "Jenkins is getting ready to work"
             body = dict(self.bodies[path])
             tree = request.param("tree") or ""
             if "builds" in body:
