@@ -45,8 +45,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 ingest_app = typer.Typer(
-    help="Ingest a source into the catalog once: a configured one (--config with --source "
-    "or --all), or a git repository given on the command line (ingest git).",
+    help="Ingest a source into the catalog once: a configured one of any type (git, github, "
+    "gitlab, jenkins, aws: --config with --source or --all), or a git repository given on "
+    "the command line (ingest git). Source types and their options: README, Sources.",
     invoke_without_command=True,
 )
 app.add_typer(ingest_app, name="ingest")
@@ -109,6 +110,12 @@ def print_run(run: RunRecord) -> None:
     if run.commit:
         out.print(f"commit: {run.commit}")
     out.print(f"cleanup: {run.cleanup}")
+    if run.stats:
+        out.print("stats: " + ", ".join(f"{k} {v}" for k, v in sorted(run.stats.items())))
+    if run.skipped:
+        out.print(f"skipped ({len(run.skipped)}), on purpose:")
+        for item in run.skipped:
+            out.print(f"  {item}", highlight=False, markup=False, soft_wrap=True)
     for warning in run.warnings:
         err.print(f"[yellow]warning[/yellow]: {warning}", soft_wrap=True, highlight=False)
     if run.errors:

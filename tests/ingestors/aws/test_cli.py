@@ -36,5 +36,6 @@ def test_the_cli_ingests_a_configured_aws_source(tmp_path: Path, moto: Moto) -> 
 
     assert ran.returncode == 0, ran.stderr
     assert "SUCCEEDED" in ran.stdout
+    assert "stats: " in ran.stdout and "apiCalls " in ran.stdout
     ref = f"resource:aws-{ACCOUNT}/sqs-orders-{REGION}"
     assert asyncio.run(_stored(store_url, ref))
