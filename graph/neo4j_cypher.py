@@ -77,8 +77,8 @@ def _upsert_entities(labels: LiteralString) -> LiteralString:
 UNWIND $rows AS row
 MERGE (n:Ref {key: row.key})
 WITH n, row,
-     (n:Entity AND n.document = row.props.document AND n.source = $source
-      AND n.error IS NULL) AS same,
+     (n:Entity AND n.document = row.props.document AND n.hash = row.props.hash
+      AND n.source = $source AND n.error IS NULL) AS same,
      (n:Entity AND n.hash = row.props.hash) AS unchanged
 SET n.run_id = $run_id
 WITH n, row, unchanged WHERE NOT same

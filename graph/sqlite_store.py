@@ -219,6 +219,9 @@ def _keys(keys: Sequence[str]) -> str:
     return _json([k.lower() for k in keys])
 
 
+#: SQLite virtual-machine steps between checks of a job's cancellation (a few microseconds).
+_PROGRESS_STEPS = 1000
+
 _UPSERT_ENTITY = """
     INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
                           document, hash, source, run_id, updated_at, error)
@@ -340,12 +343,16 @@ class SqliteStore:
                 if job.state == "cancelled":
                     raise StoreError("the request was cancelled before it reached the store")
                 job.state = "running"
+            # interrupt() is lost when it lands between two statements (an executemany, a
+            # job of many statements): the handler stops the next statement too.
+            conn.set_progress_handler(lambda: job.state == "cancelled", _PROGRESS_STEPS)
             try:
                 with conn:
                     return fn(conn)
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from exc
             finally:
+                conn.set_progress_handler(None, 0)
                 with job.lock:
                     job.state = "done"
 
@@ -438,20 +445,22 @@ class SqliteStore:
         if not rows:
             return
         stored = {
-            key: (document, stored_source, error)
-            for key, document, stored_source, error in self._execute(
+            key: (document, content_hash, stored_source, error)
+            for key, document, content_hash, stored_source, error in self._execute(
                 conn,
-                "SELECT key, document, source, error FROM entities "
+                "SELECT key, document, hash, source, error FROM entities "
                 "WHERE key IN (SELECT value FROM json_each(?))",
                 (_json([r[0] for r in rows]),),
             )
         }
-        same = {r[0] for r in rows if stored.get(r[0]) == (r[8], source, None)}
+        same = {r[0] for r in rows if stored.get(r[0]) == (r[8], r[9], source, None)}
         if same:
+            # The source guard: a key another process's source took meanwhile keeps its stamp.
             self._execute(
                 conn,
-                "UPDATE entities SET run_id = ? WHERE key IN (SELECT value FROM json_each(?))",
-                (run_id, _json(sorted(same))),
+                "UPDATE entities SET run_id = ? "
+                "WHERE key IN (SELECT value FROM json_each(?)) AND source = ?",
+                (run_id, _json(sorted(same)), source),
             )
             rows = [r for r in rows if r[0] not in same]
             search_rows = [r for r in search_rows if r[0] not in same]

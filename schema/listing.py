@@ -99,31 +99,11 @@ async def build_filter(
     )
 
 
-#: Entity fields answered from the entity alone; any other field of a listed node reads its
-#: relations, which the listing then loads for the whole page up front.
-_OWN_FIELDS = frozenset(
-    {
-        "__typename",
-        "id",
-        "ref",
-        "kind",
-        "namespace",
-        "name",
-        "title",
-        "description",
-        "tags",
-        "labels",
-        "annotations",
-        "links",
-        "document",
-        "source",
-        "updatedAt",
-        "error",
-        "type",
-        "lifecycle",
-        "definition",
-        "profile",
-    }
+#: Node fields that answer synchronously from a page preloaded up front (its relations and
+#: their forward targets, two batches). Other relation fields go through the loaders as
+#: usual (batched too); preloading for them would cost queries they do not need.
+_PRELOADED_FIELDS = frozenset(
+    {"owner", "dependsOn", "dependencyOf", "providesApis", "consumesApis"}
 )
 
 
@@ -137,14 +117,14 @@ def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
 
 
 def _nodes_ask_for_relations(selected: Sequence[Selection]) -> bool:
-    """Whether the ``edges { node { ... } }`` of a listing select a relation field."""
+    """Whether the ``edges { node { ... } }`` of a listing select a preloaded field."""
     for listing in _fields(selected):
         for edges in _fields(listing.selections):
             if edges.name != "edges":
                 continue
             for node in _fields(edges.selections):
                 if node.name == "node" and any(
-                    f.name not in _OWN_FIELDS for f in _fields(node.selections)
+                    f.name in _PRELOADED_FIELDS for f in _fields(node.selections)
                 ):
                     return True
     return False

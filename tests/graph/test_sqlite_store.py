@@ -64,3 +64,32 @@ async def test_cancelling_a_queued_call_skips_it(sqlite_store: SqliteStore) -> N
     assert await asyncio.wait_for(sqlite_store.ping(), timeout=5) is True
 
     assert ran == []
+
+
+async def test_cancelling_a_call_of_many_statements_stops_it_and_commits_nothing(
+    sqlite_store: SqliteStore,
+) -> None:
+    # Most of such a call's time is spent between statements, where interrupt() alone is
+    # lost; the call must still stop at its next statement and roll back.
+    def many(conn: sqlite3.Connection) -> int:
+        conn.execute("CREATE TABLE IF NOT EXISTS scratch (x INTEGER)")
+        for i in range(3_000_000):
+            conn.execute("INSERT INTO scratch VALUES (?)", (i,))
+        return 0
+
+    def rows(conn: sqlite3.Connection) -> int:
+        found = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'scratch'"
+        ).fetchone()[0]
+        if not found:
+            return 0
+        return int(conn.execute("SELECT count(*) FROM scratch").fetchone()[0])
+
+    busy = asyncio.ensure_future(sqlite_store._call(many))
+    await asyncio.sleep(0.5)
+    busy.cancel()
+    started = time.perf_counter()
+    assert await asyncio.wait_for(sqlite_store.ping(), timeout=5) is True
+
+    assert time.perf_counter() - started < 2
+    assert await sqlite_store._call(rows) == 0

@@ -80,3 +80,22 @@ async def test_trace_extension_reports_store_queries_per_request(client: Client)
     assert small.extensions is not None
     count = small.extensions["stagegraph"]["storeQueries"]
     assert 3 <= count <= 12
+
+
+async def test_a_page_of_scalars_and_raw_relations_costs_no_preload(client: Client) -> None:
+    await _catalog(client.store, 30)
+    scalars = 'query { entities(kind: "component", first: 30) { edges { node { ref title } } } }'
+    raw = (
+        'query { entities(kind: "component", first: 30) '
+        "{ edges { node { ref relations { type targetRef } } } } }"
+    )
+
+    before = client.store.query_count
+    await client.query(scalars)
+    cost_scalars = client.store.query_count - before
+    before = client.store.query_count
+    await client.query(raw)
+    cost_raw = client.store.query_count - before
+
+    assert cost_scalars == 1  # the page itself; no count, no relations, no targets
+    assert cost_raw == 2  # the page and one batch of relations; no target documents
