@@ -308,7 +308,7 @@ class _Builder:
             "metadata": metadata,
             "spec": self.spec(item),
         }
-        self.add(raw, item.arn, f"resource:{metadata['namespace']}/{metadata['name']}")
+        self.snapshot.add(raw, SourceLocation(item.arn))
 
     def account(self) -> None:
         alias = self.source.alias_of(self.account_id)
@@ -332,10 +332,7 @@ class _Builder:
             },
             "spec": spec,
         }
-        self.add(raw, names.scope(self.account_id), names.account_ref(self.account_id))
-
-    def add(self, raw: dict[str, Any], where: str, ref: str) -> None:
-        self.snapshot.add(raw, SourceLocation(where))
+        self.snapshot.add(raw, SourceLocation(names.scope(self.account_id)))
 
 
 def transform_account(payload: Payload, source: AwsSource) -> Snapshot:
