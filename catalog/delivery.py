@@ -41,6 +41,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from catalog.refs import is_valid_name, parse_ref
 
@@ -175,3 +177,18 @@ def deployment_name(repo: str, environment: str, deployment_id: int | str) -> st
     """A deployment of ``repo`` (slug or URL) to ``environment``:
     ``acme-payments-production-1001``."""
     return sanitize_name(f"{repo_slug(repo)}-{environment_name(environment)}-{deployment_id}")
+
+
+def iso_utc(value: Any) -> str | None:
+    """A CI API's timestamp as the ISO 8601 UTC text builds and deployments carry:
+    ``2024-05-01T10:00:00.123+02:00`` -> ``2024-05-01T08:00:00Z``; no offset means UTC;
+    None when it is not a time."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -247,3 +247,14 @@ def sequence(*replies: Reply | Handler) -> Handler:
         return current(request) if callable(current) else current
 
     return handler
+
+
+class RecordedSleep:
+    """The clients' ``sleep``: records each wait asked for (Retry-After, a rate-limit reset,
+    a backoff) instead of waiting, so tests assert on the waits and run at full speed."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)

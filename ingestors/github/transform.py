@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from catalog.delivery import (
@@ -30,6 +30,7 @@ from catalog.delivery import (
     deployment_name,
     environment_name,
     environment_ref,
+    iso_utc,
     pipeline_name,
     shared_namespace,
 )
@@ -51,19 +52,6 @@ ENVIRONMENT_TYPES = frozenset({"production", "staging", "development", "test", "
 def scope(*parts: object) -> str:
     """A source-path value naming one cleanup scope: ``github:acme/payments/actions``."""
     return "github:" + "/".join(str(p).strip("/") for p in parts)
-
-
-def iso_utc(value: Any) -> str | None:
-    """GitHub's timestamps (``2026-03-01T10:00:00Z``) as ISO 8601 UTC, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Builder:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from catalog.delivery import (
@@ -37,6 +36,7 @@ from catalog.delivery import (
     deployment_name,
     environment_name,
     environment_ref,
+    iso_utc,
     pipeline_name,
     shared_namespace,
 )
@@ -82,19 +82,6 @@ DEPLOYMENT_STATUS: dict[str, str] = {
 def project_scope(path: str) -> str:
     """The source path of a project's entities: ``gitlab/acme/payments``."""
     return f"gitlab/{path}"
-
-
-def iso_utc(value: Any) -> str | None:
-    """``2024-05-01T10:00:00.123+02:00`` -> ``2024-05-01T08:00:00Z`` (None when not a time)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from ingestors.http import (
 )
 from tests.loopback import (
     LoopbackServer,
+    RecordedSleep,
     constant,
     link_pages,
     next_page_pages,
@@ -29,14 +30,7 @@ from tests.loopback import (
 NOW = 1_800_000_000.0
 
 
-class FakeSleep:
-    """A clock that records the waits asked for instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+FakeSleep = RecordedSleep
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from ingestors.runner import run_ingestion
 from tests.gitrepo import GitRepo, component
 from tests.loopback import (
     LoopbackServer,
+    RecordedSleep,
     Reply,
     Request,
     constant,
@@ -143,12 +144,7 @@ class GithubApi:
         return handler
 
 
-class FakeSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+FakeSleep = RecordedSleep
 
 
 def make_repo(path: Path, files: dict[str, str]) -> GitRepo:

@@ -18,7 +18,7 @@ from ingestors.snapshot import Descriptor, Snapshot
 from tests.gitrepo import GitRepo, component
 from tests.ingestors.gitlab.fake_gitlab import FakeGitlab
 from tests.ingestors.gitlab.recorded import LEGACY, PAYMENTS, SEARCH
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, RecordedSleep
 
 TOKEN = "glpat-test-token"
 PAYMENTS_KEYS = [
@@ -42,14 +42,7 @@ SEARCH_KEYS = [
 ENVIRONMENT_KEYS = ["environment:default/production", "environment:default/staging"]
 
 
-class Waits:
-    """A clock for the client's retries: records each wait instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+Waits = RecordedSleep
 
 
 @pytest.fixture

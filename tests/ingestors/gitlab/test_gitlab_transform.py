@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.delivery import iso_utc
 from ingestors.gitlab.transform import (
     ENVIRONMENTS_SCOPE,
-    iso_utc,
     project_scope,
     transform_group,
 )

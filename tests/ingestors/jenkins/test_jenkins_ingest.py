@@ -18,7 +18,7 @@ from ingestors.runner import run_ingestion
 from ingestors.snapshot import Descriptor, Snapshot
 from tests.gitrepo import GitRepo, component
 from tests.ingestors.jenkins.fake_jenkins import CRUMB, SESSION, TOKEN, USER, FakeJenkins
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, RecordedSleep
 
 PLATFORM_KEYS = [
     "pipeline:default/acme-platform-search-jenkins",
@@ -28,14 +28,7 @@ PLATFORM_KEYS = [
 ]
 
 
-class Waits:
-    """A clock for the client's retries: records each wait instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+Waits = RecordedSleep
 
 
 @pytest.fixture
