@@ -9,7 +9,7 @@ PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck pytest neo4j neo4j-stop schema clean bench
+.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench
 
 install: $(STAMP) $(PLAYGROUND_STAMP)
 
@@ -47,15 +47,13 @@ pytest: install
 
 # Starts a throwaway Neo4j when none answers (and stops it afterwards), then lint, types, tests.
 test: install
-	@started=0; \
-	if ! scripts/neo4j.sh status >/dev/null 2>&1; then \
-	  if scripts/neo4j.sh start; then started=1; \
-	  else echo "make test: could not start Neo4j; Neo4j tests will be skipped (or fail with STAGEGRAPH_REQUIRE_NEO4J=1)" >&2; fi; \
-	fi; \
-	status=0; \
-	$(MAKE) --no-print-directory lint typecheck pytest || status=$$?; \
-	if [ $$started = 1 ]; then scripts/neo4j.sh stop; fi; \
-	exit $$status
+	@scripts/with-neo4j.sh $(MAKE) --no-print-directory lint typecheck pytest
+
+# The long forms of the trust suite (tests/trust): GraphQL fuzzing, the malformed-descriptor
+# corpus and the source-fault runs at full size, each printing its figures.
+fuzz: install
+	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest \
+	  PYTEST_ARGS="tests/trust -s -o timeout=0 $(PYTEST_ARGS)"
 
 # Ingest and read benchmarks on SQLite and (when it answers) Neo4j; see README "Benchmarks".
 # BENCH_ARGS='--sizes 2000' for a quick run.
