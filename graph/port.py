@@ -1,6 +1,6 @@
 """The graph store port: what the rest of Stagegraph may ask of a store.
 
-Two adapters implement it, :mod:`graph.sqlite_store` and :mod:`graph.neo4j_store`; one
+Two adapters implement it, :mod:`graph.sqlite` and :mod:`graph.neo4j`; one
 contract test suite (``tests/graph/test_store_contract.py``) runs unchanged on each.
 
 Keys are lowercased full refs (:attr:`catalog.refs.EntityRef.key`); refs as written are
