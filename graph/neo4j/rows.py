@@ -1,5 +1,6 @@
-"""Rows and parameters: what the Cypher reads of an entity and how it becomes a
-:class:`~graph.port.StoredEntity`, stored times, lookup keys and annotation pairs.
+"""Rows and parameters: an entity as the properties it is written with, what the Cypher reads
+of an entity and how that becomes a :class:`~graph.port.StoredEntity`, stored times, lookup
+keys and annotation pairs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any, LiteralString, cast
 import orjson
 from neo4j.time import DateTime as Neo4jDateTime
 
-from graph.port import StoredEntity
+from graph.neo4j.schema import kind_labels
+from graph.port import EntityRecord, StoredEntity
 
 # ``updated_at`` as microseconds since the epoch: the driver turns a DateTime into Python
 # objects slowly enough to triple the time of reading a few hundred entities.
@@ -56,3 +58,36 @@ def annotation_pair(key: str, value: Any) -> str:
 def lookup_keys(keys: Sequence[str]) -> list[str]:
     """Keys as parameters: lowercased, each once."""
     return list(dict.fromkeys(k.lower() for k in keys))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def entity_row(r: EntityRecord) -> dict[str, Any]:
+    """What an entity is written as: its key, its labels, and its properties."""
+    spec = r.document.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    metadata = r.document.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    annotations = annotations if isinstance(annotations, dict) else {}
+    return {
+        "key": r.key,
+        "labels": kind_labels(r.kind),
+        "props": {
+            "ref": r.ref,
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "title": r.title,
+            "description": r.description,
+            "tags": list(r.tags),
+            "tags_text": " ".join(r.tags),
+            "document": orjson.dumps(r.document).decode(),
+            "hash": r.hash,
+            "spec_type": _text(spec.get("type")),
+            "lifecycle": _text(spec.get("lifecycle")),
+            "annotation_keys": list(annotations),
+            "annotation_pairs": [annotation_pair(k, v) for k, v in annotations.items()],
+        },
+    }

@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString, TypeVar
 
-import orjson
 from neo4j import AsyncManagedTransaction
 
 from graph.neo4j.connection import Connection
-from graph.neo4j.rows import annotation_pair, lookup_keys
-from graph.neo4j.schema import KIND_LABELS, REL_TYPES, kind_labels, rel_type
+from graph.neo4j.rows import entity_row, lookup_keys
+from graph.neo4j.schema import KIND_LABELS, REL_TYPES, rel_type
 from graph.port import EntityRecord, RelationRecord, StaleSummary
 
 T = TypeVar("T")
@@ -35,7 +34,7 @@ def _entity_statements(records: Sequence[EntityRecord]) -> Statements:
     """The upserts of ``records``: one statement per kind label, with that kind's rows."""
     by_label: dict[str | None, list[dict[str, Any]]] = {}
     for record in records:
-        by_label.setdefault(KIND_LABELS.get(record.kind), []).append(_entity_row(record))
+        by_label.setdefault(KIND_LABELS.get(record.kind), []).append(entity_row(record))
     return [(UPSERT_ENTITIES[label], rows) for label, rows in by_label.items()]
 
 
@@ -58,38 +57,6 @@ def _relation_rows(records: Sequence[RelationRecord]) -> list[dict[str, str]]:
         }
         for r in records
     ]
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _entity_row(r: EntityRecord) -> dict[str, Any]:
-    spec = r.document.get("spec")
-    spec = spec if isinstance(spec, dict) else {}
-    metadata = r.document.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    annotations = annotations if isinstance(annotations, dict) else {}
-    return {
-        "key": r.key,
-        "labels": kind_labels(r.kind),
-        "props": {
-            "ref": r.ref,
-            "kind": r.kind,
-            "namespace": r.namespace,
-            "name": r.name,
-            "title": r.title,
-            "description": r.description,
-            "tags": list(r.tags),
-            "tags_text": " ".join(r.tags),
-            "document": orjson.dumps(r.document).decode(),
-            "hash": r.hash,
-            "spec_type": _text(spec.get("type")),
-            "lifecycle": _text(spec.get("lifecycle")),
-            "annotation_keys": list(annotations),
-            "annotation_pairs": [annotation_pair(k, v) for k, v in annotations.items()],
-        },
-    }
 
 
 def _upsert_entities(labels: LiteralString) -> LiteralString:
