@@ -9,6 +9,7 @@ from pathlib import Path
 
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
 from graph.port import GraphStore, RunRecord
+from ingestors.contract import Fetch, SourceType
 from ingestors.errors import SourceConfigError, SourceUnavailableError
 from ingestors.github.config import GithubSource
 from ingestors.github.fetch import get_org
@@ -18,7 +19,6 @@ from ingestors.http import ApiClient, ETagCache, Sleep
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import RunPolicy, run_ingestion
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
 
 def github_client(
@@ -37,7 +37,7 @@ def github_client(
 
 
 def github_fetcher(
-    source: SourceConfig,
+    source: GithubSource,
     lookup: CatalogLookup | None = None,
     *,
     cache: ETagCache | None = None,
@@ -45,8 +45,6 @@ def github_fetcher(
 ) -> Fetch:
     """The fetch of a GitHub source; the token is read from ``tokenEnv`` when it runs.
     ``cache`` (default: the process-wide one) and ``sleep`` are for tests."""
-    if not isinstance(source, GithubSource):
-        raise TypeError(f"github_fetcher got a {type(source).__name__}")
     catalog = lookup or CatalogLookup(None)
 
     async def fetch() -> Snapshot:

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
-from ingestors.sources import SourceConfig
+from ingestors.contract import SourceConfig
 
 DEFAULT_API_URL = "https://api.github.com"
 

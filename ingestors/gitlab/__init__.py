@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 
+from ingestors.contract import Fetch, SourceType
 from ingestors.gitlab.config import GitlabSource
 from ingestors.gitlab.get import get_group
 from ingestors.gitlab.transform import SOURCE_TYPE, transform_group
 from ingestors.http import ApiClient, Sleep
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
 __all__ = ["GITLAB", "GitlabSource", "gitlab_fetcher", "read_gitlab"]
 
@@ -50,9 +50,7 @@ async def read_gitlab(
     return snapshot
 
 
-def gitlab_fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
-    if not isinstance(source, GitlabSource):
-        raise TypeError(f"gitlab_fetcher got a {type(source).__name__}")
+def gitlab_fetcher(source: GitlabSource, lookup: CatalogLookup) -> Fetch:
 
     async def fetch() -> Snapshot:
         token = os.environ.get(source.token_env) or None

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ingestors.sources import SourceConfig
+from ingestors.contract import SourceConfig
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 

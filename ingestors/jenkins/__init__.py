@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from ingestors.contract import Fetch, SourceType
 from ingestors.http import ApiClient, Sleep
 from ingestors.jenkins.config import JenkinsSource
 from ingestors.jenkins.crumb import JenkinsAuth
@@ -13,7 +14,6 @@ from ingestors.jenkins.get import get_jenkins
 from ingestors.jenkins.transform import SOURCE_TYPE, transform_jenkins
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
 __all__ = ["JENKINS", "JenkinsSource", "jenkins_fetcher", "read_jenkins"]
 
@@ -49,9 +49,7 @@ async def read_jenkins(
     return snapshot
 
 
-def jenkins_fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
-    if not isinstance(source, JenkinsSource):
-        raise TypeError(f"jenkins_fetcher got a {type(source).__name__}")
+def jenkins_fetcher(source: JenkinsSource, lookup: CatalogLookup) -> Fetch:
 
     async def fetch() -> Snapshot:
         token = os.environ.get(source.token_env) or None

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ingestors.sources import SourceConfig
+from ingestors.contract import SourceConfig
 
 
 class JenkinsSource(SourceConfig):
