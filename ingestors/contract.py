@@ -7,7 +7,7 @@ Every source package imports this module; it imports no source package (the tabl
 source types is :mod:`ingestors.registry`). The fields every source has::
 
     - name: acme-catalog            # a valid name: 1-63 of [a-zA-Z0-9] with -_. inside
-      type: git                     # a key of the registry: git, aws, github, gitlab, jenkins
+      type: git                     # a key of ingestors.registry.SOURCE_TYPES
       schedule: {every: 30m}        # or {cron: "*/15 * * * *"} (UTC); none: on request only
       timeout: 10m                  # durations: 90s, 30m, 2h, 1d, 1h30m, or seconds as a number
       initialDelay: 0s
