@@ -23,8 +23,8 @@ from typing import Protocol
 
 from graph.port import Leases, RunRecord
 from ingestors.clock import Clock
+from ingestors.contract import Fetch, SourceConfig, format_duration
 from ingestors.runner import Cancellation, RunPolicy, RunStore, new_run_id, run_ingestion
-from ingestors.sources import Fetch, SourceConfig, format_duration
 
 log = logging.getLogger("stagegraph.scheduler")
 
