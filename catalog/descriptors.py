@@ -232,7 +232,11 @@ def parse_descriptors(text: str, file: str) -> ParsedFile:
     fast = _parse_fast(text, file)
     if fast is not None:
         return fast
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)
+    except yaml.reader.ReaderError as exc:  # raised before any parsing: a character YAML refuses
+        result.error = _unreadable_character(exc, text, file)
+        return result
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -266,6 +270,20 @@ def parse_descriptors(text: str, file: str) -> ParsedFile:
     finally:
         loader.dispose()
     return result
+
+
+def _unreadable_character(exc: yaml.reader.ReaderError, text: str, file: str) -> DescriptorError:
+    """The error for a character YAML does not allow (a NUL byte, a control character),
+    with the line and column where it is."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    code = exc.character if isinstance(exc.character, int) else 0
+    return DescriptorError(
+        f"YAML error: the control character U+{code:04X} is not allowed in YAML; "
+        "remove it (is this a binary file?)",
+        SourceLocation(file, line, column),
+    )
 
 
 def _load_limited_yaml(text: str) -> Any:
@@ -324,32 +342,45 @@ def _has_placeholder(data: Any) -> bool:
     return False
 
 
-def resolve_placeholders(data: Any, read: ReadRelative) -> tuple[Any, list[str]]:
+@dataclass(frozen=True)
+class Resolution:
+    """What :func:`resolve_placeholders` gives: the data with placeholders replaced, the
+    remote targets left unresolved on purpose (``warnings``) and the local targets that
+    could not be used (``errors``: missing, unreadable, outside the source, not valid JSON
+    or YAML), each left unresolved too. Messages start with the field's path."""
+
+    data: Any
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def resolve_placeholders(data: Any, read: ReadRelative) -> Resolution:
     """Replace ``{$text: path}`` (and ``$json``, ``$yaml``) by the content of ``path``.
 
-    Remote targets (``https://...``) and unreadable files stay as they are; each yields a
-    warning, never an error, so the entity is still ingested. ``data`` is not modified:
-    the result is a new structure, or ``data`` itself when it has no placeholder.
+    A placeholder that cannot be resolved stays as it is, so the entity is still ingested:
+    a remote target (``https://...``, never fetched) with a warning, anything else with an
+    error. ``data`` is not modified: the result holds a new structure, or ``data`` itself
+    when it has no placeholder.
     """
-    warnings: list[str] = []
+    result = Resolution(data)
     if not _has_placeholder(data):
-        return data, warnings
+        return result
 
     def walk(value: Any, path: str) -> Any:
         if is_placeholder(value):
             key, target = next(iter(value.items()))
             if not isinstance(target, str) or not target:
-                warnings.append(f"{path}: {key} needs a path string; left unresolved")
+                result.errors.append(f"{path}: {key} needs a path string; left unresolved")
                 return value
             if is_remote(target):
-                warnings.append(
+                result.warnings.append(
                     f"{path}: {key} {target} is remote and was not fetched; left unresolved"
                 )
                 return value
             try:
                 content = read(target)
             except OSError as exc:
-                warnings.append(
+                result.errors.append(
                     f"{path}: {key} {target} could not be read ({exc}); left unresolved"
                 )
                 return value
@@ -358,7 +389,9 @@ def resolve_placeholders(data: Any, read: ReadRelative) -> tuple[Any, list[str]]
             try:
                 return json.loads(content) if key == "$json" else _load_limited_yaml(content)
             except (ValueError, yaml.YAMLError) as exc:
-                warnings.append(f"{path}: {key} {target} is not valid ({exc}); left unresolved")
+                result.errors.append(
+                    f"{path}: {key} {target} is not valid ({exc}); left unresolved"
+                )
                 return value
         if isinstance(value, dict):
             return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
@@ -366,4 +399,4 @@ def resolve_placeholders(data: Any, read: ReadRelative) -> tuple[Any, list[str]]
             return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return value
 
-    return walk(data, ""), warnings
+    return Resolution(walk(data, ""), result.warnings, result.errors)

@@ -31,6 +31,7 @@ from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.git.ci_files import add_ci_pipelines
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
+from ingestors.git.files import FileRefused, inside
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
@@ -56,16 +57,6 @@ class Origin:
             full = f"{full}/" if full else ""
         at = f"@{self.commit}" if self.commit else ""
         return f"git:{self.repo}{at}:{full}" if self.commit else f"file:{self.repo}/{full}"
-
-
-def _inside(path: str) -> str | None:
-    """Normalize a repo-relative path; None when it escapes the repository."""
-    if path.startswith("/"):
-        return None
-    normal = posixpath.normpath(path)
-    if normal == ".." or normal.startswith("../"):
-        return None
-    return "" if normal == "." else normal
 
 
 @dataclass(frozen=True)
@@ -143,15 +134,16 @@ class _Walk:
         for document in item.parsed.documents:
             spec = document.data.get("spec") if isinstance(document.data, dict) else None
             for target in placeholder_targets(spec):
-                inside = _inside(posixpath.join(directory, target))
-                if inside is not None:
-                    found.append(inside)
+                local = inside(posixpath.join(directory, target))
+                if local is not None:
+                    found.append(local)
         return found
 
     def take(self, item: _Loaded) -> None:
         path, parsed = item.path, item.parsed
         if item.failure is not None:
-            self.error(f"could not be read: {item.failure}", path)
+            line = item.failure.line if isinstance(item.failure, FileRefused) else None
+            self.error(f"could not be read: {item.failure}", str(SourceLocation(path, line)))
             self.snapshot.keep_files.add(path)
             return
         self.snapshot.files_read += 1
@@ -184,7 +176,7 @@ class _Walk:
             )
             return
         if isinstance(raw, dict):
-            raw = self.prepare(raw, path)
+            raw = self.prepare(raw, location, identity)
         try:
             entity = validate_entity(raw, location)
         except InvalidEntityError as exc:
@@ -192,7 +184,7 @@ class _Walk:
             return
         self.snapshot.descriptors.append(Descriptor(entity, location))
         if entity.kind.lower() == "location":
-            self.follow(entity.spec, path, str(entity.ref))
+            self.follow(entity.spec, location, str(entity.ref))
 
     def reject(self, exc: InvalidEntityError, identity: str | None, path: str) -> None:
         error = RunError(
@@ -204,25 +196,31 @@ class _Walk:
         else:
             self.snapshot.rejected.append(Rejected(identity, error))
 
-    def prepare(self, raw: dict[str, Any], path: str) -> dict[str, Any]:
+    def prepare(
+        self, raw: dict[str, Any], location: SourceLocation, identity: str | None
+    ) -> dict[str, Any]:
         """Resolve placeholders, fill the owner from CODEOWNERS, add location annotations.
 
         ``raw`` is left as it was: what is changed (the document, its metadata and
         annotations, the spec) is copied first."""
+        path = location.file
         raw = dict(raw)
         directory = posixpath.dirname(path)
 
         def read_relative(target: str) -> str:
-            inside = _inside(posixpath.join(directory, target))
-            if inside is None:
+            local = inside(posixpath.join(directory, target))
+            if local is None:
                 raise PermissionError(f"{target} is outside the repository")
-            return self.tree.read(inside)
+            return self.tree.read(local)
 
         spec = raw.get("spec")
         if isinstance(spec, dict):
-            resolved, warnings = resolve_placeholders(spec, read_relative)
+            resolution = resolve_placeholders(spec, read_relative)
+            resolved = resolution.data
             raw["spec"] = spec = dict(resolved) if isinstance(resolved, dict) else resolved
-            self.snapshot.warnings.extend(f"{path}: spec.{w}" for w in warnings)
+            self.snapshot.warnings.extend(f"{location}: spec.{w}" for w in resolution.warnings)
+            for problem in resolution.errors:
+                self.error(f"spec.{problem}", str(location), identity)
             kind = str(raw.get("kind", "")).lower()
             if (
                 isinstance(spec, dict)
@@ -255,7 +253,8 @@ class _Walk:
                 annotations[SOURCE_PATH_ANNOTATION] = path
         return raw
 
-    def follow(self, spec: dict[str, Any], path: str, entity: str) -> None:
+    def follow(self, spec: dict[str, Any], location: SourceLocation, entity: str) -> None:
+        path, where = location.file, str(location)
         targets = list(spec.get("targets") or [])
         if spec.get("target"):
             targets.append(spec["target"])
@@ -265,35 +264,35 @@ class _Walk:
                 continue
             if "://" in target:
                 self.snapshot.warnings.append(
-                    f"{path}: {entity} target {target} is remote and was not followed"
+                    f"{where}: {entity} target {target} is remote and was not followed"
                 )
                 continue
-            inside = _inside(posixpath.join(directory, target))
-            if inside is None:
+            local = inside(posixpath.join(directory, target))
+            if local is None:
                 self.error(
                     f"target {target!r} escapes the repository and was not read; "
                     "targets must stay inside the source",
-                    path,
+                    where,
                     entity,
                 )
                 continue
-            if any(ch in inside for ch in "*?["):
-                matches = [p for p in self.all_paths if fnmatch.fnmatchcase(p, inside)]
+            if any(ch in local for ch in "*?["):
+                matches = [p for p in self.all_paths if fnmatch.fnmatchcase(p, local)]
                 for match in matches:
                     self.enqueue(match)
                 continue
-            if inside not in self.known:
+            if local not in self.known:
                 optional = spec.get("presence") == "optional"
                 if not optional:
                     self.error(
                         f"target {target!r} does not exist in the source; "
                         "fix the path or mark the Location presence: optional",
-                        path,
+                        where,
                         entity,
                     )
-                    self.snapshot.keep_files.add(inside)
+                    self.snapshot.keep_files.add(local)
                 continue
-            self.enqueue(inside)
+            self.enqueue(local)
 
 
 def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) -> Snapshot:
@@ -308,18 +307,18 @@ def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) 
             if posixpath.basename(path) in DESCRIPTOR_NAMES:
                 walk.enqueue(path)
     for entry in entry_paths:
-        inside = _inside(entry.strip("/") or ".")
-        if inside is None:
+        local = inside(entry.strip("/") or ".")
+        if local is None:
             walk.error(f"path {entry!r} escapes the repository", entry)
             continue
-        if inside in walk.known:
-            walk.enqueue(inside)
+        if local in walk.known:
+            walk.enqueue(local)
             continue
-        below = [p for p in walk.all_paths if p.startswith(f"{inside}/") or inside == ""]
+        below = [p for p in walk.all_paths if p.startswith(f"{local}/") or local == ""]
         found = [p for p in below if posixpath.basename(p) in DESCRIPTOR_NAMES]
         if not below:
             walk.error(f"path {entry!r} does not exist in the source", entry)
-            walk.snapshot.keep_files.add(inside)
+            walk.snapshot.keep_files.add(local)
         for path in found:
             walk.enqueue(path)
     snapshot = walk.run()

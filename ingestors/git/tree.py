@@ -7,6 +7,7 @@ All I/O of the git source lives here (``get``): the git CLI is the only way in.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -18,8 +19,18 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from ingestors.errors import SourceUnavailableError
+from ingestors.git.files import (
+    MAX_FILE_BYTES,
+    FileRefused,
+    decode_text,
+    inside,
+    read_regular_file,
+    too_big,
+)
 
-MAX_FILE_BYTES = 1_000_000
+#: symbolic links followed one after another before a read gives up
+MAX_LINK_HOPS = 8
+_LINK_MODE = "120000"
 #: blobs asked of ``git cat-file`` in one write (41 bytes each: well under a pipe's 64 KiB)
 PREFETCH_CHUNK = 512
 GIT_TIMEOUT_SECONDS = 300
@@ -43,7 +54,8 @@ class Tree(Protocol):
     def paths(self) -> list[str]: ...
 
     def read(self, path: str) -> str:
-        """The file's text; raises ``FileNotFoundError`` or ``OSError`` when it cannot."""
+        """The file's text; raises ``FileNotFoundError``, or another ``OSError`` (such as
+        :class:`~ingestors.git.files.FileRefused`) when it cannot."""
         ...
 
     def prefetch(self, paths: Sequence[str]) -> None:
@@ -73,6 +85,7 @@ class DirTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved: Path | None = None
 
     def paths(self) -> list[str]:
         found = []
@@ -87,12 +100,10 @@ class DirTree:
         pass
 
     def read(self, path: str) -> str:
-        full = (self.root / path).resolve()
-        if not full.is_relative_to(self.root.resolve()):
-            raise PermissionError(f"{path} is outside the source")
-        if full.stat().st_size > MAX_FILE_BYTES:
-            raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
-        return full.read_text(encoding="utf-8")
+        """Only a regular file inside the folder, by the rules of :mod:`ingestors.git.files`."""
+        if self._resolved is None:
+            self._resolved = self.root.resolve()
+        return decode_text(read_regular_file(self._resolved, path))
 
 
 def _git(args: list[str], *, cwd: Path | None = None, source: str) -> str:
@@ -128,6 +139,7 @@ class GitTree:
         self.prefix = prefix.strip("/")
         self.source = source
         self._blobs: dict[str, tuple[str, int]] = {}
+        self._links: set[str] = set()
         self._fetched: dict[str, bytes] = {}
         self._batch: subprocess.Popen[bytes] | None = None
         listing = _git(
@@ -138,26 +150,55 @@ class GitTree:
             if not entry:
                 continue
             meta, path = entry.split("\t", 1)
-            _mode, kind, sha, size = meta.split()
+            mode, kind, sha, size = meta.split()
             if kind != "blob" or not path.startswith(strip):
                 continue
             self._blobs[path[len(strip) :]] = (sha, int(size) if size.isdigit() else 0)
+            if mode == _LINK_MODE:
+                self._links.add(path[len(strip) :])
 
     def paths(self) -> list[str]:
         return sorted(self._blobs)
 
     def read(self, path: str) -> str:
-        if path not in self._blobs:
-            raise FileNotFoundError(path)
+        """The committed file's text: a symbolic link is followed while it stays in the
+        source; the size is checked before the blob is read (:mod:`ingestors.git.files`)."""
+        path = self._follow_links(path)
         sha, size = self._blobs[path]
         if size > MAX_FILE_BYTES:
-            raise OSError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+            raise too_big(size)
+        return decode_text(self._content(path, sha))
+
+    def _content(self, path: str, sha: str) -> bytes:
         content = self._fetched.pop(path, None)
         if content is None:
             (content,) = self._cat([sha])
         if content is None:
-            raise OSError(f"{path}: git could not read blob {sha}")
-        return content.decode("utf-8")
+            raise OSError(f"git could not read blob {sha}")
+        return content
+
+    def _follow_links(self, path: str) -> str:
+        """The path a committed symbolic link leads to (the path itself when it is not one)."""
+        for _ in range(MAX_LINK_HOPS):
+            if path not in self._blobs:
+                raise FileNotFoundError(path)
+            if path not in self._links:
+                return path
+            sha = self._blobs[path][0]
+            link = self._content(path, sha)[:4096].decode("utf-8", errors="replace")
+            target = (
+                None
+                if link.startswith("/")
+                else inside(posixpath.join(posixpath.dirname(path), link))
+            )
+            if target is None:
+                raise FileRefused(
+                    "a symbolic link to a file outside the source; only files inside it are read"
+                )
+            path = target
+        raise FileRefused(
+            f"more than {MAX_LINK_HOPS} symbolic links in a row; link the file itself"
+        )
 
     def prefetch(self, paths: Sequence[str]) -> None:
         """Fetch these blobs in pipelined exchanges (one write, then the answers, per
@@ -166,7 +207,12 @@ class GitTree:
         wanted = []
         for path in dict.fromkeys(paths):
             blob = self._blobs.get(path)
-            if blob is not None and blob[1] <= MAX_FILE_BYTES and path not in self._fetched:
+            if (
+                blob is not None
+                and blob[1] <= MAX_FILE_BYTES
+                and path not in self._fetched
+                and path not in self._links
+            ):
                 wanted.append((path, blob[0]))
         for start in range(0, len(wanted), PREFETCH_CHUNK):
             chunk = wanted[start : start + PREFETCH_CHUNK]

@@ -212,10 +212,10 @@ def test_text_json_and_yaml_placeholders_are_replaced_by_the_file_content() -> N
         "type": "openapi",
     }
 
-    resolved, warnings = resolve_placeholders(spec, read)
+    resolution = resolve_placeholders(spec, read)
 
-    assert warnings == []
-    assert resolved == {
+    assert (resolution.warnings, resolution.errors) == ([], [])
+    assert resolution.data == {
         "definition": "openapi: 3.0.0\n",
         "profile": {"displayName": "Team A", "size": 5},
         "nested": [{"links": [{"url": "https://example.com", "title": "Home"}]}],
@@ -236,58 +236,62 @@ def test_remote_placeholder_is_left_as_is_with_a_warning_and_never_read() -> Non
     url = "https://github.com/APIs-guru/openapi-directory/blob/main/openapi.yaml"
     read = Files({})
 
-    resolved, warnings = resolve_placeholders({"definition": {"$text": url}}, read)
+    resolution = resolve_placeholders({"definition": {"$text": url}}, read)
 
-    assert resolved == {"definition": {"$text": url}}
-    assert warnings == [f"definition: $text {url} is remote and was not fetched; left unresolved"]
+    assert resolution.data == {"definition": {"$text": url}}
+    assert resolution.warnings == [
+        f"definition: $text {url} is remote and was not fetched; left unresolved"
+    ]
+    assert resolution.errors == []
     assert read.asked == []
 
 
-def test_unreadable_target_is_left_as_is_with_a_warning() -> None:
-    resolved, warnings = resolve_placeholders({"definition": {"$text": "./gone.yaml"}}, Files({}))
+def test_unreadable_target_is_left_as_is_with_an_error() -> None:
+    resolution = resolve_placeholders({"definition": {"$text": "./gone.yaml"}}, Files({}))
 
-    assert resolved == {"definition": {"$text": "./gone.yaml"}}
-    assert len(warnings) == 1
-    assert warnings[0].startswith("definition: $text ./gone.yaml could not be read")
+    assert resolution.data == {"definition": {"$text": "./gone.yaml"}}
+    assert resolution.warnings == []
+    assert len(resolution.errors) == 1
+    assert resolution.errors[0].startswith("definition: $text ./gone.yaml could not be read")
 
 
 @pytest.mark.parametrize(
     ("key", "content"),
     [("$json", "{not json"), ("$yaml", "a: [1\n")],
 )
-def test_invalid_json_or_yaml_target_is_left_as_is_with_a_warning(key: str, content: str) -> None:
-    resolved, warnings = resolve_placeholders({"data": {key: "./x"}}, Files({"./x": content}))
+def test_invalid_json_or_yaml_target_is_left_as_is_with_an_error(key: str, content: str) -> None:
+    resolution = resolve_placeholders({"data": {key: "./x"}}, Files({"./x": content}))
 
-    assert resolved == {"data": {key: "./x"}}
-    assert len(warnings) == 1
-    assert warnings[0].startswith(f"data: {key} ./x is not valid")
+    assert resolution.data == {"data": {key: "./x"}}
+    assert len(resolution.errors) == 1
+    assert resolution.errors[0].startswith(f"data: {key} ./x is not valid")
 
 
 def test_yaml_placeholder_target_gets_the_alias_limits_too() -> None:
-    resolved, warnings = resolve_placeholders(
+    resolution = resolve_placeholders(
         {"data": {"$yaml": "./bomb.yaml"}}, Files({"./bomb.yaml": billion_laughs()})
     )
 
-    assert resolved == {"data": {"$yaml": "./bomb.yaml"}}
-    assert len(warnings) == 1
-    assert "nodes" in warnings[0]
+    assert resolution.data == {"data": {"$yaml": "./bomb.yaml"}}
+    assert len(resolution.errors) == 1
+    assert "nodes" in resolution.errors[0]
 
 
-def test_placeholder_without_a_path_string_is_left_with_a_warning() -> None:
-    resolved, warnings = resolve_placeholders({"definition": {"$text": 5}}, Files({}))
+def test_placeholder_without_a_path_string_is_left_with_an_error() -> None:
+    resolution = resolve_placeholders({"definition": {"$text": 5}}, Files({}))
 
-    assert resolved == {"definition": {"$text": 5}}
-    assert warnings == ["definition: $text needs a path string; left unresolved"]
+    assert resolution.data == {"definition": {"$text": 5}}
+    assert resolution.errors == ["definition: $text needs a path string; left unresolved"]
 
 
 def test_resolved_content_is_not_resolved_again() -> None:
     inner = json.dumps({"$text": "./secret"})
 
-    resolved, _ = resolve_placeholders(
+    resolution = resolve_placeholders(
         {"data": {"$json": "./a.json"}}, Files({"./a.json": inner, "./secret": "S"})
     )
 
-    assert resolved == {"data": {"$text": "./secret"}}
+    assert resolution.data == {"data": {"$text": "./secret"}}
 
 
 @pytest.mark.parametrize(

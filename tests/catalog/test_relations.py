@@ -481,7 +481,7 @@ def test_fact_13_remote_text_stays_unresolved_with_a_warning_and_the_api_is_vali
     for name in ["spotify", "wayback-archive", "wayback-search"]:
         assert found[f"api:default/{name}"].spec["definition"] == {"$text": placeholders[name]}
     assert sorted(snapshot.warnings) == [
-        f"apis/{name}-api.yaml: spec.definition: $text {placeholders[name]} is remote and "
+        f"apis/{name}-api.yaml:1: spec.definition: $text {placeholders[name]} is remote and "
         "was not fetched; left unresolved"
         for name in ["spotify", "wayback-archive", "wayback-search"]
     ]

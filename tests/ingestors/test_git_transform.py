@@ -218,7 +218,7 @@ def test_target_escaping_the_repository_is_an_error_and_not_read(file: str, targ
     assert tree.reads == [file]
     assert len(snapshot.errors) == 1
     error = snapshot.errors[0]
-    assert (error.file, error.entity) == (file, "location:default/escape")
+    assert (error.file, error.entity) == (f"{file}:1", "location:default/escape")
     assert repr(target) in error.message
     assert "escapes the repository" in error.message
 
@@ -241,7 +241,7 @@ def test_missing_target_is_an_error_and_its_entities_are_kept() -> None:
     assert refs(snapshot) == {"location:default/root", "component:default/here"}
     assert len(snapshot.errors) == 1
     error = snapshot.errors[0]
-    assert (error.file, error.entity) == ("catalog-info.yaml", "location:default/root")
+    assert (error.file, error.entity) == ("catalog-info.yaml:1", "location:default/root")
     assert "'./teams/gone.yaml' does not exist" in error.message
     assert "presence: optional" in error.message
     assert snapshot.keep_files == {"teams/gone.yaml"}
@@ -263,7 +263,8 @@ def test_remote_target_is_not_followed_and_warns() -> None:
 
     assert snapshot.errors == []
     assert snapshot.warnings == [
-        f"catalog-info.yaml: location:default/remote target {target} is remote and was not followed"
+        f"catalog-info.yaml:1: location:default/remote target {target} is remote and was not "
+        "followed"
     ]
 
 
@@ -411,8 +412,10 @@ def test_text_placeholder_escaping_the_repository_is_not_read() -> None:
 
     assert tree.reads == ["catalog-info.yaml"]
     assert snapshot.descriptors[0].entity.spec["definition"] == {"$text": "../secrets.txt"}
-    assert len(snapshot.warnings) == 1
-    assert "outside the repository" in snapshot.warnings[0]
+    assert [(e.file, e.entity) for e in snapshot.errors] == [
+        ("catalog-info.yaml:1", "api:default/orders")
+    ]
+    assert "outside the repository" in snapshot.errors[0].message
 
 
 # --- annotations ----------------------------------------------------------------------------
