@@ -15,7 +15,7 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ import orjson
 
 from catalog.entity import Entity
 from catalog.errors import InvalidRefError
+from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
 from catalog.validation import relations_of
 from graph.port import (
@@ -137,19 +138,31 @@ def _counts(
     ]
 
 
-async def _entities_from_files(store: EntityReader, source: str, files: set[str]) -> list[str]:
-    """Keys of this source's entities that were read from one of ``files``."""
-    keys: list[str] = []
+async def _entities_from_files(
+    store: EntityReader, source: str, files: set[str], read: Container[str]
+) -> list[str]:
+    """Keys of this source's entities that were read from one of ``files``, or from a file
+    that a stored Location of theirs targeted, transitively: what an unreadable file reached
+    before. A Location this run ``read`` (by key) is not followed: its current targets were."""
+    by_file: dict[str, list[str]] = {}
+    targets: dict[str, list[str]] = {}
     after: str | None = None
     while True:
         page = await store.list_entities(EntityFilter(source=source), 500, after)
         for entity in page.entities:
             annotations = entity.document.get("metadata", {}).get("annotations", {})
-            if annotations.get(SOURCE_PATH_ANNOTATION) in files:
-                keys.append(entity.key)
+            path = annotations.get(SOURCE_PATH_ANNOTATION)
+            if not isinstance(path, str):
+                continue
+            by_file.setdefault(path, []).append(entity.key)
+            if entity.kind == "location" and entity.key not in read:
+                found = target_paths(entity.document.get("spec"), path)
+                targets.setdefault(path, []).extend(found)
         if not page.has_next:
-            return keys
+            break
         after = page.last_key
+    reached = reached_files(files, targets, by_file)
+    return [key for path in sorted(reached) for key in by_file.get(path, ())]
 
 
 async def _events_to_keep(
@@ -433,7 +446,7 @@ async def _load(
             await store.touch(source, run.id, [key], rejected.error.message)
     seen = set(unique) | {r.ref.lower() for r in snapshot.rejected}
     if snapshot.keep_files:
-        kept = await _entities_from_files(store, source, snapshot.keep_files)
+        kept = await _entities_from_files(store, source, snapshot.keep_files, unique)
         kept = [k for k in kept if k not in unique]
         seen.update(kept)
         for kept_chunk in _chunks(kept):

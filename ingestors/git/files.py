@@ -4,7 +4,7 @@ A descriptor, a placeholder target (``$text``/``$json``/``$yaml``) or a CI file 
 when it is
 
 - inside the source: no ``..``, no absolute path, no symbolic link leading out of it
-  (:func:`inside`; the trees check links);
+  (:func:`catalog.locations.inside`; the trees check links);
 - a regular file: a FIFO, socket or device is refused without being opened for a read that
   could block (:func:`read_regular_file`);
 - at most :data:`MAX_FILE_BYTES` long, told by its size before it is read;
@@ -17,9 +17,10 @@ an error for that file while the rest of the run goes on.
 from __future__ import annotations
 
 import os
-import posixpath
 import stat
 from pathlib import Path
+
+from catalog.locations import inside
 
 #: the largest descriptor, placeholder target or CI file read, in bytes
 MAX_FILE_BYTES = 1_000_000
@@ -45,17 +46,6 @@ class FileRefused(OSError):
 
     def __str__(self) -> str:
         return self.reason
-
-
-def inside(path: str) -> str | None:
-    """Normalize a source-relative POSIX path; None when it leaves the source (an absolute
-    path, or ``..`` above the root)."""
-    if path.startswith("/"):
-        return None
-    normal = posixpath.normpath(path)
-    if normal == ".." or normal.startswith("../"):
-        return None
-    return "" if normal == "." else normal
 
 
 def too_big(size: int) -> FileRefused:

@@ -27,11 +27,12 @@ from catalog.descriptors import (
 )
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
+from catalog.locations import inside, raw_targets
 from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.git.ci_files import add_ci_pipelines
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
-from ingestors.git.files import FileRefused, inside
+from ingestors.git.files import FileRefused
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
@@ -255,9 +256,7 @@ class _Walk:
 
     def follow(self, spec: dict[str, Any], location: SourceLocation, entity: str) -> None:
         path, where = location.file, str(location)
-        targets = list(spec.get("targets") or [])
-        if spec.get("target"):
-            targets.append(spec["target"])
+        targets = raw_targets(spec)
         directory = posixpath.dirname(path)
         for target in targets:
             if not isinstance(target, str):

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from catalog.locations import inside
 from ingestors.errors import SourceUnavailableError
 from ingestors.git.files import (
     MAX_FILE_BYTES,
     FileRefused,
     decode_text,
-    inside,
     read_regular_file,
     too_big,
 )
