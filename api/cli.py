@@ -28,7 +28,7 @@ from graph.port import GraphStore, RunError, RunRecord
 from ingestors.clock import SystemClock
 from ingestors.contract import format_duration
 from ingestors.git import SOURCE_TYPE, ingest_git
-from ingestors.git.transform import Origin, transform_tree
+from ingestors.git.transform import NO_DESCRIPTORS, Origin, transform_tree
 from ingestors.git.tree import DirTree
 from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
@@ -218,6 +218,7 @@ def validate(
     """
     problems = 0
     entities = 0
+    nothing_matched = False
     for target in paths:
         if not target.exists():
             err.print(f"{target}: no such file or folder")
@@ -233,10 +234,19 @@ def validate(
             where = Path(root, error.file) if error.file else root
             out.print(f"{where}: {error.message}", highlight=False, markup=False, soft_wrap=True)
         for warning in snapshot.warnings:
+            if warning.startswith(NO_DESCRIPTORS):
+                nothing_matched = True
+                warning = (
+                    f"{NO_DESCRIPTORS} in {target} (a folder is searched for those names only); "
+                    f"name the descriptor files to check them: stagegraph validate {target}/*.yaml"
+                )
+                err.print(f"{warning} (warning)", highlight=False, markup=False, soft_wrap=True)
+                continue
             err.print(f"{root}/{warning} (warning)", highlight=False, markup=False, soft_wrap=True)
         problems += len(errors)
     summary = f"{entities} valid entities, {problems} problem(s)"
-    err.print(summary if problems else f"[green]{summary}[/green]")
+    colour = "red" if problems else "yellow" if nothing_matched else "green"
+    err.print(f"[{colour}]{summary}[/{colour}]")
     if problems:
         raise typer.Exit(1)
 

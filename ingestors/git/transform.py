@@ -38,6 +38,8 @@ from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
 
 DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
+#: how the warning for a read that found no descriptor file begins
+NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
 KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
@@ -305,6 +307,12 @@ def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) 
         for path in walk.all_paths:
             if posixpath.basename(path) in DESCRIPTOR_NAMES:
                 walk.enqueue(path)
+        if not walk.queue:
+            walk.snapshot.warnings.append(
+                f"{NO_DESCRIPTORS} among the source's {len(walk.all_paths)} files; descriptors "
+                "with other names are read only when named: give their files or folders with "
+                "--path (ingest git) or paths: (stagegraph.yaml)"
+            )
     for entry in entry_paths:
         local = inside(entry.strip("/") or ".")
         if local is None:
@@ -318,6 +326,11 @@ def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) 
         if not below:
             walk.error(f"path {entry!r} does not exist in the source", entry)
             walk.snapshot.keep_files.add(local)
+        elif not found:
+            walk.snapshot.warnings.append(
+                f"{NO_DESCRIPTORS} in the folder {entry!r}; name the descriptor files in it "
+                "themselves (--path FOLDER/FILE.yaml, repeatable)"
+            )
         for path in found:
             walk.enqueue(path)
     snapshot = walk.run()

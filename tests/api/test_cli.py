@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.api.server import cli
-from tests.gitrepo import component
+from tests.gitrepo import GitRepo, component, group
 
 STORE = "sqlite:///unused.db"
 
@@ -52,3 +52,49 @@ def test_help_teaches_the_commands() -> None:
     assert result.returncode == 0
     assert "catalog-info.yaml" in result.stdout
     assert "--ref" in result.stdout
+
+
+def test_ingest_of_a_repository_without_descriptors_warns_and_names_path(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("README.md", "# no catalog here\n")
+    repo.write("catalog/team.yaml", group("team-a"))
+    repo.commit()
+
+    result = cli(
+        f"sqlite:///{tmp_path / 'store.db'}", "ingest", "git", str(repo.path), "--name", "r"
+    )
+
+    assert result.returncode == 0
+    warning = " ".join(result.stderr.split())
+    assert "no catalog-info.yaml or catalog-info.yml found among the source's 2 files" in warning
+    assert "--path" in warning
+
+
+def test_ingest_path_folder_without_descriptors_warns(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("catalog-info.yaml", component("a"))
+    repo.write("catalog/team.yaml", group("team-a"))
+    repo.commit()
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+
+    result = cli(store, "ingest", "git", str(repo.path), "--name", "r", "--path", "catalog")
+
+    assert result.returncode == 0
+    warning = " ".join(result.stderr.split())
+    assert "no catalog-info.yaml or catalog-info.yml found in the folder 'catalog'" in warning
+    assert "--path FOLDER/FILE.yaml" in warning
+
+
+def test_validate_of_a_folder_without_catalog_info_files_warns(tmp_path: Path) -> None:
+    (tmp_path / "team.yaml").write_text(group("team-a"))
+
+    folder = cli(STORE, "validate", str(tmp_path))
+    named = cli(STORE, "validate", str(tmp_path / "team.yaml"))
+
+    assert folder.returncode == 0
+    warning = " ".join(folder.stderr.split())
+    assert f"no catalog-info.yaml or catalog-info.yml found in {tmp_path}" in warning
+    assert f"stagegraph validate {tmp_path}/*.yaml" in warning
+    assert "0 valid entities, 0 problem(s)" in folder.stderr
+    assert "found" not in named.stderr
+    assert "1 valid entities, 0 problem(s)" in named.stderr
