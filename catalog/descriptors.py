@@ -4,7 +4,7 @@ and ``$text`` / ``$json`` / ``$yaml`` placeholders.
 Files are parsed with libyaml (``yaml.CSafeLoader``) when PyYAML has it; a file with a YAML
 error or too many aliases is parsed again with the pure-Python loader, whose messages and
 positions are the ones reported. Either way the alias count is limited and the expanded
-size of every document is bounded (``_too_big``).
+size and nesting depth of every document are bounded (``_oversized``).
 
 Nothing here does I/O: callers pass the file text and, for placeholders, a function that
 reads a path relative to the descriptor.
@@ -25,6 +25,7 @@ from catalog.errors import DescriptorError, SourceLocation
 MAX_DESCRIPTOR_BYTES = 1_000_000
 MAX_ALIASES = 100
 MAX_NODES = 100_000
+MAX_DEPTH = 64
 PLACEHOLDER_KEYS = frozenset({"$text", "$json", "$yaml"})
 
 #: plain scalars up to this length have their resolved tag remembered
@@ -96,20 +97,23 @@ class _LimitedLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _too_big(data: Any) -> bool:
-    """True when the document, aliases expanded, has more than MAX_NODES nodes."""
-    stack = [data]
+def _oversized(data: Any) -> str | None:
+    """Why the document is too big to take, or None: more than MAX_NODES nodes (aliases
+    expanded), or nested deeper than MAX_DEPTH (which later serialization cannot take)."""
+    stack = [(data, 1)]
     seen = 0
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         seen += 1
         if seen > MAX_NODES:
-            return True
+            return f"document expands to more than {MAX_NODES} nodes (aliases?); simplify it"
+        if depth > MAX_DEPTH:
+            return f"document is nested more than {MAX_DEPTH} levels deep; flatten it"
         if isinstance(node, dict):
-            stack.extend(node.values())
+            stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
-            stack.extend(node)
-    return False
+            stack.extend((value, depth + 1) for value in node)
+    return None
 
 
 def _count_aliases(root: yaml.Node) -> int:
@@ -146,11 +150,14 @@ _SCALAR_TAGS = frozenset(
 _KEY_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 
 
-def _construct(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node) -> Any:
+def _construct(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node, depth: int = 1) -> Any:
     """What ``loader.construct_document(node)`` returns, for a document without aliases,
     with less work per node: strings, mappings and sequences are built here, other
     scalars by SafeConstructor's own functions. Raises :class:`_Unusual` for the rest
-    (merge keys, sets, ordered maps, other tags, unhashable keys)."""
+    (merge keys, sets, ordered maps, other tags, unhashable keys, nesting deeper than
+    MAX_DEPTH)."""
+    if depth > MAX_DEPTH:
+        raise _Unusual
     tag = node.tag
     kind = type(node)
     if kind is yaml.ScalarNode:
@@ -164,15 +171,15 @@ def _construct(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.Node) -> A
         for key_node, value_node in node.value:
             if key_node.tag in _KEY_TAGS:
                 raise _Unusual
-            key = _construct(loader, key_node)
-            value = _construct(loader, value_node)
+            key = _construct(loader, key_node, depth + 1)
+            value = _construct(loader, value_node, depth + 1)
             try:
                 mapping[key] = value
             except TypeError:  # an unhashable key
                 raise _Unusual from None
         return mapping
     if kind is yaml.SequenceNode and tag == _SEQ_TAG:
-        return [_construct(loader, item) for item in node.value]
+        return [_construct(loader, item, depth + 1) for item in node.value]
     raise _Unusual
 
 
@@ -186,12 +193,14 @@ def _parse_fast(text: str, file: str) -> ParsedFile | None:
     result = ParsedFile()
     loader = _CLoader(text)
     aliases = 0
+    start = 1  # the line the document being read starts on (for a nesting error)
     may_alias = "*" in text  # an alias is written *name
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            start = node.end_mark.line + 1  # where the next document begins, about
             if may_alias:
                 aliases += _count_aliases(node)
                 if aliases > MAX_ALIASES:
@@ -200,20 +209,37 @@ def _parse_fast(text: str, file: str) -> ParsedFile | None:
             if not may_alias:
                 with contextlib.suppress(_Unusual, RecursionError):
                     data = _construct(loader, node)
+            # _construct bounds the depth; without aliases a document cannot have more nodes
+            # than the text has characters.
+            checked = data is not _UNSET and len(text) <= MAX_NODES
             if data is _UNSET:
                 data = loader.construct_document(node)
             if data is None:
                 continue
             location = SourceLocation(file, node.start_mark.line + 1)
-            # Without aliases a document cannot have more nodes than the text characters.
-            if (may_alias or len(text) > MAX_NODES) and _too_big(data):
-                result.error = DescriptorError(
-                    f"document expands to more than {MAX_NODES} nodes (aliases?); simplify it",
-                    location,
-                )
+            problem = None if checked else _oversized(data)
+            if problem is not None:
+                result.error = DescriptorError(problem, location)
                 return result
             result.documents.append(RawDocument(data, location))
-    except (yaml.YAMLError, RecursionError):
+    except RecursionError:
+        # Said here: the pure-Python loader takes seconds to find the same (its scanner is
+        # quadratic in the nesting depth).
+        result.error = DescriptorError(
+            "YAML error: nested too deeply to read; flatten the document",
+            SourceLocation(file, start),
+        )
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is None or "nesting depth" not in (exc.problem or ""):
+            return None
+        # libyaml's own limit (1,000 levels), said here too: the pure-Python loader's
+        # scanner is quadratic in the depth and would take seconds to fail.
+        mark = exc.problem_mark
+        result.error = DescriptorError(
+            "YAML error: nested more than 1000 levels deep; flatten the document",
+            SourceLocation(file, mark.line + 1, mark.column + 1),
+        )
+    except yaml.YAMLError:
         return None
     finally:
         loader.dispose()
@@ -246,11 +272,9 @@ def parse_descriptors(text: str, file: str) -> ParsedFile:
             data = loader.construct_document(node)
             if data is None:
                 continue
-            if _too_big(data):
-                result.error = DescriptorError(
-                    f"document expands to more than {MAX_NODES} nodes (aliases?); simplify it",
-                    SourceLocation(file, line),
-                )
+            problem = _oversized(data)
+            if problem is not None:
+                result.error = DescriptorError(problem, SourceLocation(file, line))
                 return result
             result.documents.append(RawDocument(data, SourceLocation(file, line)))
     except yaml.MarkedYAMLError as exc:
@@ -295,8 +319,21 @@ def _load_limited_yaml(text: str) -> Any:
         data = loader.get_single_data()
     finally:
         loader.dispose()
-    if _too_big(data):
-        raise yaml.YAMLError(f"expands to more than {MAX_NODES} nodes (aliases?)")
+    problem = _oversized(data)
+    if problem is not None:
+        raise yaml.YAMLError(problem)
+    return data
+
+
+def _load_limited_json(text: str) -> Any:
+    """A JSON document, under the same node and depth limits as a descriptor."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    problem = _oversized(data)
+    if problem is not None:
+        raise ValueError(problem)
     return data
 
 
@@ -387,7 +424,9 @@ def resolve_placeholders(data: Any, read: ReadRelative) -> Resolution:
             if key == "$text":
                 return content
             try:
-                return json.loads(content) if key == "$json" else _load_limited_yaml(content)
+                return (
+                    _load_limited_json(content) if key == "$json" else _load_limited_yaml(content)
+                )
             except (ValueError, yaml.YAMLError) as exc:
                 result.errors.append(
                     f"{path}: {key} {target} is not valid ({exc}); left unresolved"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ import yaml
 from catalog import descriptors
 from catalog.descriptors import (
     MAX_ALIASES,
+    MAX_DEPTH,
     MAX_DESCRIPTOR_BYTES,
     MAX_NODES,
     is_placeholder,
@@ -364,5 +366,48 @@ def test_yaml_nested_too_deeply_is_an_error_not_a_crash() -> None:
 
     assert parsed.documents == []
     assert parsed.error is not None
-    assert "nested too deeply" in parsed.error.message
-    assert parsed.error.location == SourceLocation("deep.yaml")
+    assert "nested more than 1000 levels deep" in parsed.error.message
+    assert (parsed.error.location.file, parsed.error.location.line) == ("deep.yaml", 1)
+
+
+# --- bytes and shapes that used to abort a run -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("\x00kind: Component\n", "nul.yaml:1:1"), ("a: 1\nb: x\x07y\n", "nul.yaml:2:5")],
+    ids=["leading-nul", "bell-inside"],
+)
+def test_a_control_character_is_an_error_at_its_line_not_an_exception(
+    text: str, where: str
+) -> None:
+    parsed = parse_descriptors(text, "nul.yaml")
+
+    assert parsed.error is not None
+    assert str(parsed.error.location) == where
+    assert "is not allowed in YAML" in parsed.error.message
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 400, 5000], ids=["just-over", "400", "5000"])
+def test_deep_nesting_is_an_error_with_a_line_and_fast(depth: int) -> None:
+    text = COMPONENT.format(name="ok") + "---\nkind: Component\nspec:\n  x: "
+    text += "[" * depth + "]" * depth + "\n"
+
+    started = time.perf_counter()
+    parsed = parse_descriptors(text, "deep.yaml")
+
+    assert time.perf_counter() - started < 0.5
+    assert [d.data["metadata"]["name"] for d in parsed.documents] == ["ok"]
+    assert parsed.error is not None
+    assert parsed.error.location.line is not None
+    assert "nested more than" in parsed.error.message
+
+
+def test_json_placeholder_nested_too_deeply_is_an_error() -> None:
+    deep = "[" * 3000 + "]" * 3000
+
+    resolution = resolve_placeholders({"data": {"$json": "./x.json"}}, Files({"./x.json": deep}))
+
+    assert resolution.data == {"data": {"$json": "./x.json"}}
+    assert len(resolution.errors) == 1
+    assert "nested more than" in resolution.errors[0]
