@@ -56,22 +56,24 @@ def target_paths(spec: Any, file: str) -> list[str]:
 
 def reached_files(
     start: Iterable[str], targets: Mapping[str, Iterable[str]], files: Iterable[str]
-) -> set[str]:
-    """``start`` and every file reached from it through Locations, transitively.
+) -> dict[str, str]:
+    """``start`` and every file reached from it through Locations, transitively, each with
+    the file of ``start`` it was first reached from.
 
     ``targets`` maps a file to the target paths (or globs) of the Locations it holds;
     ``files`` are the files a glob may match. Cycles end."""
     known = sorted(set(files))
-    reached = set(start)
+    reached = {path: path for path in start}
     pending = list(reached)
     while pending:
-        for target in targets.get(pending.pop(), ()):
+        path = pending.pop()
+        for target in targets.get(path, ()):
             if _GLOB & set(target):
                 matches = [f for f in known if fnmatch.fnmatchcase(f, target)]
             else:
                 matches = [target]
             for match in matches:
                 if match not in reached:
-                    reached.add(match)
+                    reached[match] = reached[path]
                     pending.append(match)
     return reached

@@ -13,6 +13,7 @@ import asyncio
 import gc
 import hashlib
 import logging
+import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
@@ -50,6 +51,7 @@ VOLATILE_ANNOTATIONS = frozenset(
 )
 SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
+_LINE_SUFFIX = re.compile(r"(:\d+){1,2}$")
 
 T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
@@ -140,10 +142,11 @@ def _counts(
 
 async def _entities_from_files(
     store: EntityReader, source: str, files: set[str], read: Container[str]
-) -> list[str]:
+) -> dict[str, str]:
     """Keys of this source's entities that were read from one of ``files``, or from a file
-    that a stored Location of theirs targeted, transitively: what an unreadable file reached
-    before. A Location this run ``read`` (by key) is not followed: its current targets were."""
+    that a stored Location of theirs targeted, transitively (what an unreadable file reached
+    before), each with the file of ``files`` it is kept for. A Location this run ``read``
+    (by key) is not followed: its current targets were."""
     by_file: dict[str, list[str]] = {}
     targets: dict[str, list[str]] = {}
     after: str | None = None
@@ -162,7 +165,20 @@ async def _entities_from_files(
             break
         after = page.last_key
     reached = reached_files(files, targets, by_file)
-    return [key for path in sorted(reached) for key in by_file.get(path, ())]
+    return {key: root for path, root in sorted(reached.items()) for key in by_file.get(path, ())}
+
+
+def _kept_because(errors: Sequence[RunError]) -> dict[str, str]:
+    """File -> the error entities kept for that file are marked with: the first run error
+    naming it (as ``path`` or ``path:line[:column]``)."""
+    reasons: dict[str, str] = {}
+    for error in errors:
+        if error.file is not None:
+            reasons.setdefault(
+                _LINE_SUFFIX.sub("", error.file),
+                f"not refreshed, last version kept: {error.file}: {error.message}",
+            )
+    return reasons
 
 
 async def _events_to_keep(
@@ -446,11 +462,16 @@ async def _load(
             await store.touch(source, run.id, [key], rejected.error.message)
     seen = set(unique) | {r.ref.lower() for r in snapshot.rejected}
     if snapshot.keep_files:
-        kept = await _entities_from_files(store, source, snapshot.keep_files, unique)
-        kept = [k for k in kept if k not in unique]
-        seen.update(kept)
-        for kept_chunk in _chunks(kept):
-            await store.touch(source, run.id, kept_chunk, None)
+        kept_for = await _entities_from_files(store, source, snapshot.keep_files, unique)
+        reasons = _kept_because(errors)
+        kept_by_error: dict[str | None, list[str]] = {}
+        for key, file in kept_for.items():
+            if key not in unique:
+                kept_by_error.setdefault(reasons.get(file), []).append(key)
+        for error, kept in kept_by_error.items():
+            seen.update(kept)
+            for kept_chunk in _chunks(kept):
+                await store.touch(source, run.id, kept_chunk, error)
 
     event_kinds = {r.kind.lower() for r in snapshot.events}
     live_events = {k for k in seen if k.split(":", 1)[0] in event_kinds}

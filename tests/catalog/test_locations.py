@@ -22,9 +22,13 @@ def test_reach_is_transitive_follows_globs_and_ends_on_cycles() -> None:
     }
     files = ["services/a/catalog-info.yaml", "services/b/catalog-info.yaml", "elsewhere.yaml"]
 
-    assert reached_files({"catalog-info.yaml"}, targets, files) == {
-        "catalog-info.yaml",
-        "org/teams.yaml",
-        "services/a/catalog-info.yaml",
-        "services/b/catalog-info.yaml",
+    reached = reached_files({"catalog-info.yaml", "elsewhere.yaml"}, targets, files)
+
+    assert reached == {
+        "catalog-info.yaml": "catalog-info.yaml",
+        "org/teams.yaml": "catalog-info.yaml",
+        "services/a/catalog-info.yaml": "catalog-info.yaml",
+        "services/b/catalog-info.yaml": "catalog-info.yaml",
+        "elsewhere.yaml": "elsewhere.yaml",
+        "never.yaml": "elsewhere.yaml",
     }

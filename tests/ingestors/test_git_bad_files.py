@@ -194,10 +194,12 @@ async def test_location_with_a_yaml_error_keeps_what_it_reached(
     assert run.status == "PARTIAL"
     assert run.cleanup == "done: 0 stale entities deleted"
     assert [e.file for e in run.errors] == ["catalog-info.yaml:2:5"]
-    assert await _refs(store, "location:default/root", *REACHED) == {
-        "location:default/root",
-        *REACHED,
-    }
+    kept = await store.get_entities(["location:default/root", *REACHED])
+    assert set(kept) == {"location:default/root", *REACHED}
+    for entity in kept.values():
+        assert entity.error is not None
+        assert entity.error.startswith("not refreshed, last version kept: catalog-info.yaml:2:5")
+    assert (await store.get_entities(["component:default/a"]))["component:default/a"].error is None
 
 
 async def test_location_read_again_decides_what_it_reaches(
