@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from graph.port import GraphStore
-from ingestors.git import ingest_git, read_git_source
+from ingestors.git import ingest_git
 from ingestors.git.files import MAX_FILE_BYTES
+from ingestors.git.get import read_git_source
 from tests.gitrepo import GitRepo, component, group
 
 API_WITH_TEXT = """\
