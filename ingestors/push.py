@@ -23,7 +23,7 @@ from catalog.relations import Relation, derive_relations
 from catalog.validation import validate_entity
 from graph.port import GraphStore, RelationRecord, StoredEntity
 from ingestors.errors import IngestError
-from ingestors.runner import to_record
+from ingestors.records import to_record
 
 SOURCE_TYPE = "api"
 MAX_ENTITIES_PER_CALL = 1000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import uuid
 from collections import Counter
@@ -20,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
-
-import orjson
 
 from catalog.entity import Entity
 from catalog.errors import InvalidRefError
@@ -38,13 +35,9 @@ from graph.port import (
     RunRecord,
 )
 from ingestors.errors import IngestError
+from ingestors.records import to_record
 from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
-#: Annotations that change with every commit; left out of the content hash so that a new
-#: commit that does not touch an entity leaves it "unchanged".
-VOLATILE_ANNOTATIONS = frozenset(
-    {"backstage.io/managed-by-location", "backstage.io/source-location"}
-)
 SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
 
@@ -81,32 +74,6 @@ def _utcnow() -> datetime:
 
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-
-
-def content_hash(document: dict[str, object]) -> str:
-    metadata = document.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
-        annotations = {
-            k: v for k, v in metadata["annotations"].items() if k not in VOLATILE_ANNOTATIONS
-        }
-        document = {**document, "metadata": {**metadata, "annotations": annotations}}
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def to_record(entity: Entity) -> EntityRecord:
-    document = entity.to_document()
-    ref = entity.ref
-    return EntityRecord(
-        ref=str(ref),
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        document=document,
-        hash=content_hash(document),
-        title=entity.metadata.title,
-        description=entity.metadata.description,
-        tags=tuple(entity.metadata.tags),
-    )
 
 
 def _relation_records(entity: Entity) -> list[RelationRecord]:
