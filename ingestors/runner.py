@@ -2,7 +2,8 @@
 
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
 produces a :class:`~ingestors.snapshot.Snapshot`; the runner stamps every write with the
-source name and run id, refuses refs another source holds, keeps the last good version of
+source name and run id, takes over the entities it defines that were pushed (a configured
+source outranks a pushed one), refuses refs another configured source holds, keeps the last good version of
 entities that turned invalid, deletes what the source no longer has only when the read was
 complete and the loss is plausible, and records the run.
 """
@@ -33,13 +34,16 @@ from graph.port import (
     RelationRecord,
     RunError,
     RunRecord,
+    StoredEntity,
 )
 from ingestors.errors import IngestError
+from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
 from ingestors.records import to_record
 from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
 SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
+LISTED_REFS = 20  # refs a warning names before it says "and N more"
 
 T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
@@ -95,6 +99,37 @@ def _counts(
         )
         for k in kinds
     ]
+
+
+async def _take_over_pushed(
+    store: GraphStore, run: RunRecord, keys: Sequence[str], states: dict[str, EntityState]
+) -> None:
+    """Sources rank: of ``keys`` (what this run read), those a pushed source holds become
+    this source's. Their pushed relations go first (:func:`~ingestors.push.yield_to_pulled`),
+    they leave ``states`` (so the run writes and counts them as added), and the run's
+    warnings name them with the source they were pushed to; ``stats.takenOverEntities``
+    counts them."""
+    held = [k for k in keys if (s := states.get(k)) is not None and s.source != run.source]
+    pushed: list[StoredEntity] = []
+    for chunk in _chunks(held):
+        found = await store.get_entities(chunk)
+        pushed.extend(entity for entity in found.values() if is_pushed(entity))
+    if not pushed:
+        return
+    await yield_to_pulled(store, run.id, pushed)
+    by_source: dict[str, list[str]] = {}
+    for entity in pushed:
+        del states[entity.key]
+        by_source.setdefault(entity.source, []).append(entity.ref)
+    for holder, refs in sorted(by_source.items()):
+        refs.sort()
+        shown = ", ".join(refs[:LISTED_REFS])
+        more = f" and {len(refs) - LISTED_REFS} more" if len(refs) > LISTED_REFS else ""
+        run.warnings.append(
+            f"took over {len(refs)} entities pushed to source {holder!r} ({RANK_RULE}): "
+            f"{shown}{more}"
+        )
+    run.stats["takenOverEntities"] = len(pushed)
 
 
 async def _entities_from_files(store: GraphStore, source: str, files: set[str]) -> list[str]:
@@ -328,6 +363,7 @@ async def _load(
     states: dict[str, EntityState] = {}
     for key_chunk in _chunks([*keys, *(r.ref.lower() for r in snapshot.rejected)]):
         states.update(await store.get_entity_states(key_chunk))
+    await _take_over_pushed(store, run, keys, states)
     accepted = 0
     relations: list[RelationRecord] = []
     added: Counter[str] = Counter()
@@ -351,8 +387,9 @@ async def _load(
                     errors.append(
                         RunError(
                             f"{item.entity.ref} is already defined by source "
-                            f"{before.source!r}; a ref belongs to one source: rename the "
-                            "entity or remove it from one source",
+                            f"{before.source!r}; a ref belongs to one source (of two "
+                            "configured sources, the first keeps it): rename the entity or "
+                            "remove it from one source",
                             file=str(item.location),
                             entity=str(item.entity.ref),
                         )
