@@ -1,11 +1,22 @@
 """The shared run: load a source's snapshot into the store, then clean up, guarded.
 
+long: the run's phases read top to bottom in this one module, each safety rule one
+function; split across modules, the order they must run in would be hidden.
+
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
-produces a :class:`~ingestors.snapshot.Snapshot`; the runner stamps every write with the
-source name and run id, takes over the entities it defines that were pushed (a configured
-source outranks a pushed one), refuses refs another configured source holds, keeps the last good version of
-entities that turned invalid, deletes what the source no longer has only when the read was
-complete and the loss is plausible, and records the run.
+produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in phases:
+
+1. ``_dedupe``: one entity per ref; later duplicates are errors.
+2. ``_take_over_pushed``: entities it defines that were pushed become this source's (a
+   configured source outranks a pushed one), and the run says so.
+3. ``_write_entities``: every write stamped with the source name and run id; refs another
+   configured source holds are conflicts.
+4. ``_keep_previous_versions``: an invalid entity keeps its last good version (marked with
+   the error), and what an unreadable file held is kept.
+5. ``_keep_events``: builds and deployments are kept by their retention.
+6. ``_cleanup``: what the source no longer has is deleted only when the read found
+   something and the loss is plausible (``RunPolicy.max_delete_share``).
+7. ``_finish``: the run is recorded.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -324,6 +335,18 @@ async def _ingest(
         gc.unfreeze()
 
 
+@dataclass
+class _Written:
+    """What the write phase did: entities written (``accepted``), per kind how many were
+    new, changed or the same, and how many another source keeps (``deferred``)."""
+
+    accepted: int = 0
+    added: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    deferred: int = 0
+
+
 async def _load(
     store: GraphStore,
     run: RunRecord,
@@ -333,16 +356,30 @@ async def _load(
     now: Callable[[], datetime],
 ) -> None:
     """Write a snapshot that was read, then clean up (guarded) and record the run."""
-    source = run.source
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
     run.stats = dict(snapshot.stats)
     run.skipped = list(snapshot.skipped)
     errors = list(snapshot.errors)
+    unique = _dedupe(snapshot.descriptors, errors)
+    rejected = [r.ref.lower() for r in snapshot.rejected]
+    states = await _stored_states(store, [*unique, *rejected])
+    await _take_over_pushed(store, run, list(unique), states)
+    written = await _write_entities(store, run, unique, states, errors, report)
+    seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
+    live_events = await _keep_events(store, run, snapshot, unique, seen)
+    report("cleaning up", 0, 0)
+    read_nothing = not written.accepted and not snapshot.rejected
+    deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
+    await _finish(store, run, written, deleted, errors, now())
+    if cancelled:
+        raise asyncio.CancelledError
 
-    # One entity per ref in a run: later duplicates are errors.
+
+def _dedupe(descriptors: Sequence[Descriptor], errors: list[RunError]) -> dict[str, Descriptor]:
+    """One entity per ref in a run: later duplicates are errors."""
     unique: dict[str, Descriptor] = {}
-    for item in snapshot.descriptors:
+    for item in descriptors:
         key = item.entity.ref.key
         if key in unique:
             errors.append(
@@ -355,21 +392,36 @@ async def _load(
             )
             continue
         unique[key] = item
+    return unique
 
-    # Refs held by another source are conflicts for this one. Only what the store holds of
-    # each ref (source, hash, error) is read, up front; entities are then converted and
-    # written chunk by chunk, each chunk's write running while the next one is converted.
-    keys = list(unique)
+
+async def _stored_states(store: GraphStore, keys: Sequence[str]) -> dict[str, EntityState]:
+    """What the store holds of each key (source, hash, error), read up front in chunks."""
     states: dict[str, EntityState] = {}
-    for key_chunk in _chunks([*keys, *(r.ref.lower() for r in snapshot.rejected)]):
+    for key_chunk in _chunks(keys):
         states.update(await store.get_entity_states(key_chunk))
-    await _take_over_pushed(store, run, keys, states)
-    accepted = 0
+    return states
+
+
+async def _write_entities(
+    store: GraphStore,
+    run: RunRecord,
+    unique: dict[str, Descriptor],
+    states: dict[str, EntityState],
+    errors: list[RunError],
+    report: Progress,
+) -> _Written:
+    """Write the entities and their relations, stamped with the source and run.
+
+    Refs another configured source holds are conflicts for this one (or, for a ``defer``
+    entity, that source keeps the entity and this one adds its relations). Entities are
+    converted and written chunk by chunk, each chunk's write running while the next one is
+    converted; relations follow once every entity is written.
+    """
+    source = run.source
+    keys = list(unique)
+    written = _Written()
     relations: list[RelationRecord] = []
-    added: Counter[str] = Counter()
-    updated: Counter[str] = Counter()
-    unchanged: Counter[str] = Counter()
-    deferred = 0
     writing: asyncio.Future[None] | None = None
     try:
         for start in range(0, len(keys), BATCH_SIZE):
@@ -380,36 +432,27 @@ async def _load(
                 before = states.get(key)
                 if before is not None and before.source != source and item.defer:
                     # Another source holds it: theirs stays, this source adds its relations.
-                    deferred += 1
+                    written.deferred += 1
                     relations.extend(_relation_records(item.entity))
                     continue
                 if before is not None and before.source != source:
-                    errors.append(
-                        RunError(
-                            f"{item.entity.ref} is already defined by source "
-                            f"{before.source!r}; a ref belongs to one source (of two "
-                            "configured sources, the first keeps it): rename the entity or "
-                            "remove it from one source",
-                            file=str(item.location),
-                            entity=str(item.entity.ref),
-                        )
-                    )
+                    errors.append(_conflict(item, before))
                     continue
                 record = to_record(item.entity)
                 records.append(record)
                 relations.extend(_relation_records(item.entity))
                 if before is None:
-                    added[record.kind] += 1
+                    written.added[record.kind] += 1
                 elif before.hash != record.hash or before.error is not None:
-                    updated[record.kind] += 1
+                    written.updated[record.kind] += 1
                 else:
-                    unchanged[record.kind] += 1
+                    written.unchanged[record.kind] += 1
             if writing is not None:
                 await writing
                 writing = None
             if records:
                 writing = asyncio.ensure_future(store.upsert_entities(source, run.id, records))
-            accepted += len(records)
+            written.accepted += len(records)
             report("writing entities", start + len(chunk), len(keys))
         if writing is not None:
             await writing
@@ -418,10 +461,34 @@ async def _load(
             writing.cancel()
     for relation_chunk in _chunks(relations):
         await store.upsert_relations(source, run.id, relation_chunk)
-    if deferred:
-        run.stats["deferredEntities"] = deferred
+    if written.deferred:
+        run.stats["deferredEntities"] = written.deferred
+    return written
 
-    # Invalid entities keep their last good version, marked with the error.
+
+def _conflict(item: Descriptor, holder: EntityState) -> RunError:
+    """The error for a ref another configured source already holds."""
+    return RunError(
+        f"{item.entity.ref} is already defined by source {holder.source!r}; a ref belongs "
+        "to one source (of two configured sources, the first keeps it): rename the entity "
+        "or remove it from one source",
+        file=str(item.location),
+        entity=str(item.entity.ref),
+    )
+
+
+async def _keep_previous_versions(
+    store: GraphStore,
+    run: RunRecord,
+    snapshot: Snapshot,
+    unique: dict[str, Descriptor],
+    states: dict[str, EntityState],
+    errors: list[RunError],
+) -> set[str]:
+    """Keep what this run could not read: an invalid entity keeps its last good version,
+    marked with the error; the entities of files that could not be read are kept as they
+    were. Returns the keys the run saw or kept (cleanup leaves them)."""
+    source = run.source
     for rejected in snapshot.rejected:
         errors.append(rejected.error)
         key = rejected.ref.lower()
@@ -435,52 +502,90 @@ async def _load(
         seen.update(kept)
         for kept_chunk in _chunks(kept):
             await store.touch(source, run.id, kept_chunk, None)
+    return seen
 
-    event_kinds = {r.kind.lower() for r in snapshot.events}
+
+async def _keep_events(
+    store: GraphStore,
+    run: RunRecord,
+    snapshot: Snapshot,
+    unique: dict[str, Descriptor],
+    seen: set[str],
+) -> set[str]:
+    """Keep the events (builds, deployments) their retention keeps; returns the live events
+    (seen or kept), which the cleanup guard does not count."""
+    event_kinds = _event_kinds(snapshot)
     live_events = {k for k in seen if k.split(":", 1)[0] in event_kinds}
     for retention in snapshot.events:
-        keep = await _events_to_keep(store, source, retention, seen)
+        keep = await _events_to_keep(store, run.source, retention, seen)
         keep = [k for k in keep if k not in unique]
         live_events.update(keep)
         for keep_chunk in _chunks(keep):
-            await store.touch(source, run.id, keep_chunk, None)
+            await store.touch(run.source, run.id, keep_chunk, None)
+    return live_events
 
-    report("cleaning up", 0, 0)
-    deleted: dict[str, int] = {}
-    cancelled_in_cleanup = False
-    summary = await store.stale(source, run.id)
+
+def _event_kinds(snapshot: Snapshot) -> set[str]:
+    return {r.kind.lower() for r in snapshot.events}
+
+
+async def _cleanup(
+    store: GraphStore,
+    run: RunRecord,
+    policy: RunPolicy,
+    read_nothing: bool,
+    snapshot: Snapshot,
+    live_events: set[str],
+) -> tuple[dict[str, int], bool]:
+    """Delete what the source no longer has, under the guard: nothing when the read found
+    nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
+    events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
+    per kind, and whether a cancellation arrived while the deletion was being written."""
+    event_kinds = _event_kinds(snapshot)
+    summary = await store.stale(run.source, run.id)
     # Pruned events (builds, deployments past retention) do not count: a lower retention or
     # a removed repository with many builds must not block all cleanup.
     stale = [k for k in summary.stale_refs if k.split(":", 1)[0] not in event_kinds]
     stale_events = len(summary.stale_refs) - len(stale)
     guarded_total = summary.source_total - stale_events - len(live_events)
-    if not accepted and not snapshot.rejected:
+    if read_nothing:
         run.cleanup = "skipped: the read found no entities, so nothing was deleted"
-    elif stale and len(stale) > policy.max_delete_share * guarded_total:
+        return {}, False
+    if stale and len(stale) > policy.max_delete_share * guarded_total:
         run.cleanup = (
             f"skipped: {len(stale)} of {guarded_total} entities (events not counted) would be "
             f"deleted, more than {policy.max_delete_share:.0%}; nothing was deleted "
             "(check the source, or delete them deliberately)"
         )
-    else:
-        # The last store write, one transaction. Once sent it cannot be called back, so a
-        # cancellation arriving meanwhile waits for it and is let through after the record.
-        deleting = asyncio.ensure_future(store.delete_stale(source, run.id))
-        try:
-            deleted = await asyncio.shield(deleting)
-        except asyncio.CancelledError:
-            deleted = await deleting
-            cancelled_in_cleanup = True
-            run.warnings.append(
-                "the run was cancelled while its cleanup was being written; "
-                "cleanup completed and is recorded here"
-            )
-        run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
+        return {}, False
+    # The last store write, one transaction. Once sent it cannot be called back, so a
+    # cancellation arriving meanwhile waits for it and is let through after the record.
+    cancelled = False
+    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id))
+    try:
+        deleted = await asyncio.shield(deleting)
+    except asyncio.CancelledError:
+        deleted = await deleting
+        cancelled = True
+        run.warnings.append(
+            "the run was cancelled while its cleanup was being written; "
+            "cleanup completed and is recorded here"
+        )
+    run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
+    return deleted, cancelled
 
-    run.counts = _counts(added, updated, unchanged, deleted)
+
+async def _finish(
+    store: GraphStore,
+    run: RunRecord,
+    written: _Written,
+    deleted: dict[str, int],
+    errors: list[RunError],
+    when: datetime,
+) -> None:
+    """Record the run's counts, errors and status (PARTIAL with any error) and save it."""
+    run.counts = _counts(written.added, written.updated, written.unchanged, deleted)
     run.errors = errors
     run.status = "PARTIAL" if errors else "SUCCEEDED"
-    run.finished_at = now()
+    run.finished_at = when
     await _save_final(store, run)
-    if cancelled_in_cleanup:
-        raise asyncio.CancelledError
