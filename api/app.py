@@ -89,9 +89,12 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         runtime = self._runtime
         if runtime.store is None:
             raise RuntimeError("the store is not open (the app is starting or stopping)")
+        who = principal(request.scope)
         return Context(
             store=runtime.store,
-            role=principal(request.scope).role,
+            role=who.role,
+            principal=who.name,
+            scope=who.scope,
             scheduler=runtime.scheduler,
             sources=runtime.settings.sources,
         )

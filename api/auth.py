@@ -6,11 +6,17 @@ with a GraphQL-shaped body ``{"errors": [{"message": ..., "extensions": {"code":
 
 - no ``Authorization`` header: the ``reader`` role when anonymous read is on, else 401;
 - ``Bearer <token>`` whose SHA-256 matches a configured token: that token's role;
-- ``Bearer <jwt>`` that verifies with the configured key: the role from its role claim;
+- ``Bearer <jwt>`` that verifies with the configured key: the role from its role claim,
+  and the write scope from its scope claim when it has one;
 - anything else (a wrong token, an expired or foreign JWT, another scheme): 401, even when
   anonymous read is on, so a client never silently loses the rights it thought it had.
 
-A JWT that verifies but grants no known role gets 403 (``FORBIDDEN``).
+A JWT that verifies but grants no known role, or whose scope claim is not a scope, gets 403
+(``FORBIDDEN``).
+
+A token's scope (``scope: {sources: [...], namespaces: [...], kinds: [...]}`` on a static
+token, the same object in a JWT's scope claim) limits where its pushes may write; see
+:class:`schema.access.WriteScope`. A dimension left out is open.
 ``GET`` requests without a ``query`` parameter (the GraphiQL page) pass without a token: the
 page holds no data, and the requests it makes carry the token entered in its headers tab.
 """
@@ -30,12 +36,13 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from schema.access import ROLES, Role
+from catalog.kinds import CORE_KINDS, SOURCE_KINDS
+from schema.access import ROLES, Role, WriteScope
 
 log = logging.getLogger("stagegraph.api")
 
@@ -52,8 +59,56 @@ _EC = {"ES256", "ES384", "ES512"}
 _PRINCIPAL = "stagegraph.principal"
 
 
+def _names(values: list[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
+class TokenScope(BaseModel):
+    """Where a token's pushes may write; a list left out is open, an empty one is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources: list[str] | None = Field(
+        default=None, min_length=1, description="Source names the token may push to."
+    )
+    namespaces: list[str] | None = Field(
+        default=None, min_length=1, description="Namespaces of the entities it may write."
+    )
+    kinds: list[str] | None = Field(
+        default=None, min_length=1, description="Kinds of the entities it may write."
+    )
+
+    @field_validator("namespaces")
+    @classmethod
+    def _lower_namespaces(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [v.lower() for v in value]
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        known = {**CORE_KINDS, **SOURCE_KINDS}
+        unknown = [v for v in value if v.lower() not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown kind {', '.join(unknown)}; use one of {', '.join(known.values())}"
+            )
+        return [v.lower() for v in value]
+
+    def write_scope(self, rule: str) -> WriteScope:
+        """The scope, with ``rule`` naming where it was configured (for refusals)."""
+        return WriteScope(
+            rule=rule,
+            sources=_names(self.sources),
+            namespaces=_names(self.namespaces),
+            kinds=_names(self.kinds),
+        )
+
+
 class TokenEntry(BaseModel):
-    """One static bearer token as configured: its name, the SHA-256 of it, its role."""
+    """One static bearer token as configured: its name, the SHA-256 of it, its role, and
+    optionally the scope of its pushes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -63,11 +118,28 @@ class TokenEntry(BaseModel):
         description="Hex SHA-256 of the token, as `stagegraph token hash` prints it.",
     )
     role: Role = Field(default="reader", description="reader, writer or admin.")
+    scope: TokenScope | None = Field(
+        default=None,
+        description="Where its pushes may write: {sources, namespaces, kinds}; none: anywhere.",
+    )
 
     @field_validator("sha256")
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
+
+    @model_validator(mode="after")
+    def _scope_needs_writes(self) -> TokenEntry:
+        if self.scope is not None and self.role == "reader":
+            raise ValueError(
+                f"token {self.name!r} has a scope but the reader role, which writes nothing: "
+                "give it the writer role, or remove the scope"
+            )
+        return self
+
+    def principal(self) -> Principal:
+        scope = self.scope.write_scope(f"auth.tokens[{self.name}].scope") if self.scope else None
+        return Principal(name=self.name, role=self.role, scope=scope)
 
 
 def hash_token(token: str) -> str:
@@ -86,6 +158,7 @@ class Principal:
 
     name: str
     role: Role
+    scope: WriteScope | None = None  # where its pushes may write; None: anywhere
 
 
 ANONYMOUS = Principal(name="anonymous", role="reader")
@@ -155,6 +228,7 @@ class JwtVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         role_claim: str = "stagegraph_role",
+        scope_claim: str = "stagegraph_scope",
     ) -> None:
         self._key: Any = _public_key(key) if key.lstrip().startswith("-----BEGIN") else key.encode()
         self.algorithms = _usable_algorithms(self._key, algorithms)
@@ -178,6 +252,7 @@ class JwtVerifier:
         self.audience = audience
         self.issuer = issuer
         self.role_claim = role_claim
+        self.scope_claim = scope_claim
 
     def verify(self, token: str) -> Principal:
         try:
@@ -207,16 +282,40 @@ class JwtVerifier:
                 f"one of {', '.join(ROLES)}",
                 status=403,
             )
-        return Principal(name=str(claims.get("sub", "jwt")), role=role)
+        return Principal(name=str(claims.get("sub", "jwt")), role=role, scope=self._scope(claims))
 
     def _role(self, claims: dict[str, Any]) -> Role | None:
         """The highest known role in the (dotted) role claim, a string or a list."""
-        value: Any = claims
-        for part in self.role_claim.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _claim(claims, self.role_claim)
         values = value if isinstance(value, list) else [value]
         granted = [r for r in ROLES if r in values]
         return granted[-1] if granted else None
+
+    def _scope(self, claims: dict[str, Any]) -> WriteScope | None:
+        """The write scope in the (dotted) scope claim, or None (anywhere) without one."""
+        value = _claim(claims, self.scope_claim)
+        if value is None:
+            return None
+        try:
+            scope = TokenScope.model_validate(value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'the claim'}: {e['msg']}" for e in exc.errors()
+            )
+            raise AuthError(
+                f"the token's {self.scope_claim} claim is not a scope ({problems}): it must be "
+                "an object with lists sources, namespaces and kinds, each optional",
+                status=403,
+            ) from None
+        return scope.write_scope(f"JWT claim {self.scope_claim}")
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    """The value at a dotted claim path (``realm_access.roles``), or None."""
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 class Authenticator:
@@ -251,7 +350,7 @@ class Authenticator:
             if hmac.compare_digest(digest, entry.sha256):
                 found = entry
         if found is not None:
-            return Principal(name=found.name, role=found.role)
+            return found.principal()
         if self.jwt_verifier is not None and token.count(".") == 2:
             return self.jwt_verifier.verify(token)
         raise AuthError("invalid token")
@@ -307,6 +406,7 @@ __all__ = [
     "JwtVerifier",
     "Principal",
     "TokenEntry",
+    "TokenScope",
     "hash_token",
     "new_token",
     "principal",

@@ -497,7 +497,7 @@ def token_hash(
         sys.stdout.write(token + "\n")
         sys.stdout.flush()
     err.print("STAGEGRAPH_TOKENS entry (a JSON list of these):")
-    sys.stdout.write(entry.model_dump_json() + "\n")
+    sys.stdout.write(entry.model_dump_json(exclude_none=True) + "\n")
 
 
 @app.command()

@@ -1,10 +1,12 @@
 """``stagegraph.yaml``: the config file, loaded into the one :class:`Settings` model.
 
-Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, ``anonymousRead``, ``jwt``:
-``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``), ``runRetention`` and
-``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use ``${NAME}`` (or
-``${NAME:-default}``) to take a value from the environment, so secrets stay out of the
-file; they are never written to the graph or the logs.
+Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, each with ``name``,
+``sha256``, ``role`` and an optional ``scope``: ``sources``, ``namespaces``, ``kinds``;
+``anonymousRead``; ``jwt``: ``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``,
+``scopeClaim``), ``runRetention`` and ``sources`` (see :mod:`ingestors.contract` and
+:mod:`ingestors.registry`). Strings
+may use ``${NAME}`` (or ``${NAME:-default}``) to take a value from the environment, so
+secrets stay out of the file; they are never written to the graph or the logs.
 
 Precedence, highest first: command-line flags, ``STAGEGRAPH_*`` environment variables, the
 file, the defaults. A bad file is refused with every problem listed as ``file:line: message``.
@@ -38,6 +40,7 @@ _KEYS: dict[tuple[str, ...], str] = {
     ("auth", "jwt", "audience"): "jwt_audience",
     ("auth", "jwt", "issuer"): "jwt_issuer",
     ("auth", "jwt", "roleClaim"): "jwt_role_claim",
+    ("auth", "jwt", "scopeClaim"): "jwt_scope_claim",
 }
 _FIELDS = {field: path for path, field in _KEYS.items()}
 _SECTIONS = {path[: i + 1] for path in _KEYS for i in range(len(path) - 1)}

@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     # Auth (see api.auth and the README's "Auth and limits").
     tokens: list[TokenEntry] = Field(
         default_factory=list,
-        description='Static bearer tokens, a JSON list of {"name", "sha256", "role"}; '
-        "`stagegraph token hash` makes entries.",
+        description='Static bearer tokens, a JSON list of {"name", "sha256", "role", "scope"} '
+        "(scope optional); `stagegraph token hash` makes entries.",
     )
     jwt_key: SecretStr | None = Field(
         default=None,
@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default="stagegraph_role",
         min_length=1,
         description="JWT claim holding the role (a string or a list; dots reach nested claims).",
+    )
+    jwt_scope_claim: str = Field(
+        default="stagegraph_scope",
+        min_length=1,
+        description="JWT claim holding the write scope ({sources, namespaces, kinds}; dotted "
+        "for nested claims); a token without it may write anywhere its role allows.",
     )
     anonymous_read: bool | None = Field(
         default=None,
@@ -137,6 +143,7 @@ class Settings(BaseSettings):
             audience=self.jwt_audience,
             issuer=self.jwt_issuer,
             role_claim=self.jwt_role_claim,
+            scope_claim=self.jwt_scope_claim,
         )
 
     @property

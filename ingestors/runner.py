@@ -1,28 +1,37 @@
 """The shared run: load a source's snapshot into the store, then clean up, guarded.
 
+long: the run's phases read top to bottom in this one module, each safety rule one
+function; split across modules, the order they must run in would be hidden.
+
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
-produces a :class:`~ingestors.snapshot.Snapshot`; the runner stamps every write with the
-source name and run id, refuses refs another source holds, keeps the last good version of
-entities that turned invalid, deletes what the source no longer has only when the read was
-complete and the loss is plausible, and records the run.
+produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in phases:
+
+1. ``_dedupe``: one entity per ref; later duplicates are errors.
+2. ``_take_over_pushed``: entities it defines that were pushed become this source's (a
+   configured source outranks a pushed one), and the run says so.
+3. ``_write_entities``: every write stamped with the source name and run id; refs another
+   configured source holds are conflicts.
+4. ``_keep_previous_versions``: an invalid entity keeps its last good version (marked with
+   the error), and what an unreadable file held is kept.
+5. ``_keep_events``: builds and deployments are kept by their retention.
+6. ``_cleanup``: what the source no longer has is deleted only when the read found
+   something and the loss is plausible (``RunPolicy.max_delete_share``).
+7. ``_finish``: the run is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
-
-import orjson
 
 from catalog.entity import Entity
 from catalog.errors import InvalidRefError
@@ -40,18 +49,17 @@ from graph.port import (
     RunError,
     RunLog,
     RunRecord,
+    StoredEntity,
 )
 from ingestors.errors import IngestError
+from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
+from ingestors.records import to_record
 from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
-#: Annotations that change with every commit; left out of the content hash so that a new
-#: commit that does not touch an entity leaves it "unchanged".
-VOLATILE_ANNOTATIONS = frozenset(
-    {"backstage.io/managed-by-location", "backstage.io/source-location"}
-)
 SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
 _LINE_SUFFIX = re.compile(r"(:\d+){1,2}$")
+LISTED_REFS = 20  # refs a warning names before it says "and N more"
 
 T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
@@ -93,32 +101,6 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
 
 
-def content_hash(document: dict[str, object]) -> str:
-    metadata = document.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("annotations"), dict):
-        annotations = {
-            k: v for k, v in metadata["annotations"].items() if k not in VOLATILE_ANNOTATIONS
-        }
-        document = {**document, "metadata": {**metadata, "annotations": annotations}}
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def to_record(entity: Entity) -> EntityRecord:
-    document = entity.to_document()
-    ref = entity.ref
-    return EntityRecord(
-        ref=str(ref),
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        document=document,
-        hash=content_hash(document),
-        title=entity.metadata.title,
-        description=entity.metadata.description,
-        tags=tuple(entity.metadata.tags),
-    )
-
-
 def _relation_records(entity: Entity) -> list[RelationRecord]:
     return [RelationRecord(str(r.source), r.type, str(r.target)) for r in relations_of(entity)]
 
@@ -138,6 +120,37 @@ def _counts(
         )
         for k in kinds
     ]
+
+
+async def _take_over_pushed(
+    store: RunStore, run: RunRecord, keys: Sequence[str], states: dict[str, EntityState]
+) -> None:
+    """Sources rank: of ``keys`` (what this run read), those a pushed source holds become
+    this source's. Their pushed relations go first (:func:`~ingestors.push.yield_to_pulled`),
+    they leave ``states`` (so the run writes and counts them as added), and the run's
+    warnings name them with the source they were pushed to; ``stats.takenOverEntities``
+    counts them."""
+    held = [k for k in keys if (s := states.get(k)) is not None and s.source != run.source]
+    pushed: list[StoredEntity] = []
+    for chunk in _chunks(held):
+        found = await store.get_entities(chunk)
+        pushed.extend(entity for entity in found.values() if is_pushed(entity))
+    if not pushed:
+        return
+    await yield_to_pulled(store, run.id, pushed)
+    by_source: dict[str, list[str]] = {}
+    for entity in pushed:
+        del states[entity.key]
+        by_source.setdefault(entity.source, []).append(entity.ref)
+    for holder, refs in sorted(by_source.items()):
+        refs.sort()
+        shown = ", ".join(refs[:LISTED_REFS])
+        more = f" and {len(refs) - LISTED_REFS} more" if len(refs) > LISTED_REFS else ""
+        run.warnings.append(
+            f"took over {len(refs)} entities pushed to source {holder!r} ({RANK_RULE}): "
+            f"{shown}{more}"
+        )
+    run.stats["takenOverEntities"] = len(pushed)
 
 
 async def _entities_from_files(
@@ -358,6 +371,18 @@ async def _ingest(
         gc.unfreeze()
 
 
+@dataclass
+class _Written:
+    """What the write phase did: entities written (``accepted``), per kind how many were
+    new, changed or the same, and how many another source keeps (``deferred``)."""
+
+    accepted: int = 0
+    added: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
+    deferred: int = 0
+
+
 async def _load(
     store: RunStore,
     run: RunRecord,
@@ -367,16 +392,30 @@ async def _load(
     now: Callable[[], datetime],
 ) -> None:
     """Write a snapshot that was read, then clean up (guarded) and record the run."""
-    source = run.source
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
     run.stats = dict(snapshot.stats)
     run.skipped = list(snapshot.skipped)
     errors = list(snapshot.errors)
+    unique = _dedupe(snapshot.descriptors, errors)
+    rejected = [r.ref.lower() for r in snapshot.rejected]
+    states = await _stored_states(store, [*unique, *rejected])
+    await _take_over_pushed(store, run, list(unique), states)
+    written = await _write_entities(store, run, unique, states, errors, report)
+    seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
+    live_events = await _keep_events(store, run, snapshot, unique, seen)
+    report("cleaning up", 0, 0)
+    read_nothing = not written.accepted and not snapshot.rejected
+    deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
+    await _finish(store, run, written, deleted, errors, now())
+    if cancelled:
+        raise asyncio.CancelledError
 
-    # One entity per ref in a run: later duplicates are errors.
+
+def _dedupe(descriptors: Sequence[Descriptor], errors: list[RunError]) -> dict[str, Descriptor]:
+    """One entity per ref in a run: later duplicates are errors."""
     unique: dict[str, Descriptor] = {}
-    for item in snapshot.descriptors:
+    for item in descriptors:
         key = item.entity.ref.key
         if key in unique:
             errors.append(
@@ -389,20 +428,36 @@ async def _load(
             )
             continue
         unique[key] = item
+    return unique
 
-    # Refs held by another source are conflicts for this one. Only what the store holds of
-    # each ref (source, hash, error) is read, up front; entities are then converted and
-    # written chunk by chunk, each chunk's write running while the next one is converted.
-    keys = list(unique)
+
+async def _stored_states(store: RunStore, keys: Sequence[str]) -> dict[str, EntityState]:
+    """What the store holds of each key (source, hash, error), read up front in chunks."""
     states: dict[str, EntityState] = {}
-    for key_chunk in _chunks([*keys, *(r.ref.lower() for r in snapshot.rejected)]):
+    for key_chunk in _chunks(keys):
         states.update(await store.get_entity_states(key_chunk))
-    accepted = 0
+    return states
+
+
+async def _write_entities(
+    store: RunStore,
+    run: RunRecord,
+    unique: dict[str, Descriptor],
+    states: dict[str, EntityState],
+    errors: list[RunError],
+    report: Progress,
+) -> _Written:
+    """Write the entities and their relations, stamped with the source and run.
+
+    Refs another configured source holds are conflicts for this one (or, for a ``defer``
+    entity, that source keeps the entity and this one adds its relations). Entities are
+    converted and written chunk by chunk, each chunk's write running while the next one is
+    converted; relations follow once every entity is written.
+    """
+    source = run.source
+    keys = list(unique)
+    written = _Written()
     relations: list[RelationRecord] = []
-    added: Counter[str] = Counter()
-    updated: Counter[str] = Counter()
-    unchanged: Counter[str] = Counter()
-    deferred = 0
     writing: asyncio.Future[None] | None = None
     try:
         for start in range(0, len(keys), BATCH_SIZE):
@@ -413,35 +468,27 @@ async def _load(
                 before = states.get(key)
                 if before is not None and before.source != source and item.defer:
                     # Another source holds it: theirs stays, this source adds its relations.
-                    deferred += 1
+                    written.deferred += 1
                     relations.extend(_relation_records(item.entity))
                     continue
                 if before is not None and before.source != source:
-                    errors.append(
-                        RunError(
-                            f"{item.entity.ref} is already defined by source "
-                            f"{before.source!r}; a ref belongs to one source: rename the "
-                            "entity or remove it from one source",
-                            file=str(item.location),
-                            entity=str(item.entity.ref),
-                        )
-                    )
+                    errors.append(_conflict(item, before))
                     continue
                 record = to_record(item.entity)
                 records.append(record)
                 relations.extend(_relation_records(item.entity))
                 if before is None:
-                    added[record.kind] += 1
+                    written.added[record.kind] += 1
                 elif before.hash != record.hash or before.error is not None:
-                    updated[record.kind] += 1
+                    written.updated[record.kind] += 1
                 else:
-                    unchanged[record.kind] += 1
+                    written.unchanged[record.kind] += 1
             if writing is not None:
                 await writing
                 writing = None
             if records:
                 writing = asyncio.ensure_future(store.upsert_entities(source, run.id, records))
-            accepted += len(records)
+            written.accepted += len(records)
             report("writing entities", start + len(chunk), len(keys))
         if writing is not None:
             await writing
@@ -450,10 +497,34 @@ async def _load(
             writing.cancel()
     for relation_chunk in _chunks(relations):
         await store.upsert_relations(source, run.id, relation_chunk)
-    if deferred:
-        run.stats["deferredEntities"] = deferred
+    if written.deferred:
+        run.stats["deferredEntities"] = written.deferred
+    return written
 
-    # Invalid entities keep their last good version, marked with the error.
+
+def _conflict(item: Descriptor, holder: EntityState) -> RunError:
+    """The error for a ref another configured source already holds."""
+    return RunError(
+        f"{item.entity.ref} is already defined by source {holder.source!r}; a ref belongs "
+        "to one source (of two configured sources, the first keeps it): rename the entity "
+        "or remove it from one source",
+        file=str(item.location),
+        entity=str(item.entity.ref),
+    )
+
+
+async def _keep_previous_versions(
+    store: RunStore,
+    run: RunRecord,
+    snapshot: Snapshot,
+    unique: dict[str, Descriptor],
+    states: dict[str, EntityState],
+    errors: list[RunError],
+) -> set[str]:
+    """Keep what this run could not read: an invalid entity keeps its last good version,
+    marked with the error; the entities of files that could not be read are kept as they
+    were. Returns the keys the run saw or kept (cleanup leaves them)."""
+    source = run.source
     for rejected in snapshot.rejected:
         errors.append(rejected.error)
         key = rejected.ref.lower()
@@ -472,52 +543,90 @@ async def _load(
             seen.update(kept)
             for kept_chunk in _chunks(kept):
                 await store.touch(source, run.id, kept_chunk, error)
+    return seen
 
-    event_kinds = {r.kind.lower() for r in snapshot.events}
+
+async def _keep_events(
+    store: RunStore,
+    run: RunRecord,
+    snapshot: Snapshot,
+    unique: dict[str, Descriptor],
+    seen: set[str],
+) -> set[str]:
+    """Keep the events (builds, deployments) their retention keeps; returns the live events
+    (seen or kept), which the cleanup guard does not count."""
+    event_kinds = _event_kinds(snapshot)
     live_events = {k for k in seen if k.split(":", 1)[0] in event_kinds}
     for retention in snapshot.events:
-        keep = await _events_to_keep(store, source, retention, seen)
+        keep = await _events_to_keep(store, run.source, retention, seen)
         keep = [k for k in keep if k not in unique]
         live_events.update(keep)
         for keep_chunk in _chunks(keep):
-            await store.touch(source, run.id, keep_chunk, None)
+            await store.touch(run.source, run.id, keep_chunk, None)
+    return live_events
 
-    report("cleaning up", 0, 0)
-    deleted: dict[str, int] = {}
-    cancelled_in_cleanup = False
-    summary = await store.stale(source, run.id)
+
+def _event_kinds(snapshot: Snapshot) -> set[str]:
+    return {r.kind.lower() for r in snapshot.events}
+
+
+async def _cleanup(
+    store: RunStore,
+    run: RunRecord,
+    policy: RunPolicy,
+    read_nothing: bool,
+    snapshot: Snapshot,
+    live_events: set[str],
+) -> tuple[dict[str, int], bool]:
+    """Delete what the source no longer has, under the guard: nothing when the read found
+    nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
+    events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
+    per kind, and whether a cancellation arrived while the deletion was being written."""
+    event_kinds = _event_kinds(snapshot)
+    summary = await store.stale(run.source, run.id)
     # Pruned events (builds, deployments past retention) do not count: a lower retention or
     # a removed repository with many builds must not block all cleanup.
     stale = [k for k in summary.stale_refs if k.split(":", 1)[0] not in event_kinds]
     stale_events = len(summary.stale_refs) - len(stale)
     guarded_total = summary.source_total - stale_events - len(live_events)
-    if not accepted and not snapshot.rejected:
+    if read_nothing:
         run.cleanup = "skipped: the read found no entities, so nothing was deleted"
-    elif stale and len(stale) > policy.max_delete_share * guarded_total:
+        return {}, False
+    if stale and len(stale) > policy.max_delete_share * guarded_total:
         run.cleanup = (
             f"skipped: {len(stale)} of {guarded_total} entities (events not counted) would be "
             f"deleted, more than {policy.max_delete_share:.0%}; nothing was deleted "
             "(check the source, or delete them deliberately)"
         )
-    else:
-        # The last store write, one transaction. Once sent it cannot be called back, so a
-        # cancellation arriving meanwhile waits for it and is let through after the record.
-        deleting = asyncio.ensure_future(store.delete_stale(source, run.id))
-        try:
-            deleted = await asyncio.shield(deleting)
-        except asyncio.CancelledError:
-            deleted = await deleting
-            cancelled_in_cleanup = True
-            run.warnings.append(
-                "the run was cancelled while its cleanup was being written; "
-                "cleanup completed and is recorded here"
-            )
-        run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
+        return {}, False
+    # The last store write, one transaction. Once sent it cannot be called back, so a
+    # cancellation arriving meanwhile waits for it and is let through after the record.
+    cancelled = False
+    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id))
+    try:
+        deleted = await asyncio.shield(deleting)
+    except asyncio.CancelledError:
+        deleted = await deleting
+        cancelled = True
+        run.warnings.append(
+            "the run was cancelled while its cleanup was being written; "
+            "cleanup completed and is recorded here"
+        )
+    run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
+    return deleted, cancelled
 
-    run.counts = _counts(added, updated, unchanged, deleted)
+
+async def _finish(
+    store: RunStore,
+    run: RunRecord,
+    written: _Written,
+    deleted: dict[str, int],
+    errors: list[RunError],
+    when: datetime,
+) -> None:
+    """Record the run's counts, errors and status (PARTIAL with any error) and save it."""
+    run.counts = _counts(written.added, written.updated, written.unchanged, deleted)
     run.errors = errors
     run.status = "PARTIAL" if errors else "SUCCEEDED"
-    run.finished_at = now()
+    run.finished_at = when
     await _save_final(store, run)
-    if cancelled_in_cleanup:
-        raise asyncio.CancelledError

@@ -9,7 +9,7 @@ import strawberry
 from graph.port import GraphStore
 from ingestors.contract import SourceConfig
 from ingestors.scheduler import Scheduler
-from schema.access import Role
+from schema.access import Role, WriteScope
 from schema.loaders import Loaders
 
 
@@ -17,6 +17,8 @@ from schema.loaders import Loaders
 class Context:
     store: GraphStore
     role: Role = "reader"  # from the request's bearer token; see schema.access
+    principal: str = "anonymous"  # who holds that token (named in refusals)
+    scope: WriteScope | None = None  # where its pushes may write; None: anywhere
     scheduler: Scheduler | None = None  # runs sources on request (runIngestion)
     sources: tuple[SourceConfig, ...] = ()  # the configured sources
     loaders: Loaders = field(init=False)

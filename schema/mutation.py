@@ -7,8 +7,14 @@ import enum
 import strawberry
 from strawberry.scalars import JSON
 
-from ingestors.push import PushConflictError, PushStatus, delete_pushed, push_entities
-from schema.access import require_role
+from ingestors.push import (
+    PushConflictError,
+    PushForbiddenError,
+    PushStatus,
+    delete_pushed,
+    push_entities,
+)
+from schema.access import ForbiddenError, require_role, require_scope
 from schema.context import Info
 from schema.errors import UserInputError
 from schema.runs import IngestionRun, resolve_run_ingestion
@@ -38,19 +44,34 @@ def _check_source(source: str) -> str:
     return name
 
 
+def _configured(info: Info) -> frozenset[str]:
+    """Names of the configured sources: a push may not use them."""
+    return frozenset(s.name for s in info.context.sources)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
         description="Create or replace entities of `source` (descriptors in Backstage's shape), "
         "validated like ingested ones. All or nothing: if any entity fails, none is written "
-        "and the others report SKIPPED. A ref held by another source is a conflict."
+        "and the others report SKIPPED. A ref held by another source is a conflict; a "
+        "configured source outranks pushes. A token's scope limits sources, namespaces and "
+        "kinds."
     )
     async def upsert_entities(
         self, info: Info, source: str, entities: list[JSON]
     ) -> list[UpsertResult]:
         require_role(info, "writer")
+        name = _check_source(source)
+        refuse = require_scope(info, name)
         try:
-            results = await push_entities(info.context.store, _check_source(source), entities)
+            results = await push_entities(
+                info.context.store,
+                name,
+                entities,
+                refuse=refuse,
+                configured=_configured(info),
+            )
         except PushConflictError as exc:
             raise UserInputError(str(exc), code="CONFLICT") from None
         return [
@@ -68,14 +89,20 @@ class Mutation:
 
     @strawberry.mutation(
         description="Delete entities of `source`; returns how many existed. All or nothing: "
-        "a ref of another source fails the whole call."
+        "a ref of another source, or one outside the token's scope, fails the whole call."
     )
     async def delete_entities(self, info: Info, source: str, refs: list[str]) -> int:
         require_role(info, "writer")
+        name = _check_source(source)
+        refuse = require_scope(info, name)
         try:
-            return await delete_pushed(info.context.store, _check_source(source), refs)
+            return await delete_pushed(
+                info.context.store, name, refs, refuse=refuse, configured=_configured(info)
+            )
         except PushConflictError as exc:
             raise UserInputError(str(exc), code="CONFLICT") from None
+        except PushForbiddenError as exc:
+            raise ForbiddenError(str(exc)) from None
 
 
 __all__ = ["Mutation", "PushStatus"]

@@ -28,8 +28,9 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.auth import Authenticator, AuthError, TokenEntry, hash_token
+from api.config import ConfigError, build_settings
 from api.settings import Settings
-from schema.access import require_role
+from schema.access import WriteScope, require_role
 from schema.context import Info
 from tests.api.server import STAGEGRAPH, env, running_server
 
@@ -476,3 +477,59 @@ def test_ec_and_ed25519_keys_verify_their_algorithms(private: Any, algorithm: st
 
     assert verifier is not None
     assert verifier.verify(token).role == "admin"
+
+
+def test_a_token_scope_reads_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "stagegraph.yaml"
+    config.write_text(
+        "auth:\n"
+        "  tokens:\n"
+        f"    - {{name: bot, sha256: {hash_token(WRITER_TOKEN)}, role: writer,\n"
+        "       scope: {sources: [bot], namespaces: [Default], kinds: [Component, api]}}\n"
+        "  jwt: {key: '" + HS_SECRET + "', scopeClaim: grants.stagegraph}\n"
+    )
+
+    settings = build_settings(Settings, config, {})
+
+    assert isinstance(settings, Settings)
+    who = Authenticator(tokens=settings.tokens).authenticate(f"Bearer {WRITER_TOKEN}")
+    assert who.scope == WriteScope(
+        rule="auth.tokens[bot].scope",
+        sources=frozenset({"bot"}),
+        namespaces=frozenset({"default"}),
+        kinds=frozenset({"component", "api"}),
+    )
+    verifier = settings.jwt_verifier()
+    assert verifier is not None
+    token = make_jwt(
+        HS_SECRET, aud=None, iss=None, stagegraph_role="writer",
+        grants={"stagegraph": {"kinds": ["api"]}},
+    )  # fmt: skip
+    assert verifier.verify(token).scope == WriteScope(
+        rule="JWT claim grants.stagegraph", kinds=frozenset({"api"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("role: reader, scope: {sources: [bot]}", "has a scope but the reader role"),
+        ("role: writer, scope: {kinds: [componnent]}", "unknown kind componnent"),
+        ("role: writer, scope: {sources: []}", "at least 1 item"),
+        ("role: writer, scope: {teams: [a]}", "Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_token_scope_is_a_configuration_error_with_its_line(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    config = tmp_path / "stagegraph.yaml"
+    config.write_text(
+        f"auth:\n  tokens:\n    - {{name: bot, sha256: {hash_token(WRITER_TOKEN)}, {entry}}}\n"
+    )
+
+    with pytest.raises(ConfigError) as refused:
+        build_settings(Settings, config, {})
+
+    (problem,) = refused.value.problems
+    assert problem.startswith(f"{config}:3: auth.tokens[0]")
+    assert message in problem
