@@ -19,7 +19,7 @@ import enum
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from catalog.entity import Entity
 from catalog.errors import CatalogError, InvalidEntityError, SourceLocation
@@ -27,7 +27,7 @@ from catalog.kinds import CORE_KINDS, SOURCE_KINDS
 from catalog.refs import EntityRef, parse_ref
 from catalog.relations import Relation, derive_relations
 from catalog.validation import validate_entity
-from graph.port import EntityWriter, GraphStore, RelationRecord, StoredEntity
+from graph.port import EntityReader, EntityWriter, GraphStore, RelationRecord, StoredEntity
 from ingestors.errors import IngestError
 from ingestors.records import to_record
 
@@ -38,6 +38,11 @@ RANK_RULE = "a configured (pulled) source outranks a pushed one for the same ref
 
 RefCheck = Callable[[EntityRef], "str | None"]
 """Why the caller may not write this ref (its token's scope), or None when it may."""
+
+
+class PushStore(EntityWriter, EntityReader, Protocol):
+    """What giving way to a pulled source asks of the store: the pushed relations to
+    remove, and the other pushed entities that may still declare them."""
 
 
 class PushStatus(enum.Enum):
@@ -126,7 +131,7 @@ def _held_elsewhere(ref: EntityRef, holder: StoredEntity) -> str:
 
 
 async def _removable(
-    store: GraphStore,
+    store: EntityReader,
     source: str,
     dropped: set[Relation],
     declared_now: dict[str, set[Relation]],
@@ -290,7 +295,7 @@ async def delete_pushed(
     return len(mine)
 
 
-async def yield_to_pulled(store: EntityWriter, run_id: str, taken: Sequence[StoredEntity]) -> None:
+async def yield_to_pulled(store: PushStore, run_id: str, taken: Sequence[StoredEntity]) -> None:
     """Make way for a configured source's run that takes over these pushed entities.
 
     Removes the relations their pushed versions declared (stamped with their pushed source),
