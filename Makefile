@@ -60,6 +60,12 @@ fuzz: install
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# 16 concurrent readers for 10 minutes on a 10k catalog while its source re-ingests every
+# 30 s; prints throughput, p50/p99, errors and RSS every minute (see README "Soak").
+# SOAK_ARGS='--minutes 2 --readers 4' for a quick try.
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
 neo4j:
 	scripts/neo4j.sh start
 
