@@ -1,8 +1,8 @@
 """``stagegraph.yaml``: the config file, loaded into the one :class:`Settings` model.
 
 Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, ``anonymousRead``, ``jwt``:
-``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``), ``runRetention`` and
-``sources`` (see :mod:`ingestors.sources`). Strings may use ``${NAME}`` (or
+``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``), ``runRetention``,
+``metrics`` (``auth``), ``worker`` (``port``) and ``sources`` (see :mod:`ingestors.sources`). Strings may use ``${NAME}`` (or
 ``${NAME:-default}``) to take a value from the environment, so secrets stay out of the
 file; they are never written to the graph or the logs.
 
@@ -31,6 +31,8 @@ _KEYS: dict[tuple[str, ...], str] = {
     ("store",): "store",
     ("sources",): "sources",
     ("runRetention",): "run_retention",
+    ("metrics", "auth"): "metrics_auth",
+    ("worker", "port"): "worker_port",
     ("auth", "tokens"): "tokens",
     ("auth", "anonymousRead"): "anonymous_read",
     ("auth", "jwt", "key"): "jwt_key",
