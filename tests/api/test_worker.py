@@ -23,6 +23,16 @@ def _get(url: str) -> httpx.Response | None:
         return None
 
 
+def _start_worker(store_url: str, config: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [STAGEGRAPH, "worker", "--config", str(config), "--port", str(port)],
+        env=env(store_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 async def test_worker_serves_health_and_the_metrics_of_its_runs_on_its_own_port(
     store: GraphStore, store_url: str, tmp_path: Path
 ) -> None:
@@ -36,13 +46,7 @@ async def test_worker_serves_health_and_the_metrics_of_its_runs_on_its_own_port(
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    worker = subprocess.Popen(
-        [STAGEGRAPH, "worker", "--config", str(config), "--port", str(port)],
-        env=env(store_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = _start_worker(store_url, config, port)
     try:
         deadline = time.monotonic() + 60
         runs: float | None = None
