@@ -45,7 +45,8 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Starts a throwaway Neo4j when none answers (and stops it afterwards), then lint, types, tests.
+# Lint, types and tests with the tests' own throwaway Neo4j (scripts/with-neo4j.sh: port 7697,
+# .cache/neo4j-test/; never a server it did not start), stopped afterwards.
 test: install
 	@scripts/with-neo4j.sh $(MAKE) --no-print-directory lint typecheck pytest
 

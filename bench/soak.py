@@ -16,6 +16,7 @@ shorter run). Exit status 0 when the verdict holds, 1 otherwise.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import time
@@ -64,6 +65,7 @@ class Sample:
     p99_ms: float
     rss_mb: float
     runs: dict[str, int]
+    load: float = 0.0  # the machine's 1-minute load average (the soak shares the CPU)
 
     @property
     def throughput(self) -> float:
@@ -152,16 +154,19 @@ async def reader(
 
 
 def _commit_change(repo: Path, catalog: Catalog, step: int) -> None:
-    """Change one service's description and commit, so the next run updates something."""
+    """Change one service's description and commit, so the next run updates an entity."""
     service = catalog.services[step % len(catalog.services)]
     matches = sorted(repo.glob(f"**/{service.name}/catalog-info.yaml"))
     if not matches:
         return
     path = matches[0]
     text = path.read_text(encoding="utf-8")
-    marker = "# soak step "
-    lines = [line for line in text.splitlines() if not line.startswith(marker)]
-    path.write_text("\n".join([f"{marker}{step}", *lines]) + "\n", encoding="utf-8")
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("  description: "):
+            lines[i] = f"  description: The {service.name} service (soak step {step})."
+            break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for args in (("add", "--all"), ("commit", "--quiet", "-m", f"soak step {step}")):
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
@@ -232,6 +237,7 @@ async def soak(
                 p99_ms=percentile(latencies, 0.99),
                 rss_mb=server.rss_mb(),
                 runs=runs,
+                load=os.getloadavg()[0],
             )
             samples.append(sample)
             print_sample(sample)
@@ -248,7 +254,7 @@ def print_sample(s: Sample) -> None:
     print(
         f"[{s.index:>3}] {s.requests:>7,} requests  {s.throughput:>7.1f}/s  "
         f"p50 {s.p50_ms:>7.1f} ms  p99 {s.p99_ms:>8.1f} ms  errors {s.errors}  "
-        f"RSS {s.rss_mb:>6.1f} MB  runs: {runs}",
+        f"RSS {s.rss_mb:>6.1f} MB  load {s.load:>4.1f}  runs: {runs}",
         flush=True,
     )
 
