@@ -133,11 +133,10 @@ class Metrics:
 
     # -- runs ----------------------------------------------------------------------------
     def run_started(self, run: RunRecord) -> None:
-        self.running.labels(run.source).inc()
+        """Nothing: ``running`` is set from the store at every scrape (see :meth:`refresh`),
+        which also sees the runs of other processes."""
 
     def run_finished(self, run: RunRecord) -> None:
-        if run.status != "SKIPPED":
-            self.running.labels(run.source).dec()
         self._counted.add(run.id)
         self._count(run)
 

@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from api.auth import hash_token
+from api.config import build_settings
 from api.metrics import scrape_open
+from api.settings import Settings
 from graph.port import GraphStore
 from tests.api.server import cli, running_server
 from tests.gitrepo import GitRepo, component
@@ -115,3 +117,14 @@ async def test_a_replica_without_scheduler_exports_the_runs_recorded_in_the_stor
     assert metric(after, "stagegraph_ingestion_duration_seconds_count", source="services") == 2
     since = metric(after, "stagegraph_ingestion_seconds_since_last_success", source="services")
     assert since is not None and 0 <= since < 60
+
+
+def test_metrics_auth_and_worker_port_come_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "stagegraph.yaml"
+    config.write_text("metrics:\n  auth: token\nworker:\n  port: 9101\n")
+
+    settings = build_settings(Settings, config, {})
+
+    assert isinstance(settings, Settings)
+    assert (settings.metrics_auth, settings.worker_port) == ("token", 9101)
+    assert Settings(metrics_auth="open").worker_port == 8001
