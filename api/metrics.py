@@ -196,9 +196,6 @@ class Metrics:
     def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
 
-    async def endpoint(self, request: Request) -> Response:
-        return self.response()
-
 
 def scrape_open(mode: MetricsAuth, host: str) -> bool:
     """Whether ``/metrics`` answers without a token: ``open``, or ``auto`` on loopback."""
