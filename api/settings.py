@@ -14,7 +14,8 @@ from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEnt
 from api.config import FileSettingsSource
 from api.metrics import MetricsAuth
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
-from ingestors.sources import Duration, Sources
+from ingestors.contract import Duration
+from ingestors.registry import Sources
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 
