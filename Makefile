@@ -45,7 +45,8 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Starts a throwaway Neo4j when none answers (and stops it afterwards), then lint, types, tests.
+# Lint, types and tests with the tests' own throwaway Neo4j (scripts/with-neo4j.sh: port 7697,
+# .cache/neo4j-test/; never a server it did not start), stopped afterwards.
 test: install
 	@scripts/with-neo4j.sh $(MAKE) --no-print-directory lint typecheck pytest
 
@@ -59,6 +60,12 @@ fuzz: install
 # BENCH_ARGS='--sizes 2000' for a quick run.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# 16 concurrent readers for 10 minutes on a 10k catalog while its source re-ingests every
+# 30 s; prints throughput, p50/p99, errors and RSS every minute (see README "Soak").
+# SOAK_ARGS='--minutes 2 --readers 4' for a quick try.
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 neo4j:
 	scripts/neo4j.sh start

@@ -1,6 +1,6 @@
 """The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
-``/readyz``, ``/metrics``. The store (and, with configured sources, the scheduler) is
-opened in the lifespan and closed there.
+``/readyz``, ``/metrics`` (open on loopback, else behind a token: :mod:`api.metrics`). The
+store (and, with configured sources, the scheduler) is opened in the lifespan and closed there.
 
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
@@ -29,7 +29,7 @@ from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
-from api.metrics import Metrics
+from api.metrics import Metrics, scrape_endpoint, scrape_open
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
 from graph import open_store
@@ -234,6 +234,15 @@ def create_app(
         *(asset_routes() if settings.graphiql else []),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", runtime.metrics.endpoint),
+        Route(
+            "/metrics",
+            scrape_endpoint(
+                runtime.metrics,
+                lambda: runtime.store,
+                [source.name for source in settings.sources],
+                open_=scrape_open(settings.metrics_auth, settings.host),
+                authenticator=authenticator,
+            ),
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -33,7 +33,7 @@ from ingestors.git.tree import DirTree
 from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
-from ingestors.scheduler import Scheduler, default_owner_id
+from ingestors.scheduler import RunObserver, Scheduler, default_owner_id
 from schema.access import Role
 
 app = typer.Typer(
@@ -363,7 +363,9 @@ def ingest_configured(
         raise typer.Exit(1)
 
 
-def _scheduler(graph: GraphStore, settings: Settings) -> Scheduler:
+def _scheduler(
+    graph: GraphStore, settings: Settings, observer: RunObserver | None = None
+) -> Scheduler:
     return Scheduler(
         graph,
         settings.sources,
@@ -371,6 +373,7 @@ def _scheduler(graph: GraphStore, settings: Settings) -> Scheduler:
         default_owner_id(),
         run_retention=settings.run_retention,
         policy=RunPolicy(settings.max_delete_share),
+        observer=observer,
     )
 
 
@@ -378,17 +381,32 @@ def _scheduler(graph: GraphStore, settings: Settings) -> Scheduler:
 def worker(
     config: ConfigOption = None,
     store: StoreOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address of the worker's HTTP port. [env: STAGEGRAPH_HOST]"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of /healthz, /readyz and /metrics (default 8001). "
+            "[env: STAGEGRAPH_WORKER_PORT]"
+        ),
+    ] = None,
 ) -> None:
     """Run the configured sources on their schedules, without serving the API.
 
     For deployments with several API replicas (serve them with --no-scheduler): any number
     of workers may run; a lease in the store keeps one run per source at a time. SIGTERM
     or Ctrl-C lets running ingestions finish (up to STAGEGRAPH_SHUTDOWN_GRACE seconds).
+    The worker serves GET /healthz, /readyz and /metrics on a port of its own (--port).
     """
+    from api.metrics import Metrics
+    from api.worker_http import serve_task, worker_app
+
     if config is None:
         err.print("configuration error: worker needs --config (or STAGEGRAPH_CONFIG)")
         raise typer.Exit(2)
-    settings = load_settings(config, store=store)
+    settings = load_settings(config, store=store, host=host, worker_port=port)
     if not settings.sources:
         err.print(f"configuration error: {config} configures no sources")
         raise typer.Exit(2)
@@ -397,9 +415,14 @@ def worker(
     async def main() -> None:
         graph = open_store(settings.store, user=settings.neo4j_user, password=settings.password)
         await graph.setup()
-        scheduler = _scheduler(graph, settings)
+        metrics = Metrics()
+        scheduler = _scheduler(graph, settings, observer=metrics)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
+        running = asyncio.create_task(scheduler.run(), name="scheduler")
+        http, server = serve_task(
+            worker_app(settings, graph, metrics, alive=lambda: not running.done()), settings
+        )
 
         def shutdown() -> None:
             if not stopping:
@@ -411,11 +434,20 @@ def worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, shutdown)
         names = ", ".join(s.name for s in settings.sources)
-        err.print(f"worker {scheduler.owner_id}: sources {names} (store {settings.store})")
+        err.print(
+            f"worker {scheduler.owner_id}: sources {names} (store {settings.store}); "
+            f"health and metrics on http://{settings.host}:{settings.worker_port}"
+        )
         try:
-            await scheduler.run()
+            await asyncio.wait({running, http}, return_when=asyncio.FIRST_COMPLETED)
+            if http.done() and not running.done():
+                # The HTTP server stopped on its own: stop the scheduler too.
+                shutdown()
+            await running
             await asyncio.gather(*stopping)
         finally:
+            server.should_exit = True
+            await asyncio.gather(http, return_exceptions=True)
             await graph.close()
 
     try:

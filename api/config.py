@@ -3,10 +3,10 @@
 Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, each with ``name``,
 ``sha256``, ``role`` and an optional ``scope``: ``sources``, ``namespaces``, ``kinds``;
 ``anonymousRead``; ``jwt``: ``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``,
-``scopeClaim``), ``runRetention`` and ``sources`` (see :mod:`ingestors.contract` and
-:mod:`ingestors.registry`). Strings
-may use ``${NAME}`` (or ``${NAME:-default}``) to take a value from the environment, so
-secrets stay out of the file; they are never written to the graph or the logs.
+``scopeClaim``), ``runRetention``, ``metrics`` (``auth``), ``worker`` (``port``) and
+``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use
+``${NAME}`` (or ``${NAME:-default}``) to take a value from the environment, so secrets stay
+out of the file; they are never written to the graph or the logs.
 
 Precedence, highest first: command-line flags, ``STAGEGRAPH_*`` environment variables, the
 file, the defaults. A bad file is refused with every problem listed as ``file:line: message``.
@@ -33,6 +33,8 @@ _KEYS: dict[tuple[str, ...], str] = {
     ("store",): "store",
     ("sources",): "sources",
     ("runRetention",): "run_retention",
+    ("metrics", "auth"): "metrics_auth",
+    ("worker", "port"): "worker_port",
     ("auth", "tokens"): "tokens",
     ("auth", "anonymousRead"): "anonymous_read",
     ("auth", "jwt", "key"): "jwt_key",

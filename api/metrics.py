@@ -3,14 +3,25 @@
 One :class:`Metrics` per app, on its own registry (several apps in one process, as in
 tests, do not collide). It is the scheduler's run observer and the factory of the GraphQL
 extension that times operations.
+
+The ingestion series come from the run records in the store, read at every scrape
+(:meth:`Metrics.refresh`): an API replica that runs no scheduler (``serve --no-scheduler``)
+reports the runs the workers recorded, like the replica or worker that ran them. Runs are
+counted once per process: a run the local scheduler reported is not counted again from the
+store, and a process counts from the newest :data:`RECENT_RUNS` records at its first scrape.
+
+Who may scrape (:func:`scrape_endpoint`): anyone when ``metrics_auth`` is ``open``, or
+``auto`` on a loopback address; otherwise a bearer token the API accepts (any role).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,9 +30,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from api.auth import Authenticator, AuthError
 from graph import tracing
-from graph.port import RunRecord
+from graph.errors import StoreError
+from graph.port import GraphStore, RunRecord
 
+log = logging.getLogger("stagegraph.metrics")
+MetricsAuth = Literal["auto", "open", "token"]
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+RECENT_RUNS = 50
+SUCCESSFUL = ("SUCCEEDED", "PARTIAL")
+ANY_STATUS = ("SUCCEEDED", "PARTIAL", "FAILED", "TIMED_OUT", "RUNNING")
+Endpoint = Callable[[Request], Awaitable[Response]]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 100
@@ -108,14 +128,41 @@ class Metrics:
             registry=r,
         )
         self._operation_names: set[str] = set()
+        self._counted: set[str] = set()  # ids of runs already in the counters
+        self._sources: set[str] = set()
 
     # -- runs ----------------------------------------------------------------------------
     def run_started(self, run: RunRecord) -> None:
-        self.running.labels(run.source).inc()
+        """Nothing: ``running`` is set from the store at every scrape (see :meth:`refresh`),
+        which also sees the runs of other processes."""
 
     def run_finished(self, run: RunRecord) -> None:
-        if run.status != "SKIPPED":
-            self.running.labels(run.source).dec()
+        self._counted.add(run.id)
+        self._count(run)
+
+    async def refresh(self, store: GraphStore, sources: Sequence[str]) -> None:
+        """Bring the ingestion series up to date from the run records in the store: count
+        the finished runs not counted yet, and set the running, entity and since-last-success
+        gauges from each source's latest runs (``sources`` and those with recent runs)."""
+        recent = await store.get_runs(None, RECENT_RUNS)
+        for run in reversed(recent):  # oldest first
+            if run.status != "RUNNING" and run.id not in self._counted:
+                self._counted.add(run.id)
+                self._count(run)
+        # A run that left the newest records never comes back: forget it (bounded memory).
+        self._counted &= {run.id for run in recent}
+        self._sources.update(sources)
+        self._sources.update(run.source for run in recent)
+        names = sorted(self._sources)
+        latest = await store.latest_runs(names, ANY_STATUS)
+        good = await store.latest_runs(names, SUCCESSFUL)
+        for name in names:
+            last = latest.get(name)
+            self.running.labels(name).set(1 if last and last.status == "RUNNING" else 0)
+            if name in good:
+                self._successful(good[name])
+
+    def _count(self, run: RunRecord) -> None:
         self.runs.labels(run.source, run.status).inc()
         if run.finished_at is not None and run.status != "SKIPPED":
             self.duration.labels(run.source).observe(
@@ -123,11 +170,14 @@ class Metrics:
             )
         if run.errors:
             self.errors.labels(run.source).inc(len(run.errors))
-        if run.status in ("SUCCEEDED", "PARTIAL"):
-            for count in run.counts:
-                seen = count.added + count.updated + count.unchanged
-                self.entities.labels(run.source, count.kind).set(seen)
-            self._since.last_success[run.source] = run.finished_at or datetime.now(UTC)
+        if run.status in SUCCESSFUL:
+            self._successful(run)
+
+    def _successful(self, run: RunRecord) -> None:
+        for count in run.counts:
+            seen = count.added + count.updated + count.unchanged
+            self.entities.labels(run.source, count.kind).set(seen)
+        self._since.last_success[run.source] = run.finished_at or datetime.now(UTC)
 
     # -- GraphQL -------------------------------------------------------------------------
     def operation_label(self, name: str | None) -> str:
@@ -143,8 +193,53 @@ class Metrics:
     def extension(self) -> SchemaExtension:
         return _OperationMetrics(self)
 
-    async def endpoint(self, request: Request) -> Response:
+    def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+
+
+def scrape_open(mode: MetricsAuth, host: str) -> bool:
+    """Whether ``/metrics`` answers without a token: ``open``, or ``auto`` on loopback."""
+    return mode == "open" or (mode == "auto" and host in LOOPBACK)
+
+
+def scrape_endpoint(
+    metrics: Metrics,
+    store: Callable[[], GraphStore | None],
+    sources: Sequence[str],
+    *,
+    open_: bool,
+    authenticator: Authenticator,
+) -> Endpoint:
+    """``GET /metrics``: refreshed from the store's run records (when it is open), behind a
+    bearer token unless ``open_``. A token is any the API accepts (static or JWT, any
+    role); anonymous read does not open it."""
+    if not open_ and not (authenticator.tokens or authenticator.jwt_verifier):
+        log.warning(
+            "/metrics needs a bearer token, but no tokens or JWT key are configured, so "
+            "nothing can scrape it: configure STAGEGRAPH_TOKENS, or set "
+            "STAGEGRAPH_METRICS_AUTH=open to serve it without one"
+        )
+    scrapers = Authenticator(tokens=authenticator.tokens, jwt_verifier=authenticator.jwt_verifier)
+
+    async def endpoint(request: Request) -> Response:
+        if not open_:
+            try:
+                scrapers.authenticate(request.headers.get("authorization"))
+            except AuthError as exc:
+                client = request.client.host if request.client else "?"
+                log.info("refused GET /metrics from %s: %s", client, exc)
+                return exc.response()
+        active = store()
+        if active is not None:
+            try:
+                await metrics.refresh(active, sources)
+            except StoreError as exc:
+                log.warning(
+                    "metrics: could not read the run records (%s); serving the last values", exc
+                )
+        return metrics.response()
+
+    return endpoint
 
 
 class _OperationMetrics(SchemaExtension):

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
 from api.config import FileSettingsSource
+from api.metrics import MetricsAuth
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 from ingestors.contract import Duration
 from ingestors.registry import Sources
@@ -164,6 +165,17 @@ class Settings(BaseSettings):
     )
     scheduler: bool = Field(
         default=True, description="Run the scheduler inside `stagegraph serve`."
+    )
+    metrics_auth: MetricsAuth = Field(
+        default="auto",
+        description="Who may read GET /metrics: open (anyone), token (a bearer token the API "
+        "accepts, any role), or auto: open when listening on loopback, token otherwise.",
+    )
+    worker_port: int = Field(
+        default=8001,
+        ge=1,
+        le=65535,
+        description="Port `stagegraph worker` serves /healthz, /readyz and /metrics on (on host).",
     )
     shutdown_grace: float = Field(
         default=30.0,

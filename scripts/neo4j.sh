@@ -13,7 +13,12 @@
 #
 # Environment: NEO4J_PORT (default 7687), NEO4J_DIR (data, log and pid files; default
 # .cache/neo4j: give a second instance its own, with its own port), NEO4J_RUNTIME (auto|java|docker, default auto),
-# NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_JAVA_OPTS (extra JVM options).
+# NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_JAVA_OPTS (extra JVM options),
+# NEO4J_EXCLUSIVE=1 (start refuses a server on the port that this script, with this
+# NEO4J_DIR, did not start, instead of using it; scripts/with-neo4j.sh sets it).
+#
+# Every server it starts carries the marker user `stagegraph_throwaway`: tests wipe only a
+# database whose server has it, unless STAGEGRAPH_TEST_NEO4J_URL names the server explicitly.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +28,8 @@ PORT=${NEO4J_PORT:-7687}
 PASSWORD=stagegraph
 TIMEOUT=${NEO4J_START_TIMEOUT:-180}
 RUNTIME=${NEO4J_RUNTIME:-auto}
+EXCLUSIVE=${NEO4J_EXCLUSIVE:-0}
+MARKER_USER=stagegraph_throwaway
 CONTAINER=stagegraph-neo4j
 IMAGE=neo4j:5.26-community
 URI=bolt://127.0.0.1:$PORT
@@ -198,7 +205,10 @@ start() {
   fi
   bolt_probe "$PORT" || probe=$?
   case $probe in
-    0) say "something else already answers Bolt on $URI; using it"; return 0 ;;
+    0)
+      ((EXCLUSIVE)) && die "something this script did not start answers Bolt on $URI (from \
+$CACHE); the tests would wipe it, so it is not used: stop it or choose another port"
+      say "something else already answers Bolt on $URI; using it"; return 0 ;;
     2) die "port $PORT is in use by something that does not speak Bolt (set NEO4J_PORT)" ;;
   esac
 
@@ -211,6 +221,10 @@ start() {
     docker run -d --name "$CONTAINER" -p "127.0.0.1:$PORT:7687" \
       -e NEO4J_AUTH="neo4j/$PASSWORD" "$IMAGE" >/dev/null
     wait_ready docker "" "$t0"
+    # The throwaway mark (see scripts/neo4j/DevNeo4j.java and tests/conftest.py).
+    docker exec "$CONTAINER" cypher-shell -u neo4j -p "$PASSWORD" -d system \
+      "CREATE USER $MARKER_USER IF NOT EXISTS SET PASSWORD '$(od -An -tx8 -N16 /dev/urandom | tr -d ' \n')' CHANGE NOT REQUIRED" \
+      >/dev/null || die "could not create the marker user $MARKER_USER in $CONTAINER"
     return 0
   fi
 

@@ -1,9 +1,18 @@
 """Shared fixtures: a store fixture parametrized over both adapters, so every test that uses
 ``store`` runs unchanged on SQLite and on a real Neo4j.
 
-Neo4j tests connect to ``STAGEGRAPH_TEST_NEO4J_URL`` (default ``bolt://127.0.0.1:7687``,
-user ``neo4j``, password ``stagegraph``: what ``make neo4j`` starts). When it does not
-answer they are skipped with the reason, unless ``STAGEGRAPH_REQUIRE_NEO4J=1``, where they fail.
+Neo4j tests wipe the database they use, so they use only a server meant for it:
+
+- ``STAGEGRAPH_TEST_NEO4J_URL`` when set: naming a server is the consent to wipe it
+  (``scripts/with-neo4j.sh``, which ``make test`` runs, names the one it started; set to
+  the empty string, the tests have no Neo4j);
+- else ``bolt://127.0.0.1:7697``, the tests' own port (never 7687, where ``make neo4j`` and
+  ``docker compose up`` publish theirs), and only when that server carries the throwaway
+  mark of ``scripts/neo4j.sh`` (the user :data:`MARKER_USER`); a server without it is not
+  touched.
+
+User ``neo4j``, password ``stagegraph``. When no server is usable the tests are skipped with
+the reason, unless ``STAGEGRAPH_REQUIRE_NEO4J=1``, where they fail.
 """
 
 from __future__ import annotations
@@ -19,21 +28,66 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable
 from graph import open_store
 from graph.port import GraphStore
 
-NEO4J_URL = os.environ.get("STAGEGRAPH_TEST_NEO4J_URL", "bolt://127.0.0.1:7687")
+DEFAULT_TEST_NEO4J_URL = "bolt://127.0.0.1:7697"
+NEO4J_URL_NAMED = "STAGEGRAPH_TEST_NEO4J_URL" in os.environ
+NEO4J_URL = os.environ.get("STAGEGRAPH_TEST_NEO4J_URL", DEFAULT_TEST_NEO4J_URL)
 NEO4J_USER = os.environ.get("NEO4J_USER", "neo4j")
 NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD", "stagegraph")
 REQUIRE_NEO4J = os.environ.get("STAGEGRAPH_REQUIRE_NEO4J") == "1"
+MARKER_USER = "stagegraph_throwaway"  # created by scripts/neo4j/DevNeo4j.java at start
+
+
+class NotThrowaway(Exception):
+    """The Neo4j at ``url`` was neither named for the tests nor marked as a throwaway."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"the Neo4j at {url} does not carry the mark of scripts/neo4j.sh (user "
+            f"{MARKER_USER}), so the tests will not wipe it: run them with `make test`, or "
+            "name a server they may wipe in STAGEGRAPH_TEST_NEO4J_URL"
+        )
+        self.url = url
+
+
+async def is_throwaway(url: str, marker: str = MARKER_USER) -> bool:
+    """Whether the server at ``url`` has the marker user its throwaway start created."""
+    driver = AsyncGraphDatabase.driver(url, auth=(NEO4J_USER, NEO4J_PASSWORD))
+    try:
+        records, _, _ = await driver.execute_query(
+            "SHOW USERS YIELD user WHERE user = $marker RETURN user",
+            marker=marker,
+            database_="system",
+        )
+        return bool(records)
+    finally:
+        await driver.close()
+
+
+async def guarded_wipe(url: str, *, named: bool, marker: str = MARKER_USER) -> None:
+    """Delete everything in the database at ``url``, if the tests may: it was ``named`` for
+    them, or it carries ``marker``. Raises :class:`NotThrowaway` otherwise."""
+    if not named and not await is_throwaway(url, marker):
+        raise NotThrowaway(url)
+    driver = AsyncGraphDatabase.driver(url, auth=(NEO4J_USER, NEO4J_PASSWORD))
+    try:
+        await driver.execute_query("MATCH (n) DETACH DELETE n")
+    finally:
+        await driver.close()
+
 
 _neo4j_state: dict[str, str | None] = {}
 
 
 async def _neo4j_unavailable() -> str | None:
-    """None when Neo4j answers, else why not (checked once per session)."""
+    """None when a Neo4j the tests may wipe answers, else why not (checked once per session)."""
+    if "reason" not in _neo4j_state and not NEO4J_URL:
+        _neo4j_state["reason"] = "STAGEGRAPH_TEST_NEO4J_URL is empty (no Neo4j for the tests)"
     if "reason" not in _neo4j_state:
         driver = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
         try:
             await driver.verify_connectivity()
-            _neo4j_state["reason"] = None
+            usable = NEO4J_URL_NAMED or await is_throwaway(NEO4J_URL)
+            _neo4j_state["reason"] = None if usable else str(NotThrowaway(NEO4J_URL))
         except (ServiceUnavailable, Neo4jError, OSError) as exc:
             _neo4j_state["reason"] = (
                 f"Neo4j not reachable at {NEO4J_URL} ({exc.__class__.__name__})"
@@ -49,16 +103,19 @@ async def require_neo4j() -> None:
         return
     if REQUIRE_NEO4J:
         pytest.fail(f"{reason}; STAGEGRAPH_REQUIRE_NEO4J=1 makes this a failure", pytrace=False)
-    pytest.skip(f"{reason}: start one with `make neo4j` (STAGEGRAPH_REQUIRE_NEO4J=1 to fail)")
+    pytest.skip(
+        f"{reason}: run the tests with `make test` (or scripts/with-neo4j.sh), which starts "
+        "one (STAGEGRAPH_REQUIRE_NEO4J=1 to fail)"
+    )
 
 
 async def wipe_neo4j() -> None:
-    """Remove everything from the test database (the throwaway server is ours alone)."""
-    driver = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
+    """Remove everything from the test database, if it is one the tests may wipe (see the
+    module docstring); otherwise fail the test (nothing is deleted)."""
     try:
-        await driver.execute_query("MATCH (n) DETACH DELETE n")
-    finally:
-        await driver.close()
+        await guarded_wipe(NEO4J_URL, named=NEO4J_URL_NAMED)
+    except NotThrowaway as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(params=["sqlite", "neo4j"])

@@ -5,7 +5,9 @@
 //   java -cp <classes>:<neo4j jars> DevNeo4j <home-dir> <port> <password> <ready-file>
 //
 // <home-dir> must be empty or absent (data and logs are created there). Once the neo4j
-// user's password is set, "ready" is written to <ready-file>; SIGTERM shuts down cleanly.
+// user's password is set and the marker user stagegraph_throwaway exists (what tests look
+// for before they wipe a database), "ready" is written to <ready-file>; SIGTERM shuts down
+// cleanly.
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +28,9 @@ import org.neo4j.logging.Level;
 import org.neo4j.logging.log4j.Log4jLogProvider;
 
 public final class DevNeo4j {
+    /** Marks a server started by scripts/neo4j.sh (keep in step with tests/conftest.py). */
+    static final String MARKER_USER = "stagegraph_throwaway";
+
     public static void main(String[] args) {
         if (args.length != 4) {
             System.err.println("usage: DevNeo4j <home-dir> <port> <password> <ready-file>");
@@ -83,6 +88,12 @@ public final class DevNeo4j {
         dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
                 "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
                 Map.of("password", password));
+        // The mark of a throwaway server: tests wipe only a database whose server carries it
+        // (tests/conftest.py). A user, not a node, so that wiping the data keeps it; its
+        // password is random and never written anywhere.
+        dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                "CREATE USER " + MARKER_USER + " IF NOT EXISTS SET PASSWORD $password CHANGE NOT REQUIRED",
+                Map.of("password", java.util.UUID.randomUUID().toString()));
 
         Files.writeString(readyFile, "ready\n");
         System.out.printf("DevNeo4j: ready on bolt://127.0.0.1:%d (%.1fs)%n",
