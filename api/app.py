@@ -57,7 +57,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.errors import OPERATION_RESOLUTION_FAILURE
 from schema.limits import QueryLimits
-from schema.scan import scan_document
+from schema.scan import DocumentCaps, scan_document
 
 log = logging.getLogger("stagegraph.api")
 DEMO_SOURCE = "demo"
@@ -198,6 +198,14 @@ def query_limits(settings: Settings) -> QueryLimits:
         max_cost=settings.max_cost,
         fan_out=settings.cost_fan_out,
         timeout=settings.operation_timeout,
+        max_merges=settings.max_merges,
+        document=DocumentCaps(
+            max_length=settings.max_document_length,
+            max_tokens=settings.max_tokens,
+            max_operations=settings.max_operations,
+            max_fragments=settings.max_fragments,
+            max_directives=settings.max_directives,
+        ),
     )
 
 
