@@ -18,17 +18,31 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
+from api.graphql_request import (
+    RequestError,
+    error_response,
+    get_refusal,
+    is_request_error,
+    parse_body,
+)
 from api.metrics import Metrics, scrape_endpoint, scrape_open
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
@@ -41,7 +55,9 @@ from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
 from schema.context import Context
+from schema.errors import OPERATION_RESOLUTION_FAILURE
 from schema.limits import QueryLimits
+from schema.scan import DocumentCaps, scan_document
 
 log = logging.getLogger("stagegraph.api")
 DEMO_SOURCE = "demo"
@@ -60,7 +76,8 @@ class Runtime:
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
-    """The GraphQL endpoint, with a fresh context (and DataLoaders) per request."""
+    """The GraphQL endpoint, with a fresh context (and DataLoaders) per request. Every
+    client mistake gets a 4xx with a GraphQL-shaped body (:mod:`api.graphql_request`)."""
 
     def __init__(
         self,
@@ -82,6 +99,76 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         )
         self._runtime = runtime
         self._playground = playground_html() if settings.graphiql else ""
+        self._caps = query_limits(settings).document
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:  # ours (RequestError) and strawberry's
+            response = error_response(error)
+        await response(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "GET":
+            raise get_refusal()
+        return parse_body(request.content_type or "", await request.get_body())
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        query, name = request_data.query, request_data.operation_name
+        if name is None and query:
+            operations = scan_document(query, self._caps).operations
+            if operations > 1:
+                raise RequestError(
+                    f"the document has {operations} operations: set `operationName` to the "
+                    "name of the one to run",
+                    code=OPERATION_RESOLUTION_FAILURE,
+                )
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=name,
+                allowed_operation_types=OperationType.from_http(request_adapter.method),
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError:
+            reason = (
+                f"the document has no operation named {name!r}: set `operationName` to the "
+                "name of one of its operations (or leave it out for a document of one)"
+                if name is not None
+                else "the document defines no operation: add a query or a mutation"
+            )
+            raise RequestError(reason, code=OPERATION_RESOLUTION_FAILURE) from None
+        except InvalidOperationTypeError as error:
+            raise RequestError(error.as_http_error_reason(request_adapter.method)) from None
+        except MissingQueryError:
+            raise RequestError("the request has no `query`") from None
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        if isinstance(response_data, dict) and is_request_error(response_data):
+            # Nothing ran: 400, and no `data` (GraphQL over HTTP's "request error").
+            errors_only: GraphQLHTTPResponse = {"errors": response_data.get("errors")}
+            sub_response.status_code = 400
+            return super().create_response(errors_only, sub_response)
+        return super().create_response(response_data, sub_response)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -106,9 +193,6 @@ class StagegraphGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
-
 
 def query_limits(settings: Settings) -> QueryLimits:
     return QueryLimits(
@@ -117,6 +201,14 @@ def query_limits(settings: Settings) -> QueryLimits:
         max_cost=settings.max_cost,
         fan_out=settings.cost_fan_out,
         timeout=settings.operation_timeout,
+        max_merges=settings.max_merges,
+        document=DocumentCaps(
+            max_length=settings.max_document_length,
+            max_tokens=settings.max_tokens,
+            max_operations=settings.max_operations,
+            max_fragments=settings.max_fragments,
+            max_directives=settings.max_directives,
+        ),
     )
 
 

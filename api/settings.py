@@ -101,6 +101,27 @@ class Settings(BaseSettings):
     cost_fan_out: int = Field(
         default=10, ge=1, description="Items a list field without `first` counts as."
     )
+    max_document_length: int = Field(
+        default=100_000, ge=1, description="Most characters in one GraphQL document."
+    )
+    max_tokens: int = Field(
+        default=2_000,
+        ge=1,
+        description="Most tokens (names, values, punctuation, comments) in one document.",
+    )
+    max_operations: int = Field(default=20, ge=1, description="Most operations in one document.")
+    max_fragments: int = Field(
+        default=100, ge=0, description="Most fragment definitions in one document."
+    )
+    max_directives: int = Field(
+        default=50, ge=0, description="Most directives (@skip, @include) in one document."
+    )
+    max_merges: int = Field(
+        default=20_000,
+        ge=1,
+        description="Most comparisons of same-named fields graphql-core may make to validate "
+        "one document.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest request body; larger gets 413."
     )

@@ -20,18 +20,29 @@
 - **timeout**: the seconds one operation may run; past it the resolvers are cancelled and
   the answer is a ``TIMEOUT`` error.
 
+- **introspection**: the ``__schema`` fields an operation asks for, at most one (each
+  answers the whole schema, ~50 KB).
+- **merges**: graphql-core's check that fields of one name can be merged compares them in
+  pairs; past this budget of comparisons the document is refused instead of validated.
+
+Before all these, the document's text is scanned for its size and shape (length, tokens,
+operations, fragments, directives, nesting: :mod:`schema.scan`), so that a hostile document
+is refused before the parser spends time on it.
+
 Fragment spreads and inline fragments count where they are spread (a fragment spread twice
-counts twice). Introspection fields (``__schema``, ``__type``, ``__typename``) count for
-neither depth nor cost; graphql-core's ``MaxIntrospectionDepthRule`` bounds them instead.
-Depth, aliases and cost errors carry ``extensions.code = QUERY_TOO_COMPLEX`` and the limit,
-its maximum and the measured value.
+counts twice). Each fragment is measured once per document, however many operations spread
+it, so every check is linear in the document. Introspection fields (``__schema``, ``__type``,
+``__typename``) count for neither depth nor cost; graphql-core's ``MaxIntrospectionDepthRule``
+bounds their nesting, and the introspection limit their number. Every refusal carries
+``extensions.code = QUERY_TOO_COMPLEX``, the limit and its maximum (and for the limits of
+an operation, the measured value).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -48,21 +59,26 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    OverlappingFieldsCanBeMergedRule,
     SelectionSetNode,
+    ValidationContext,
     VariableNode,
     get_named_type,
     get_nullable_type,
     get_operation_ast,
+    get_variable_values,
     is_list_type,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import ASTValidationRule, MaxIntrospectionDepthRule, ValidationRule
-from strawberry.extensions import AddValidationRules, SchemaExtension
+from graphql.validation.validate import ValidationAbortedError
+from strawberry.extensions import SchemaExtension
 
+from schema.errors import BAD_USER_INPUT, LIMIT_CODE, TIMEOUT_CODE
 from schema.inputs import MAX_PAGE
+from schema.scan import DocumentCaps, scan_document
 
-LIMIT_CODE = "QUERY_TOO_COMPLEX"
-TIMEOUT_CODE = "TIMEOUT"
+__all__ = ["LIMIT_CODE", "TIMEOUT_CODE", "DocumentCaps", "QueryLimits"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,9 @@ class QueryLimits:
     max_cost: int = 50_000
     fan_out: int = 10
     timeout: float = 10.0
+    max_introspection: int = 1
+    max_merges: int = 20_000
+    document: DocumentCaps = field(default_factory=DocumentCaps)
 
 
 def limit_error(
@@ -93,7 +112,8 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
 
 class _Walker:
     """Measures selection sets, expanding fragment spreads once each (memoised, cycle-safe:
-    a cyclic spread counts as nothing; graphql-core rejects such documents anyway)."""
+    a cyclic spread counts as nothing; graphql-core rejects such documents anyway). One
+    walker serves every operation of a document, so each fragment is measured once."""
 
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments
@@ -132,19 +152,28 @@ class _Walker:
                 deepest = max(deepest, found)
         return deepest
 
-    def aliases(self, selections: SelectionSetNode) -> int:
-        count = 0
+    def count(
+        self, selections: SelectionSetNode, what: str, counts: Callable[[FieldNode], bool]
+    ) -> int:
+        """The fields in ``selections`` (nested, fragments where spread) that ``counts``."""
+        total = 0
         for node in selections.selections:
             if isinstance(node, FieldNode):
-                count += 1 if node.alias else 0
-                count += self.aliases(node.selection_set) if node.selection_set else 0
+                total += 1 if counts(node) else 0
+                total += self.count(node.selection_set, what, counts) if node.selection_set else 0
             elif isinstance(node, InlineFragmentNode):
-                count += self.aliases(node.selection_set)
+                total += self.count(node.selection_set, what, counts)
             elif isinstance(node, FragmentSpreadNode):
-                count += self.spread(
-                    node.name.value, "aliases", lambda f: self.aliases(f.selection_set)
+                total += self.spread(
+                    node.name.value, what, lambda f: self.count(f.selection_set, what, counts)
                 )
-        return count
+        return total
+
+    def aliases(self, selections: SelectionSetNode) -> int:
+        return self.count(selections, "aliases", lambda field: field.alias is not None)
+
+    def schema_fields(self, selections: SelectionSetNode) -> int:
+        return self.count(selections, "__schema", lambda field: field.name.value == "__schema")
 
 
 def query_depth(document: DocumentNode, operation: OperationDefinitionNode) -> int:
@@ -256,35 +285,98 @@ def query_cost(
 
 
 def validation_rules(limits: QueryLimits) -> tuple[type[ASTValidationRule], ...]:
-    """Validation rules for the depth and alias limits (plus graphql-core's bound on
-    introspection depth, since introspection does not count towards depth)."""
+    """Validation rules for the depth, alias and introspection limits, graphql-core's bound
+    on introspection depth (introspection does not count towards depth), and its field
+    merging rule with the ``max_merges`` budget. Made once per schema: the validation cache
+    is keyed by the rule classes."""
 
-    class DepthLimitRule(ValidationRule):
+    class OperationLimitRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.walker = _Walker(_fragments(context.document))  # one per document
+
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            depth = query_depth(self.context.document, node)
+            selections = node.selection_set
+            depth = self.walker.depth(selections)
             if depth > limits.max_depth:
                 advice = "nest fewer fields, or split the query"
                 self.report_error(limit_error("depth", limits.max_depth, depth, advice, node))
-
-    class AliasLimitRule(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            aliases = query_aliases(self.context.document, node)
+            aliases = self.walker.aliases(selections)
             if aliases > limits.max_aliases:
                 advice = "use fewer aliases (for many entities, use `entities` with a filter)"
                 self.report_error(limit_error("aliases", limits.max_aliases, aliases, advice, node))
+            schemas = self.walker.schema_fields(selections)
+            if schemas > limits.max_introspection:
+                advice = "ask for `__schema` once; every copy answers the whole schema"
+                self.report_error(
+                    limit_error("introspection", limits.max_introspection, schemas, advice, node)
+                )
 
-    return DepthLimitRule, AliasLimitRule, MaxIntrospectionDepthRule
+    class MergeBudgetRule(OverlappingFieldsCanBeMergedRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.rule_context.remaining_complexity_budget = limits.max_merges
+
+    return OperationLimitRule, MaxIntrospectionDepthRule, MergeBudgetRule
+
+
+def _merges_error(maximum: int) -> GraphQLError:
+    return GraphQLError(
+        f"the document needs more than {maximum} comparisons of same-named fields to "
+        "validate: give repeated fields aliases, or send fewer fields and fragments",
+        extensions={"code": LIMIT_CODE, "limit": "merges", "maximum": maximum},
+    )
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses a document over the caps of :mod:`schema.scan` before it is parsed, and
+    validates with the rules of :func:`validation_rules` (in place of graphql-core's
+    unbounded field merging rule)."""
+
+    def __init__(self, limits: QueryLimits, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        super().__init__()
+        self.limits = limits
+        self.rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        kept = [r for r in context.validation_rules if r is not OverlappingFieldsCanBeMergedRule]
+        context.validation_rules = (*kept, *self.rules)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query is not None and self.execution_context.graphql_document is None:
+            scan = scan_document(query, self.limits.document)
+            if scan.error is not None:
+                raise scan.error  # answered as the request's only error, before parsing
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        errors = self.execution_context.pre_execution_errors
+        if errors:
+            # In place: strawberry holds this list (and the validation cache may too).
+            errors[:] = [
+                _merges_error(self.limits.max_merges) if _aborted(e) else e for e in errors
+            ]
+
+
+def _aborted(error: GraphQLError) -> bool:
+    """Whether ``error`` is graphql-core's abort of validation for a spent work budget."""
+    return type(error) is ValidationAbortedError and error.message == "Validation aborted."
 
 
 class OperationBudget(SchemaExtension):
-    """Rejects an operation over the cost budget before it runs, and cancels one that runs
-    longer than the timeout (answering with a ``TIMEOUT`` error)."""
+    """Before execution, refuses variables whose values do not fit their types
+    (``BAD_USER_INPUT``, one error per variable) and an operation over the cost budget;
+    cancels one that runs longer than the timeout (answering with a ``TIMEOUT`` error)."""
 
     def __init__(self, limits: QueryLimits) -> None:
         super().__init__()
         self.limits = limits
 
-    def _over_budget(self) -> GraphQLError | None:
+    def _refusal(self) -> list[GraphQLError] | None:
         context = self.execution_context
         document = context.graphql_document
         if document is None:
@@ -293,17 +385,24 @@ class OperationBudget(SchemaExtension):
         if operation is None:
             return None
         schema: GraphQLSchema = context.schema._schema
-        cost = query_cost(schema, document, operation, context.variables, self.limits.fan_out)
+        variables = get_variable_values(
+            schema, operation.variable_definitions or (), context.variables or {}, max_errors=20
+        )
+        if isinstance(variables, list):
+            for error in variables:
+                error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+            return variables
+        cost = query_cost(schema, document, operation, variables.coerced, self.limits.fan_out)
         if cost <= self.limits.max_cost:
             return None
         advice = "ask for fewer items with `first`, or fewer nested lists"
-        return limit_error("cost", self.limits.max_cost, cost, advice, operation)
+        return [limit_error("cost", self.limits.max_cost, cost, advice, operation)]
 
     async def on_execute(self) -> AsyncIterator[None]:
-        rejection = self._over_budget()
-        if rejection is not None:
+        refusal = self._refusal()
+        if refusal is not None:
             # A result set before execution makes strawberry skip executing the operation.
-            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[rejection])
+            self.execution_context.result = GraphQLExecutionResult(data=None, errors=refusal)
             yield
             return
         deadline = asyncio.timeout(self.limits.timeout)
@@ -325,6 +424,7 @@ class OperationBudget(SchemaExtension):
 
 
 def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
-    """The schema extensions that enforce ``limits``; give them to ``strawberry.Schema``."""
-    rules = list(validation_rules(limits))
-    return [lambda: AddValidationRules(rules), lambda: OperationBudget(limits)]
+    """The schema extensions that enforce ``limits``; give them to ``strawberry.Schema``
+    before the parser cache (the scan must come before parsing)."""
+    rules = validation_rules(limits)
+    return [lambda: DocumentLimits(limits, rules), lambda: OperationBudget(limits)]

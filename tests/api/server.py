@@ -54,25 +54,30 @@ def running_server(
     *extra: str,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
     """Start ``stagegraph serve`` on a free loopback port; yield its base URL once ready.
-    ``environ`` adds environment variables (settings) to the server's."""
+    ``environ`` adds environment variables (settings) to the server's; ``log`` takes its
+    output (for a server that logs more than a pipe holds, which would stall it)."""
     port = free_port()
+    output = log.open("w") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [STAGEGRAPH, "serve", "--port", str(port), *extra],
         env=env(store_url, environ),
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    if log is not None:
+        output.close()  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+                said = process.stdout.read() if process.stdout else log.read_text() if log else ""
+                raise AssertionError(f"server exited with {process.returncode}:\n{said}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break

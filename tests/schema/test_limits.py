@@ -10,15 +10,23 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import get_introspection_query, parse
+from graphql import get_introspection_query, parse, validate
 from graphql.language import OperationDefinitionNode
 
 from graph import open_store
 from graph.port import GraphStore
 from ingestors.git import ingest_git
 from schema import build_schema
+from schema import limits as limits_module
 from schema.context import Context
-from schema.limits import QueryLimits, limit_extensions, query_aliases, query_cost, query_depth
+from schema.limits import (
+    QueryLimits,
+    limit_extensions,
+    query_aliases,
+    query_cost,
+    query_depth,
+    validation_rules,
+)
 
 DEMO = Path(__file__).resolve().parents[2] / "examples"
 
@@ -286,3 +294,77 @@ async def test_an_operation_over_the_timeout_is_cancelled(demo_store: GraphStore
     assert "longer than the limit of 0.05 s" in error["message"]
     assert cancelled.is_set()
     assert elapsed < 5
+
+
+async def test_the_schema_may_be_asked_for_once_per_operation(
+    limited: strawberry.Schema, demo_store: GraphStore
+) -> None:
+    twice = "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }"
+    via_fragment = "{ a: __schema { queryType { name } } ...S } fragment S on Query { __schema { queryType { name } } }"
+
+    for document in (twice, via_fragment):
+        data, errors, _ = await run(limited, demo_store, document)
+
+        assert data is None
+        assert errors[0]["message"] == (
+            "query introspection is 2, over the limit of 1: ask for `__schema` once; every "
+            "copy answers the whole schema"
+        )
+
+
+async def test_a_document_over_a_cap_is_refused_before_it_is_parsed(
+    limited: strawberry.Schema, demo_store: GraphStore
+) -> None:
+    document = " ".join(f"query q{i} {{ entities {{ totalCount }} }}" for i in range(10_000))
+
+    data, errors, queries = await run(limited, demo_store, document)
+
+    assert data is None and queries == 0
+    assert errors == [
+        {
+            "message": "the document has more than 100000 characters: send a shorter document; "
+            "put large values in `variables`",
+            "extensions": {"code": "QUERY_TOO_COMPLEX", "limit": "length", "maximum": 100_000},
+        }
+    ]
+
+
+async def test_same_named_fields_over_the_merge_budget_are_refused(
+    limited: strawberry.Schema, demo_store: GraphStore
+) -> None:
+    many = "{" + ' entity(ref: "component:order-service") { ref }' * 200 + "}"
+    few = "{" + ' entity(ref: "component:order-service") { ref }' * 20 + "}"
+
+    _, refused, queries = await run(limited, demo_store, many)
+    data, served, _ = await run(limited, demo_store, few)
+
+    assert queries == 0
+    assert refused[0]["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": "merges",
+        "maximum": 20_000,
+    }
+    assert served == [] and data == {"entity": {"ref": "component:default/order-service"}}
+
+
+def test_the_limit_rules_read_each_fragment_once_per_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 200 operations spreading one fragment: the fragments are gathered once, not per operation.
+    document = parse(
+        " ".join(f"query q{i} {{ ...F }}" for i in range(200))
+        + ' fragment F on Query { entity(ref: "x") { owner { ref } } }'
+    )
+    gathered: list[int] = []
+    original = limits_module._fragments
+
+    def counting(doc: Any) -> Any:
+        gathered.append(1)
+        return original(doc)
+
+    monkeypatch.setattr(limits_module, "_fragments", counting)
+
+    errors = validate(build_schema()._schema, document, validation_rules(QueryLimits()))
+
+    assert errors == []
+    assert len(gathered) == 1
