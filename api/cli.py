@@ -26,13 +26,14 @@ from graph import open_store
 from graph.errors import StoreError
 from graph.port import GraphStore, RunError, RunRecord
 from ingestors.clock import SystemClock
+from ingestors.contract import format_duration
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import DirTree
+from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
 from ingestors.scheduler import Scheduler, default_owner_id
-from ingestors.sources import format_duration
 from schema.access import Role
 
 app = typer.Typer(
@@ -45,9 +46,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 ingest_app = typer.Typer(
-    help="Ingest a source into the catalog once: a configured one of any type (git, github, "
-    "gitlab, jenkins, aws: --config with --source or --all), or a git repository given on "
-    "the command line (ingest git). Source types and their options: README, Sources.",
+    help="Ingest a source into the catalog once: a configured one of any type "
+    f"({', '.join(SOURCE_TYPES.names())}: --config with --source or --all), or a git "
+    "repository given on the command line (ingest git). Source types and their options: "
+    "README, Sources.",
     invoke_without_command=True,
 )
 app.add_typer(ingest_app, name="ingest")

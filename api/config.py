@@ -2,7 +2,7 @@
 
 Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, ``anonymousRead``, ``jwt``:
 ``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``), ``runRetention`` and
-``sources`` (see :mod:`ingestors.sources`). Strings may use ``${NAME}`` (or
+``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use ``${NAME}`` (or
 ``${NAME:-default}``) to take a value from the environment, so secrets stay out of the
 file; they are never written to the graph or the logs.
 

@@ -13,7 +13,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
 from api.config import FileSettingsSource
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
-from ingestors.sources import Duration, Sources
+from ingestors.contract import Duration
+from ingestors.registry import Sources
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 

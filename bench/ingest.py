@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from graph import open_store
-from ingestors.git import SOURCE_TYPE, ingest_git, read_git_source
+from ingestors.git import SOURCE_TYPE, ingest_git
+from ingestors.git.get import read_git_source
 from ingestors.runner import run_ingestion
 from ingestors.snapshot import Snapshot
 

@@ -13,13 +13,13 @@ STORE_SCHEMES = ("sqlite:", *NEO4J_SCHEMES)
 def open_store(url: str, *, user: str | None = None, password: str | None = None) -> GraphStore:
     """Build (not connect) the adapter for ``url``; call ``await store.setup()`` to connect."""
     if url.startswith("sqlite:"):
-        from graph.sqlite_store import SqliteStore
+        from graph.sqlite import SqliteStore
 
         return SqliteStore(url)
     if url.startswith(
         ("bolt://", "neo4j://", "bolt+s://", "neo4j+s://", "bolt+ssc://", "neo4j+ssc://")
     ):
-        from graph.neo4j_store import Neo4jStore
+        from graph.neo4j import Neo4jStore
 
         return Neo4jStore(url, user=user, password=password)
     raise StoreUrlError(url)

@@ -1,7 +1,22 @@
 """The graph store port: what the rest of Stagegraph may ask of a store.
 
-Two adapters implement it, :mod:`graph.sqlite_store` and :mod:`graph.neo4j_store`; one
-contract test suite (``tests/graph/test_store_contract.py``) runs unchanged on each.
+long: the records a store takes and gives back and the role protocols that use them are one
+specification, read together by both adapters and every consumer; split, each half would
+only make sense with the other open beside it.
+
+Two adapters implement it, :mod:`graph.sqlite` and :mod:`graph.neo4j`; one contract test
+suite (``tests/graph/test_store_contract.py``) runs unchanged on each.
+
+The methods are grouped into roles, and :class:`GraphStore` combines them all:
+
+- :class:`EntityWriter`: upserts, restamping, cleanup, :meth:`~EntityWriter.mutate`;
+- :class:`EntityReader`: by key, listings, counts, facets;
+- :class:`GraphQuestions`: traversal, impact, paths, ownership, dangling refs, orphans;
+- :class:`RunLog`: ingestion run records;
+- :class:`Leases`: one run per source across processes.
+
+Code that needs only some of them types against those roles, so what it may ask of the
+store is visible in its signature.
 
 Keys are lowercased full refs (:attr:`catalog.refs.EntityRef.key`); refs as written are
 kept for display. Every method is one or a few round trips whatever the number of keys,
@@ -263,27 +278,11 @@ class StaleSummary:
     stale_kinds: dict[str, int]
 
 
-class GraphStore(Protocol):
-    """The graph store port. Adapters open nothing in ``__init__``; ``setup`` connects."""
+class EntityWriter(Protocol):
+    """Writing a source's entities and relations, each stamped with the source and its run
+    id, and cleaning up what a run did not see. A source's writes never touch another
+    source's data."""
 
-    url: str
-
-    @property
-    def query_count(self) -> int:
-        """Store round trips made so far (for tracing and N+1 tests)."""
-        ...
-
-    async def setup(self) -> None:
-        """Connect and create the schema (tables, constraints, indexes), idempotently."""
-        ...
-
-    async def close(self) -> None: ...
-
-    async def ping(self) -> bool:
-        """True when the store answers a trivial query."""
-        ...
-
-    # -- writes --------------------------------------------------------------------------
     async def upsert_entities(
         self, source: str, run_id: str, records: Sequence[EntityRecord]
     ) -> None:
@@ -329,7 +328,11 @@ class GraphStore(Protocol):
         relations of this source). Another source's data is never touched."""
         ...
 
-    # -- reads ---------------------------------------------------------------------------
+
+class EntityReader(Protocol):
+    """Reading entities and relations by key, and listing, counting and faceting entities
+    that match a filter."""
+
     async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
         """Entities by key; missing keys are absent from the result."""
         ...
@@ -359,6 +362,18 @@ class GraphStore(Protocol):
 
     async def count_entities(self, flt: EntityFilter) -> int: ...
 
+    async def facets(
+        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Value counts of each field in :data:`FACET_FIELDS` over the entities matching
+        ``flt``, most frequent first (ties by value), at most ``limit`` values per field."""
+        ...
+
+
+class GraphQuestions(Protocol):
+    """The questions the graph answers beyond one hop: traversal, impact, paths, ownership
+    and data quality (dangling relations, orphans)."""
+
     async def traverse(
         self, root_key: str, rel_type: str, direction: Direction, max_depth: int
     ) -> Traversal:
@@ -368,13 +383,6 @@ class GraphStore(Protocol):
 
     async def expand_groups(self, keys: Sequence[str]) -> list[str]:
         """The given keys and the keys of every group below them through ``childOf``."""
-        ...
-
-    async def facets(
-        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
-    ) -> dict[str, list[tuple[str, int]]]:
-        """Value counts of each field in :data:`FACET_FIELDS` over the entities matching
-        ``flt``, most frequent first (ties by value), at most ``limit`` values per field."""
         ...
 
     async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
@@ -406,7 +414,10 @@ class GraphStore(Protocol):
         group below them through ``childOf``, transitively."""
         ...
 
-    # -- runs ----------------------------------------------------------------------------
+
+class RunLog(Protocol):
+    """The record of ingestion runs."""
+
     async def save_run(self, run: RunRecord) -> None:
         """Insert or replace a run record."""
         ...
@@ -438,7 +449,10 @@ class GraphStore(Protocol):
         """Delete finished runs that started before the given time; returns how many."""
         ...
 
-    # -- leases (one run per source across processes) -------------------------------------
+
+class Leases(Protocol):
+    """Named leases with an owner and an expiry: one run per source across processes."""
+
     async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease ``name`` for ``owner`` until ``until``: succeeds when it is
         free, expired at ``now``, or already ``owner``'s. Atomic across processes."""
@@ -446,4 +460,28 @@ class GraphStore(Protocol):
 
     async def release_lease(self, name: str, owner: str) -> None:
         """Give the lease up, if ``owner`` still holds it."""
+        ...
+
+
+class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Protocol):
+    """The graph store port: every role together, plus the store's life cycle. Adapters open
+    nothing in ``__init__``; ``setup`` connects. Code that needs only some roles types against
+    those (the runner: :class:`EntityWriter`, :class:`EntityReader`, :class:`RunLog`; a lease:
+    :class:`Leases`; the DataLoaders: :class:`EntityReader`, :class:`RunLog`)."""
+
+    url: str
+
+    @property
+    def query_count(self) -> int:
+        """Store round trips made so far (for tracing and N+1 tests)."""
+        ...
+
+    async def setup(self) -> None:
+        """Connect and create the schema (tables, constraints, indexes), idempotently."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True when the store answers a trivial query."""
         ...

@@ -7,7 +7,9 @@ pagination, rate limits, retries and conditional requests done once, the same wa
   with ``X-RateLimit-Remaining: 0`` waits until ``X-RateLimit-Reset``; a GitHub "secondary rate
   limit" 403 waits and retries; no wait is longer than ``max_wait`` (past that the call fails
   with :class:`RateLimitError`, saying when to try again).
-- 5xx answers and connection errors retry with exponential backoff, ``max_retries`` times.
+- 5xx (and 408) answers and connection errors retry with exponential backoff (``backoff``
+  seconds, doubled each time), ``max_retries`` times; a source sets both from its config
+  (``maxAttempts``, ``retryBackoff``: :mod:`ingestors.client`).
 - Conditional requests: a GET whose answer had an ``ETag`` is sent again with
   ``If-None-Match``; a 304 gives back the remembered body (GitHub charges no quota for it) and
   counts in :attr:`ApiStats.not_modified`. The memory (:class:`ETagCache`) lives as long as
@@ -221,7 +223,7 @@ class ApiClient:
         *,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | tuple[str, str] | None = None,
-        max_retries: int = 5,
+        max_retries: int = 2,
         timeout: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         max_wait: float = 60.0,

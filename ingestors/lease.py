@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from graph.port import GraphStore, RunRecord
+from graph.port import Leases, RunRecord
 from ingestors.clock import Clock
-from ingestors.runner import Cancellation, RunPolicy, new_run_id, run_ingestion
-from ingestors.sources import Fetch, SourceConfig, format_duration
+from ingestors.contract import Fetch, SourceConfig, format_duration
+from ingestors.runner import Cancellation, RunPolicy, RunStore, new_run_id, run_ingestion
 
 log = logging.getLogger("stagegraph.scheduler")
+
+
+class LeasedStore(Leases, RunStore, Protocol):
+    """The store of a leased run: the lease itself, and the run carried out under it."""
 
 
 class RunObserver(Protocol):
@@ -45,7 +49,7 @@ class RunObserver(Protocol):
 class SourceLease:
     """The store lease of one source, as held by ``owner`` for ``ttl`` seconds at a time."""
 
-    store: GraphStore
+    store: LeasedStore
     source: str
     owner: str
     ttl: float

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import orjson
 
@@ -29,12 +29,14 @@ from catalog.refs import parse_ref
 from catalog.validation import relations_of
 from graph.port import (
     EntityFilter,
+    EntityReader,
     EntityRecord,
     EntityState,
-    GraphStore,
+    EntityWriter,
     KindCount,
     RelationRecord,
     RunError,
+    RunLog,
     RunRecord,
 )
 from ingestors.errors import IngestError
@@ -53,6 +55,11 @@ Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` while a run works."""
 
 log = logging.getLogger("stagegraph.runner")
+
+
+class RunStore(EntityWriter, EntityReader, RunLog, Protocol):
+    """What a run asks of the store: its writes, the reads it compares them with (who holds
+    a ref, what a source stored before), and its run record."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def _counts(
     ]
 
 
-async def _entities_from_files(store: GraphStore, source: str, files: set[str]) -> list[str]:
+async def _entities_from_files(store: EntityReader, source: str, files: set[str]) -> list[str]:
     """Keys of this source's entities that were read from one of ``files``."""
     keys: list[str] = []
     after: str | None = None
@@ -146,7 +153,7 @@ async def _entities_from_files(store: GraphStore, source: str, files: set[str]) 
 
 
 async def _events_to_keep(
-    store: GraphStore, source: str, retention: EventRetention, seen: set[str]
+    store: EntityReader, source: str, retention: EventRetention, seen: set[str]
 ) -> list[str]:
     """Keys of this source's ``retention.kind`` entities that the retention keeps.
 
@@ -196,7 +203,7 @@ def _group_key(value: object, field: str, namespace: str) -> str:
 
 
 async def run_ingestion(
-    store: GraphStore,
+    store: RunStore,
     *,
     source: str,
     source_type: str,
@@ -256,7 +263,7 @@ def _finish_unclean(run: RunRecord, status: str, reason: str, when: datetime) ->
     run.finished_at = when
 
 
-async def _save_final(store: GraphStore, run: RunRecord) -> None:
+async def _save_final(store: RunLog, run: RunRecord) -> None:
     """Save the finished record; a cancellation arriving meanwhile waits for it, then goes on
     (so a run that finished is never recorded as cancelled)."""
     saving = asyncio.ensure_future(store.save_run(run))
@@ -267,7 +274,7 @@ async def _save_final(store: GraphStore, run: RunRecord) -> None:
         raise
 
 
-async def _save_last(store: GraphStore, run: RunRecord) -> None:
+async def _save_last(store: RunLog, run: RunRecord) -> None:
     """Save the final record even while the task is being cancelled (again)."""
     try:
         await asyncio.shield(store.save_run(run))
@@ -293,7 +300,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 async def _ingest(
-    store: GraphStore,
+    store: RunStore,
     run: RunRecord,
     fetch: Callable[[], Awaitable[Snapshot]],
     policy: RunPolicy,
@@ -323,7 +330,7 @@ async def _ingest(
 
 
 async def _load(
-    store: GraphStore,
+    store: RunStore,
     run: RunRecord,
     snapshot: Snapshot,
     policy: RunPolicy,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from ingestors.sources import Schedule
+from ingestors.contract import Schedule
 
 
 def next_cron(expression: str, after: datetime) -> datetime:

@@ -51,14 +51,14 @@ from typing import NamedTuple
 
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import Clock
+from ingestors.contract import SourceConfig, format_duration
 from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
 from ingestors.lookup import CatalogLookup
-from ingestors.registry import SOURCE_TYPES
+from ingestors.registry import SOURCE_TYPES, SourceTypes
 from ingestors.runner import Cancellation, RunPolicy
 from ingestors.schedule import backoff, jitter_delay, next_slot
-from ingestors.sources import SourceConfig, SourceTypes, format_duration
 
 __all__ = [
     "RunObserver",

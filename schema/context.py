@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import strawberry
 
 from graph.port import GraphStore
+from ingestors.contract import SourceConfig
 from ingestors.scheduler import Scheduler
-from ingestors.sources import SourceConfig
 from schema.access import Role
 from schema.loaders import Loaders
 

@@ -7,13 +7,24 @@ from __future__ import annotations
 from asyncio import Future
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
-from graph.port import Direction, GraphStore, RunRecord, StoredEntity, StoredRelation
+from graph.port import (
+    Direction,
+    EntityReader,
+    RunLog,
+    RunRecord,
+    StoredEntity,
+    StoredRelation,
+)
 
 T = TypeVar("T")
+
+
+class LoaderStore(EntityReader, RunLog, Protocol):
+    """What the loaders read: entities and their relations, and run records."""
 
 
 def _finished(future: Future[T] | None) -> Future[T] | None:
@@ -25,7 +36,7 @@ def _finished(future: Future[T] | None) -> Future[T] | None:
 class EntityLoader(DataLoader[str, StoredEntity | None]):
     """Entity by key (lowercased ref); None when no such entity exists."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: EntityReader) -> None:
         self._futures: dict[str, Future[StoredEntity | None]] = {}
         super().__init__(get_cache_key=str.lower, cache_map=self._futures)
         self.store = store
@@ -43,7 +54,7 @@ class EntityLoader(DataLoader[str, StoredEntity | None]):
 class RelationsLoader(DataLoader[str, list[StoredRelation]]):
     """All stored relations touching an entity, in either direction."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: EntityReader) -> None:
         self._futures: dict[str, Future[list[StoredRelation]]] = {}
         super().__init__(get_cache_key=str.lower, cache_map=self._futures)
         self.store = store
@@ -67,7 +78,7 @@ class OwnersLoader(DataLoader[str, list[str]]):
     """Refs an entity is ``ownedBy`` (only that relation: the impact of a hub asks for the
     owners of thousands of entities, and all their relations are ten times as many rows)."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: EntityReader) -> None:
         super().__init__(get_cache_key=str.lower)
         self.store = store
 
@@ -82,7 +93,7 @@ class OwnersLoader(DataLoader[str, list[str]]):
 class RunLoader(DataLoader[str, RunRecord | None]):
     """Run records by id."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: RunLog) -> None:
         super().__init__()
         self.store = store
 
@@ -99,7 +110,7 @@ class Loaders:
     owners: OwnersLoader
 
     @classmethod
-    def for_store(cls, store: GraphStore) -> Loaders:
+    def for_store(cls, store: LoaderStore) -> Loaders:
         return cls(
             EntityLoader(store), RelationsLoader(store), RunLoader(store), OwnersLoader(store)
         )

@@ -10,9 +10,9 @@ import strawberry
 
 from graph.port import EntityFilter, RunRecord
 from graph.port import RunError as StoredRunError
+from ingestors.contract import SourceConfig
 from ingestors.errors import IngestError
 from ingestors.schedule import next_slot
-from ingestors.sources import SourceConfig
 from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError

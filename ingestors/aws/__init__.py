@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from ingestors.aws.config import AwsSource
 from ingestors.aws.fetch import read_aws
+from ingestors.contract import Fetch, SourceType
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
 SOURCE_TYPE = "aws"
 
 
-def aws_fetcher(source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
+def aws_fetcher(source: AwsSource, lookup: CatalogLookup | None = None) -> Fetch:
     """The fetch of an ``aws`` source (``lookup`` is not needed: tags name the refs)."""
-    if not isinstance(source, AwsSource):
-        raise TypeError(f"aws_fetcher got a {type(source).__name__}")
 
     async def fetch() -> Snapshot:
         return await read_aws(source)

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from catalog.errors import InvalidRefError
 from catalog.refs import parse_ref
-from ingestors.sources import SourceConfig
+from ingestors.contract import SourceConfig
 
 #: Tag keys read for each role, first found wins (compared case-insensitively).
 DEFAULT_TAG_KEYS: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,5 @@
-"""The git source: ``get`` (:mod:`.tree`) -> ``transform`` (:mod:`.transform`) -> the runner."""
+"""The git source (``type: git``): ``get`` (:mod:`.get`, over :mod:`.tree`) -> ``transform``
+(:mod:`.transform`) -> the shared runner. Configured by :class:`.config.GitSource`."""
 
 from __future__ import annotations
 
@@ -6,24 +7,31 @@ import asyncio
 from collections.abc import Sequence
 
 from graph.port import GraphStore, RunRecord
-from ingestors.git.transform import Origin, transform_tree
-from ingestors.git.tree import open_source
+from ingestors.contract import Fetch, SourceType
+from ingestors.git.config import GitSource
+from ingestors.git.get import read_git_source
+from ingestors.lookup import CatalogLookup
 from ingestors.runner import Progress, RunPolicy, run_ingestion
 from ingestors.snapshot import Snapshot
 
 SOURCE_TYPE = "git"
 
 
-def read_git_source(source: str, ref: str | None = None, paths: Sequence[str] = ()) -> Snapshot:
-    """Open the source and transform it (blocking: git subprocesses)."""
-    with open_source(source, ref) as checkout:
-        origin = Origin(checkout.repo, checkout.commit, checkout.prefix)
-        snapshot = transform_tree(checkout.tree, origin, paths)
-        if checkout.commit is None:
-            snapshot.warnings.insert(
-                0, f"{checkout.repo} is not a git repository: read the files on disk as they are"
-            )
-        return snapshot
+def git_fetch(url: str, ref: str | None = None, paths: Sequence[str] = ()) -> Fetch:
+    """The fetch of one repository: :func:`read_git_source` in a thread."""
+
+    async def fetch() -> Snapshot:
+        return await asyncio.to_thread(read_git_source, url, ref, paths)
+
+    return fetch
+
+
+def git_fetcher(source: GitSource, lookup: CatalogLookup | None = None) -> Fetch:
+    """The fetch of a configured git source (``lookup`` is not needed)."""
+    return git_fetch(source.url, source.ref, source.paths)
+
+
+GIT = SourceType(SOURCE_TYPE, GitSource, git_fetcher)
 
 
 async def ingest_git(
@@ -38,16 +46,15 @@ async def ingest_git(
     progress: Progress | None = None,
 ) -> RunRecord:
     """Ingest a git repository (local path or URL) as the source ``name``."""
-
-    async def fetch() -> Snapshot:
-        return await asyncio.to_thread(read_git_source, source, ref, paths)
-
     return await run_ingestion(
         store,
         source=name,
         source_type=SOURCE_TYPE,
-        fetch=fetch,
+        fetch=git_fetch(source, ref, paths),
         trigger=trigger,
         policy=policy,
         progress=progress,
     )
+
+
+__all__ = ["GIT", "SOURCE_TYPE", "GitSource", "git_fetcher", "ingest_git", "read_git_source"]

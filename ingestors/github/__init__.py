@@ -1,72 +1,73 @@
-"""The GitHub source (``type: github``): ``get`` (:mod:`.fetch`) -> ``transform``
+"""The GitHub source (``type: github``): ``get`` (:mod:`.get`) -> ``transform``
 (:mod:`.transform`) -> the shared runner. Documented in ``docs/sources/github.md``."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
 from graph.port import GraphStore, RunRecord
+from ingestors.client import api_fetcher, open_client, read_api
+from ingestors.contract import Fetch, SourceType
 from ingestors.errors import SourceConfigError, SourceUnavailableError
-from ingestors.github.config import GithubSource
-from ingestors.github.fetch import get_org
-from ingestors.github.payload import load_recorded
+from ingestors.github.config import DEFAULT_API_URL, GithubSource
+from ingestors.github.get import get_org
+from ingestors.github.payload import OrgPayload, load_recorded
 from ingestors.github.transform import SOURCE_TYPE, transform_org
-from ingestors.http import ApiClient, ETagCache, Sleep
+from ingestors.http import ETagCache, Sleep
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import RunPolicy, run_ingestion
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
+
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
-def github_client(
-    source: GithubSource,
+async def read_github(
+    config: GithubSource,
+    lookup: CatalogLookup,
+    *,
     token: str | None,
     cache: ETagCache | None = None,
     sleep: Sleep = asyncio.sleep,
-) -> ApiClient:
-    """A client for the source's API; answers are remembered (ETags) for the process's life."""
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return ApiClient(
-        source.api_url, headers=headers, max_wait=source.max_wait, cache=cache, sleep=sleep
+) -> Snapshot:
+    """Read the organisation (get) and transform it; answers are remembered (ETags) for the
+    process's life unless ``cache`` is given. Raises an IngestError when it cannot."""
+    if token is None and config.api_url == DEFAULT_API_URL:
+        raise SourceConfigError(
+            config.name,
+            f"no token: set the environment variable {config.token_env} to a GitHub token "
+            "(read:org and repo scopes, or a GitHub App installation token)",
+        )
+
+    def transform(payload: OrgPayload) -> Snapshot:
+        snapshot = transform_org(payload, config)
+        snapshot.warnings.extend(payload.warnings)
+        return snapshot
+
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"} if token else HEADERS
+    client = open_client(
+        config, config.api_url, headers=headers, max_wait=config.max_wait, cache=cache, sleep=sleep
     )
+    return await read_api(client, lambda c: get_org(c, config, lookup, token), transform)
 
 
 def github_fetcher(
-    source: SourceConfig,
+    source: GithubSource,
     lookup: CatalogLookup | None = None,
     *,
     cache: ETagCache | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> Fetch:
-    """The fetch of a GitHub source; the token is read from ``tokenEnv`` when it runs.
-    ``cache`` (default: the process-wide one) and ``sleep`` are for tests."""
-    if not isinstance(source, GithubSource):
-        raise TypeError(f"github_fetcher got a {type(source).__name__}")
-    catalog = lookup or CatalogLookup(None)
+    """The fetch of a GitHub source with its own ``cache`` and ``sleep`` (for tests)."""
 
-    async def fetch() -> Snapshot:
-        token = os.environ.get(source.token_env) or None
-        if token is None and source.api_url == "https://api.github.com":
-            raise SourceConfigError(
-                source.name,
-                f"no token: set the environment variable {source.token_env} to a GitHub token "
-                "(read:org and repo scopes, or a GitHub App installation token)",
-            )
-        async with github_client(source, token, cache, sleep) as client:
-            payload = await get_org(client, source, catalog, token)
-        snapshot = transform_org(payload, source)
-        snapshot.warnings.extend(payload.warnings)
-        return snapshot
+    async def read(config: GithubSource, lookup: CatalogLookup, *, token: str | None) -> Snapshot:
+        return await read_github(config, lookup, token=token, cache=cache, sleep=sleep)
 
-    return fetch
+    return api_fetcher(read)(source, lookup or CatalogLookup(None))
 
 
-GITHUB = SourceType(SOURCE_TYPE, GithubSource, github_fetcher)
+GITHUB = SourceType(SOURCE_TYPE, GithubSource, api_fetcher(read_github))
 
 
 async def ingest_recorded(
@@ -97,4 +98,11 @@ async def ingest_recorded(
     )
 
 
-__all__ = ["GITHUB", "GithubSource", "github_fetcher", "ingest_recorded", "transform_org"]
+__all__ = [
+    "GITHUB",
+    "GithubSource",
+    "github_fetcher",
+    "ingest_recorded",
+    "read_github",
+    "transform_org",
+]

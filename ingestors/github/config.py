@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
-from ingestors.sources import SourceConfig
+from ingestors.client import ApiSourceConfig, http_url, token_env
 
 DEFAULT_API_URL = "https://api.github.com"
 
 
-class GithubSource(SourceConfig):
+class GithubSource(ApiSourceConfig):
     """A GitHub organisation: its repositories' descriptors, teams, Actions and deployments.
 
     The token is read from the environment variable named by ``tokenEnv`` when a run
@@ -23,17 +23,18 @@ class GithubSource(SourceConfig):
 
     type: Literal["github"] = "github"
     org: str = Field(min_length=1, description="The organisation's login, e.g. acme.")
-    api_url: str = Field(
+    api_url: Annotated[
+        str,
+        http_url(
+            "an API URL",
+            "use https://api.github.com or https://HOST/api/v3 (GitHub Enterprise Server)",
+        ),
+    ] = Field(
         default=DEFAULT_API_URL,
         alias="apiUrl",
         description="REST API root; https://HOST/api/v3 for GitHub Enterprise Server.",
     )
-    token_env: str = Field(
-        default="GITHUB_TOKEN",
-        alias="tokenEnv",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="The environment variable holding the token.",
-    )
+    token_env: str = token_env("GITHUB_TOKEN", "a token, or a GitHub App installation token")
     repos: tuple[str, ...] = Field(
         default=(), description="Repository name globs to include (e.g. payments-*); all if empty."
     )
@@ -80,18 +81,6 @@ class GithubSource(SourceConfig):
                 {"value": value},
             )
         return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url_is_http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise PydanticCustomError(
-                "github_api_url",
-                "'{value}' is not an API URL: use https://api.github.com or "
-                "https://HOST/api/v3 (GitHub Enterprise Server)",
-                {"value": value},
-            )
-        return value.rstrip("/")
 
     @field_validator("repos", "topics", mode="before")
     @classmethod

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
+from ingestors.client import api_fetcher, open_client, read_api
+from ingestors.contract import SourceType
 from ingestors.gitlab.config import GitlabSource
 from ingestors.gitlab.get import get_group
+from ingestors.gitlab.payload import GroupPayload
 from ingestors.gitlab.transform import SOURCE_TYPE, transform_group
-from ingestors.http import ApiClient, Sleep
+from ingestors.http import Sleep
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
-__all__ = ["GITLAB", "GitlabSource", "gitlab_fetcher", "read_gitlab"]
+__all__ = ["GITLAB", "GitlabSource", "read_gitlab"]
 
 
 async def read_gitlab(
@@ -26,21 +27,20 @@ async def read_gitlab(
     max_wait: float = 60.0,
 ) -> Snapshot:
     """Read the group (get) and transform it; raises an IngestError when it cannot be listed."""
-    headers = {"PRIVATE-TOKEN": token} if token else {}
-    async with ApiClient(config.api_url, headers=headers, sleep=sleep, max_wait=max_wait) as client:
-        payload = await get_group(client, config, lookup)
+
+    def transform(payload: GroupPayload) -> Snapshot:
         snapshot = transform_group(
             payload,
             builds_per_pipeline=config.builds_per_pipeline,
             deployments_per_environment=config.deployments_per_environment,
         )
-        stats = client.stats
-    snapshot.stats.update(
-        {"apiCalls": stats.calls, "notModified": stats.not_modified, "retries": stats.retries}
-    )
-    snapshot.stats["projects"] = len(payload.projects) + len(payload.failed) + len(payload.skipped)
-    if stats.rate_limit_remaining is not None:
-        snapshot.stats["rateLimitRemaining"] = stats.rate_limit_remaining
+        read = len(payload.projects) + len(payload.failed) + len(payload.skipped)
+        snapshot.stats["projects"] = read
+        return snapshot
+
+    headers = {"PRIVATE-TOKEN": token} if token else {}
+    client = open_client(config, config.api_url, headers=headers, sleep=sleep, max_wait=max_wait)
+    snapshot = await read_api(client, lambda c: get_group(c, config, lookup), transform)
     if not token:
         snapshot.warnings.insert(
             0,
@@ -50,15 +50,4 @@ async def read_gitlab(
     return snapshot
 
 
-def gitlab_fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
-    if not isinstance(source, GitlabSource):
-        raise TypeError(f"gitlab_fetcher got a {type(source).__name__}")
-
-    async def fetch() -> Snapshot:
-        token = os.environ.get(source.token_env) or None
-        return await read_gitlab(source, lookup, token=token)
-
-    return fetch
-
-
-GITLAB = SourceType(SOURCE_TYPE, GitlabSource, gitlab_fetcher)
+GITLAB = SourceType(SOURCE_TYPE, GitlabSource, api_fetcher(read_gitlab))

@@ -8,34 +8,32 @@
       apiUrl: https://gitlab.example.com/api/v4
       tokenEnv: GITLAB_TOKEN           # the token is read from this variable, never the file
       buildsPerPipeline: 20
-      deploymentsPerEnvironment: 20
+      deploymentsPerEnvironment: 20      maxAttempts: 3                   # tries per API call answered 5xx (docs/sources)
+      retryBackoff: 1s                 # wait after the first failed try, then doubled
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ingestors.sources import SourceConfig
+from ingestors.client import ApiSourceConfig, http_url, token_env
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 
 
-class GitlabSource(SourceConfig):
+class GitlabSource(ApiSourceConfig):
     """The projects of a GitLab group: descriptors, CI pipelines, environments, deployments."""
 
     type: Literal["gitlab"] = "gitlab"
     group: str = Field(min_length=1, description="Full path of the group, e.g. acme/platform.")
-    api_url: str = Field(
-        default=DEFAULT_API_URL, alias="apiUrl", description="The REST API root (…/api/v4)."
-    )
-    token_env: str = Field(
-        default="GITLAB_TOKEN",
-        alias="tokenEnv",
-        description="Environment variable holding the token (sent as PRIVATE-TOKEN).",
-    )
+    api_url: Annotated[
+        str,
+        http_url("an http(s) URL", "give the API root, e.g. https://gitlab.example.com/api/v4"),
+    ] = Field(default=DEFAULT_API_URL, alias="apiUrl", description="The REST API root (…/api/v4).")
+    token_env: str = token_env("GITLAB_TOKEN", "sent as PRIVATE-TOKEN")
     include_subgroups: bool = Field(default=True, alias="includeSubgroups")
     catalog_path: str = Field(
         default="catalog-info.yaml",
@@ -63,18 +61,6 @@ class GitlabSource(SourceConfig):
                 {"value": value},
             )
         return path
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url_is_http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise PydanticCustomError(
-                "gitlab_api_url",
-                "'{value}' is not an http(s) URL: give the API root, e.g. "
-                "https://gitlab.example.com/api/v4",
-                {"value": value},
-            )
-        return value.rstrip("/")
 
     @field_validator("catalog_path")
     @classmethod

@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
-from ingestors.http import ApiClient, Sleep
+from ingestors.client import api_fetcher, open_client, read_api
+from ingestors.contract import SourceType
+from ingestors.http import Sleep
 from ingestors.jenkins.config import JenkinsSource
 from ingestors.jenkins.crumb import JenkinsAuth
 from ingestors.jenkins.get import get_jenkins
+from ingestors.jenkins.payload import JenkinsPayload
 from ingestors.jenkins.transform import SOURCE_TYPE, transform_jenkins
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.sources import Fetch, SourceConfig, SourceType
 
-__all__ = ["JENKINS", "JenkinsSource", "jenkins_fetcher", "read_jenkins"]
+__all__ = ["JENKINS", "JenkinsSource", "read_jenkins"]
 
 
 async def read_jenkins(
@@ -27,19 +28,16 @@ async def read_jenkins(
     max_wait: float = 60.0,
 ) -> Snapshot:
     """Walk the controller (get) and transform it; raises an IngestError when it cannot."""
+
+    def transform(payload: JenkinsPayload) -> Snapshot:
+        snapshot = transform_jenkins(payload, builds_per_pipeline=config.builds_per_pipeline)
+        snapshot.stats["jobs"] = len(payload.jobs)
+        return snapshot
+
     auth = JenkinsAuth(config.url, config.user, token)
-    async with ApiClient(config.url, auth=auth, sleep=sleep, max_wait=max_wait) as client:
-        payload = await get_jenkins(client, config, lookup)
-        stats = client.stats
-    snapshot = transform_jenkins(payload, builds_per_pipeline=config.builds_per_pipeline)
-    snapshot.stats.update(
-        {
-            "apiCalls": stats.calls,
-            "retries": stats.retries,
-            "jobs": len(payload.jobs),
-            "crumbsFetched": auth.crumbs_fetched,
-        }
-    )
+    client = open_client(config, config.url, auth=auth, sleep=sleep, max_wait=max_wait)
+    snapshot = await read_api(client, lambda c: get_jenkins(c, config, lookup), transform)
+    snapshot.stats["crumbsFetched"] = auth.crumbs_fetched
     if not (config.user and token):
         snapshot.warnings.insert(
             0,
@@ -49,15 +47,4 @@ async def read_jenkins(
     return snapshot
 
 
-def jenkins_fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
-    if not isinstance(source, JenkinsSource):
-        raise TypeError(f"jenkins_fetcher got a {type(source).__name__}")
-
-    async def fetch() -> Snapshot:
-        token = os.environ.get(source.token_env) or None
-        return await read_jenkins(source, lookup, token=token)
-
-    return fetch
-
-
-JENKINS = SourceType(SOURCE_TYPE, JenkinsSource, jenkins_fetcher)
+JENKINS = SourceType(SOURCE_TYPE, JenkinsSource, api_fetcher(read_jenkins))

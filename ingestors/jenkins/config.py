@@ -9,30 +9,30 @@
       tokenEnv: JENKINS_TOKEN
       folders: [team-payments, platform/tools]   # default: everything from the root
       buildsPerPipeline: 20
-      maxDepth: 5
+      maxDepth: 5      maxAttempts: 3                   # tries per API call answered 5xx (docs/sources)
+      retryBackoff: 1s                 # wait after the first failed try, then doubled
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ingestors.sources import SourceConfig
+from ingestors.client import ApiSourceConfig, http_url, token_env
 
 
-class JenkinsSource(SourceConfig):
+class JenkinsSource(ApiSourceConfig):
     """A Jenkins controller: its jobs (in folders and multibranch projects) and their builds."""
 
     type: Literal["jenkins"] = "jenkins"
-    url: str = Field(min_length=1, description="The Jenkins root URL.")
+    url: Annotated[
+        str,
+        http_url("an http(s) URL", "give the Jenkins root, e.g. https://jenkins.example.com"),
+    ] = Field(min_length=1, description="The Jenkins root URL.")
     user: str | None = Field(default=None, description="The user whose API token is used.")
-    token_env: str = Field(
-        default="JENKINS_TOKEN",
-        alias="tokenEnv",
-        description="Environment variable holding the user's API token (basic auth).",
-    )
+    token_env: str = token_env("JENKINS_TOKEN", "the user's API token, sent with basic auth")
     folders: tuple[str, ...] = Field(
         default=(), description="Folder full names to start from (a/b); default the root."
     )
@@ -40,18 +40,6 @@ class JenkinsSource(SourceConfig):
     max_depth: int = Field(
         default=5, ge=1, le=20, alias="maxDepth", description="How deep folders are followed."
     )
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise PydanticCustomError(
-                "jenkins_url",
-                "'{value}' is not an http(s) URL: give the Jenkins root, e.g. "
-                "https://jenkins.example.com",
-                {"value": value},
-            )
-        return value.rstrip("/")
 
     @field_validator("folders")
     @classmethod

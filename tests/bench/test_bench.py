@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.generate import generate
 from bench.shape import CHAIN_LENGTH, Catalog, build_catalog
 from catalog.relations import derive_relations
-from ingestors.git import read_git_source
+from ingestors.git.get import read_git_source
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.neo4j_store import Neo4jStore
+from graph.neo4j import Neo4jStore
 from graph.port import (
     FACET_FIELDS,
     Direction,
@@ -21,7 +21,7 @@ from graph.port import (
     RelationRecord,
     StoredRelation,
 )
-from graph.sqlite_store import SqliteStore
+from graph.sqlite import SqliteStore
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record, rel
 

@@ -14,8 +14,9 @@ import pytest
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
 from graph.errors import StoreConnectionError, StoreError
-from graph.neo4j_cypher import REL_TYPES
-from graph.neo4j_store import BATCH_SIZE, Neo4jStore
+from graph.neo4j import Neo4jStore
+from graph.neo4j.schema import REL_TYPES
+from graph.neo4j.writes import BATCH_SIZE
 from graph.port import FACET_FIELDS, Direction, EntityFilter, Order, RunRecord
 from graph.runs import run_to_json
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.sqlite_store import SqliteStore
+from graph.sqlite import SqliteStore
 
 # Counts to 300 million: minutes of work for the one thread, unless interrupted.
 LONG_QUERY = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestors.git import read_git_source
+from ingestors.git.get import read_git_source
 from ingestors.git.tree import redact, strip_credentials
 from tests.gitrepo import GitRepo, component
 

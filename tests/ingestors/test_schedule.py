@@ -9,15 +9,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from ingestors.clock import FakeClock
+from ingestors.contract import Schedule, format_duration, parse_duration
+from ingestors.git import GitSource
+from ingestors.registry import Sources, parse_sources
 from ingestors.schedule import backoff, jitter_delay, next_cron, next_slot
-from ingestors.sources import (
-    GitSource,
-    Schedule,
-    Sources,
-    format_duration,
-    parse_duration,
-    parse_sources,
-)
 
 T0 = datetime(2030, 1, 31, 10, 7, 30, tzinfo=UTC)
 

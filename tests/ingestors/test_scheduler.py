@@ -16,19 +16,12 @@ import pytest
 
 from graph.port import GraphStore, RunRecord, StaleSummary
 from ingestors.clock import FakeClock
+from ingestors.contract import Fetch, Schedule, SourceType
+from ingestors.git import GitSource, git_fetcher
 from ingestors.lookup import CatalogLookup
-from ingestors.registry import SOURCE_TYPES
+from ingestors.registry import SOURCE_TYPES, SourceTypes
 from ingestors.scheduler import Scheduler, SchedulerStoppedError, UnknownSourceError, lease_name
 from ingestors.snapshot import Snapshot
-from ingestors.sources import (
-    Fetch,
-    GitSource,
-    Schedule,
-    SourceConfig,
-    SourceType,
-    SourceTypes,
-    git_fetcher,
-)
 from tests.gitrepo import GitRepo, component, group
 
 START = datetime(2030, 1, 31, 10, 7, 30, tzinfo=UTC)
@@ -54,7 +47,7 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float 
 def gated(gate: asyncio.Event) -> SourceTypes:
     """The git type, but each fetch waits for ``gate`` first: a run that stays open."""
 
-    def fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
+    def fetcher(source: GitSource, lookup: CatalogLookup) -> Fetch:
         fetch = git_fetcher(source, lookup)
 
         async def held() -> Snapshot:

@@ -26,18 +26,12 @@ from pathlib import Path
 from graph import open_store
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import SystemClock
+from ingestors.contract import Fetch, SourceType
+from ingestors.git import GitSource, git_fetcher
 from ingestors.lookup import CatalogLookup
-from ingestors.registry import SOURCE_TYPES
+from ingestors.registry import SOURCE_TYPES, SourceTypes
 from ingestors.scheduler import Scheduler
 from ingestors.snapshot import Snapshot
-from ingestors.sources import (
-    Fetch,
-    GitSource,
-    SourceConfig,
-    SourceType,
-    SourceTypes,
-    git_fetcher,
-)
 from tests.conftest import NEO4J_PASSWORD, NEO4J_USER
 from tests.gitrepo import GitRepo, component, group
 
@@ -48,7 +42,7 @@ TTL = 2.0
 
 # -- the worker program ----------------------------------------------------------------------
 def _slow(delay: float) -> SourceTypes:
-    def fetcher(source: SourceConfig, lookup: CatalogLookup) -> Fetch:
+    def fetcher(source: GitSource, lookup: CatalogLookup) -> Fetch:
         fetch = git_fetcher(source, lookup)
 
         async def slow() -> Snapshot:

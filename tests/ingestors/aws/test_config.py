@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from ingestors.aws.config import DEFAULT_TAG_KEYS, AwsSource
-from ingestors.sources import parse_sources
+from ingestors.registry import parse_sources
 
 
 def _problems(**entry: Any) -> dict[tuple[str | int, ...], str]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from graph.port import Direction, EntityFilter, GraphStore, RunRecord
+from ingestors.contract import SourceConfig
 from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import run_ingestion
-from ingestors.sources import SourceConfig
 from tests.api.server import free_port
 from tests.ingestors.aws.estate import ACCOUNT, OTHER_REGION, REGION, Moto
 from tests.ingestors.aws.throttle import throttling_proxy

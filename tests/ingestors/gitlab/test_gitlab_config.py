@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from ingestors.gitlab import GitlabSource
-from ingestors.sources import parse_sources
+from ingestors.registry import parse_sources
 
 
 def test_defaults() -> None:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from ingestors.jenkins import JenkinsSource
 from ingestors.jenkins.get import builds_tree, folder_url
-from ingestors.sources import parse_sources
+from ingestors.registry import parse_sources
 
 
 def test_defaults() -> None:

@@ -174,7 +174,7 @@ async def test_a_failing_folder_deletes_nothing_of_it(
     assert run.status == "PARTIAL"
     assert [e.file for e in run.errors] == ["jenkins/platform"]
     assert "HTTP 500" in run.errors[0].message
-    assert len(waits.waits) == 5  # retried with backoff first
+    assert waits.waits == [1.0, 2.0]  # retried with backoff first (maxAttempts 3, 1s)
     assert await _present(store, PLATFORM_KEYS) == sorted(PLATFORM_KEYS)
     infra = "pipeline:infra/jenkins-platform-infra-apply"
     assert ("component:infra/terraform", "builtBy", infra) in await _relations(store, infra)

@@ -201,12 +201,5 @@ async def get_org(
             await get_teams(client, source, payload)
         except ApiError as exc:
             payload.errors["teams"] = str(exc)
-    payload.stats = {
-        "apiCalls": client.stats.calls,
-        "notModified": client.stats.not_modified,
-        "retries": client.stats.retries,
-        "repositories": len(repos),
-    }
-    if client.stats.rate_limit_remaining is not None:
-        payload.stats["rateLimitRemaining"] = client.stats.rate_limit_remaining
+    payload.stats = {"repositories": len(repos)}
     return payload

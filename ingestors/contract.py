@@ -1,13 +1,13 @@
-"""Sources as configured under ``sources:`` in ``stagegraph.yaml``, and the registry of
-source types that turns one into the ``fetch`` coroutine the runner needs.
+"""The contract between a source package and the rest of Stagegraph: what every entry under
+``sources:`` in ``stagegraph.yaml`` has (:class:`SourceConfig`, its :class:`Schedule` and
+durations), the :data:`Fetch` coroutine the runner calls, and :class:`SourceType`, which ties
+a config model to the factory of its fetch.
 
-A source entry reads::
+Every source package imports this module; it imports no source package (the table of
+source types is :mod:`ingestors.registry`). The fields every source has::
 
     - name: acme-catalog            # a valid name: 1-63 of [a-zA-Z0-9] with -_. inside
-      type: git                     # a key of the registry (git now; aws, github, ... later)
-      url: https://github.com/acme/catalog.git    # git options: url, ref, paths
-      ref: main
-      paths: [catalog/]
+      type: git                     # a key of ingestors.registry.SOURCE_TYPES
       schedule: {every: 30m}        # or {cron: "*/15 * * * *"} (UTC); none: on request only
       timeout: 10m                  # durations: 90s, 30m, 2h, 1d, 1h30m, or seconds as a number
       initialDelay: 0s
@@ -16,23 +16,17 @@ A source entry reads::
       backoff: 30s                  # first retry within 30s, then 1m, 2m, ... (full jitter)
       maxBackoff: 1h
 
-:func:`parse_sources` validates a whole list and raises one :class:`pydantic.ValidationError`
-listing every problem, each with its location relative to the list (``(0, "schedule",
-"every")``); used as the :data:`Sources` field type inside a settings model, the locations
-start with the field name (``("sources", 0, "schedule", "every")``).
-
-A new source type plugs in as a :class:`SourceType`: a model (a :class:`SourceConfig`
-subclass with ``type: Literal["..."]`` and its options) and a fetcher factory.
+A source type's own options come from its config model, a :class:`SourceConfig` subclass
+with ``type: Literal["..."]`` (e.g. :class:`ingestors.git.config.GitSource`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Generic, Self, TypeVar
 
 from croniter import croniter
 from pydantic import (
@@ -40,15 +34,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
-from ingestors.git import read_git_source
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
@@ -238,170 +230,30 @@ class SourceConfig(BaseModel):
         return value
 
 
-class GitSource(SourceConfig):
-    """A git repository (URL or local path) or a plain folder of descriptors."""
-
-    type: Literal["git"] = "git"
-    url: str = Field(min_length=1, description="Repository URL or local path.")
-    ref: str | None = Field(default=None, description="Branch, tag or commit; default HEAD.")
-    paths: tuple[str, ...] = Field(
-        default=(), description="Entry files or folders; default every catalog-info.yaml."
-    )
-
-
 Fetch = Callable[[], Awaitable[Snapshot]]
 """A source's ``get`` + ``transform``, as :func:`ingestors.runner.run_ingestion` calls it."""
 
-
-def git_fetcher(source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
-    if not isinstance(source, GitSource):
-        raise TypeError(f"git_fetcher got a {type(source).__name__}")
-
-    async def fetch() -> Snapshot:
-        return await asyncio.to_thread(read_git_source, source.url, source.ref, source.paths)
-
-    return fetch
+ConfigT = TypeVar("ConfigT", bound=SourceConfig)
 
 
 @dataclass(frozen=True)
-class SourceType:
-    """A kind of source: how its config entry reads, and how to fetch one.
+class SourceType(Generic[ConfigT]):
+    """A kind of source: how its config entry reads (``model``), and how to fetch one.
 
-    ``fetcher(source, lookup)`` returns the fetch coroutine; ``lookup`` reads the catalog
-    (e.g. the Component whose annotation names a repository), never writes it.
+    ``fetcher(source, lookup)`` returns the fetch coroutine; it is given a ``model``
+    instance, already checked. ``lookup`` reads the catalog (e.g. the Component whose
+    annotation names a repository), never writes it.
     """
 
     name: str
-    model: type[SourceConfig]
-    fetcher: Callable[[SourceConfig, CatalogLookup], Fetch]
+    model: type[ConfigT]
+    fetcher: Callable[[ConfigT, CatalogLookup], Fetch]
 
-
-class SourceTypes:
-    """The registry of source types, by ``type`` name. Immutable: :meth:`with_type` copies."""
-
-    def __init__(self, types: Iterable[SourceType] = ()) -> None:
-        self._types = {t.name: t for t in types}
-
-    def with_type(self, source_type: SourceType) -> SourceTypes:
-        """A registry with ``source_type`` added (or replacing the one of its name)."""
-        return SourceTypes([*self._types.values(), source_type])
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self._types))
-
-    def __getitem__(self, name: str) -> SourceType:
-        return self._types[name]
-
-    def fetcher(self, source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
-        return self._types[source.type].fetcher(source, lookup or CatalogLookup(None))
-
-    def parse(self, raw: object) -> tuple[SourceConfig, ...]:
-        """Validate a ``sources:`` list; raise one ValidationError listing every problem."""
-        if raw is None:
-            return ()
-        if not isinstance(raw, list | tuple):
-            raise ValidationError.from_exception_data(
-                "sources",
-                [_problem((), raw, "sources must be a list of sources (name, type, ...)")],
+    def fetch(self, source: SourceConfig, lookup: CatalogLookup) -> Fetch:
+        """The fetch of ``source``, which must be an entry of this type."""
+        if not isinstance(source, self.model):
+            raise TypeError(
+                f"source {source.name!r} is a {type(source).__name__}, not the "
+                f"{self.model.__name__} a {self.name} source is configured with"
             )
-        parsed: list[SourceConfig] = []
-        problems: list[InitErrorDetails] = []
-        seen: dict[str, int] = {}
-        for index, item in enumerate(raw):
-            name = item.get("name") if isinstance(item, dict) else None
-            if isinstance(name, str) and name in seen:
-                problems.append(
-                    _problem(
-                        (index, "name"),
-                        name,
-                        f"source name '{name}' is already used by source #{seen[name] + 1}; "
-                        "names must be unique",
-                    )
-                )
-            elif isinstance(name, str):
-                seen[name] = index
-            source = self._parse_one(index, item, problems)
-            if source is not None:
-                parsed.append(source)
-        if problems:
-            raise ValidationError.from_exception_data("sources", problems)
-        return tuple(parsed)
-
-    def _parse_one(
-        self, index: int, item: object, problems: list[InitErrorDetails]
-    ) -> SourceConfig | None:
-        if isinstance(item, SourceConfig):
-            return item
-        if not isinstance(item, dict):
-            problems.append(
-                _problem((index,), item, "a source must be a mapping with name, type and options")
-            )
-            return None
-        type_name = item.get("type")
-        if type_name is None:
-            problems.append(InitErrorDetails(type="missing", loc=(index, "type"), input=item))
-            return None
-        if not isinstance(type_name, str) or type_name not in self._types:
-            known = ", ".join(self.names())
-            problems.append(
-                _problem(
-                    (index, "type"),
-                    type_name,
-                    f"unknown source type '{type_name}'; known types: {known}",
-                )
-            )
-            # The fields every source has can still be checked.
-            common = {k: v for k, v in item.items() if k in _COMMON_KEYS and k != "type"}
-            self._collect(index, SourceConfig, {**common, "type": "?"}, problems)
-            return None
-        return self._collect(index, self._types[type_name].model, item, problems)
-
-    @staticmethod
-    def _collect(
-        index: int, model: type[SourceConfig], item: object, problems: list[InitErrorDetails]
-    ) -> SourceConfig | None:
-        try:
-            return model.model_validate(item)
-        except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                problems.append(
-                    _problem((index, *error["loc"]), error["input"], error["msg"], error["type"])
-                )
-            return None
-
-
-def _problem(
-    loc: tuple[int | str, ...], value: Any, message: str, kind: str = "source_config"
-) -> InitErrorDetails:
-    # The message goes in as context so braces in user values are never read as a template.
-    error = PydanticCustomError(kind, "{message}", {"message": message})
-    return InitErrorDetails(type=error, loc=loc, input=value)
-
-
-_COMMON_KEYS = frozenset(
-    {*SourceConfig.model_fields, *(f.alias for f in SourceConfig.model_fields.values() if f.alias)}
-)
-
-GIT = SourceType("git", GitSource, git_fetcher)
-
-
-def __getattr__(name: str) -> Any:
-    # SOURCE_TYPES lives in ingestors.registry (it imports every source package, and they
-    # import this module); reachable here too for callers that import it from sources.
-    if name == "SOURCE_TYPES":
-        from ingestors.registry import SOURCE_TYPES
-
-        return SOURCE_TYPES
-    raise AttributeError(name)
-
-
-def parse_sources(raw: object) -> tuple[SourceConfig, ...]:
-    """Validate a ``sources:`` list against every known source type
-    (:data:`ingestors.registry.SOURCE_TYPES`; see :meth:`SourceTypes.parse`)."""
-    from ingestors.registry import SOURCE_TYPES
-
-    return SOURCE_TYPES.parse(raw)
-
-
-Sources = Annotated[tuple[SourceConfig, ...], BeforeValidator(parse_sources)]
-"""The field type of ``sources`` in a settings model."""
+        return self.fetcher(source, lookup)

@@ -1,0 +1,176 @@
+"""The Cypher of listings: an :class:`~graph.port.EntityFilter` as a query head (full-text
+search included), a page in each :class:`~graph.port.Order`, counts and facets.
+
+Only field names from the fixed tables below and validated integers reach the text; every
+value is a parameter. Builders return ``LiteralString`` so the type checker sees that no
+value was pasted in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, LiteralString
+
+from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
+from graph.port import EntityFilter, Order
+from graph.search import search_tokens
+
+#: Full-text fields with boosts mirroring the SQLite adapter's bm25 weights.
+SEARCH_FIELDS: tuple[tuple[str, int], ...] = (
+    ("name", 10),
+    ("title", 5),
+    ("description", 1),
+    ("tags_text", 3),
+)
+
+
+def search_query(text: str) -> str | None:
+    """A Lucene query for the ``entity_search`` index: every token of ``text`` as a prefix
+    in some field, name and title weighing most; None when nothing is searchable."""
+    tokens = search_tokens(text)
+    if not tokens:
+        return None
+    fields = " OR ".join(f"{name}:{{t}}*^{boost}" for name, boost in SEARCH_FIELDS)
+    return " AND ".join("(" + fields.format(t=token) + ")" for token in tokens)
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """The head of a query over the entities matching a filter: ``source`` binds ``e`` (and
+    ``score`` when searching), ``conditions`` must all hold."""
+
+    source: LiteralString
+    conditions: tuple[LiteralString, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def clause(self, *more: LiteralString) -> LiteralString:
+        """``source WHERE ...`` with the filter's conditions and ``more``."""
+        conditions = (*more, *self.conditions)
+        if not conditions:
+            return self.source
+        return self.source + " WHERE " + " AND ".join(conditions)
+
+
+def entity_match(flt: EntityFilter) -> EntityMatch | None:
+    """The query head for ``flt``, or None when nothing can match (an empty search)."""
+    params: dict[str, Any] = {}
+    conditions: list[LiteralString] = []
+    if flt.search is None:
+        source: LiteralString = "MATCH (e:Ref:Entity)"
+    else:
+        query = search_query(flt.search)
+        if query is None:
+            return None
+        params["search"] = query
+        source = (
+            "CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node AS e, score"
+        )
+    if flt.kinds:
+        conditions.append("e.kind IN $kinds")
+        params["kinds"] = lookup_keys(flt.kinds)
+    if flt.namespace is not None:
+        conditions.append("toLower(e.namespace) = $namespace")
+        params["namespace"] = flt.namespace.lower()
+    if flt.owner_keys:
+        conditions.append("EXISTS { MATCH (e)-[:OWNED_BY]->(o:Ref) WHERE o.key IN $owners }")
+        params["owners"] = lookup_keys(flt.owner_keys)
+    if flt.tag is not None:
+        conditions.append("$tag IN e.tags")
+        params["tag"] = flt.tag.lower()
+    if flt.source is not None:
+        conditions.append("e.source = $source")
+        params["source"] = flt.source
+    if flt.types:
+        conditions.append("e.spec_type IN $types")
+        params["types"] = list(flt.types)
+    if flt.lifecycles:
+        conditions.append("e.lifecycle IN $lifecycles")
+        params["lifecycles"] = list(flt.lifecycles)
+    if flt.system_keys:
+        conditions.append("EXISTS { MATCH (e)-[:PART_OF]->(s:Ref) WHERE s.key IN $systems }")
+        params["systems"] = lookup_keys(flt.system_keys)
+    if flt.annotation is not None:
+        key, value = flt.annotation
+        conditions.append("$annotation_key IN e.annotation_keys")
+        params["annotation_key"] = key
+        if value is not None:
+            conditions.append("$annotation_pair IN e.annotation_pairs")
+            params["annotation_pair"] = annotation_pair(key, value)
+    return EntityMatch(source, tuple(conditions), params)
+
+
+#: Sort value and direction of each order but KEY (which pages on the key index).
+ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
+    Order.NAME: ("toLower(e.name)", "ASC"),
+    Order.KIND: ("e.kind", "ASC"),
+    Order.UPDATED_AT: ("e.updated_at", "DESC"),
+    Order.RELEVANCE: ("-score", "ASC"),  # lower first, like SQLite's bm25 rank
+}
+
+
+def list_query(match: EntityMatch, order: Order) -> LiteralString:
+    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``: one row whose
+    ``page`` holds up to ``$limit`` pairs of entity and sort value."""
+    if order is Order.KEY:
+        return (
+            match.clause("e.key > $after_key")
+            + " WITH e ORDER BY e.key LIMIT $limit RETURN collect(["
+            + ENTITY_FIELDS
+            + ", e.key]) AS page"
+        )
+    value, direction = ORDER_VALUES[order]
+    compare: LiteralString = "<" if direction == "DESC" else ">"
+    return (
+        match.clause()
+        + " WITH e, "
+        + value
+        + " AS sort_value"
+        + " WHERE $after_value IS NULL OR sort_value "
+        + compare
+        + " $after_value OR (sort_value = $after_value AND e.key > $after_key)"
+        + " WITH e, sort_value ORDER BY sort_value "
+        + direction
+        + ", e.key LIMIT $limit RETURN collect(["
+        + ENTITY_FIELDS
+        + ", sort_value]) AS page"
+    )
+
+
+def count_query(match: EntityMatch) -> LiteralString:
+    return match.clause() + " RETURN count(e) AS total"
+
+
+#: facet field -> the clause binding its ``value`` for one entity ``e`` (one row per value).
+FACET_VALUES: dict[str, LiteralString] = {
+    "kind": "WITH e.kind AS value",
+    "namespace": "WITH e.namespace AS value",
+    "spec.type": "WITH e.spec_type AS value",
+    "spec.lifecycle": "WITH e.lifecycle AS value",
+    "metadata.tags": "UNWIND e.tags AS value",
+    "owner": "MATCH (e)-[o:OWNED_BY]->() WITH o.target_ref AS value",
+    "source": "WITH e.source AS value",
+}
+
+_COLUMNS: tuple[LiteralString, ...] = ("f0", "f1", "f2", "f3", "f4", "f5", "f6")
+
+
+def facets_query(match: EntityMatch, fields: Sequence[str]) -> LiteralString:
+    """One statement counting each of ``fields`` (keys of :data:`FACET_VALUES`) over the
+    entities of ``match``: column ``f<i>`` holds ``[value, count]`` pairs, most frequent
+    first, ties by value, at most ``$limit``."""
+    text = match.clause() + "\nWITH collect(e) AS matched\n"
+    columns: list[LiteralString] = []
+    for index, name in enumerate(fields):
+        column = _COLUMNS[index]
+        text += (
+            "CALL (matched) {\n  UNWIND matched AS e\n  "
+            + FACET_VALUES[name]
+            + "\n  WITH value WHERE value IS NOT NULL"
+            + "\n  WITH value, count(*) AS n ORDER BY n DESC, value LIMIT $limit"
+            + "\n  RETURN collect([value, n]) AS "
+            + column
+            + "\n}\n"
+        )
+        columns.append(column)
+    return text + "RETURN " + ", ".join(columns)

@@ -1,0 +1,303 @@
+"""Graph questions: traversal, group expansion, impact, shortest path, dangling relations,
+orphans and the ownership roll-up. Each is one statement, except :func:`impact`, one
+statement per level of its breadth-first walk (a step there is one relationship or two,
+which no path pattern expresses). Only whitelisted relationship types and validated
+integers reach the text; every value is a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString
+
+from neo4j import AsyncManagedTransaction
+
+from graph.errors import StoreError
+from graph.neo4j.connection import Connection
+from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity
+from graph.neo4j.schema import REL_NAMES, REL_TYPES
+from graph.port import (
+    OWNED_KINDS,
+    DanglingPage,
+    Direction,
+    ImpactRow,
+    Orphan,
+    StoredRelation,
+    Traversal,
+    TraversalEdge,
+)
+
+_VIA = ("dependsOn", "consumesApi")  # impact: the rank of a hop -> its name
+
+
+OWNED_BY: dict[bool, LiteralString] = {
+    False: """
+        MATCH (o:Ref) WHERE o.key IN $owners
+        MATCH (e:Entity)-[:OWNED_BY]->(o)
+        WITH DISTINCT e ORDER BY e.key
+        RETURN collect(e.ref) AS refs
+    """,
+    True: """
+        MATCH (o:Ref) WHERE o.key IN $owners
+        MATCH (o)<-[:CHILD_OF*0..]-(g)
+        WITH DISTINCT g
+        MATCH (e:Entity)-[:OWNED_BY]->(g)
+        WITH DISTINCT e ORDER BY e.key
+        RETURN collect(e.ref) AS refs
+    """,
+}
+
+# A breadth-first search finds every group below the given ones once, however the hierarchy
+# is shaped (cycles included); the given keys themselves come back at distance 0.
+EXPAND_GROUPS: LiteralString = """
+MATCH (g:Ref) WHERE g.key IN $keys
+MATCH ANY SHORTEST (g)<-[:CHILD_OF]-{0,}(c)
+RETURN collect(DISTINCT c.key) AS keys
+"""
+
+# One level of the impact walk: whatever depends on a frontier entity, or consumes an API
+# a frontier entity provides (one hop); each once, dependsOn (rank 0) first. Entities seen
+# at nearer levels come back too and are dropped by the caller: a ``NOT key IN $seen`` here
+# scanned the list for every row, quadratic in the size of the impact.
+IMPACT_LEVEL: LiteralString = """
+UNWIND $frontier AS key
+MATCH (a:Ref {key: key})
+CALL (a) {
+    MATCH (x:Ref)-[r:DEPENDS_ON]->(a)
+    RETURN x, r.source_ref AS ref, 0 AS rank
+    UNION ALL
+    MATCH (a)-[:PROVIDES_API]->(:Ref)<-[r:CONSUMES_API]-(x:Ref)
+    RETURN x, r.source_ref AS ref, 1 AS rank
+}
+WITH x.key AS key, ref, rank
+WITH key, min([rank, ref]) AS best
+WITH key, best ORDER BY best[0], key
+RETURN collect([key, best[1], best[0]]) AS level
+"""
+
+ENTITY_REF: LiteralString = "MATCH (e:Ref {key: $key}) WHERE e:Entity RETURN e.ref AS ref"
+
+# Relationships with a placeholder at either end, by (source key, relation name, target key).
+DANGLING: LiteralString = """
+MATCH (p:Ref) WHERE NOT p:Entity
+MATCH (p)-[r]-()
+WITH DISTINCT r
+WITH r, startNode(r) AS a, endNode(r) AS b
+WITH r, a, b, [a.key, $names[type(r)], b.key] AS position
+WHERE $after IS NULL OR position > $after
+RETURN r.source_ref AS source_ref, position[1] AS type, r.target_ref AS target_ref,
+       r.source AS source, a:Entity AS source_exists, b:Entity AS target_exists
+ORDER BY a.key, position[1], b.key
+LIMIT $limit
+"""
+
+ORPHANS: LiteralString = (
+    """
+MATCH (e:Ref:Entity)
+WHERE e.key > $after AND e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
+RETURN """
+    + ENTITY_FIELDS
+    + """ AS entity,
+       COLLECT { MATCH (e)-[o:OWNED_BY]->(t) RETURN o.target_ref ORDER BY t.key LIMIT 1 }[0]
+           AS owner_ref
+ORDER BY e.key
+LIMIT $limit
+"""
+)
+
+
+def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
+    """One query for :func:`traverse`; ``rel`` is whitelisted and ``max_depth`` a positive
+    int, the only parts that are not parameters."""
+    arrow = f"-[:{rel}]->" if direction is Direction.OUT else f"<-[:{rel}]-"
+    edge = f"(a)-[r:{rel}]->()" if direction is Direction.OUT else f"(a)<-[r:{rel}]-()"
+    far_ref = "target_ref" if direction is Direction.OUT else "source_ref"
+    text = f"""
+        MATCH (root:Ref {{key: $root}})
+        CALL (root) {{
+            MATCH p = ANY SHORTEST (root){arrow}{{1,{int(max_depth)}}}(n)
+            WITH n, length(p) AS depth, last(relationships(p)).{far_ref} AS ref
+            WHERE n <> root
+            RETURN collect([n, n.key, ref, depth]) AS reached
+        }}
+        CALL (root, reached) {{
+            UNWIND [root] + [x IN reached WHERE x[3] < $max_depth | x[0]] AS a
+            MATCH {edge}
+            RETURN collect([r.source_ref, r.target_ref]) AS edges
+        }}
+        RETURN [x IN reached | x[1..]] AS reached, edges
+    """
+    return text
+
+
+def shortest_path_query(rel: str, max_depth: int) -> LiteralString:
+    """One query for :func:`shortest_path`: the distance ``n`` from ``$start`` to ``$goal``
+    along ``rel`` (no row when beyond ``max_depth``), the distances of the nodes nearer than
+    ``n``, and the edges leaving them: the breadth-first layers a shortest path is picked
+    from."""
+    text = f"""
+        MATCH (s:Ref {{key: $start}})
+        CALL (s) {{
+            MATCH p = ANY SHORTEST (s)-[:{rel}]->{{0,{int(max_depth)}}}(v)
+            RETURN collect([v, length(p)]) AS reached
+        }}
+        WITH reached, [x IN reached WHERE x[0].key = $goal | x[1]][0] AS n
+        WHERE n IS NOT NULL
+        CALL (reached, n) {{
+            UNWIND reached AS x
+            WITH x[0] AS u WHERE x[1] < n
+            MATCH (u)-[r:{rel}]->(v)
+            RETURN collect([u.key, v.key, r.source_ref, r.target_ref]) AS edges
+        }}
+        RETURN n, [x IN reached WHERE x[1] < n | [x[0].key, x[1]]] AS depths, edges
+    """
+    return text
+
+
+def _pick_path(
+    start: str, goal: str, depths: Mapping[str, int], edges: Sequence[Sequence[str]]
+) -> list[str]:
+    """Refs along the shortest path the SQLite adapter picks: walking back from the goal,
+    the smallest predecessor key one layer nearer each time. ``depths`` holds the goal's
+    distance and that of every nearer node; ``edges`` are the edges leaving the nearer
+    nodes, as (source key, target key, source ref, target ref)."""
+    into: dict[str, list[tuple[str, str, str]]] = {}
+    for source_key, target_key, source_ref, target_ref in edges:
+        if depths.get(target_key) == depths[source_key] + 1:
+            into.setdefault(target_key, []).append((source_key, source_ref, target_ref))
+    steps: list[tuple[str, str, str]] = []  # (source key, source ref, target ref), goal first
+    here = goal
+    while here != start:
+        steps.append(min(into[here]))
+        here = steps[-1][0]
+    return [steps[-1][1], *(target_ref for _, _, target_ref in reversed(steps))]
+
+
+async def traverse(
+    db: Connection, root_key: str, rel_type: str, direction: Direction, max_depth: int
+) -> Traversal:
+    """One query: ``ANY SHORTEST`` finds, for every node within ``max_depth`` hops, one
+    shortest path (a breadth-first search, so cycles end it and depths are minimal);
+    the same query then collects the edges leaving the root and every node nearer than
+    ``max_depth``, which are exactly the edges between reached nodes the walk followed.
+    """
+    if direction is Direction.BOTH:
+        raise StoreError("traverse follows one direction: OUT or IN")
+    if max_depth < 1 or rel_type not in REL_TYPES:
+        return Traversal({}, {}, [])
+    query = traverse_query(REL_TYPES[rel_type], direction, max_depth)
+    rows = await db.read(db.statement(query, root=root_key.lower(), max_depth=max_depth))
+    if not rows:
+        return Traversal({}, {}, [])
+    reached: list[list[Any]] = rows[0]["reached"]
+    edges = sorted(rows[0]["edges"], key=lambda e: (e[0].lower(), e[1].lower()))
+    return Traversal(
+        depths={key: depth for key, _, depth in reached},
+        refs={key: ref for key, ref, _ in reached},
+        edges=[TraversalEdge(from_ref, to_ref) for from_ref, to_ref in edges],
+    )
+
+
+async def expand_groups(db: Connection, keys: Sequence[str]) -> list[str]:
+    """One statement: a breadth-first search below each group through ``CHILD_OF``."""
+    wanted = lookup_keys(keys)
+    if not wanted:
+        return []
+    (row,) = await db.read(db.statement(EXPAND_GROUPS, keys=wanted))
+    return sorted({*wanted, *row["keys"]})
+
+
+async def impact(db: Connection, root_key: str, max_depth: int) -> list[ImpactRow]:
+    """A breadth-first walk, one statement per level in one read transaction, until the
+    level comes back empty or ``max_depth`` is reached: each level finds what depends on
+    the frontier or consumes an API it provides, leaving out what was seen before."""
+    root = root_key.lower()
+
+    async def work(tx: AsyncManagedTransaction) -> list[ImpactRow]:
+        seen, frontier = {root}, [root]
+        found: list[ImpactRow] = []
+        for depth in range(1, max_depth + 1):
+            (row,) = await db.run(tx, IMPACT_LEVEL, frontier=frontier)
+            level = [
+                ImpactRow(key, ref, depth, _VIA[rank])
+                for key, ref, rank in row["level"]
+                if key not in seen
+            ]
+            if not level:
+                break
+            found += level
+            frontier = [r.key for r in level]
+            seen.update(frontier)
+        return found
+
+    return await db.read(work)
+
+
+async def shortest_path(
+    db: Connection, from_key: str, to_key: str, rel_type: str, max_depth: int
+) -> list[str] | None:
+    """One statement: ``ANY SHORTEST`` gives the distances from the start (a breadth-first
+    search); the query returns the layers nearer than the goal with the edges leaving
+    them, and the path is picked from those as the SQLite adapter picks it."""
+    start, goal = from_key.lower(), to_key.lower()
+    if start == goal:
+        rows = await db.read(db.statement(ENTITY_REF, key=start))
+        return [rows[0]["ref"] if rows else from_key]
+    if max_depth < 1 or rel_type not in REL_TYPES:
+        return None
+    query = shortest_path_query(REL_TYPES[rel_type], max_depth)
+    rows = await db.read(db.statement(query, start=start, goal=goal))
+    if not rows:
+        return None
+    depths: dict[str, int] = {key: depth for key, depth in rows[0]["depths"]}
+    depths[goal] = rows[0]["n"]
+    return _pick_path(start, goal, depths, rows[0]["edges"])
+
+
+async def dangling(
+    db: Connection, first: int, after: tuple[str, str, str] | None = None
+) -> DanglingPage:
+    """One statement, starting from the placeholders (the bare ``:Ref`` nodes)."""
+    rows = await db.read(
+        db.statement(
+            DANGLING,
+            names=REL_NAMES,
+            after=list(after) if after else None,
+            limit=first + 1,
+        )
+    )
+    relations = [
+        StoredRelation(
+            r["source_ref"],
+            r["type"],
+            r["target_ref"],
+            r["source"],
+            r["source_exists"],
+            r["target_exists"],
+        )
+        for r in rows
+    ]
+    return DanglingPage(relations[:first], has_next=len(rows) > first)
+
+
+async def orphans(
+    db: Connection, first: int, after: str | None = None
+) -> tuple[list[Orphan], bool]:
+    rows = await db.read(
+        db.statement(
+            ORPHANS,
+            kinds=list(OWNED_KINDS),
+            after=after.lower() if after else "",
+            limit=first + 1,
+        )
+    )
+    orphans = [Orphan(stored_entity(r["entity"]), r["owner_ref"]) for r in rows[:first]]
+    return orphans, len(rows) > first
+
+
+async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
+    if not owner_keys:
+        return []
+    query = OWNED_BY[include_subgroups]
+    (row,) = await db.read(db.statement(query, owners=lookup_keys(owner_keys)))
+    return list(row["refs"])

@@ -1,0 +1,172 @@
+"""Reads: entities and relations by key, and listings (keyset pages in every order, counts,
+facets) through the queries :mod:`graph.neo4j.filters` builds. Reads return their rows
+collected into one (``collect``): the async driver pays for each record it receives.
+
+Listing orders and cursors are the SQLite adapter's: a cursor holds the sort value of the
+last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or ``-score`` of the
+full-text match, lower first) and its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, LiteralString
+
+from graph.errors import StoreError
+from graph.neo4j.connection import Connection
+from graph.neo4j.filters import FACET_VALUES, count_query, entity_match, facets_query, list_query
+from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity, stored_time
+from graph.neo4j.schema import REL_NAMES, REL_TYPES
+from graph.port import (
+    FACET_FIELDS,
+    Cursor,
+    Direction,
+    EntityFilter,
+    EntityState,
+    Order,
+    Page,
+    StoredEntity,
+    StoredRelation,
+)
+
+# Reads return their rows collected into one (``collect``): the async driver pays for each
+# record it receives, about as much as the server pays for the whole read of a page.
+GET_ENTITIES: LiteralString = (
+    "MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity RETURN collect("
+    + ENTITY_FIELDS
+    + ") AS entities"
+)
+
+# One row holding every state: the async driver pays per record received, far more than
+# the server pays to collect them.
+GET_ENTITY_STATES: LiteralString = """
+MATCH (e:Ref) WHERE e.key IN $keys AND e:Entity
+RETURN collect([e.key, e.source, e.hash, e.error]) AS states
+"""
+
+_GET_RELATIONS_TAIL: LiteralString = """
+WHERE type(r) IN $types
+WITH DISTINCT r
+RETURN collect([r.source_ref, type(r), r.target_ref, r.source,
+                startNode(r):Entity, endNode(r):Entity]) AS relations
+"""
+
+GET_RELATIONS: dict[Direction, LiteralString] = {
+    Direction.OUT: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]->()" + _GET_RELATIONS_TAIL,
+    Direction.IN: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)<-[r]-()" + _GET_RELATIONS_TAIL,
+    Direction.BOTH: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]-()" + _GET_RELATIONS_TAIL,
+}
+
+
+def _position(order: Order, after: Cursor | str | None) -> dict[str, Any]:
+    """The ``$after_value`` / ``$after_key`` parameters for a cursor in ``order``."""
+    if isinstance(after, str):
+        after = Cursor(after.lower(), after.lower())
+    if after is None:
+        return {"after_value": None, "after_key": ""}
+    value: Any = after.value
+    try:
+        if order is Order.UPDATED_AT:
+            value = datetime.fromisoformat(str(value))
+        elif order is Order.RELEVANCE:
+            value = float(value)
+    except ValueError:
+        raise StoreError(
+            f"cursor value {after.value!r} is not a position in {order.value} order; "
+            "pass a cursor from an earlier page of the same listing"
+        ) from None
+    return {"after_value": value, "after_key": after.key}
+
+
+def _cursor(order: Order, value: Any, key: str) -> Cursor:
+    if order is Order.UPDATED_AT:
+        return Cursor(stored_time(value).isoformat(), key)
+    return Cursor(float(value) if order is Order.RELEVANCE else str(value), key)
+
+
+async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
+    if not keys:
+        return {}
+    (row,) = await db.read(db.statement(GET_ENTITIES, keys=lookup_keys(keys)))
+    return {entity.key: entity for entity in map(stored_entity, row["entities"])}
+
+
+async def get_entity_states(db: Connection, keys: Sequence[str]) -> dict[str, EntityState]:
+    if not keys:
+        return {}
+    (row,) = await db.read(db.statement(GET_ENTITY_STATES, keys=lookup_keys(keys)))
+    return {key: EntityState(source, hash_, error) for key, source, hash_, error in row[0]}
+
+
+async def get_relations(
+    db: Connection, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None
+) -> list[StoredRelation]:
+    if not keys:
+        return []
+    wanted = (
+        list(REL_TYPES.values())
+        if types is None
+        else [REL_TYPES[t] for t in types if t in REL_TYPES]
+    )
+    (row,) = await db.read(
+        db.statement(GET_RELATIONS[direction], keys=lookup_keys(keys), types=wanted)
+    )
+    relations = [
+        StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
+        for source_ref, rel, target_ref, source, a, b in row["relations"]
+    ]
+    relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
+    return relations
+
+
+async def list_entities(
+    db: Connection,
+    flt: EntityFilter,
+    first: int,
+    after: Cursor | str | None = None,
+    order: Order = Order.KEY,
+) -> Page:
+    """One statement. Under ``Order.KEY`` it pages along the key index; the other orders
+    compare (sort value, key) with the cursor's, as the SQLite adapter does."""
+    match = entity_match(flt)
+    if match is None:
+        return Page([], has_next=False)
+    if order is Order.RELEVANCE and flt.search is None:
+        order = Order.KEY
+    query = list_query(match, order)
+    position = _position(order, after)
+    (row,) = await db.read(db.statement(query, limit=first + 1, **position, **match.params))
+    rows: list[list[Any]] = row["page"]
+    page = rows[:first]
+    entities = [stored_entity(entity) for entity, _ in page]
+    cursors = [_cursor(order, value, e.key) for (_, value), e in zip(page, entities, strict=True)]
+    return Page(entities, has_next=len(rows) > first, cursors=cursors)
+
+
+async def count_entities(db: Connection, flt: EntityFilter) -> int:
+    match = entity_match(flt)
+    if match is None:
+        return 0
+    (row,) = await db.read(db.statement(count_query(match), **match.params))
+    return int(row["total"])
+
+
+async def facets(
+    db: Connection, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+) -> dict[str, list[tuple[str, int]]]:
+    """One statement for all fields: the matching entities are collected once and each
+    field is counted over them in its own subquery."""
+    unknown = [f for f in fields if f not in FACET_VALUES]
+    if unknown:
+        raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
+    wanted = list(dict.fromkeys(fields))
+    match = entity_match(flt)
+    if not wanted or match is None:
+        return {name: [] for name in wanted}
+    query = facets_query(match, wanted)
+    (row,) = await db.read(db.statement(query, limit=limit, **match.params))
+    return {
+        name: [(str(value), int(n)) for value, n in counts]
+        for name, counts in zip(wanted, row.values(), strict=True)
+    }

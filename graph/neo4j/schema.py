@@ -1,0 +1,108 @@
+"""The Neo4j schema: relationship type and label names, constraints and indexes, and the
+migration of older data (all idempotent, run on every open).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import LiteralString
+
+import orjson
+
+from catalog.kinds import KIND_SPECS
+from catalog.relations import RELATION_TYPES
+from graph.errors import StoreError
+from graph.neo4j.connection import Connection
+
+#: forward relation type -> relationship type (ownedBy -> OWNED_BY)
+REL_TYPES: dict[str, str] = {
+    name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper() for name in RELATION_TYPES
+}
+#: relationship type -> forward relation type (OWNED_BY -> ownedBy)
+REL_NAMES: dict[str, str] = {rel: name for name, rel in REL_TYPES.items()}
+
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT ref_key IF NOT EXISTS FOR (n:Ref) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
+    "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
+    "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
+    "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
+    "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
+    "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
+    "CREATE INDEX entity_source IF NOT EXISTS FOR (n:Entity) ON (n.source)",
+    "CREATE INDEX entity_run_id IF NOT EXISTS FOR (n:Entity) ON (n.run_id)",
+    "CREATE INDEX entity_spec_type IF NOT EXISTS FOR (n:Entity) ON (n.spec_type)",
+    "CREATE INDEX entity_lifecycle IF NOT EXISTS FOR (n:Entity) ON (n.lifecycle)",
+    "CREATE INDEX entity_updated_at IF NOT EXISTS FOR (n:Entity) ON (n.updated_at)",
+    "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
+    "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
+    "CREATE INDEX run_status IF NOT EXISTS FOR (r:Run) ON (r.status)",
+    "CREATE FULLTEXT INDEX entity_search IF NOT EXISTS FOR (n:Entity) "
+    "ON EACH [n.name, n.title, n.description, n.tags_text]",
+    # cleanup finds a source's relationships through these (one per type: Neo4j indexes
+    # relationship properties per type)
+    *(
+        f"CREATE INDEX rel_{rel.lower()}_source IF NOT EXISTS "
+        f"FOR ()-[r:{rel}]-() ON (r.source, r.run_id)"
+        for rel in REL_TYPES.values()
+    ),
+)
+
+#: The store's own labels: a kind whose label would be one of these gets no kind label.
+OWN_LABELS = frozenset({"Ref", "Entity", "Run"})
+
+#: kind -> its label, for the kinds the catalog defines. Entities are written one kind per
+#: statement with the label in the text (a label cannot be a parameter, and the dynamic
+#: ``SET n:$(labels)`` costs a lookup per row); kinds outside this table use the dynamic
+#: form with their validated label.
+KIND_LABELS: dict[str, str] = {
+    kind: kind.capitalize() for kind in KIND_SPECS if kind.capitalize() not in OWN_LABELS
+}
+
+
+_KIND = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
+
+
+def kind_labels(kind: str) -> list[str]:
+    """The labels an entity of ``kind`` carries besides ``:Ref``: ``:Entity`` and its kind's."""
+    if not _KIND.match(kind):
+        raise StoreError(f"invalid entity kind {kind!r}: a kind is a letter then letters/digits")
+    label = kind.capitalize()
+    return ["Entity"] if label in OWN_LABELS else ["Entity", label]
+
+
+def rel_type(name: str) -> str:
+    try:
+        return REL_TYPES[name]
+    except KeyError:
+        known = ", ".join(sorted(REL_TYPES))
+        raise StoreError(f"unknown relation type {name!r}; known: {known}") from None
+
+
+# Runs saved before ``status`` was a property (setup backfills it from their documents).
+RUNS_WITHOUT_STATUS: LiteralString = (
+    "MATCH (r:Run) WHERE r.status IS NULL RETURN r.id AS id, r.document AS document"
+)
+SET_RUN_STATUS: LiteralString = """
+UNWIND $rows AS row
+MATCH (r:Run {id: row.id})
+SET r.status = row.status
+"""
+
+
+async def prepare(db: Connection) -> None:
+    """Create the constraints and indexes, wait for them, and migrate older data."""
+    for statement in SCHEMA:
+        await db.write(db.statement(statement))
+    await db.write(db.statement("CALL db.awaitIndexes(300)"))
+    await _backfill_run_status(db)
+
+
+async def _backfill_run_status(db: Connection) -> None:
+    """Give runs saved before ``status`` was a property theirs, from their documents."""
+    rows = await db.read(db.statement(RUNS_WITHOUT_STATUS))
+    if rows:
+        status = [
+            {"id": r["id"], "status": orjson.loads(r["document"]).get("status")} for r in rows
+        ]
+        await db.write(db.statement(SET_RUN_STATUS, rows=status))

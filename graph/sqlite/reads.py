@@ -1,0 +1,247 @@
+"""Reads: entities and relations by key, and listings — an :class:`~graph.port.EntityFilter`
+as SQL, keyset pages in every :class:`~graph.port.Order`, counts, facets and FTS5 search.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from graph.errors import StoreError
+from graph.port import (
+    FACET_FIELDS,
+    Cursor,
+    Direction,
+    EntityFilter,
+    EntityState,
+    Order,
+    Page,
+    StoredEntity,
+    StoredRelation,
+)
+from graph.search import fts5_query
+from graph.sqlite.connection import Connection
+from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
+
+#: Sort expression and direction of each order (the key always breaks ties, ascending).
+_ORDER_VALUES: dict[Order, tuple[str, str]] = {
+    Order.KEY: ("e.key", "ASC"),
+    Order.NAME: ("lower(e.name)", "ASC"),
+    Order.KIND: ("e.kind", "ASC"),
+    Order.UPDATED_AT: ("e.updated_at", "DESC"),
+    Order.RELEVANCE: ("s.rank", "ASC"),
+}
+
+#: facet field -> (value expression, joins) over ``entities e``.
+_FACETS: dict[str, tuple[str, str]] = {
+    "kind": ("e.kind", ""),
+    "namespace": ("e.namespace", ""),
+    "spec.type": ("e.spec_type", ""),
+    "spec.lifecycle": ("e.lifecycle", ""),
+    "metadata.tags": ("t.value", "JOIN json_each(e.tags) t"),
+    "owner": (
+        "o.target_ref",
+        "JOIN relations o ON o.source_key = e.key AND o.type = 'ownedBy'",
+    ),
+    "source": ("e.source", ""),
+}
+
+
+async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
+    if not keys:
+        return {}
+    keys_json = lookup_keys(keys)
+
+    def read(conn: sqlite3.Connection) -> dict[str, StoredEntity]:
+        rows = db.execute(
+            conn,
+            f"SELECT {ENTITY_COLUMNS} FROM entities e "
+            "WHERE e.key IN (SELECT value FROM json_each(?))",
+            (keys_json,),
+        ).fetchall()
+        return {entity.key: entity for entity in map(stored_entity, rows)}
+
+    return await db.call(read)
+
+
+async def get_entity_states(db: Connection, keys: Sequence[str]) -> dict[str, EntityState]:
+    if not keys:
+        return {}
+    keys_json = lookup_keys(keys)
+
+    def read(conn: sqlite3.Connection) -> dict[str, EntityState]:
+        rows = db.execute(
+            conn,
+            "SELECT key, source, hash, error FROM entities "
+            "WHERE key IN (SELECT value FROM json_each(?))",
+            (keys_json,),
+        ).fetchall()
+        return {key: EntityState(source, hash_, error) for key, source, hash_, error in rows}
+
+    return await db.call(read)
+
+
+async def get_relations(
+    db: Connection, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None
+) -> list[StoredRelation]:
+    if not keys:
+        return []
+    keys_json = lookup_keys(keys)
+    types_json = json_list(types) if types is not None else None
+    where = {
+        Direction.OUT: "r.source_key IN (SELECT value FROM json_each(:keys))",
+        Direction.IN: "r.target_key IN (SELECT value FROM json_each(:keys))",
+        Direction.BOTH: "(r.source_key IN (SELECT value FROM json_each(:keys)) "
+        "OR r.target_key IN (SELECT value FROM json_each(:keys)))",
+    }[direction]
+    sql = (
+        "SELECT r.source_ref, r.type, r.target_ref, r.source, "
+        "EXISTS (SELECT 1 FROM entities s INDEXED BY entities_key_ref WHERE s.key = r.source_key), "
+        "EXISTS (SELECT 1 FROM entities t INDEXED BY entities_key_ref WHERE t.key = r.target_key) "
+        f"FROM relations r WHERE {where} "
+        "AND (:types IS NULL OR r.type IN (SELECT value FROM json_each(:types))) "
+        "ORDER BY r.source_key, r.type, r.target_key"
+    )
+
+    def read(conn: sqlite3.Connection) -> list[StoredRelation]:
+        rows = db.execute(conn, sql, {"keys": keys_json, "types": types_json}).fetchall()
+        return [StoredRelation(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows]
+
+    return await db.call(read)
+
+
+def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
+    clauses = ["1 = 1"]
+    params: dict[str, Any] = {}
+    if len(flt.kinds) == 1:
+        # equality (not IN) lets the (kind, key) index give a page in key order
+        clauses.append("e.kind = :kind")
+        params["kind"] = flt.kinds[0].lower()
+    elif flt.kinds:
+        clauses.append("e.kind IN (SELECT value FROM json_each(:kinds))")
+        params["kinds"] = json_list([k.lower() for k in flt.kinds])
+    if flt.namespace is not None:
+        clauses.append("e.namespace = :namespace COLLATE NOCASE")
+        params["namespace"] = flt.namespace
+    if flt.owner_keys:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM relations o WHERE o.source_key = e.key "
+            "AND o.type = 'ownedBy' AND o.target_key IN (SELECT value FROM json_each(:owners)))"
+        )
+        params["owners"] = lookup_keys(flt.owner_keys)
+    if flt.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(e.tags) t WHERE t.value = :tag)")
+        params["tag"] = flt.tag.lower()
+    if flt.source is not None:
+        clauses.append("e.source = :source")
+        params["source"] = flt.source
+    if flt.types:
+        clauses.append("e.spec_type IN (SELECT value FROM json_each(:types))")
+        params["types"] = json_list(flt.types)
+    if flt.lifecycles:
+        clauses.append("e.lifecycle IN (SELECT value FROM json_each(:lifecycles))")
+        params["lifecycles"] = json_list(flt.lifecycles)
+    if flt.system_keys:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM relations p WHERE p.source_key = e.key "
+            "AND p.type = 'partOf' AND p.target_key IN (SELECT value FROM json_each(:systems)))"
+        )
+        params["systems"] = lookup_keys(flt.system_keys)
+    if flt.annotation is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(e.document, '$.metadata.annotations') a "
+            "WHERE a.key = :annotation_key AND (:annotation_value IS NULL "
+            "OR a.value = :annotation_value))"
+        )
+        params["annotation_key"], params["annotation_value"] = flt.annotation
+    if flt.search is not None:
+        query = fts5_query(flt.search)
+        if query is None:
+            clauses.append("0 = 1")
+        else:
+            clauses.append(
+                "e.key IN (SELECT key FROM entity_search WHERE entity_search MATCH :search)"
+            )
+            params["search"] = query
+    return " AND ".join(clauses), params
+
+
+async def list_entities(
+    db: Connection,
+    flt: EntityFilter,
+    first: int,
+    after: Cursor | str | None = None,
+    order: Order = Order.KEY,
+) -> Page:
+    where, params = _filter_sql(flt)
+    search = fts5_query(flt.search) if flt.search is not None else None
+    if order is Order.RELEVANCE and search is None:
+        order = Order.KEY
+    if isinstance(after, str):
+        after = Cursor(after.lower(), after.lower())
+    value, direction = _ORDER_VALUES[order]
+    join = ""
+    if order is Order.RELEVANCE:
+        join = (
+            "JOIN (SELECT key AS hit_key, bm25(entity_search, 0.0, 10.0, 5.0, 1.0, 3.0) "
+            "AS rank FROM entity_search WHERE entity_search MATCH :search) s "
+            "ON s.hit_key = e.key"
+        )
+    compare = "<" if direction == "DESC" else ">"
+    params.update(
+        after_value=after.value if after else None,
+        after_key=after.key if after else None,
+        limit=first + 1,
+    )
+    sql = (
+        f"SELECT {ENTITY_COLUMNS}, {value} AS sort_value FROM entities e {join} "
+        f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
+        f"OR ({value} = :after_value AND e.key > :after_key)) "
+        f"ORDER BY {value} {direction}, e.key LIMIT :limit"
+    )
+
+    def read(conn: sqlite3.Connection) -> Page:
+        rows = db.execute(conn, sql, params).fetchall()[: first + 1]
+        page = rows[:first]
+        entities = [stored_entity(r) for r in page]
+        cursors = [Cursor(r[-1], e.key) for r, e in zip(page, entities, strict=True)]
+        return Page(entities, has_next=len(rows) > first, cursors=cursors)
+
+    return await db.call(read)
+
+
+async def count_entities(db: Connection, flt: EntityFilter) -> int:
+    where, params = _filter_sql(flt)
+    sql = f"SELECT count(*) FROM entities e WHERE {where}"
+
+    def read(conn: sqlite3.Connection) -> int:
+        return int(db.execute(conn, sql, params).fetchone()[0])
+
+    return await db.call(read)
+
+
+async def facets(
+    db: Connection, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+) -> dict[str, list[tuple[str, int]]]:
+    unknown = [f for f in fields if f not in _FACETS]
+    if unknown:
+        raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
+    where, params = _filter_sql(flt)
+    params["limit"] = limit
+
+    def read(conn: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:
+        found: dict[str, list[tuple[str, int]]] = {}
+        for field_name in dict.fromkeys(fields):
+            value, joins = _FACETS[field_name]
+            sql = (
+                f"SELECT {value} AS value, count(*) AS n FROM entities e {joins} "
+                f"WHERE {where} AND {value} IS NOT NULL "
+                "GROUP BY 1 ORDER BY n DESC, value LIMIT :limit"
+            )
+            found[field_name] = [
+                (str(v), int(n)) for v, n in db.execute(conn, sql, params).fetchall()
+            ]
+        return found
+
+    return await db.call(read)

@@ -1,0 +1,184 @@
+"""The SQLite store class: :class:`graph.port.GraphStore` over one file, each method handing
+its work to the module of its concern (:mod:`~graph.sqlite.writes`,
+:mod:`~graph.sqlite.reads`, :mod:`~graph.sqlite.questions`, :mod:`~graph.sqlite.runs`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from graph.port import (
+    Cursor,
+    DanglingPage,
+    Direction,
+    EntityFilter,
+    EntityRecord,
+    EntityState,
+    ImpactRow,
+    Order,
+    Orphan,
+    Page,
+    RelationRecord,
+    RunRecord,
+    StaleSummary,
+    StoredEntity,
+    StoredRelation,
+    Traversal,
+)
+from graph.sqlite import questions, reads, runs, schema, writes
+from graph.sqlite.connection import Connection, path_from_url
+
+T = TypeVar("T")
+
+
+class SqliteStore:
+    """:class:`graph.port.GraphStore` over one SQLite file."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        self._db = Connection(self.path)
+
+    @property
+    def query_count(self) -> int:
+        return self._db.queries
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one transaction on the store's thread (see :meth:`Connection.call`)."""
+        return await self._db.call(fn)
+
+    async def setup(self) -> None:
+        await self._db.open(schema.prepare)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ping(self) -> bool:
+        return await self._db.ping()
+
+    # -- writes --------------------------------------------------------------------------
+    async def upsert_entities(
+        self, source: str, run_id: str, records: Sequence[EntityRecord]
+    ) -> None:
+        await writes.upsert_entities(self._db, source, run_id, records)
+
+    async def upsert_relations(
+        self, source: str, run_id: str, records: Sequence[RelationRecord]
+    ) -> None:
+        await writes.upsert_relations(self._db, source, run_id, records)
+
+    async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
+        await writes.touch(self._db, source, run_id, keys, error)
+
+    async def stale(self, source: str, run_id: str) -> StaleSummary:
+        return await writes.stale(self._db, source, run_id)
+
+    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
+        return await writes.delete_stale(self._db, source, run_id)
+
+    async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
+        return await writes.delete_entities(self._db, source, keys)
+
+    async def mutate(
+        self,
+        source: str,
+        run_id: str,
+        upserts: Sequence[EntityRecord],
+        add_relations: Sequence[RelationRecord],
+        remove_relations: Sequence[RelationRecord],
+        delete_keys: Sequence[str],
+    ) -> None:
+        await writes.mutate(
+            self._db, source, run_id, upserts, add_relations, remove_relations, delete_keys
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+    async def get_entities(self, keys: Sequence[str]) -> dict[str, StoredEntity]:
+        return await reads.get_entities(self._db, keys)
+
+    async def get_entity_states(self, keys: Sequence[str]) -> dict[str, EntityState]:
+        return await reads.get_entity_states(self._db, keys)
+
+    async def get_relations(
+        self, keys: Sequence[str], direction: Direction, types: Sequence[str] | None = None
+    ) -> list[StoredRelation]:
+        return await reads.get_relations(self._db, keys, direction, types)
+
+    async def list_entities(
+        self,
+        flt: EntityFilter,
+        first: int,
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+    ) -> Page:
+        return await reads.list_entities(self._db, flt, first, after, order)
+
+    async def count_entities(self, flt: EntityFilter) -> int:
+        return await reads.count_entities(self._db, flt)
+
+    async def facets(
+        self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
+    ) -> dict[str, list[tuple[str, int]]]:
+        return await reads.facets(self._db, fields, flt, limit)
+
+    # -- graph questions -----------------------------------------------------------------
+    async def traverse(
+        self, root_key: str, rel_type: str, direction: Direction, max_depth: int
+    ) -> Traversal:
+        return await questions.traverse(self._db, root_key, rel_type, direction, max_depth)
+
+    async def expand_groups(self, keys: Sequence[str]) -> list[str]:
+        return await questions.expand_groups(self._db, keys)
+
+    async def impact(self, root_key: str, max_depth: int) -> list[ImpactRow]:
+        return await questions.impact(self._db, root_key, max_depth)
+
+    async def shortest_path(
+        self, from_key: str, to_key: str, rel_type: str, max_depth: int
+    ) -> list[str] | None:
+        return await questions.shortest_path(self._db, from_key, to_key, rel_type, max_depth)
+
+    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
+        return await questions.dangling(self._db, first, after)
+
+    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+        return await questions.orphans(self._db, first, after)
+
+    async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
+        return await questions.owned_by(self._db, owner_keys, include_subgroups)
+
+    # -- runs ----------------------------------------------------------------------------
+    async def save_run(self, run: RunRecord) -> None:
+        await runs.save_run(self._db, run)
+
+    async def get_runs(
+        self,
+        source: str | None,
+        first: int,
+        after: str | None = None,
+        status: str | None = None,
+    ) -> list[RunRecord]:
+        return await runs.get_runs(self._db, source, first, after, status)
+
+    async def count_runs(self, source: str | None, status: str | None = None) -> int:
+        return await runs.count_runs(self._db, source, status)
+
+    async def latest_runs(
+        self, sources: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, RunRecord]:
+        return await runs.latest_runs(self._db, sources, statuses)
+
+    async def runs_by_id(self, ids: Sequence[str]) -> dict[str, RunRecord]:
+        return await runs.runs_by_id(self._db, ids)
+
+    async def prune_runs(self, started_before: datetime) -> int:
+        return await runs.prune_runs(self._db, started_before)
+
+    # -- leases --------------------------------------------------------------------------
+    async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        return await runs.acquire_lease(self._db, name, owner, now, until)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await runs.release_lease(self._db, name, owner)
