@@ -38,25 +38,12 @@ KNOWN_UNTIL_MERGE: frozenset[str] = frozenset(
         # entry also covers any smaller cycle among the same modules; a long entry covers
         # its file at any length.
         #
-        # Issue 10 step 1 (untie the source registry): ingestors.sources is both the
-        # contract every source imports and the registry that imports every source.
-        "cycle: ingestors.aws, ingestors.aws.config, ingestors.aws.fetch, ingestors.aws.get, "
-        "ingestors.aws.transform, ingestors.github, ingestors.github.config, "
-        "ingestors.github.fetch, ingestors.github.transform, ingestors.gitlab, "
-        "ingestors.gitlab.config, ingestors.gitlab.get, ingestors.jenkins, "
-        "ingestors.jenkins.config, ingestors.jenkins.get, ingestors.registry, ingestors.sources",
-        "long: ingestors/sources.py has 407 lines",
-        # Issue 10 step 2 (split the stores by concern, role protocols in the port).
-        "long: graph/sqlite_store.py has 1082 lines",
-        "long: graph/neo4j_store.py has 756 lines",
-        "long: graph/neo4j_cypher.py has 586 lines",
-        "long: graph/port.py has 449 lines",
         # Issue 10 step 4 (name the runner's phases; records get their own module).
-        "long: ingestors/runner.py has 482 lines",
+        "long: ingestors/runner.py has 489 lines",
         # No branch of issue 10 shortens these yet: each needs a split or a `long:` reason
         # at the top of its docstring.
-        "long: api/cli.py has 499 lines",
-        "long: ingestors/http.py has 484 lines",
+        "long: api/cli.py has 501 lines",
+        "long: ingestors/http.py has 486 lines",
         "long: ingestors/scheduler.py has 463 lines",
         "long: ingestors/gitlab/transform.py has 426 lines",
     }
