@@ -1,28 +1,26 @@
 """GraphQL types of the delivery kinds (Pipeline, Build, Deployment, Environment,
-CloudAccount) and the delivery fields of ``Component`` and ``Resource``.
+CloudAccount), and what ``Component`` and ``Resource`` (in :mod:`schema.kinds`) use for
+their delivery fields: ``CloudInfo`` and the newest-first order.
 
-Everything is read through the request's loaders by following relations: a pipeline's
-builds are its ``hasRun`` relations, a component's deployments its ``deployedBy`` ones, and
-so on (see :mod:`catalog.relations`). A field costs one batched store call per level of the
-selection whatever the number of items; "newest first" is sorted here, over the entities
-loaded, by ``spec.startedAt`` (builds) or ``spec.createdAt`` (deployments).
+Everything is read by following relations (:mod:`schema.related`): a pipeline's builds are
+its ``hasRun`` relations, a component's deployments its ``deployedBy`` ones, and so on (see
+:mod:`catalog.relations`). A field costs one batched store call per level of the selection
+whatever the number of items; "newest first" is sorted here, over the entities loaded, by
+``spec.startedAt`` (builds) or ``spec.createdAt`` (deployments).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import strawberry
 
-from catalog.errors import InvalidRefError
-from catalog.refs import parse_ref
-from catalog.relations import normalize_type
 from schema.context import Info
-from schema.entity import Entity, to_graphql
-from schema.errors import UserInputError
+from schema.entity import Entity, kind_type
 from schema.inputs import page_size
+from schema.related import Resolved, settled
 
 if TYPE_CHECKING:
     from schema.kinds import Component, Resource
@@ -37,41 +35,6 @@ _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 ComponentType = Annotated["Component", strawberry.lazy("schema.kinds")]
 ResourceType = Annotated["Resource", strawberry.lazy("schema.kinds")]
-
-
-def _kind_of(ref: str) -> str:
-    return ref.split(":", 1)[0].lower()
-
-
-async def related_refs(info: Info, keys: Sequence[str], type_: str, kind: str) -> list[str]:
-    """Refs of ``kind`` at the other end of ``type_`` relations (forward or inverse name)
-    of any of ``keys``, each once, sorted: one batched load for all keys."""
-    forward, inverse = normalize_type(type_)
-    found: dict[str, str] = {}
-    loaded = await info.context.loaders.relations.load_many(list(keys))
-    for key, rows in zip(keys, loaded, strict=True):
-        me = key.lower()
-        for row in rows:
-            if row.type != forward:
-                continue
-            end, other = (
-                (row.target_ref, row.source_ref) if inverse else (row.source_ref, row.target_ref)
-            )
-            if end.lower() == me and _kind_of(other) == kind:
-                found.setdefault(other.lower(), other)
-    return [found[key] for key in sorted(found)]
-
-
-async def load_typed(info: Info, refs: Sequence[str], cls: type[E]) -> list[E]:
-    """The existing entities of ``refs`` as GraphQL objects of ``cls`` (others left out)."""
-    found = await info.context.loaders.entities.load_many(list(refs))
-    objects = [to_graphql(stored) for stored in found if stored is not None]
-    return [o for o in objects if isinstance(o, cls)]
-
-
-async def related(entity: Entity, info: Info, type_: str, kind: str, cls: type[E]) -> list[E]:
-    refs = await related_refs(info, [entity.stored.key], type_, kind)
-    return await load_typed(info, refs, cls)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -102,6 +65,7 @@ def _text(spec: dict[str, Any], field: str) -> str | None:
     return None if value is None else str(value)
 
 
+@kind_type("pipeline")
 @strawberry.type(description="A CI pipeline (a workflow, a .gitlab-ci.yml, a Jenkins job).")
 class Pipeline(Entity):
     @strawberry.field(description="github-actions, gitlab-ci, jenkins, ...")
@@ -120,24 +84,28 @@ class Pipeline(Entity):
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
-    @strawberry.field(description="The components it builds.")
-    async def components(self, info: Info) -> list[ComponentType]:
-        from schema.kinds import Component
+    @strawberry.field(description="The components it builds.", graphql_type=list[ComponentType])
+    def components(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "builds", "component")
 
-        return await related(self, info, "builds", "component", Component)
-
-    @strawberry.field(description="Its runs, newest first (by startedAt).")
-    async def builds(self, info: Info, first: int | None = DEFAULT_EVENTS) -> list[Build]:
+    @strawberry.field(
+        description="Its runs, newest first (by startedAt).", graphql_type=list["Build"]
+    )
+    async def builds(self, info: Info, first: int | None = DEFAULT_EVENTS) -> list[Entity]:
         size = page_size(first, DEFAULT_EVENTS)
-        runs = await related(self, info, "hasRun", "build", Build)
-        return newest_first(runs, "startedAt")[:size]
+        return (await self._runs(info))[:size]
 
-    @strawberry.field(description="Its newest run.")
-    async def latest_build(self, info: Info) -> Build | None:
-        runs = newest_first(await related(self, info, "hasRun", "build", Build), "startedAt")
+    @strawberry.field(description="Its newest run.", graphql_type=Optional["Build"])
+    async def latest_build(self, info: Info) -> Entity | None:
+        runs = await self._runs(info)
         return runs[0] if runs else None
 
+    async def _runs(self, info: Info) -> list[Entity]:
+        runs = await settled(self.related_entities(info, "hasRun", "build"))
+        return newest_first(runs, "startedAt")
 
+
+@kind_type("build")
 @strawberry.type(description="One run of a pipeline.")
 class Build(Entity):
     @strawberry.field(description="queued, in_progress, completed, ...")
@@ -174,12 +142,12 @@ class Build(Entity):
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
-    @strawberry.field(description="The pipeline it is a run of.")
-    async def pipeline(self, info: Info) -> Pipeline | None:
-        found = await related(self, info, "runOf", "pipeline", Pipeline)
-        return found[0] if found else None
+    @strawberry.field(description="The pipeline it is a run of.", graphql_type=Pipeline | None)
+    def pipeline(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "runOf", "pipeline")
 
 
+@kind_type("deployment")
 @strawberry.type(description="A component shipped to an environment.")
 class Deployment(Entity):
     @strawberry.field(description="success, failure, in_progress, ...")
@@ -206,19 +174,18 @@ class Deployment(Entity):
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
-    @strawberry.field(description="The component it deploys.")
-    async def component(self, info: Info) -> ComponentType | None:
-        from schema.kinds import Component
+    @strawberry.field(description="The component it deploys.", graphql_type=ComponentType | None)
+    def component(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "deploys", "component")
 
-        found = await related(self, info, "deploys", "component", Component)
-        return found[0] if found else None
-
-    @strawberry.field(description="The environment it went to.")
-    async def environment(self, info: Info) -> Environment | None:
-        found = await related(self, info, "deployedTo", "environment", Environment)
-        return found[0] if found else None
+    @strawberry.field(
+        description="The environment it went to.", graphql_type=Optional["Environment"]
+    )
+    def environment(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "deployedTo", "environment")
 
 
+@kind_type("environment")
 @strawberry.type(description="Where components run: production, staging, ...")
 class Environment(Entity):
     @strawberry.field(description="production, staging, ...")
@@ -229,25 +196,27 @@ class Environment(Entity):
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
-    @strawberry.field(description="Components deployed here.")
-    async def components(self, info: Info) -> list[ComponentType]:
-        from schema.kinds import Component
+    @strawberry.field(description="Components deployed here.", graphql_type=list[ComponentType])
+    def components(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hosts", "component")
 
-        return await related(self, info, "hosts", "component", Component)
-
-    @strawberry.field(description="Deployments to it, newest first (by createdAt).")
-    async def deployments(self, info: Info, first: int | None = DEFAULT_EVENTS) -> list[Deployment]:
+    @strawberry.field(
+        description="Deployments to it, newest first (by createdAt).",
+        graphql_type=list[Deployment],
+    )
+    async def deployments(self, info: Info, first: int | None = DEFAULT_EVENTS) -> list[Entity]:
         size = page_size(first, DEFAULT_EVENTS)
-        found = await related(self, info, "hosts", "deployment", Deployment)
+        found = await settled(self.related_entities(info, "hosts", "deployment"))
         return newest_first(found, "createdAt")[:size]
 
-    @strawberry.field(description="Cloud resources deployed to it.")
-    async def resources(self, info: Info) -> list[ResourceType]:
-        from schema.kinds import Resource
+    @strawberry.field(
+        description="Cloud resources deployed to it.", graphql_type=list[ResourceType]
+    )
+    def resources(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hosts", "resource")
 
-        return await related(self, info, "hosts", "resource", Resource)
 
-
+@kind_type("cloudaccount")
 @strawberry.type(description="A cloud account (an AWS account, ...).")
 class CloudAccount(Entity):
     @strawberry.field(description="aws, ...")
@@ -262,12 +231,12 @@ class CloudAccount(Entity):
     def alias(self) -> str | None:
         return _text(self._spec, "alias")
 
-    @strawberry.field(description="Resources in it (partOf it), by ref.")
-    async def resources(self, info: Info, first: int | None = 25) -> list[ResourceType]:
-        from schema.kinds import Resource
-
+    @strawberry.field(
+        description="Resources in it (partOf it), by ref.", graphql_type=list[ResourceType]
+    )
+    async def resources(self, info: Info, first: int | None = 25) -> list[Entity]:
         size = page_size(first, 25)
-        return (await related(self, info, "hasPart", "resource", Resource))[:size]
+        return (await settled(self.related_entities(info, "hasPart", "resource")))[:size]
 
 
 @strawberry.type(description="Where a cloud resource lives, from its aws.amazon.com/* annotations.")
@@ -296,87 +265,3 @@ def cloud_info(annotations: dict[str, Any]) -> CloudInfo | None:
         region=str(region) if region else None,
         arn=str(arn) if arn else None,
     )
-
-
-# --- the delivery fields of Component and Resource (declared in schema.kinds) ------------
-
-
-async def component_pipelines(component: Entity, info: Info) -> list[Pipeline]:
-    return await related(component, info, "builtBy", "pipeline", Pipeline)
-
-
-async def component_builds(component: Entity, info: Info, first: int | None) -> list[Build]:
-    size = page_size(first, DEFAULT_EVENTS)
-    pipelines = await related_refs(info, [component.stored.key], "builtBy", "pipeline")
-    runs = await related_refs(info, pipelines, "hasRun", "build")
-    return newest_first(await load_typed(info, runs, Build), "startedAt")[:size]
-
-
-async def _deployments(component: Entity, info: Info) -> list[Deployment]:
-    found = await related(component, info, "deployedBy", "deployment", Deployment)
-    return newest_first(found, "createdAt")
-
-
-async def component_deployments(
-    component: Entity, info: Info, first: int | None
-) -> list[Deployment]:
-    return (await _deployments(component, info))[: page_size(first, DEFAULT_EVENTS)]
-
-
-async def component_environments(component: Entity, info: Info) -> list[Environment]:
-    """Environments it is deployedTo, directly or through its deployments."""
-    key = component.stored.key
-    deployments = await related_refs(info, [key], "deployedBy", "deployment")
-    refs = await related_refs(info, [key, *deployments], "deployedTo", "environment")
-    return await load_typed(info, refs, Environment)
-
-
-async def component_latest_deployment(
-    component: Entity, info: Info, environment: str
-) -> Deployment | None:
-    """Its newest deployment to ``environment``: a plain name (``production``) matches the
-    environment's name in any namespace, a ref with a namespace
-    (``environment:default/production``) matches exactly."""
-    try:
-        wanted = parse_ref(
-            environment, default_kind="environment", default_namespace=component.stored.namespace
-        )
-    except InvalidRefError as exc:
-        raise UserInputError(
-            f"environment: {exc.reason}; give an environment name (production) or ref "
-            "(environment:default/production)"
-        ) from None
-    by_name = "/" not in environment
-    for deployment in await _deployments(component, info):
-        target = deployment._spec.get("environment")
-        if not isinstance(target, str):
-            continue
-        try:
-            ref = parse_ref(
-                target, default_kind="environment", default_namespace=deployment.stored.namespace
-            )
-        except InvalidRefError:
-            continue
-        if by_name and ref.kind == wanted.kind and ref.name.lower() == wanted.name.lower():
-            return deployment
-        if ref.key == wanted.key:
-            return deployment
-    return None
-
-
-async def resource_environments(resource: Entity, info: Info) -> list[Environment]:
-    return await related(resource, info, "deployedTo", "environment", Environment)
-
-
-async def resource_account(resource: Entity, info: Info) -> CloudAccount | None:
-    found = await related(resource, info, "partOf", "cloudaccount", CloudAccount)
-    return found[0] if found else None
-
-
-DELIVERY_TYPES: dict[str, type[Entity]] = {
-    "pipeline": Pipeline,
-    "build": Build,
-    "deployment": Deployment,
-    "environment": Environment,
-    "cloudaccount": CloudAccount,
-}

@@ -1,30 +1,35 @@
-"""The ``Entity`` interface every kind implements, with ``Relation`` and ``Link``.
+"""The ``Entity`` interface every kind implements, with ``Relation`` and ``Link``, and the
+registry of kind types: a kind's GraphQL type registers itself with :func:`kind_type`, and
+:func:`to_graphql` picks it by the stored kind (``GenericEntity`` for a kind without one),
+so this module never imports its subtypes.
 
 Relations are stored forward only; here both directions are shown, the inverse under its
-inverse name (``ownerOf`` for an ``ownedBy`` that points at this entity).
+inverse name (``ownerOf`` for an ``ownedBy`` that points at this entity). Relation fields
+walk through :mod:`schema.related`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from catalog.relations import INVERSE_TYPES, RELATION_TYPES
-from graph.port import StoredEntity, StoredRelation
+from graph.port import StoredEntity
+from schema import related
 from schema.context import Info
 from schema.errors import UserInputError
+from schema.related import Resolved, seen_from, then
+from schema.runs import to_run
 
 if TYPE_CHECKING:
     from schema.runs import IngestionRun
 
-T = TypeVar("T")
-Resolved: TypeAlias = T | Awaitable[T]
-"""What a resolver that answers at once when it can returns: the value, or an awaitable."""
+E = TypeVar("E", bound="Entity")
 
 
 def global_id(ref: str) -> str:
@@ -58,16 +63,6 @@ class Relation:
     async def target(self, info: Info) -> Entity | None:
         stored = await info.context.loaders.entities.load(self.target_ref)
         return to_graphql(stored) if stored else None
-
-
-def _seen_from(key: str, row: StoredRelation) -> list[tuple[str, str]]:
-    """(type as seen from ``key``, the other end's ref); a self-relation gives both."""
-    seen = []
-    if row.source_ref.lower() == key:
-        seen.append((row.type, row.target_ref))
-    if row.target_ref.lower() == key:
-        seen.append((RELATION_TYPES[row.type], row.source_ref))
-    return seen
 
 
 @strawberry.interface(description="A catalog entity of any kind.")
@@ -158,91 +153,31 @@ class Entity:
     async def last_run(
         self, info: Info
     ) -> Annotated[IngestionRun, strawberry.lazy("schema.runs")] | None:
-        from schema.runs import to_run
-
         return to_run(await info.context.loaders.runs.load(self.stored.run_id))
 
     @strawberry.field(description="Set when the source now has an invalid version of it.")
     def error(self) -> str | None:
         return self.stored.error
 
-    async def _related(self, info: Info, type_: str) -> list[str]:
-        """Refs at the other end of relations of ``type_`` (forward or inverse name)."""
-        rows = await info.context.loaders.relations.load(self.stored.key)
-        return [
-            other
-            for row in rows
-            for seen, other in _seen_from(self.stored.key, row)
-            if seen == type_
-        ]
-
-    def _related_now(self, info: Info, type_: str) -> list[str] | None:
-        """:meth:`_related` when this entity's relations are loaded already, else None."""
-        loaded = info.context.loaders.relations.peek(self.stored.key)
-        if loaded is None:
-            return None
-        key = self.stored.key
-        return [
-            other
-            for row in loaded.result()
-            for seen, other in _seen_from(key, row)
-            if seen == type_
-        ]
-
     def related_entities(
         self, info: Info, type_: str, kind: str | None = None
     ) -> Resolved[list[Entity]]:
-        """The entities at the other end of ``type_`` relations (of ``kind`` when given):
-        at once when a listing preloaded them (:func:`preload_related`), else awaited."""
-        refs = self._related_now(info, type_)
-        if refs is not None:
-            entities = info.context.loaders.entities
-            found: list[Entity] = []
-            for ref in refs:
-                if kind is not None and ref.split(":", 1)[0].lower() != kind:
-                    continue
-                loaded = entities.peek(ref)
-                if loaded is None:
-                    break
-                stored = loaded.result()
-                if stored is not None:
-                    found.append(to_graphql(stored))
-            else:
-                return found
-        return self._load_related_entities(info, type_, kind)
+        """The entities at the other end of ``type_`` relations (forward or inverse name),
+        of ``kind`` when given, in ref order (see :mod:`schema.related`)."""
+        return then(related.related(info, [self.stored.key], type_, kind), to_graphql_all)
 
-    async def _load_related_entities(
-        self, info: Info, type_: str, kind: str | None
-    ) -> list[Entity]:
-        refs = [
-            r
-            for r in await self._related(info, type_)
-            if kind is None or r.split(":", 1)[0].lower() == kind
-        ]
-        found = await info.context.loaders.entities.load_many(refs)
-        return [to_graphql(s) for s in found if s is not None]
+    def related_entity(
+        self, info: Info, type_: str, kind: str | None = None
+    ) -> Resolved[Entity | None]:
+        """The entity at the first of those refs; None when it is not an entity."""
+        return then(related.related_one(info, self.stored.key, type_, kind), to_graphql_or_none)
 
     @strawberry.field(
         description="The owner (the ownedBy target), where the kind has one.",
         graphql_type=Optional["Entity"],
     )
     def owner(self, info: Info) -> Resolved[Entity | None]:
-        refs = self._related_now(info, "ownedBy")
-        if refs is not None:
-            if not refs:
-                return None
-            loaded = info.context.loaders.entities.peek(refs[0])
-            if loaded is not None:
-                stored = loaded.result()
-                return to_graphql(stored) if stored else None
-        return self._load_owner(info)
-
-    async def _load_owner(self, info: Info) -> Entity | None:
-        refs = await self._related(info, "ownedBy")
-        if not refs:
-            return None
-        stored = await info.context.loaders.entities.load(refs[0])
-        return to_graphql(stored) if stored else None
+        return self.related_entity(info, "ownedBy")
 
     @strawberry.field(
         description="Relations in both directions, inverse types included; filter by type."
@@ -255,7 +190,7 @@ class Entity:
         found = [
             Relation(type=seen, target_ref=other)
             for row in rows
-            for seen, other in _seen_from(self.stored.key, row)
+            for seen, other in seen_from(self.stored.key, row)
             if type is None or seen == type
         ]
         return sorted(found, key=lambda r: (r.type, r.target_ref.lower()))
@@ -269,23 +204,42 @@ class Entity:
         return self.related_entities(info, "dependencyOf")
 
 
-async def preload_related(info: Info, keys: list[str]) -> None:
-    """Load the relations of ``keys`` and the entities their forward relations point at, in
-    two batches: the fields of a page's entities then answer without awaiting (each awaited
-    field costs the executor a task, and a page has hundreds)."""
-    loaders = info.context.loaders
-    rows_of = await loaders.relations.load_many(keys)
-    targets = {
-        row.target_ref.lower()
-        for key, rows in zip(keys, rows_of, strict=True)
-        for row in rows
-        if row.source_ref.lower() == key.lower()
-    }
-    await loaders.entities.load_many(sorted(targets))
+@strawberry.type(description="An entity of a kind without a type of its own.")
+class GenericEntity(Entity):
+    @strawberry.field
+    def spec(self) -> JSON:
+        return JSON(self._spec)
+
+
+_KIND_TYPES: dict[str, type[Entity]] = {}
+
+
+def kind_type(kind: str) -> Callable[[type[E]], type[E]]:
+    """Register the decorated GraphQL type as the one for entities of ``kind`` (lowercase);
+    put it above ``@strawberry.type``."""
+
+    def register(cls: type[E]) -> type[E]:
+        if kind != kind.lower() or kind in _KIND_TYPES:
+            raise ValueError(f"kind {kind!r}: give each lowercase kind one type")
+        _KIND_TYPES[kind] = cls
+        return cls
+
+    return register
+
+
+def entity_types() -> tuple[type[Entity], ...]:
+    """Every registered kind type and ``GenericEntity``, for ``strawberry.Schema(types=)``."""
+    return (*_KIND_TYPES.values(), GenericEntity)
 
 
 def to_graphql(stored: StoredEntity) -> Entity:
     """The GraphQL object for a stored entity: its kind's type, or the generic one."""
-    from schema.kinds import type_for_kind
+    return _KIND_TYPES.get(stored.kind.lower(), GenericEntity)(stored=stored)
 
-    return type_for_kind(stored.kind)(stored=stored)
+
+def to_graphql_all(found: Sequence[StoredEntity]) -> list[Entity]:
+    return [to_graphql(stored) for stored in found]
+
+
+def to_graphql_or_none(stored: StoredEntity | None) -> Entity | None:
+    return to_graphql(stored) if stored is not None else None

@@ -1,43 +1,39 @@
 """A GraphQL type per Backstage kind, each implementing ``Entity`` with typed relation
-fields. A kind with no type of its own (added by a source) resolves as ``GenericEntity``."""
+fields and registering itself for its kind (:func:`schema.entity.kind_type`). A kind with
+no type of its own (added by a source) resolves as ``GenericEntity``; the delivery kinds
+are in :mod:`schema.delivery`.
+
+A relation field is one walk (:mod:`schema.related`): a relation name, and the kind of the
+other end where the field is typed. ``Component``'s delivery fields chain walks (its
+pipelines, then their builds) and sort what they find newest first.
+"""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.scalars import JSON
 
-from schema import delivery
+from catalog.errors import InvalidRefError
+from catalog.refs import parse_ref
 from schema.context import Info
 from schema.delivery import (
-    DELIVERY_TYPES,
+    DEFAULT_EVENTS,
     Build,
     CloudAccount,
     CloudInfo,
     Deployment,
     Environment,
     Pipeline,
+    cloud_info,
+    newest_first,
 )
-from schema.entity import Entity, Resolved, to_graphql
+from schema.entity import Entity, entity_types, kind_type, to_graphql_all
+from schema.errors import UserInputError
+from schema.inputs import page_size
+from schema.related import Resolved, related, related_refs, settled
 
 
-def _kind_of(ref: str) -> str:
-    return ref.split(":", 1)[0].lower()
-
-
-async def _one(entity: Entity, info: Info, type_: str, kind: str) -> Entity | None:
-    refs = [r for r in await entity._related(info, type_) if _kind_of(r) == kind]
-    if not refs:
-        return None
-    stored = await info.context.loaders.entities.load(refs[0])
-    return to_graphql(stored) if stored else None
-
-
-async def _many(entity: Entity, info: Info, type_: str, kind: str | None = None) -> list[Entity]:
-    refs = [r for r in await entity._related(info, type_) if kind is None or _kind_of(r) == kind]
-    found = await info.context.loaders.entities.load_many(refs)
-    return [to_graphql(s) for s in found if s is not None]
-
-
+@kind_type("component")
 @strawberry.type(description="A piece of software: a service, website, library, ...")
 class Component(Entity):
     @strawberry.field
@@ -48,17 +44,17 @@ class Component(Entity):
     def lifecycle(self) -> str | None:
         return self._spec.get("lifecycle")
 
-    @strawberry.field
-    async def system(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "system")
+    @strawberry.field(graphql_type=Entity | None)
+    def system(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field(description="The component this one is part of.")
-    async def subcomponent_of(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "component")
+    @strawberry.field(description="The component this one is part of.", graphql_type=Entity | None)
+    def subcomponent_of(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "component")
 
-    @strawberry.field
-    async def subcomponents(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasPart", "component")
+    @strawberry.field(graphql_type=list[Entity])
+    def subcomponents(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasPart", "component")
 
     @strawberry.field(graphql_type=list[Entity])
     def provides_apis(self, info: Info) -> Resolved[list[Entity]]:
@@ -68,35 +64,91 @@ class Component(Entity):
     def consumes_apis(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "consumesApi")
 
-    @strawberry.field(description="The template this component was made from.")
-    async def scaffolded_from(self, info: Info) -> Entity | None:
-        return await _one(self, info, "scaffoldedFrom", "template")
+    @strawberry.field(
+        description="The template this component was made from.", graphql_type=Entity | None
+    )
+    def scaffolded_from(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "scaffoldedFrom", "template")
 
-    @strawberry.field(description="Pipelines that build it.")
-    async def pipelines(self, info: Info) -> list[Pipeline]:
-        return await delivery.component_pipelines(self, info)
+    @strawberry.field(description="Pipelines that build it.", graphql_type=list[Pipeline])
+    def pipelines(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "builtBy", "pipeline")
 
-    @strawberry.field(description="Runs of its pipelines, newest first (by startedAt).")
-    async def builds(self, info: Info, first: int | None = 10) -> list[Build]:
-        return await delivery.component_builds(self, info, first)
+    @strawberry.field(
+        description="Runs of its pipelines, newest first (by startedAt).",
+        graphql_type=list[Build],
+    )
+    async def builds(self, info: Info, first: int | None = 10) -> list[Entity]:
+        size = page_size(first, DEFAULT_EVENTS)
+        pipelines = await settled(related_refs(info, [self.stored.key], "builtBy", "pipeline"))
+        runs = await settled(related(info, pipelines, "hasRun", "build"))
+        return newest_first(to_graphql_all(runs), "startedAt")[:size]
 
-    @strawberry.field(description="Its deployments, newest first (by createdAt).")
-    async def deployments(self, info: Info, first: int | None = 10) -> list[Deployment]:
-        return await delivery.component_deployments(self, info, first)
+    @strawberry.field(
+        description="Its deployments, newest first (by createdAt).",
+        graphql_type=list[Deployment],
+    )
+    async def deployments(self, info: Info, first: int | None = 10) -> list[Entity]:
+        return (await self._deployments(info))[: page_size(first, DEFAULT_EVENTS)]
 
-    @strawberry.field(description="Environments it is deployed to (directly or by deployments).")
-    async def environments(self, info: Info) -> list[Environment]:
-        return await delivery.component_environments(self, info)
+    async def _deployments(self, info: Info) -> list[Entity]:
+        found = await settled(self.related_entities(info, "deployedBy", "deployment"))
+        return newest_first(found, "createdAt")
 
-    @strawberry.field(description="Its newest deployment to an environment (name or ref).")
-    async def latest_deployment(self, info: Info, environment: str) -> Deployment | None:
-        return await delivery.component_latest_deployment(self, info, environment)
+    @strawberry.field(
+        description="Environments it is deployed to (directly or by deployments).",
+        graphql_type=list[Environment],
+    )
+    async def environments(self, info: Info) -> list[Entity]:
+        key = self.stored.key
+        deployments = await settled(related_refs(info, [key], "deployedBy", "deployment"))
+        found = await settled(related(info, [key, *deployments], "deployedTo", "environment"))
+        return to_graphql_all(found)
 
-    @strawberry.field(description="Resources it depends on (what the cloud says it runs on).")
-    async def resources(self, info: Info) -> list[Resource]:
-        return await delivery.related(self, info, "dependsOn", "resource", Resource)
+    @strawberry.field(
+        description="Its newest deployment to an environment (name or ref).",
+        graphql_type=Deployment | None,
+    )
+    async def latest_deployment(self, info: Info, environment: str) -> Entity | None:
+        """A plain name (``production``) matches the environment's name in any namespace, a
+        ref with a namespace (``environment:default/production``) matches exactly."""
+        try:
+            wanted = parse_ref(
+                environment, default_kind="environment", default_namespace=self.stored.namespace
+            )
+        except InvalidRefError as exc:
+            raise UserInputError(
+                f"environment: {exc.reason}; give an environment name (production) or ref "
+                "(environment:default/production)"
+            ) from None
+        by_name = "/" not in environment
+        for deployment in await self._deployments(info):
+            target = deployment._spec.get("environment")
+            if not isinstance(target, str):
+                continue
+            try:
+                ref = parse_ref(
+                    target,
+                    default_kind="environment",
+                    default_namespace=deployment.stored.namespace,
+                )
+            except InvalidRefError:
+                continue
+            if by_name and ref.kind == wanted.kind and ref.name.lower() == wanted.name.lower():
+                return deployment
+            if ref.key == wanted.key:
+                return deployment
+        return None
+
+    @strawberry.field(
+        description="Resources it depends on (what the cloud says it runs on).",
+        graphql_type=list["Resource"],
+    )
+    def resources(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "dependsOn", "resource")
 
 
+@kind_type("api")
 @strawberry.type(name="API", description="An interface a component provides or consumes.")
 class Api(Entity):
     @strawberry.field
@@ -112,72 +164,78 @@ class Api(Entity):
         value = self._spec.get("definition")
         return value if isinstance(value, str) else None
 
-    @strawberry.field
-    async def system(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "system")
+    @strawberry.field(graphql_type=Entity | None)
+    def system(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field
-    async def providers(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "apiProvidedBy")
+    @strawberry.field(graphql_type=list[Entity])
+    def providers(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "apiProvidedBy")
 
-    @strawberry.field
-    async def consumers(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "apiConsumedBy")
+    @strawberry.field(graphql_type=list[Entity])
+    def consumers(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "apiConsumedBy")
 
 
+@kind_type("resource")
 @strawberry.type(description="Infrastructure a component needs: a database, queue, bucket, ...")
 class Resource(Entity):
     @strawberry.field
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field
-    async def system(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "system")
+    @strawberry.field(graphql_type=Entity | None)
+    def system(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "system")
 
     @strawberry.field(description="Cloud provider, account, region and ARN; null when not cloud.")
     def cloud(self) -> CloudInfo | None:
-        return delivery.cloud_info(self._metadata.get("annotations") or {})
+        return cloud_info(self._metadata.get("annotations") or {})
 
-    @strawberry.field(description="The cloud account it is part of.")
-    async def account(self, info: Info) -> CloudAccount | None:
-        return await delivery.resource_account(self, info)
+    @strawberry.field(
+        description="The cloud account it is part of.", graphql_type=CloudAccount | None
+    )
+    def account(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "cloudaccount")
 
-    @strawberry.field(description="Environments it is deployed to.")
-    async def environments(self, info: Info) -> list[Environment]:
-        return await delivery.resource_environments(self, info)
+    @strawberry.field(description="Environments it is deployed to.", graphql_type=list[Environment])
+    def environments(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "deployedTo", "environment")
 
 
+@kind_type("system")
 @strawberry.type(description="A collection of components, APIs and resources.")
 class System(Entity):
-    @strawberry.field
-    async def domain(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "domain")
+    @strawberry.field(graphql_type=Entity | None)
+    def domain(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field
-    async def components(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasPart", "component")
+    @strawberry.field(graphql_type=list[Entity])
+    def components(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasPart", "component")
 
-    @strawberry.field
-    async def apis(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasPart", "api")
+    @strawberry.field(graphql_type=list[Entity])
+    def apis(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasPart", "api")
 
-    @strawberry.field
-    async def resources(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasPart", "resource")
+    @strawberry.field(graphql_type=list[Entity])
+    def resources(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasPart", "resource")
 
 
+@kind_type("domain")
 @strawberry.type(description="A business area grouping systems.")
 class Domain(Entity):
-    @strawberry.field
-    async def subdomain_of(self, info: Info) -> Entity | None:
-        return await _one(self, info, "partOf", "domain")
+    @strawberry.field(graphql_type=Entity | None)
+    def subdomain_of(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field
-    async def systems(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasPart", "system")
+    @strawberry.field(graphql_type=list[Entity])
+    def systems(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasPart", "system")
 
 
+@kind_type("group")
 @strawberry.type(description="A team or other organisational unit.")
 class Group(Entity):
     @strawberry.field
@@ -188,38 +246,40 @@ class Group(Entity):
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field
-    async def parent(self, info: Info) -> Entity | None:
-        return await _one(self, info, "childOf", "group")
+    @strawberry.field(graphql_type=Entity | None)
+    def parent(self, info: Info) -> Resolved[Entity | None]:
+        return self.related_entity(info, "childOf", "group")
 
-    @strawberry.field
-    async def children(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "parentOf")
+    @strawberry.field(graphql_type=list[Entity])
+    def children(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "parentOf")
 
-    @strawberry.field
-    async def members(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "hasMember")
+    @strawberry.field(graphql_type=list[Entity])
+    def members(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "hasMember")
 
-    @strawberry.field
-    async def owner_of(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "ownerOf")
+    @strawberry.field(graphql_type=list[Entity])
+    def owner_of(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "ownerOf")
 
 
+@kind_type("user")
 @strawberry.type(description="A person.")
 class User(Entity):
     @strawberry.field
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field
-    async def member_of(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "memberOf")
+    @strawberry.field(graphql_type=list[Entity])
+    def member_of(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "memberOf")
 
-    @strawberry.field
-    async def owner_of(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "ownerOf")
+    @strawberry.field(graphql_type=list[Entity])
+    def owner_of(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "ownerOf")
 
 
+@kind_type("template")
 @strawberry.type(description="A scaffolder template new projects start from.")
 class Template(Entity):
     @strawberry.field
@@ -234,11 +294,12 @@ class Template(Entity):
     def steps(self) -> JSON:
         return JSON(self._spec.get("steps", []))
 
-    @strawberry.field(description="Entities made from this template.")
-    async def scaffolded(self, info: Info) -> list[Entity]:
-        return await _many(self, info, "scaffolderOf")
+    @strawberry.field(description="Entities made from this template.", graphql_type=list[Entity])
+    def scaffolded(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "scaffolderOf")
 
 
+@kind_type("location")
 @strawberry.type(description="A pointer to more descriptors.")
 class Location(Entity):
     @strawberry.field
@@ -250,27 +311,6 @@ class Location(Entity):
         return [str(t) for t in found]
 
 
-@strawberry.type(description="An entity of a kind without a type of its own.")
-class GenericEntity(Entity):
-    @strawberry.field
-    def spec(self) -> JSON:
-        return JSON(self._spec)
-
-
-_TYPES: dict[str, type[Entity]] = {
-    "component": Component,
-    "api": Api,
-    "resource": Resource,
-    "system": System,
-    "domain": Domain,
-    "group": Group,
-    "user": User,
-    "template": Template,
-    "location": Location,
-    **DELIVERY_TYPES,
-}
-ALL_TYPES: tuple[type[Entity], ...] = (*_TYPES.values(), GenericEntity)
-
-
-def type_for_kind(kind: str) -> type[Entity]:
-    return _TYPES.get(kind.lower(), GenericEntity)
+ALL_TYPES: tuple[type[Entity], ...] = entity_types()
+"""Every kind type (this module imports :mod:`schema.delivery`, so its kinds are in), for
+``strawberry.Schema(types=...)``."""

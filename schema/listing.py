@@ -12,9 +12,12 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from graph.port import FACET_FIELDS, Cursor, EntityFilter, Order
 from schema.context import Info
-from schema.entity import Entity, preload_related, to_graphql
+from schema.entity import Entity, to_graphql
 from schema.errors import UserInputError
-from schema.inputs import decode_cursor, encode_cursor, page_size, parse_input_ref
+from schema.filters import FilterArguments, takes_filters
+from schema.inputs import decode_cursor, encode_cursor, page_size
+from schema.paging import PageInfo
+from schema.related import preload_related
 
 
 @strawberry.enum(description="How to order a listing; every order ends with the ref.")
@@ -23,12 +26,6 @@ class EntityOrder(enum.Enum):
     KIND = "kind"
     UPDATED_AT = "updated_at"
     RELEVANCE = "relevance"
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
 
 
 @strawberry.type
@@ -60,43 +57,6 @@ class FacetValue:
 class Facet:
     field: str
     values: list[FacetValue]
-
-
-async def build_filter(
-    info: Info,
-    *,
-    kind: str | None = None,
-    namespace: str | None = None,
-    owner: str | None = None,
-    include_subgroups: bool | None = False,
-    type: str | None = None,
-    lifecycle: str | None = None,
-    system: str | None = None,
-    tag: str | None = None,
-    annotation: str | None = None,
-    search: str | None = None,
-) -> EntityFilter:
-    owner_keys: tuple[str, ...] = ()
-    if owner:
-        key = parse_input_ref(owner, "owner", "group").key
-        owner_keys = (key,)
-        if include_subgroups:
-            owner_keys = tuple(await info.context.store.expand_groups([key]))
-    annotation_filter = None
-    if annotation:
-        name, has_value, value = annotation.partition("=")
-        annotation_filter = (name.strip(), value.strip() if has_value else None)
-    return EntityFilter(
-        kinds=(kind,) if kind else (),
-        namespace=namespace,
-        owner_keys=owner_keys,
-        tag=tag,
-        search=search if search and search.strip() else None,
-        types=(type,) if type else (),
-        lifecycles=(lifecycle,) if lifecycle else (),
-        system_keys=(parse_input_ref(system, "system", "system").key,) if system else (),
-        annotation=annotation_filter,
-    )
 
 
 #: Node fields that answer synchronously from a page preloaded up front (its relations and
@@ -138,41 +98,19 @@ _ORDERS = {
 }
 
 
+@takes_filters("kind", "namespace", "owner", "tag", "search", "first", "after")
 async def resolve_entities(
     info: Info,
-    kind: str | None = None,
-    namespace: str | None = None,
-    owner: str | None = None,
-    tag: str | None = None,
-    search: str | None = None,
+    filters: FilterArguments,
     first: int | None = 25,
     after: str | None = None,
-    include_subgroups: bool | None = False,
-    type: str | None = None,
-    lifecycle: str | None = None,
-    system: str | None = None,
-    annotation: Annotated[
-        str | None, strawberry.argument(description="An annotation key, or key=value.")
-    ] = None,
     order_by: Annotated[
         EntityOrder | None,
         strawberry.argument(description="Default: RELEVANCE when searching, else by ref."),
     ] = None,
 ) -> EntityConnection:
     size = page_size(first)
-    flt = await build_filter(
-        info,
-        kind=kind,
-        namespace=namespace,
-        owner=owner,
-        include_subgroups=include_subgroups,
-        type=type,
-        lifecycle=lifecycle,
-        system=system,
-        tag=tag,
-        annotation=annotation,
-        search=search,
-    )
+    flt = await filters.build(info)
     if order_by is None:
         order = Order.RELEVANCE if flt.search else Order.KEY
     else:
@@ -203,39 +141,17 @@ async def resolve_entities(
     )
 
 
+# entityFacets' annotation argument has no description in the committed schema.graphql.
+@takes_filters("fields", "kind", "owner", "tag", undescribed=("annotation",))
 async def resolve_entity_facets(
-    info: Info,
-    fields: list[str],
-    kind: str | None = None,
-    owner: str | None = None,
-    tag: str | None = None,
-    namespace: str | None = None,
-    include_subgroups: bool | None = False,
-    type: str | None = None,
-    lifecycle: str | None = None,
-    system: str | None = None,
-    annotation: str | None = None,
-    search: str | None = None,
+    info: Info, filters: FilterArguments, fields: list[str]
 ) -> list[Facet]:
     unknown = [f for f in fields if f not in FACET_FIELDS]
     if unknown:
         raise UserInputError(
             f"unknown facet fields {', '.join(unknown)}; use {', '.join(FACET_FIELDS)}"
         )
-    flt = await build_filter(
-        info,
-        kind=kind,
-        namespace=namespace,
-        owner=owner,
-        include_subgroups=include_subgroups,
-        type=type,
-        lifecycle=lifecycle,
-        system=system,
-        tag=tag,
-        annotation=annotation,
-        search=search,
-    )
-    counts = await info.context.store.facets(fields, flt)
+    counts = await info.context.store.facets(fields, await filters.build(info))
     return [
         Facet(field=f, values=[FacetValue(value=v, count=n) for v, n in counts[f]])
         for f in dict.fromkeys(fields)

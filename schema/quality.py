@@ -10,7 +10,7 @@ from graph.port import Orphan as StoredOrphan
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.inputs import decode_cursor, encode_cursor, page_size
-from schema.listing import PageInfo
+from schema.paging import PageInfo
 
 
 @strawberry.type(description="A relation with an end that is not an entity.")

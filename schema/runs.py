@@ -17,7 +17,7 @@ from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError
 from schema.inputs import check_range, decode_cursor, encode_cursor, page_size
-from schema.listing import PageInfo
+from schema.paging import PageInfo
 
 #: statuses of a run that read its source (entity errors allowed)
 SUCCESSFUL = ("SUCCEEDED", "PARTIAL")

@@ -99,3 +99,87 @@ async def test_a_page_of_scalars_and_raw_relations_costs_no_preload(client: Clie
 
     assert cost_scalars == 1  # the page itself; no count, no relations, no targets
     assert cost_raw == 2  # the page and one batch of relations; no target documents
+
+
+# A request's count has a ceiling set by the shape of the query; it is lower by one for each
+# batch that has nothing left to fetch (README, "GraphQL"). SHAPE's ceiling is 5: the page,
+# the page's relations and their forward targets (the preload), then for the dependencies'
+# owners one batch of the dependencies' relations and one of the owners.
+SHAPE = """query ($first: Int!) {
+  entities(kind: "component", first: $first) { edges { node {
+    ref owner { ref } dependsOn { ref owner { ref } }
+    ... on Component { providesApis { ref } system { ref } }
+  } } }
+}"""
+SHAPE_CEILING = 5
+SMALL = 8
+
+
+def _owner(i: int) -> str:
+    return f"group:default/team-{min(i, 6)}"  # c7 shares c6's team
+
+
+def _dependency(i: int) -> int:
+    """c0 -> c5, then each later one on the one before it, and c6 <-> c7."""
+    return {0: 5, 6: 7, 7: 6}.get(i, i - 1)
+
+
+async def _small_catalog(store: GraphStore) -> None:
+    records = [record(_owner(i)) for i in range(SMALL - 1)] + [record("system:default/sys")]
+    relations = []
+    for i in range(SMALL):
+        svc = f"component:default/c{i}"
+        records += [record(svc), record(f"api:default/a{i}")]
+        relations += [
+            rel(svc, "ownedBy", _owner(i)),
+            rel(svc, "partOf", "system:default/sys"),
+            rel(svc, "providesApi", f"api:default/a{i}"),
+            rel(svc, "dependsOn", f"component:default/c{_dependency(i)}"),
+        ]
+    await store.upsert_entities("test", "r1", records)
+    await store.upsert_relations("test", "r1", relations)
+
+
+def _expected_cost(first: int) -> int:
+    """The documented rule, applied to the small catalog: the ceiling, less the batch of
+    the dependencies' relations when every dependency is on the page (its relations came
+    with the page), less the owners' batch when every dependency's owner was loaded already
+    (as the owner of an entity on the page)."""
+    page = set(range(first))
+    off_page = {_dependency(i) for i in page} - page
+    loaded_owners = {_owner(i) for i in page}
+    cost = SHAPE_CEILING
+    if not off_page:
+        cost -= 1
+    if {_owner(d) for d in off_page} <= loaded_owners:
+        cost -= 1
+    return cost
+
+
+async def test_a_batch_with_nothing_left_to_fetch_is_skipped_and_nothing_else(
+    client: Client,
+) -> None:
+    await _small_catalog(client.store)
+
+    costs = {}
+    for first in range(1, SMALL + 1):
+        before = client.store.query_count
+        data = await client.query(SHAPE, first=first)
+        costs[first] = client.store.query_count - before
+        assert len(data["entities"]["edges"]) == first
+
+    assert costs == {first: _expected_cost(first) for first in costs}
+    assert costs == {1: 5, 2: 5, 3: 5, 4: 5, 5: 5, 6: 3, 7: 4, 8: 3}
+
+
+async def test_the_demo_catalog_costs_the_ceiling_until_one_page_holds_it(demo: Client) -> None:
+    costs = {}
+    for first in (1, 2, 5, 10, 25):
+        before = demo.store.query_count
+        await demo.query(SHAPE, first=first)
+        costs[first] = demo.store.query_count - before
+
+    # The demo has 21 components: a page of 25 holds them all, so every owner of a
+    # dependency (a component or a resource) owns something on the page and is loaded
+    # already: the owners' batch has nothing left to fetch.
+    assert costs == {1: 5, 2: 5, 5: 5, 10: 5, 25: 4}
