@@ -202,8 +202,13 @@ class GitTree:
                     batch.stdout.read(int(header[2]) + 1)
                 found.append(None)
                 continue
-            found.append(batch.stdout.read(int(header[2])))
-            batch.stdout.read(1)  # the newline after each object
+            content = batch.stdout.read(int(header[2]))
+            if len(content) != int(header[2]) or batch.stdout.read(1) != b"\n":
+                # git died mid-object: a cut blob is not the file (read as the file, a cut
+                # `name: api-33` renamed the entity and the run deleted the real one)
+                found.append(None)
+                continue
+            found.append(content)
         return found
 
     def close(self) -> None:
