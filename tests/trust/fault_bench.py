@@ -13,7 +13,10 @@ and what each run must leave in the store (README, "What an ingestion run does")
 
 from __future__ import annotations
 
+import asyncio
 import random
+import subprocess
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +38,13 @@ from tests.trust.fault_catalog import (
 from tests.trust.fault_process import (
     CliResult,
     cli_env,
+    finish,
     ingest,
     install_git_wrapper,
+    kill,
     real_git,
+    run_configured,
+    start_ingest,
 )
 from tests.trust.fault_store import (
     StoreSets,
@@ -65,6 +72,7 @@ class Figures:
     kills_after_start: int = 0
     left_running: int = 0
     guard_refused: int = 0
+    orphans_failed: int = 0
     convergence_checks: int = 0
     converged: int = 0
 
@@ -74,7 +82,8 @@ class Figures:
             f"source faults ({self.store}): {sum(self.faults.values())} faults injected "
             f"({by_type}); {self.runs} runs; entities wrongly lost: {self.wrongly_lost}; "
             f"kills: {self.kills} ({self.kills_after_start} after the run record was written, "
-            f"{self.left_running} runs left RUNNING); 50% guard refused {self.guard_refused}; "
+            f"{self.left_running} runs left RUNNING, {self.orphans_failed} of them then recorded "
+            f"FAILED by a leased run); 50% guard refused {self.guard_refused}; "
             f"convergence checks passed: {self.converged}/{self.convergence_checks}"
         )
 
@@ -95,7 +104,8 @@ class FaultBench:
         self.problems: list[str] = []
         self.env = cli_env(user, password)
         self.wrapper = install_git_wrapper(tmp / "fault-bin")
-        self.clean_seconds = 2.0
+        self.clean_seconds = 2.0  # a clean CLI run, start to exit
+        self.run_window = 0.5  # a clean run's RUNNING record, start to finish
         self._written: set[str] = set()
         self._fresh: dict[str, StoreSets] = {}
 
@@ -114,11 +124,36 @@ class FaultBench:
         return {path: text.encode() for path, text in self.state.files().items()}
 
     # -- runs and readings -------------------------------------------------------------------
-    def run(self, env: dict[str, str] | None = None, kill_after: float | None = None) -> CliResult:
+    def run(self, env: dict[str, str] | None = None) -> CliResult:
         self.figures.runs += 1
-        return ingest(
-            self.repo_path, SOURCE, self.store_url, env or self.env, kill_after=kill_after
-        )
+        return ingest(self.repo_path, SOURCE, self.store_url, env or self.env)
+
+    async def run_killed(self, known_runs: set[str]) -> CliResult:
+        """A run SIGKILLed at a random point: mostly while its run record says RUNNING (a
+        random time into the window a clean run spends there), else anywhere in the
+        process's life (starting up, reading, writing, exiting)."""
+        self.figures.runs += 1
+        started = time.monotonic()
+        proc = start_ingest(self.repo_path, SOURCE, self.store_url, self.env)
+        if self.rng.random() < 0.3:
+            delay = self.rng.uniform(0.0, self.clean_seconds)
+        else:
+            await self._until_new_run(proc, known_runs)
+            delay = self.rng.uniform(0.0, self.run_window)
+        await asyncio.sleep(delay)  # a run that ended meanwhile is not killed
+        return finish(proc, started, kill(proc))
+
+    async def _until_new_run(self, proc: subprocess.Popen[str], known_runs: set[str]) -> None:
+        store = open_store(self.store_url, user=self.user, password=self.password)
+        await store.setup()
+        try:
+            while proc.poll() is None:
+                latest = await store.get_runs(SOURCE, first=1)
+                if latest and latest[0].id not in known_runs:
+                    return
+                await asyncio.sleep(0.01)
+        finally:
+            await store.close()
 
     async def read(self) -> StoreSets:
         return await read_store(self.store_url, SOURCE, self.user, self.password)
@@ -162,6 +197,9 @@ class FaultBench:
         result = self.run()
         if result.returncode == 0:
             self.clean_seconds = result.seconds
+            latest = (await read_runs(self.store_url, SOURCE, self.user, self.password))[0]
+            if latest.finished_at is not None:
+                self.run_window = (latest.finished_at - latest.started_at).total_seconds()
         problems = same_as_fresh(await self.fresh(), await self.read())
         if result.returncode != 0:
             problems.insert(0, f"clean run: {result.describe()}")
@@ -236,8 +274,8 @@ class FaultBench:
         chosen = self.rng.sample(candidates, self.rng.randint(1, len(candidates)))
         data = self.good_files()
         for path in chosen:
-            data[path] = oversized(files[path]) if self.rng.random() < 0.3 else garble(
-                files[path], self.rng
+            data[path] = (
+                oversized(files[path]) if self.rng.random() < 0.3 else garble(files[path], self.rng)
             )
         self.commit_files(data, "garble Location files")
         await self.expect("unreadable Location files", before, self.run(), {0})
@@ -286,8 +324,10 @@ class FaultBench:
         self.state.evolve(self.rng)
         self.commit_files(self.good_files())
         after = await self.fresh()
-        runs_before = {r.id for r in await read_runs(self.store_url, SOURCE, self.user, self.password)}
-        result = self.run(kill_after=self.rng.uniform(0.2, 1.0) * self.clean_seconds)
+        runs_before = {
+            r.id for r in await read_runs(self.store_url, SOURCE, self.user, self.password)
+        }
+        result = await self.run_killed(runs_before)
         self.figures.faults["ingest SIGKILLed"] += 1
         actual = await self.read()
         self.figures.wrongly_lost += len((before.keys & after.keys) - actual.keys)
@@ -301,7 +341,31 @@ class FaultBench:
             self.figures.left_running += sum(r.status == "RUNNING" for r in new)
         await self.converge(evolve=False)
 
-    async def running_records(self) -> list[str]:
+    async def settle_orphans(self) -> None:
+        """Runs of killed ``ingest git`` processes stay RUNNING (that command takes no lease).
+        A run of the configured source (``ingest --config``, which takes the source's lease)
+        records them FAILED, and it converges like any other run."""
+        orphans = await self._running()
+        config = self.tmp / "stagegraph.yaml"
+        config.write_text(
+            f"store: {self.store_url}\n"
+            f"sources:\n  - name: {SOURCE}\n    type: git\n    url: {self.repo_path}\n"
+        )
+        self.figures.runs += 1
+        result = run_configured(config, SOURCE, self.env)
+        problems = same_as_fresh(await self.fresh(), await self.read())
+        if result.returncode != 0:
+            problems.insert(0, f"ingest --config: {result.describe()}")
+        if left := await self._running():
+            problems.append(f"runs still RUNNING after a leased run: {left}")
+        self.figures.convergence_checks += 1
+        if problems:
+            self.fail("leased run after kills", problems)
+        else:
+            self.figures.converged += 1
+            self.figures.orphans_failed += len(orphans)
+
+    async def _running(self) -> list[str]:
         runs = await read_runs(self.store_url, SOURCE, self.user, self.password)
         return [r.id for r in runs if r.status == "RUNNING"]
 

@@ -29,7 +29,9 @@ class CliResult:
         return f"exit {self.returncode} after {self.seconds:.2f}s ({tail[:200]})"
 
 
-def cli_env(neo4j_user: str, neo4j_password: str, path_prefix: Path | None = None) -> dict[str, str]:
+def cli_env(
+    neo4j_user: str, neo4j_password: str, path_prefix: Path | None = None
+) -> dict[str, str]:
     """A clean environment for the CLI: no STAGEGRAPH_* from the caller's shell."""
     path = os.environ.get("PATH", "/usr/bin:/bin")
     if path_prefix is not None:
@@ -52,32 +54,47 @@ def stagegraph_command() -> list[str]:
     return [sys.executable, "-c", "from api.cli import app; app()"]
 
 
-def ingest(
-    repo: Path,
-    source: str,
-    store_url: str,
-    env: dict[str, str],
-    *,
-    kill_after: float | None = None,
-    timeout: float = 300,
-) -> CliResult:
-    """Run ``stagegraph ingest git REPO --name SOURCE --store URL``; with ``kill_after``,
-    SIGKILL it that many seconds after the start if it is still running."""
+def start_ingest(
+    repo: Path, source: str, store_url: str, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    """Start ``stagegraph ingest git REPO --name SOURCE --store URL``."""
     command = [*stagegraph_command(), "ingest", "git", str(repo)]
     command += ["--name", source, "--store", store_url]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(
+    proc: subprocess.Popen[str], started: float, killed: bool = False, timeout: float = 300
+) -> CliResult:
+    """Wait for the process (already killed or not) and collect what it printed."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return CliResult(proc.returncode, stdout, stderr, time.monotonic() - started, killed)
+
+
+def kill(proc: subprocess.Popen[str]) -> bool:
+    """SIGKILL the process if it still runs; True when it did."""
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGKILL)
+    return True
+
+
+def ingest(repo: Path, source: str, store_url: str, env: dict[str, str]) -> CliResult:
+    """Run ``stagegraph ingest git`` to its end."""
     started = time.monotonic()
+    return finish(start_ingest(repo, source, store_url, env), started)
+
+
+def run_configured(config: Path, source: str, env: dict[str, str]) -> CliResult:
+    """Run ``stagegraph ingest --config CONFIG --source SOURCE`` to its end."""
+    started = time.monotonic()
+    command = [*stagegraph_command(), "ingest", "--config", str(config), "--source", source]
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    killed = False
-    if kill_after is not None:
-        try:
-            proc.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            killed = True
-    stdout, stderr = proc.communicate(timeout=timeout)
-    return CliResult(proc.returncode, stdout, stderr, time.monotonic() - started, killed)
+    return finish(proc, started)
 
 
 GIT_WRAPPER = r'''#!{python}
@@ -146,9 +163,9 @@ def neo4j_runtime_missing() -> str | None:
 
 
 class OwnNeo4j:
-    """A Neo4j this test starts with ``scripts/neo4j.sh`` in its own folder and port, kills
-    with SIGKILL, and restarts on the same data (the script wipes data on start, so the
-    restart runs the same JVM command itself)."""
+    """A Neo4j this test starts with ``scripts/neo4j.sh`` in its own folder and port (user
+    ``neo4j``, password ``stagegraph``), kills with SIGKILL, and restarts on the same data
+    (the script wipes data on start, so the restart runs the same JVM command itself)."""
 
     def __init__(self, directory: Path, port: int) -> None:
         self.directory = directory
@@ -190,8 +207,11 @@ class OwnNeo4j:
             time.sleep(0.05)
         raise RuntimeError(f"Neo4j (pid {pid}) survived SIGKILL for 30s")
 
-    def restart(self, timeout: float = 300) -> None:
-        """Start the server again on the data the killed one left (it recovers from its logs)."""
+    def restart(self, password: str, timeout: float = 300) -> None:
+        """Start the server again on the data the killed one left (it recovers from its logs).
+
+        DevNeo4j sets the user's password at every start and Neo4j refuses to set the one it
+        already has, so a restart must give a new one."""
         classpath = (self.directory / "classpath.txt").read_text().strip()
         classes = self.directory / "classes"
         ready = self.directory / "ready"
@@ -210,7 +230,7 @@ class OwnNeo4j:
             "DevNeo4j",
             str(self.directory / "home"),
             str(self.port),
-            "stagegraph",
+            password,
             str(ready),
         ]
         with (self.directory / "neo4j.log").open("a") as log:

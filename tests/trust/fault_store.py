@@ -88,7 +88,9 @@ def same_entities(expected: StoreSets, actual: StoreSets) -> list[str]:
         problems.append(f"{len(missing)} entities missing, e.g. {sorted(missing)[:5]}")
     if extra := actual.keys - expected.keys:
         problems.append(f"{len(extra)} unexpected entities, e.g. {sorted(extra)[:5]}")
-    changed = sorted(k for k in expected.keys & actual.keys if expected.hashes[k] != actual.hashes[k])
+    changed = sorted(
+        k for k in expected.keys & actual.keys if expected.hashes[k] != actual.hashes[k]
+    )
     if changed:
         problems.append(f"{len(changed)} entities with other content, e.g. {changed[:5]}")
     problems += _relation_differences(expected.relations, actual.relations)

@@ -8,16 +8,25 @@ figures are printed at the end of each run (`pytest -s` shows them).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import NEO4J_PASSWORD, NEO4J_USER, REQUIRE_NEO4J, require_neo4j, wipe_neo4j
 from tests.trust.fault_bench import FAULTS, SOURCE, FaultBench
-from tests.trust.fault_process import OwnNeo4j, free_port, ingest, neo4j_runtime_missing
+from tests.trust.fault_process import (
+    OwnNeo4j,
+    cli_env,
+    finish,
+    free_port,
+    neo4j_runtime_missing,
+    start_ingest,
+)
 from tests.trust.fault_store import consistency_problems, read_runs, same_as_fresh, same_entities
 from tests.trust.scale import LONG, scaled
 
@@ -49,6 +58,7 @@ async def _inject(
 @pytest.mark.timeout(0 if LONG else 300)
 async def test_source_faults_lose_nothing_and_runs_converge(bench: FaultBench) -> None:
     await _inject(bench, FAULTS, scaled(12, 110))
+    await bench.settle_orphans()
 
     assert bench.problems == [], "\n".join(bench.problems[:10])
     assert bench.figures.wrongly_lost == 0
@@ -89,3 +99,74 @@ async def test_git_killed_mid_blob_changes_nothing(tmp_path: Path) -> None:
     after = await bench.read()
     assert after.keys >= before.keys, f"lost {sorted(before.keys - after.keys)}"
     assert same_entities(before, after) == []
+
+
+@pytest.fixture
+def own_neo4j(tmp_path: Path) -> Iterator[OwnNeo4j]:
+    """A Neo4j of this test's own (its folder, a free port), never the shared test server."""
+    missing = neo4j_runtime_missing()
+    if missing is not None:
+        reason = f"cannot start a Neo4j of its own to kill: {missing}"
+        if REQUIRE_NEO4J:
+            pytest.fail(f"{reason}; STAGEGRAPH_REQUIRE_NEO4J=1 makes this a failure", pytrace=False)
+        pytest.skip(f"{reason} (STAGEGRAPH_REQUIRE_NEO4J=1 to fail)")
+    server = OwnNeo4j(tmp_path / "neo4j", free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory / "home", ignore_errors=True)
+
+
+@pytest.mark.neo4j
+@pytest.mark.timeout(0 if LONG else 400)
+async def test_neo4j_killed_mid_run_fails_cleanly_and_next_run_converges(
+    own_neo4j: OwnNeo4j, tmp_path: Path
+) -> None:
+    bench = FaultBench(
+        tmp_path / "bench", own_neo4j.url, "neo4j killed", "neo4j", "stagegraph", SEED
+    )
+    await bench.converge()
+    for kill in range(scaled(1, 4)):
+        before = await bench.read()
+        bench.state.evolve(bench.rng)
+        bench.commit_files(bench.good_files())
+        after = await bench.fresh()
+        known = {r.id for r in await read_runs(own_neo4j.url, SOURCE, "neo4j", bench.password)}
+        started = time.monotonic()
+        proc = start_ingest(bench.repo_path, SOURCE, own_neo4j.url, bench.env)
+        bench.figures.runs += 1
+        await bench._until_new_run(proc, known)  # the run is under way
+        await asyncio.sleep(bench.rng.uniform(0.0, bench.run_window))
+
+        own_neo4j.kill()
+        result = finish(proc, started, timeout=180)
+        bench.password = f"stagegraph-{kill}"  # see OwnNeo4j.restart
+        bench.env = cli_env("neo4j", bench.password)
+        own_neo4j.restart(bench.password)
+
+        bench.figures.faults["Neo4j killed and restarted"] += 1
+        bench.figures.kills += 1
+        actual = await bench.read()
+        runs = await read_runs(own_neo4j.url, SOURCE, "neo4j", bench.password)
+        new = [r for r in runs if r.id not in known]
+        assert [r.status for r in new] in (["RUNNING"], ["FAILED"], ["SUCCEEDED"]), new
+        if new[0].status == "SUCCEEDED":  # it finished before the kill
+            assert result.returncode == 0, result.describe()
+            assert same_as_fresh(after, actual) == []
+        else:
+            bench.figures.kills_after_start += 1
+            bench.figures.left_running += new[0].status == "RUNNING"
+            assert result.returncode == 1, result.describe()
+            assert "Traceback" not in result.stderr, result.stderr[-3000:]
+            # nothing deleted, unless the kill came after cleanup (the last write) committed
+            cleaned_up = same_entities(after, actual) == []
+            assert cleaned_up or before.keys <= actual.keys, (
+                f"deleted {sorted(before.keys - actual.keys)[:5]}"
+            )
+        assert consistency_problems(before, after, actual) == []
+        await bench.converge(evolve=False)
+
+    print(f"\n{bench.figures.report()}")
+    assert bench.problems == [], "\n".join(bench.problems)
