@@ -186,6 +186,8 @@ class FaultBench:
         problems = same_entities(expected, actual)
         if result.returncode not in exit_codes:
             problems.insert(0, f"expected exit {sorted(exit_codes)}, got {result.describe()}")
+        elif result.returncode != 0 and not result.says_why():
+            problems.insert(0, f"exit {result.returncode} without saying why: {result.stderr!r}")
         self.fail(fault, problems)
 
     async def converge(self, evolve: bool = True) -> None:

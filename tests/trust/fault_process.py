@@ -24,6 +24,11 @@ class CliResult:
     seconds: float
     killed: bool  # SIGKILLed by the test while it was still running
 
+    def says_why(self) -> bool:
+        """A failed run printed a reason, and no traceback."""
+        printed = (self.stdout + self.stderr).strip()
+        return bool(printed) and "Traceback" not in printed
+
     def describe(self) -> str:
         tail = (self.stderr.strip().splitlines() or [""])[-1]
         return f"exit {self.returncode} after {self.seconds:.2f}s ({tail[:200]})"

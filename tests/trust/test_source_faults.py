@@ -95,7 +95,8 @@ async def test_undecodable_files_keep_their_entities(bench: FaultBench) -> None:
 async def test_git_killed_mid_blob_changes_nothing(tmp_path: Path) -> None:
     """git cat-file dies in the middle of an API file, right after ``name: api-3`` of
     ``name: api-33``: the cut file must not be read as the file (api-33 renamed to api-3,
-    so api-33 deleted), but as a file that could not be read (kept)."""
+    so api-33 deleted); the source could not be read, so the run fails, says why and
+    changes nothing."""
     bench = FaultBench(
         tmp_path, f"sqlite:///{tmp_path / 'store.db'}", "sqlite", NEO4J_USER, NEO4J_PASSWORD, SEED
     )
@@ -106,7 +107,8 @@ async def test_git_killed_mid_blob_changes_nothing(tmp_path: Path) -> None:
 
     result = bench.run(bench.git_env(f"cat-file:{cut}"))
 
-    assert result.returncode in (0, 1), result.describe()
+    assert result.returncode == 1, result.describe()
+    assert "git cat-file stopped before it had sent every file" in result.stdout + result.stderr
     after = await bench.read()
     assert after.keys >= before.keys, f"lost {sorted(before.keys - after.keys)}"
     assert same_entities(before, after) == []
