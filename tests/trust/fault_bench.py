@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import subprocess
 import time
 from collections import Counter
@@ -230,7 +231,7 @@ class FaultBench:
             GitRepo(self.repo_path)
             result = self.run()
         finally:
-            _remove_tree(self.repo_path)
+            shutil.rmtree(self.repo_path, ignore_errors=True)
             away.rename(self.repo_path)
         await self.expect("repository without commits", before, result, {1})
 
@@ -370,12 +371,6 @@ class FaultBench:
     async def _running(self) -> list[str]:
         runs = await read_runs(self.store_url, SOURCE, self.user, self.password)
         return [r.id for r in runs if r.status == "RUNNING"]
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 FAULTS = (
