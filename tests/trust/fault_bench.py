@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph import open_store
+from graph.port import GraphStore, RunRecord
 from ingestors.git import ingest_git
 from tests.gitrepo import GitRepo
 from tests.trust.fault_catalog import (
@@ -50,9 +51,7 @@ from tests.trust.fault_process import (
 from tests.trust.fault_store import (
     StoreSets,
     consistency_problems,
-    read_runs,
     read_sets,
-    read_store,
     same_as_fresh,
     same_entities,
 )
@@ -109,6 +108,7 @@ class FaultBench:
         self.run_window = 0.5  # a clean run's RUNNING record, start to finish
         self._written: set[str] = set()
         self._fresh: dict[str, StoreSets] = {}
+        self._reader: GraphStore | None = None
 
     # -- the repository ----------------------------------------------------------------------
     def commit_files(self, files: dict[str, bytes], message: str = "change") -> str:
@@ -145,19 +145,37 @@ class FaultBench:
         return finish(proc, started, kill(proc))
 
     async def _until_new_run(self, proc: subprocess.Popen[str], known_runs: set[str]) -> None:
-        store = open_store(self.store_url, user=self.user, password=self.password)
-        await store.setup()
-        try:
-            while proc.poll() is None:
-                latest = await store.get_runs(SOURCE, first=1)
-                if latest and latest[0].id not in known_runs:
-                    return
-                await asyncio.sleep(0.01)
-        finally:
-            await store.close()
+        store = await self.reader()
+        while proc.poll() is None:
+            latest = await store.get_runs(SOURCE, first=1)
+            if latest and latest[0].id not in known_runs:
+                return
+            await asyncio.sleep(0.01)
+
+    async def reader(self) -> GraphStore:
+        """The bench's own connection to the store, for reading back (opened once)."""
+        if self._reader is None:
+            store = open_store(self.store_url, user=self.user, password=self.password)
+            await store.setup()
+            self._reader = store
+        return self._reader
+
+    async def reopen(self, password: str) -> None:
+        """Connect again with another password (a restarted Neo4j, see OwnNeo4j.restart)."""
+        await self.close()
+        self.password = password
+        self.env = cli_env(self.user, password)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
 
     async def read(self) -> StoreSets:
-        return await read_store(self.store_url, SOURCE, self.user, self.password)
+        return await read_sets(await self.reader(), SOURCE)
+
+    async def runs(self) -> list[RunRecord]:
+        return await (await self.reader()).get_runs(SOURCE, first=10_000)
 
     async def fresh(self) -> StoreSets:
         """What a fresh ingest of the current commit writes (into an empty SQLite store)."""
@@ -200,7 +218,7 @@ class FaultBench:
         result = self.run()
         if result.returncode == 0:
             self.clean_seconds = result.seconds
-            latest = (await read_runs(self.store_url, SOURCE, self.user, self.password))[0]
+            latest = (await self.runs())[0]
             if latest.finished_at is not None:
                 self.run_window = (latest.finished_at - latest.started_at).total_seconds()
         problems = same_as_fresh(await self.fresh(), await self.read())
@@ -327,9 +345,7 @@ class FaultBench:
         self.state.evolve(self.rng)
         self.commit_files(self.good_files())
         after = await self.fresh()
-        runs_before = {
-            r.id for r in await read_runs(self.store_url, SOURCE, self.user, self.password)
-        }
+        runs_before = {r.id for r in await self.runs()}
         result = await self.run_killed(runs_before)
         self.figures.faults["ingest SIGKILLed"] += 1
         actual = await self.read()
@@ -337,7 +353,7 @@ class FaultBench:
         self.fail("ingest SIGKILLed", consistency_problems(before, after, actual))
         if result.killed:
             self.figures.kills += 1
-            runs = await read_runs(self.store_url, SOURCE, self.user, self.password)
+            runs = await self.runs()
             new = [r for r in runs if r.id not in runs_before]
             if new:
                 self.figures.kills_after_start += 1
@@ -369,7 +385,7 @@ class FaultBench:
             self.figures.orphans_failed += len(orphans)
 
     async def _running(self) -> list[str]:
-        runs = await read_runs(self.store_url, SOURCE, self.user, self.password)
+        runs = await self.runs()
         return [r.id for r in runs if r.status == "RUNNING"]
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from graph import open_store
-from graph.port import Direction, EntityFilter, GraphStore, RunRecord
+from graph.port import Direction, EntityFilter, GraphStore
 
 Relation = tuple[str, str, str]
 
@@ -56,24 +55,6 @@ async def read_sets(store: GraphStore, source: str) -> StoreSets:
         last = dangling.relations[-1]
         position = (last.source_ref.lower(), last.type, last.target_ref.lower())
     return StoreSets(hashes, documents, frozenset(relations))
-
-
-async def read_store(url: str, source: str, user: str, password: str) -> StoreSets:
-    store = open_store(url, user=user, password=password)
-    await store.setup()
-    try:
-        return await read_sets(store, source)
-    finally:
-        await store.close()
-
-
-async def read_runs(url: str, source: str, user: str, password: str) -> list[RunRecord]:
-    store = open_store(url, user=user, password=password)
-    await store.setup()
-    try:
-        return await store.get_runs(source, first=10_000)
-    finally:
-        await store.close()
 
 
 def lost(expected: StoreSets, actual: StoreSets) -> set[str]:
