@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import IO, Protocol
 
 from catalog.locations import inside
 from ingestors.errors import SourceUnavailableError
@@ -235,27 +235,49 @@ class GitTree:
 
     def _cat(self, shas: Sequence[str]) -> list[bytes | None]:
         """The contents of blobs, asked for in one write (at most PREFETCH_CHUNK of them, so
-        the request fits the pipe and cannot deadlock); None for a blob git cannot give."""
+        the request fits the pipe and cannot deadlock); None for a blob git cannot give.
+        Raises :class:`SourceUnavailableError` when git stops before it has answered."""
         batch = self._process()
         assert batch.stdin is not None and batch.stdout is not None
-        batch.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
-        batch.stdin.flush()
-        found: list[bytes | None] = []
-        for _ in shas:
-            header = batch.stdout.readline().decode().split()
-            if len(header) != 3 or header[1] != "blob":  # "<sha> missing", or not a blob
-                if len(header) == 3:
-                    batch.stdout.read(int(header[2]) + 1)
-                found.append(None)
-                continue
-            found.append(batch.stdout.read(int(header[2])))
-            batch.stdout.read(1)  # the newline after each object
-        return found
+        try:
+            batch.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+            batch.stdin.flush()
+        except BrokenPipeError:
+            raise self._stopped() from None
+        return [self._answer(batch.stdout) for _ in shas]
+
+    def _answer(self, out: IO[bytes]) -> bytes | None:
+        line = out.readline()
+        if not line.endswith(b"\n"):
+            raise self._stopped()
+        header = line.decode().split()
+        if len(header) != 3 or header[1] != "blob":  # "<sha> missing", or not a blob
+            if len(header) == 3:
+                out.read(int(header[2]) + 1)
+            return None
+        size = int(header[2])
+        content = out.read(size)
+        if len(content) != size or out.read(1) != b"\n":
+            raise self._stopped()
+        return content
+
+    def _stopped(self) -> SourceUnavailableError:
+        """git died mid-answer. A cut blob is not the file: read as one, a ``name: api-33``
+        cut to ``name: api-3`` renamed the entity and the run deleted the real one."""
+        status = self._batch.poll() if self._batch is not None else None
+        return SourceUnavailableError(
+            self.source,
+            f"git cat-file stopped before it had sent every file (exit status {status}); "
+            "the read is incomplete, so this run stops here: run it again",
+        )
 
     def close(self) -> None:
         if self._batch is not None:
-            if self._batch.stdin is not None:
-                self._batch.stdin.close()
+            try:
+                if self._batch.stdin is not None:
+                    self._batch.stdin.close()
+            except BrokenPipeError:
+                pass  # git is gone already; what it was sent no longer matters
             if self._batch.stdout is not None:
                 self._batch.stdout.close()
             self._batch.wait(timeout=10)
