@@ -406,7 +406,6 @@ class EntityReader(Protocol):
         ``flt``, most frequent first (ties by value), at most ``limit`` values per field."""
         ...
 
-
     async def select_entities(
         self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
     ) -> list[StoredEntity]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from graph.neo4j import questions, reads, runs, schema, writes
 from graph.neo4j.connection import Connection
+from graph.neo4j.rows import field_props
 from graph.port import (
     Cursor,
     DanglingPage,
@@ -44,7 +46,7 @@ class Neo4jStore:
         return self._db.queries
 
     async def setup(self) -> None:
-        await self._db.open(schema.prepare)
+        await self._db.open(partial(schema.prepare, fields=field_props))
 
     async def close(self) -> None:
         await self._db.close()

@@ -8,22 +8,22 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from graph.conditions import Condition, Match, required_kinds, resolve, resolve_sets
 from graph.errors import StoreError
 from graph.port import (
-    FieldCondition,
     FACET_FIELDS,
     MAX_ORDER_FIELDS,
     Cursor,
     Direction,
     EntityFilter,
     EntityState,
+    FieldCondition,
     FieldOrder,
     Order,
     Page,
     StoredEntity,
     StoredRelation,
 )
-from graph.conditions import Condition, Match, required_kinds, resolve, resolve_sets
 from graph.search import fts5_query
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
@@ -193,7 +193,9 @@ def _condition_sql(condition: Condition, name: str, params: dict[str, Any]) -> s
     if condition.match is Match.FIELD:
         params[f"{name}_path"] = condition.path
         has_value = f" AND f.value IN {values}" if condition.values else ""
-        return f"e.key IN (SELECT f.key FROM entity_fields f WHERE f.path = :{name}_path{has_value})"
+        return (
+            f"e.key IN (SELECT f.key FROM entity_fields f WHERE f.path = :{name}_path{has_value})"
+        )
     params[f"{name}_type"] = condition.rel_type
     near, far = ("source_key", "target_key")
     if condition.match is Match.IN:
@@ -211,8 +213,7 @@ def _sets_sql(sets: list[list[Condition]], params: dict[str, Any]) -> str:
     alternatives = [
         "("
         + " AND ".join(
-            ["1 = 1"]
-            + [_condition_sql(c, f"c{i}_{j}", params) for j, c in enumerate(conditions)]
+            ["1 = 1"] + [_condition_sql(c, f"c{i}_{j}", params) for j, c in enumerate(conditions)]
         )
         + ")"
         for i, conditions in enumerate(sets)

@@ -62,6 +62,5 @@ def field_rows(
 ) -> list[tuple[str, str, str | None, str | None]]:
     """The ``entity_fields`` rows of an entity (Backstage's searchable pairs)."""
     return [
-        (key, f.path, f.value, f.original)
-        for f in entity_fields(key, name, namespace, document)
+        (key, f.path, f.value, f.original) for f in entity_fields(key, name, namespace, document)
     ]

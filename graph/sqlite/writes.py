@@ -69,9 +69,7 @@ def _entity_rows(
     search_rows: list[tuple[str, ...]] = [
         (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
     ]
-    fields = [
-        row for r in records for row in field_rows(r.key, r.name, r.namespace, r.document)
-    ]
+    fields = [row for r in records for row in field_rows(r.key, r.name, r.namespace, r.document)]
     return rows, search_rows, fields
 
 
@@ -101,9 +99,7 @@ async def upsert_entities(
     if not records:
         return
     rows, search_rows, fields = _entity_rows(source, run_id, records)
-    await db.call(
-        lambda conn: _write_entities(db, conn, source, run_id, rows, search_rows, fields)
-    )
+    await db.call(lambda conn: _write_entities(db, conn, source, run_id, rows, search_rows, fields))
 
 
 def _write_entities(

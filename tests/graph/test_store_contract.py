@@ -9,8 +9,8 @@ from graph.fields import entity_uid
 from graph.port import (
     Direction,
     EntityFilter,
-    FieldCondition,
     EntityState,
+    FieldCondition,
     GraphStore,
     KindCount,
     RunError,
