@@ -23,12 +23,13 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
+from api.catalog import CatalogApi
 from api.metrics import Metrics
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
@@ -232,5 +233,11 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", runtime.metrics.endpoint),
+        Mount(
+            "/api/catalog",
+            CatalogApi(
+                lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
+            ),
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
