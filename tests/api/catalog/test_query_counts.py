@@ -19,7 +19,7 @@ async def _catalog(store: GraphStore, size: int) -> None:
     records = [record(f"group:default/team-{t}") for t in range(5)]
     records += [
         record(f"component:default/svc-{i:03d}", spec={"type": "service"}) for i in range(size)
-    ]  # noqa: E501
+    ]
     relations = []
     for i in range(size):
         svc = f"component:default/svc-{i:03d}"
@@ -46,7 +46,7 @@ async def client(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.Async
 
 async def _cost(
     store: GraphStore, client: httpx.AsyncClient, method: str, url: str, **kw: object
-) -> tuple[int, httpx.Response]:  # noqa: E501
+) -> tuple[int, httpx.Response]:
     before = store.query_count
     response = await client.request(method, url, **kw)  # type: ignore[arg-type]
     assert response.status_code == 200, response.text
@@ -109,7 +109,7 @@ async def test_facets_cost_one_query_whatever_the_number_of_facets(
         params=[
             ("facet", f)
             for f in ("kind", "spec.type", "relations.ownedBy", "relations.dependencyOf")
-        ],  # noqa: E501
+        ],
     )
 
     assert answer.json()["facets"]["relations.ownedBy"][0] == {

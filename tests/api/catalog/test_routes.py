@@ -253,7 +253,7 @@ async def test_openapi_document_describes_exactly_the_served_routes(catalog: Cat
     app = CatalogApi(lambda: None, authenticator=None, max_body_bytes=1)  # type: ignore[arg-type]
     served = {
         (route.path, method.lower())
-        for route in app._router.routes  # noqa: SLF001
+        for route in app._router.routes
         for method in (route.methods or ()) - {"HEAD"}  # type: ignore[attr-defined]
     }
 
