@@ -1,7 +1,8 @@
 """The catalog REST API as one ASGI app, mounted at ``/api/catalog``.
 
 Each request is authenticated as ``/graphql`` is (:class:`api.auth.Authenticator`: the same
-tokens, JWTs and anonymous read); reads need the ``reader`` role, which every role has.
+tokens, JWTs and anonymous read); reads (and ``validate-entity``) need the ``reader`` role,
+which every role has, deleting an entity the ``writer`` role.
 Errors of any kind, unknown routes included, are answered in Backstage's error shape
 (:mod:`api.catalog.errors`); a store that does not answer is a 503, anything unexpected a
 500 that says nothing of the code.
@@ -29,8 +30,9 @@ from api.catalog.errors import (
 )
 from api.catalog.openapi import openapi_document
 from api.catalog.routes import Reads, json_response
+from api.catalog.writes import Writes
 from graph.errors import StoreConnectionError, StoreError
-from graph.port import EntityReader
+from graph.port import GraphStore
 from schema.access import Role, role_allows
 
 log = logging.getLogger("stagegraph.api.catalog")
@@ -43,15 +45,15 @@ class CatalogApi:
 
     def __init__(
         self,
-        store: Callable[[], EntityReader | None],
+        store: Callable[[], GraphStore | None],
         authenticator: Authenticator,
         *,
         max_body_bytes: int,
     ) -> None:
         self._store = store
         self._authenticator = authenticator
-        self._reads = Reads(self._open_store, max_body_bytes)
-        reads = self._reads
+        reads = Reads(self._open_store, max_body_bytes)
+        writes = Writes(self._open_store, max_body_bytes)
         self._router = Router(
             routes=[
                 Route("/entities", self._guard(reads.entities, "reader"), methods=["GET"]),
@@ -70,13 +72,19 @@ class CatalogApi:
                     self._guard(reads.ancestry, "reader"),
                     methods=["GET"],
                 ),
+                Route(
+                    "/entities/by-uid/{uid}",
+                    self._guard(writes.delete_by_uid, "writer"),
+                    methods=["DELETE"],
+                ),
                 Route("/entity-facets", self._guard(reads.facets, "reader"), methods=["GET"]),
+                Route("/validate-entity", self._guard(writes.validate, "reader"), methods=["POST"]),
                 Route("/openapi.json", self._openapi, methods=["GET"]),
             ],
             default=self._not_found,
         )
 
-    def _open_store(self) -> EntityReader:
+    def _open_store(self) -> GraphStore:
         store = self._store()
         if store is None:
             raise ServiceUnavailableError("the store is not open (the server is starting)")

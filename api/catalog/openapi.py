@@ -261,6 +261,60 @@ PATHS: Json = {
             "operationId": "GetEntityByUid",
             "parameters": [_path("uid")],
             "responses": {**_ok(_ref("Entity")), "404": _ERRORS["default"]},
+        },
+        "delete": {
+            "operationId": "DeleteEntityByUid",
+            "description": "Deletes the entity (writer role); its source may bring it back.",
+            "parameters": [_path("uid")],
+            "responses": {"204": {"description": "Deleted."}, "404": _ERRORS["default"], **_ERRORS},
+        },
+    },
+    "/validate-entity": {
+        "post": {
+            "operationId": "ValidateEntity",
+            "description": "200 with no body when the entity is valid; 400 with the errors.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["entity", "location"],
+                            "properties": {
+                                "entity": {"type": "object"},
+                                "location": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "Valid."},
+                "400": {
+                    "description": "Validation errors.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["errors"],
+                                "properties": {
+                                    "errors": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["name", "message"],
+                                            "properties": {
+                                                "name": {"type": "string"},
+                                                "message": {"type": "string"},
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+            },
         }
     },
     "/entities/by-name/{kind}/{namespace}/{name}": {
@@ -302,7 +356,7 @@ def openapi_document() -> Json:
         "info": {
             "title": "catalog",
             "version": "1",
-            "description": "Backstage's catalog REST API as Stagegraph serves it (reads).",
+            "description": "Backstage's catalog REST API as Stagegraph serves it.",
         },
         "servers": [{"url": "/api/catalog"}],
         "security": [{}, {"JWT": []}],

@@ -116,7 +116,7 @@ class Reads:
 
     async def by_refs(self, request: Request) -> Response:
         """``POST /entities/by-refs``: ``items`` in request order, null where none matched."""
-        body = await _json_body(request, self._max_body_bytes)
+        body = await json_body(request, self._max_body_bytes)
         refs = body.get("entityRefs") if isinstance(body, dict) else None
         if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
             raise InputError('the body must be {"entityRefs": ["kind:namespace/name", ...]}')
@@ -235,7 +235,7 @@ def _next_link(request: Request, offset: int) -> str:
     return f'<{path}?{query}>; rel="next"'
 
 
-async def _json_body(request: Request, max_bytes: int) -> Any:
+async def json_body(request: Request, max_bytes: int) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise InputError(f"request body is over the limit of {max_bytes} bytes")

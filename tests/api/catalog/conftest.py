@@ -1,5 +1,5 @@
 """The real app over httpx's ASGI transport, on each store, with the Backstage example
-catalog loaded and one reader token configured."""
+catalog loaded and a reader token (the client's default) and a writer token configured."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ingestors.git import ingest_git
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "backstage-examples"
 READER_TOKEN = "sg_reader-" + secrets.token_urlsafe(24)
+WRITER_TOKEN = "sg_writer-" + secrets.token_urlsafe(24)
 
 
 @dataclass
@@ -39,7 +40,10 @@ async def catalog(store: GraphStore, tmp_path: Path) -> AsyncIterator[Catalog]:
     await load_examples(store)
     settings = Settings(
         store=f"sqlite:///{tmp_path / 'unused.db'}",
-        tokens=[TokenEntry(name="portal", sha256=hash_token(READER_TOKEN), role="reader")],
+        tokens=[
+            TokenEntry(name="portal", sha256=hash_token(READER_TOKEN), role="reader"),
+            TokenEntry(name="ci", sha256=hash_token(WRITER_TOKEN), role="writer"),
+        ],
     )
     app = create_app(settings, store=store)
     headers = {"Authorization": f"Bearer {READER_TOKEN}"}

@@ -19,7 +19,7 @@ import pytest
 
 from api.auth import hash_token
 from graph.port import GraphStore
-from tests.api.catalog.conftest import READER_TOKEN, load_examples
+from tests.api.catalog.conftest import READER_TOKEN, WRITER_TOKEN, load_examples
 from tests.api.server import running_server
 
 CLIENT = Path(__file__).resolve().parent / "client"
@@ -55,7 +55,7 @@ def node_and_client() -> str:
 
 def drive(node: str, base: str) -> dict[str, Any]:
     done = subprocess.run(
-        [node, str(CLIENT / "drive.cjs"), base, READER_TOKEN],
+        [node, str(CLIENT / "drive.cjs"), base, READER_TOKEN, WRITER_TOKEN],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -79,7 +79,10 @@ async def test_the_backstage_catalog_client_reads_stagegraph(
 ) -> None:
     node = node_and_client()
     await load_examples(store)
-    tokens = [{"name": "portal", "sha256": hash_token(READER_TOKEN), "role": "reader"}]
+    tokens = [
+        {"name": "portal", "sha256": hash_token(READER_TOKEN), "role": "reader"},
+        {"name": "ci", "sha256": hash_token(WRITER_TOKEN), "role": "writer"},
+    ]
     environ = {"STAGEGRAPH_TOKENS": json.dumps(tokens), "STAGEGRAPH_ANONYMOUS_READ": "false"}
 
     with running_server(store_url, "--no-scheduler", environ=environ) as base:
@@ -117,6 +120,11 @@ async def test_the_backstage_catalog_client_reads_stagegraph(
         "status": 401,
         "cause": "AuthenticationError",
     }
+    assert result["validation"]["valid"] == {"valid": True}
+    refused = result["validation"]["refused"]
+    assert refused["valid"] is False
+    assert "metadata.name" in refused["errors"][0]["message"]
+    assert result["deletion"] == {"readerDelete": 403, "afterDelete": None}
     assert result["validated"] > result["all"] > 50
     assert set(result["invalid"]) == set(KNOWN_INVALID)
     for ref, message in KNOWN_INVALID.items():

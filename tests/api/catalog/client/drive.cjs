@@ -1,6 +1,6 @@
 // Drives @backstage/catalog-client against a live Stagegraph and validates every full
 // entity it returns with @backstage/catalog-model's validators. Usage:
-//   node drive.cjs <base URL> <token>
+//   node drive.cjs <base URL> <reader token> <writer token>
 // Prints one JSON object with what each method returned and which entities the validators
 // refused (the test asserts on both); any thrown error exits 1 with the message on stderr.
 'use strict';
@@ -8,7 +8,7 @@
 const { CATALOG_FILTER_EXISTS, CatalogClient } = require('@backstage/catalog-client');
 const model = require('@backstage/catalog-model');
 
-const [base, token] = process.argv.slice(2);
+const [base, token, writerToken] = process.argv.slice(2);
 const options = { token };
 const client = new CatalogClient({
   discoveryApi: { getBaseUrl: async () => `${base}/api/catalog` },
@@ -127,7 +127,32 @@ async function main() {
     unauthorized = { name: error.name, status: error.response?.status, cause: error.cause?.name };
   }
 
+  const component = {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'checkout' },
+    spec: { type: 'service', lifecycle: 'production', owner: 'team-a' },
+  };
+  const location = 'url:https://github.com/acme/checkout/blob/main/catalog-info.yaml';
+  const valid = await client.validateEntity(component, location, options);
+  const refused = await client.validateEntity(
+    { ...component, metadata: { name: 'not a name' } },
+    location,
+    options,
+  );
+
+  let readerDelete = null;
+  try {
+    await client.removeEntityByUid(petstore.metadata.uid, options);
+  } catch (error) {
+    readerDelete = error.response?.status;
+  }
+  await client.removeEntityByUid(petstore.metadata.uid, { token: writerToken });
+  const afterDelete = await client.getEntityByRef('component:default/petstore', options);
+
   return {
+    validation: { valid, refused },
+    deletion: { readerDelete, afterDelete: afterDelete ?? null },
     all: all.items.length,
     filtered: filtered.items.map(ref),
     paged: paged.items.map(e => e.metadata.name),
