@@ -164,10 +164,10 @@ class Reads:
     async def ancestry(self, request: Request) -> Response:
         """The entity as its own root: Stagegraph keeps no record of which location emitted
         an entity, so the chain has one link."""
-        (entity,) = await self._render([await self._by_name(request)], [])
-        root = f"{entity['kind'].lower()}:{entity['metadata']['namespace']}/{entity['metadata']['name']}"
+        stored = await self._by_name(request)
+        (entity,) = await self._render([stored], [])
         return json_response(
-            {"rootEntityRef": root, "items": [{"entity": entity, "parentEntityRefs": []}]}
+            {"rootEntityRef": stored.ref, "items": [{"entity": entity, "parentEntityRefs": []}]}
         )
 
     async def facets(self, request: Request) -> Response:
