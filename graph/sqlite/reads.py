@@ -316,7 +316,8 @@ async def select_entities(
     for i, field_order in enumerate(order):
         params[f"order_{i}"] = field_order.path.lower()
         columns.append(
-            f", (SELECT min(f.value) FROM entity_fields f "
+            # by the entity's own rows (the path index would scan every entity's per row)
+            f", (SELECT min(f.value) FROM entity_fields f INDEXED BY entity_fields_key "
             f"WHERE f.key = e.key AND f.path = :order_{i}) AS sort_{i}"
         )
         sorts.append(f"sort_{i} IS NULL, sort_{i} {'DESC' if field_order.descending else 'ASC'}, ")

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS entity_fields (
     original TEXT
 );
 CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key);
-CREATE INDEX IF NOT EXISTS entity_fields_key ON entity_fields (key, path);
+CREATE INDEX IF NOT EXISTS entity_fields_key ON entity_fields (key, path, value);
 CREATE TRIGGER IF NOT EXISTS entity_fields_delete AFTER DELETE ON entities BEGIN
     DELETE FROM entity_fields WHERE key = old.key;
 END;
