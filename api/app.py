@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -36,6 +36,7 @@ from strawberry.types.graphql import OperationType
 
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
+from api.catalog import CatalogApi
 from api.graphql_request import (
     RequestError,
     error_response,
@@ -334,6 +335,12 @@ def create_app(
                 [source.name for source in settings.sources],
                 open_=scrape_open(settings.metrics_auth, settings.host),
                 authenticator=authenticator,
+            ),
+        ),
+        Mount(
+            "/api/catalog",
+            CatalogApi(
+                lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
             ),
         ),
     ]

@@ -111,12 +111,43 @@ class StoredRelation:
 
 
 @dataclass(frozen=True)
+class FieldCondition:
+    """One condition of a Backstage filter set: the entity has the dot path ``path`` (any
+    case; :mod:`graph.fields` says what the paths are), with one of ``values`` unless that is
+    empty. Values match case-insensitively. ``relations.<type>`` (forward or inverse type,
+    any case) holds when the entity has such a relation, to one of ``values`` (refs)."""
+
+    path: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """Backstage's full-text filter: some value at one of ``paths`` contains ``term``
+    (case-insensitively)."""
+
+    term: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldOrder:
+    """Order by the value at a dot path (lowercased; the smallest when the entity has
+    several); entities without it come last, in either direction."""
+
+    path: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class EntityFilter:
     """Filters for listing entities; all given filters must hold. Keys are lowercase refs.
 
     ``owner_keys``: owned (``ownedBy``) by one of these; ``system_keys``: ``partOf`` one of
     these; ``types`` / ``lifecycles``: ``spec.type`` / ``spec.lifecycle`` is one of these;
     ``annotation``: (key, value) — the annotation exists, with that value unless None.
+    ``any_of``: Backstage's filter sets — at least one set has all its conditions hold
+    (empty: no condition); ``text``: the full-text filter; ``keys``: only these entities.
     """
 
     kinds: tuple[str, ...] = ()
@@ -129,6 +160,9 @@ class EntityFilter:
     lifecycles: tuple[str, ...] = ()
     system_keys: tuple[str, ...] = ()
     annotation: tuple[str, str | None] | None = None
+    any_of: tuple[tuple[FieldCondition, ...], ...] = ()
+    text: TextFilter | None = None
+    keys: tuple[str, ...] = ()
 
 
 class Order(enum.Enum):
@@ -165,6 +199,9 @@ class Page:
     def last_cursor(self) -> Cursor | None:
         return self.cursors[-1] if self.cursors else None
 
+
+#: The most order fields :meth:`EntityReader.select_entities` takes.
+MAX_ORDER_FIELDS = 4
 
 FACET_FIELDS = (
     "kind",
@@ -367,6 +404,22 @@ class EntityReader(Protocol):
     ) -> dict[str, list[tuple[str, int]]]:
         """Value counts of each field in :data:`FACET_FIELDS` over the entities matching
         ``flt``, most frequent first (ties by value), at most ``limit`` values per field."""
+        ...
+
+    async def select_entities(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> list[StoredEntity]:
+        """Entities matching ``flt`` in ``order`` (then by key), skipping ``offset``, at
+        most ``limit``: Backstage's offset pages, ordered by any dot path. At most
+        :data:`MAX_ORDER_FIELDS` order fields."""
+        ...
+
+    async def field_facets(
+        self, paths: Sequence[str], flt: EntityFilter
+    ) -> dict[str, list[tuple[str, int]]]:
+        """Backstage's facets: for each dot path (as :class:`FieldCondition` reads it,
+        ``relations.<type>`` included), its values as written with the number of matching
+        entities that have each, most frequent first (ties by value)."""
         ...
 
 

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
+from graph.conditions import PAIR_SEPARATOR, Condition, required_kinds, resolve_sets
 from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
+from graph.neo4j.schema import REL_TYPES
 from graph.port import EntityFilter, Order
 from graph.search import search_tokens
 
@@ -97,7 +99,49 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
         if value is not None:
             conditions.append("$annotation_pair IN e.annotation_pairs")
             params["annotation_pair"] = annotation_pair(key, value)
+    if flt.keys:
+        conditions.append("e.key IN $only_keys")
+        params["only_keys"] = lookup_keys(flt.keys)
+    if flt.any_of:
+        sets = resolve_sets(flt.any_of)
+        kinds = required_kinds(sets)
+        if kinds is not None:
+            conditions.append("e.kind IN $set_kinds")  # the kind index answers this one
+            params["set_kinds"] = kinds
+        conditions.append(FILTER_SETS)
+        params["sets"] = [[_condition(c) for c in conditions_] for conditions_ in sets]
+    if flt.text is not None:
+        conditions.append(TEXT_FILTER)
+        params["separator"] = PAIR_SEPARATOR
+        params["text_paths"] = [p.lower() for p in flt.text.paths]
+        params["text_term"] = flt.text.term.lower()
     return EntityMatch(source, tuple(conditions), params)
+
+
+#: Backstage's filter sets over ``$sets``: a list of sets, each a list of conditions
+#: (:func:`_condition`); one statement text whatever the filter, every value a parameter.
+FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE CASE c.match
+  WHEN 'field' THEN CASE WHEN size(c.pairs) = 0 THEN c.path IN e.field_keys
+                    ELSE ANY(p IN c.pairs WHERE p IN e.field_lpairs) END
+  WHEN 'out' THEN EXISTS { MATCH (e)-[r]->(t:Ref)
+                           WHERE type(r) = c.type AND (size(c.values) = 0 OR t.key IN c.values) }
+  WHEN 'in' THEN EXISTS { MATCH (e)<-[r]-(t:Ref)
+                          WHERE type(r) = c.type AND (size(c.values) = 0 OR t.key IN c.values) }
+  ELSE false END))"""
+
+#: Some value at one of ``$text_paths`` contains ``$text_term`` (both lowercased).
+TEXT_FILTER: LiteralString = """ANY(p IN e.field_lpairs WHERE split(p, $separator)[0] IN $text_paths
+  AND substring(p, size(split(p, $separator)[0]) + 1) CONTAINS $text_term)"""
+
+
+def _condition(condition: Condition) -> dict[str, Any]:
+    return {
+        "match": condition.match.value,
+        "path": condition.path,
+        "pairs": condition.pairs,
+        "type": REL_TYPES.get(condition.rel_type, ""),
+        "values": list(condition.values),
+    }
 
 
 #: Sort value and direction of each order but KEY (which pages on the key index).
@@ -174,3 +218,71 @@ def facets_query(match: EntityMatch, fields: Sequence[str]) -> LiteralString:
         )
         columns.append(column)
     return text + "RETURN " + ", ".join(columns)
+
+
+_ORDER_SLOTS: tuple[tuple[LiteralString, LiteralString], ...] = (
+    ("$order_prefixes[0]", "s0"),
+    ("$order_prefixes[1]", "s1"),
+    ("$order_prefixes[2]", "s2"),
+    ("$order_prefixes[3]", "s3"),
+)
+
+
+def select_query(match: EntityMatch, descending: Sequence[bool]) -> LiteralString:
+    """A page of ``match`` ordered by the smallest lowercased value at each of
+    ``$order_prefixes`` (``path<SEP>``; missing values last), then by key, after skipping
+    ``$offset``: one row whose ``page`` holds up to ``$limit`` entities."""
+    text = match.clause() + " WITH e"
+    order: LiteralString = ""
+    for (prefix, name), desc in zip(_ORDER_SLOTS, descending, strict=False):
+        text += (
+            ", reduce(m = null, p IN e.field_lpairs | CASE WHEN p STARTS WITH "
+            + prefix
+            + " AND (m IS NULL OR substring(p, size("
+            + prefix
+            + ")) < m) THEN substring(p, size("
+            + prefix
+            + ")) ELSE m END) AS "
+            + name
+        )
+        direction: LiteralString = "DESC" if desc else "ASC"
+        order += name + " IS NULL, " + name + " " + direction + ", "
+    return (
+        text
+        + " ORDER BY "
+        + order
+        + "e.key SKIP $offset LIMIT $limit RETURN collect("
+        + ENTITY_FIELDS
+        + ") AS page"
+    )
+
+
+def field_facets_query(match: EntityMatch) -> LiteralString:
+    """Counts for each facet of ``$facets`` (maps with ``match``, ``prefix`` = path<SEP>,
+    ``type``) over the entities of ``match``: one row whose ``facets`` holds
+    ``[index, value, count]`` triples."""
+    return (
+        match.clause()
+        + """
+WITH collect(e) AS matched
+UNWIND range(0, size($facets) - 1) AS i
+CALL (matched, i) {
+  WITH $facets[i] AS facet
+  UNWIND CASE WHEN facet.match = 'field' THEN matched ELSE [] END AS e
+  UNWIND e.field_pairs AS p
+  WITH e, p, facet WHERE p STARTS WITH facet.prefix
+  RETURN e AS counted, substring(p, size(facet.prefix)) AS value
+  UNION ALL
+  WITH $facets[i] AS facet
+  UNWIND CASE WHEN facet.match = 'out' THEN matched ELSE [] END AS e
+  MATCH (e)-[r]->() WHERE type(r) = facet.type
+  RETURN e AS counted, r.target_ref AS value
+  UNION ALL
+  WITH $facets[i] AS facet
+  UNWIND CASE WHEN facet.match = 'in' THEN matched ELSE [] END AS e
+  MATCH (e)<-[r]-() WHERE type(r) = facet.type
+  RETURN e AS counted, r.source_ref AS value
+}
+WITH i, value, count(DISTINCT counted) AS n
+RETURN collect([i, value, n]) AS facets"""
+    )

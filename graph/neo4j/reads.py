@@ -13,17 +13,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, LiteralString
 
+from graph.conditions import PAIR_SEPARATOR, resolve
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
-from graph.neo4j.filters import FACET_VALUES, count_query, entity_match, facets_query, list_query
+from graph.neo4j.filters import (
+    FACET_VALUES,
+    count_query,
+    entity_match,
+    facets_query,
+    field_facets_query,
+    list_query,
+    select_query,
+)
 from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity, stored_time
 from graph.neo4j.schema import REL_NAMES, REL_TYPES
 from graph.port import (
     FACET_FIELDS,
+    MAX_ORDER_FIELDS,
     Cursor,
     Direction,
     EntityFilter,
     EntityState,
+    FieldCondition,
+    FieldOrder,
     Order,
     Page,
     StoredEntity,
@@ -170,3 +182,53 @@ async def facets(
         name: [(str(value), int(n)) for value, n in counts]
         for name, counts in zip(wanted, row.values(), strict=True)
     }
+
+
+async def select_entities(
+    db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+) -> list[StoredEntity]:
+    if len(order) > MAX_ORDER_FIELDS:
+        raise StoreError(f"at most {MAX_ORDER_FIELDS} order fields, got {len(order)}")
+    match = entity_match(flt)
+    if match is None:
+        return []
+    query = select_query(match, [o.descending for o in order])
+    prefixes = [o.path.lower() + PAIR_SEPARATOR for o in order]
+    (row,) = await db.read(
+        db.statement(
+            query,
+            order_prefixes=prefixes,
+            offset=max(offset, 0),
+            limit=max(limit, 0),
+            **match.params,
+        )
+    )
+    return [stored_entity(entity) for entity in row["page"]]
+
+
+async def field_facets(
+    db: Connection, paths: Sequence[str], flt: EntityFilter
+) -> dict[str, list[tuple[str, int]]]:
+    """One statement for every path (see :func:`graph.neo4j.filters.field_facets_query`)."""
+    wanted = list(dict.fromkeys(paths))
+    found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
+    match = entity_match(flt)
+    if not wanted or match is None:
+        return found
+    facets = []
+    for path in wanted:
+        condition = resolve(FieldCondition(path))
+        facets.append(
+            {
+                "match": condition.match.value,
+                "prefix": condition.path + PAIR_SEPARATOR,
+                "type": REL_TYPES.get(condition.rel_type, ""),
+            }
+        )
+    (row,) = await db.read(db.statement(field_facets_query(match), facets=facets, **match.params))
+    for index, value, n in row["facets"]:
+        if value is not None:
+            found[wanted[index]].append((str(value), int(n)))
+    for counts in found.values():
+        counts.sort(key=lambda pair: (-pair[1], pair[0]))
+    return found

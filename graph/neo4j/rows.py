@@ -12,6 +12,8 @@ from typing import Any, LiteralString, cast
 import orjson
 from neo4j.time import DateTime as Neo4jDateTime
 
+from graph.conditions import PAIR_SEPARATOR
+from graph.fields import entity_fields
 from graph.neo4j.schema import kind_labels
 from graph.port import EntityRecord, StoredEntity
 
@@ -89,5 +91,22 @@ def entity_row(r: EntityRecord) -> dict[str, Any]:
             "lifecycle": _text(spec.get("lifecycle")),
             "annotation_keys": list(annotations),
             "annotation_pairs": [annotation_pair(k, v) for k, v in annotations.items()],
+            **field_props(r.key, r.name, r.namespace, r.document),
         },
+    }
+
+
+def field_props(key: str, name: str, namespace: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Backstage's searchable fields (:mod:`graph.fields`) as three list properties:
+    ``field_keys`` (every path), ``field_lpairs`` (``path<SEP>value`` lowercased, for
+    matching) and ``field_pairs`` (``path<SEP>value`` as written, for facets)."""
+    fields = entity_fields(key, name, namespace, document)
+    return {
+        "field_keys": list(dict.fromkeys(f.path for f in fields)),
+        "field_lpairs": [f.path + PAIR_SEPARATOR + f.value for f in fields if f.value is not None],
+        "field_pairs": list(
+            dict.fromkeys(
+                f.path + PAIR_SEPARATOR + f.original for f in fields if f.original is not None
+            )
+        ),
     }

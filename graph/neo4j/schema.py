@@ -5,7 +5,8 @@ migration of older data (all idempotent, run on every open).
 from __future__ import annotations
 
 import re
-from typing import LiteralString
+from collections.abc import Callable
+from typing import Any, LiteralString
 
 import orjson
 
@@ -90,12 +91,44 @@ SET r.status = row.status
 """
 
 
-async def prepare(db: Connection) -> None:
-    """Create the constraints and indexes, wait for them, and migrate older data."""
+# Entities written before their searchable fields were properties (setup backfills them).
+ENTITIES_WITHOUT_FIELDS: LiteralString = """
+MATCH (e:Entity) WHERE e.field_keys IS NULL
+WITH e LIMIT $limit
+RETURN collect([e.key, e.name, e.namespace, e.document]) AS entities
+"""
+SET_FIELDS: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Ref {key: row.key})
+SET e += row.props
+"""
+
+
+async def prepare(db: Connection, fields: FieldProps) -> None:
+    """Create the constraints and indexes, wait for them, and migrate older data.
+    ``fields`` computes an entity's searchable-field properties (key, name, namespace,
+    document)."""
     for statement in SCHEMA:
         await db.write(db.statement(statement))
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
+    await _backfill_fields(db, fields)
+
+
+FieldProps = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
+
+
+async def _backfill_fields(db: Connection, fields: FieldProps, batch: int = 2000) -> None:
+    """Give entities written before the searchable fields were kept theirs."""
+    while True:
+        (row,) = await db.read(db.statement(ENTITIES_WITHOUT_FIELDS, limit=batch))
+        if not row["entities"]:
+            return
+        rows = [
+            {"key": key, "props": fields(key, name, namespace, orjson.loads(document))}
+            for key, name, namespace, document in row["entities"]
+        ]
+        await db.write(db.statement(SET_FIELDS, rows=rows))
 
 
 async def _backfill_run_status(db: Connection) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from graph.neo4j import questions, reads, runs, schema, writes
 from graph.neo4j.connection import Connection
+from graph.neo4j.rows import field_props
 from graph.port import (
     Cursor,
     DanglingPage,
@@ -16,6 +18,7 @@ from graph.port import (
     EntityFilter,
     EntityRecord,
     EntityState,
+    FieldOrder,
     ImpactRow,
     Order,
     Orphan,
@@ -43,7 +46,7 @@ class Neo4jStore:
         return self._db.queries
 
     async def setup(self) -> None:
-        await self._db.open(schema.prepare)
+        await self._db.open(partial(schema.prepare, fields=field_props))
 
     async def close(self) -> None:
         await self._db.close()
@@ -115,6 +118,16 @@ class Neo4jStore:
         self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
     ) -> dict[str, list[tuple[str, int]]]:
         return await reads.facets(self._db, fields, flt, limit)
+
+    async def select_entities(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> list[StoredEntity]:
+        return await reads.select_entities(self._db, flt, order, offset, limit)
+
+    async def field_facets(
+        self, paths: Sequence[str], flt: EntityFilter
+    ) -> dict[str, list[tuple[str, int]]]:
+        return await reads.field_facets(self._db, paths, flt)
 
     # -- graph questions -----------------------------------------------------------------
     async def traverse(

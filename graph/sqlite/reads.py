@@ -8,13 +8,17 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from graph.conditions import Condition, Match, required_kinds, resolve, resolve_sets
 from graph.errors import StoreError
 from graph.port import (
     FACET_FIELDS,
+    MAX_ORDER_FIELDS,
     Cursor,
     Direction,
     EntityFilter,
     EntityState,
+    FieldCondition,
+    FieldOrder,
     Order,
     Page,
     StoredEntity,
@@ -155,6 +159,19 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
             "OR a.value = :annotation_value))"
         )
         params["annotation_key"], params["annotation_value"] = flt.annotation
+    if flt.keys:
+        clauses.append("e.key IN (SELECT value FROM json_each(:only_keys))")
+        params["only_keys"] = lookup_keys(flt.keys)
+    if flt.any_of:
+        clauses.append(_sets_sql(resolve_sets(flt.any_of), params))
+    if flt.text is not None:
+        clauses.append(
+            "e.key IN (SELECT f.key FROM entity_fields f "
+            "WHERE f.path IN (SELECT value FROM json_each(:text_paths)) "
+            "AND instr(f.value, :text_term) > 0)"
+        )
+        params["text_paths"] = json_list([p.lower() for p in flt.text.paths])
+        params["text_term"] = flt.text.term.lower()
     if flt.search is not None:
         query = fts5_query(flt.search)
         if query is None:
@@ -165,6 +182,48 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
             )
             params["search"] = query
     return " AND ".join(clauses), params
+
+
+def _condition_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
+    """One condition as SQL over ``entities e``; its values are the parameters ``:<name>*``."""
+    if condition.match is Match.NEVER:
+        return "0 = 1"
+    values = f"(SELECT value FROM json_each(:{name}_values))"
+    params[f"{name}_values"] = json_list(condition.values)
+    if condition.match is Match.FIELD:
+        params[f"{name}_path"] = condition.path
+        has_value = f" AND f.value IN {values}" if condition.values else ""
+        return (
+            f"e.key IN (SELECT f.key FROM entity_fields f WHERE f.path = :{name}_path{has_value})"
+        )
+    params[f"{name}_type"] = condition.rel_type
+    near, far = ("source_key", "target_key")
+    if condition.match is Match.IN:
+        near, far = far, near
+    has_value = f" AND r.{far} IN {values}" if condition.values else ""
+    return (
+        f"EXISTS (SELECT 1 FROM relations r WHERE r.{near} = e.key "
+        f"AND r.type = :{name}_type{has_value})"
+    )
+
+
+def _sets_sql(sets: list[list[Condition]], params: dict[str, Any]) -> str:
+    """Backstage's filter sets: an OR of ANDs (an empty set holds for every entity)."""
+    kinds = required_kinds(sets)
+    alternatives = [
+        "("
+        + " AND ".join(
+            ["1 = 1"] + [_condition_sql(c, f"c{i}_{j}", params) for j, c in enumerate(conditions)]
+        )
+        + ")"
+        for i, conditions in enumerate(sets)
+    ]
+    head = ""
+    if kinds is not None:
+        # a condition the (kind, key) index answers, implied by the sets
+        head = "e.kind IN (SELECT value FROM json_each(:set_kinds)) AND "
+        params["set_kinds"] = json_list(kinds)
+    return head + "(" + " OR ".join(alternatives) + ")"
 
 
 async def list_entities(
@@ -245,3 +304,75 @@ async def facets(
         return found
 
     return await db.call(read)
+
+
+async def select_entities(
+    db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+) -> list[StoredEntity]:
+    if len(order) > MAX_ORDER_FIELDS:
+        raise StoreError(f"at most {MAX_ORDER_FIELDS} order fields, got {len(order)}")
+    where, params = _filter_sql(flt)
+    columns, sorts = [], []
+    for i, field_order in enumerate(order):
+        params[f"order_{i}"] = field_order.path.lower()
+        columns.append(
+            # by the entity's own rows (the path index would scan every entity's per row)
+            f", (SELECT min(f.value) FROM entity_fields f INDEXED BY entity_fields_key "
+            f"WHERE f.key = e.key AND f.path = :order_{i}) AS sort_{i}"
+        )
+        sorts.append(f"sort_{i} IS NULL, sort_{i} {'DESC' if field_order.descending else 'ASC'}, ")
+    params.update(offset=max(offset, 0), limit=max(limit, 0))
+    sql = (
+        f"SELECT {ENTITY_COLUMNS}{''.join(columns)} FROM entities e WHERE {where} "
+        f"ORDER BY {''.join(sorts)}e.key LIMIT :limit OFFSET :offset"
+    )
+
+    def read(conn: sqlite3.Connection) -> list[StoredEntity]:
+        return [stored_entity(r) for r in db.execute(conn, sql, params).fetchall()]
+
+    return await db.call(read)
+
+
+async def field_facets(
+    db: Connection, paths: Sequence[str], flt: EntityFilter
+) -> dict[str, list[tuple[str, int]]]:
+    """One statement: each path's counts are one arm of a UNION ALL over the matching keys."""
+    wanted = list(dict.fromkeys(paths))
+    if not wanted:
+        return {}
+    where, params = _filter_sql(flt)
+    arms = []
+    for i, path in enumerate(wanted):
+        condition = resolve(FieldCondition(path))
+        if condition.match is Match.NEVER:
+            continue
+        if condition.match is Match.FIELD:
+            params[f"facet_{i}"] = condition.path
+            arms.append(
+                f"SELECT {i} AS facet, f.original AS value, count(DISTINCT f.key) AS n "
+                f"FROM entity_fields f WHERE f.path = :facet_{i} AND f.original IS NOT NULL "
+                "AND f.key IN (SELECT key FROM matched) GROUP BY f.original"
+            )
+            continue
+        params[f"facet_{i}"] = condition.rel_type
+        near, far = ("source", "target") if condition.match is Match.OUT else ("target", "source")
+        arms.append(
+            f"SELECT {i} AS facet, r.{far}_ref AS value, count(DISTINCT r.{near}_key) AS n "
+            f"FROM relations r WHERE r.type = :facet_{i} "
+            f"AND r.{near}_key IN (SELECT key FROM matched) GROUP BY r.{far}_ref"
+        )
+    found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
+    if not arms:
+        return found
+    sql = (
+        f"WITH matched AS (SELECT e.key FROM entities e WHERE {where}) "
+        + " UNION ALL ".join(arms)
+        + " ORDER BY facet, n DESC, value"
+    )
+
+    def read(conn: sqlite3.Connection) -> None:
+        for facet, value, n in db.execute(conn, sql, params).fetchall():
+            found[wanted[facet]].append((str(value), int(n)))
+
+    await db.call(read)
+    return found

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from graph.fields import entity_fields
 from graph.port import StoredEntity
 
 #: The columns :func:`stored_entity` reads, over ``entities e``.
@@ -50,3 +51,16 @@ def json_list(values: Sequence[str]) -> str:
 def lookup_keys(keys: Sequence[str]) -> str:
     """A JSON array of lookup keys (refs lowercased), for ``json_each``."""
     return json_list([k.lower() for k in keys])
+
+
+#: Inserts one row of ``entity_fields`` (key, path, value, original).
+INSERT_FIELDS = "INSERT INTO entity_fields (key, path, value, original) VALUES (?, ?, ?, ?)"
+
+
+def field_rows(
+    key: str, name: str, namespace: str, document: dict[str, Any]
+) -> list[tuple[str, str, str | None, str | None]]:
+    """The ``entity_fields`` rows of an entity (Backstage's searchable pairs)."""
+    return [
+        (key, f.path, f.value, f.original) for f in entity_fields(key, name, namespace, document)
+    ]

@@ -1,4 +1,6 @@
-"""The SQLite schema: tables, indexes, the FTS5 search table, and the migrations that bring
+"""The SQLite schema: tables, indexes, the FTS5 search table, the searchable fields of each
+entity (``entity_fields``, :mod:`graph.fields`; emptied by a trigger when the entity goes),
+and the migrations that bring
 an older file up to date (all idempotent, run on every open).
 """
 
@@ -8,7 +10,7 @@ import sqlite3
 
 import orjson
 
-from graph.sqlite.rows import search_id
+from graph.sqlite.rows import INSERT_FIELDS, field_rows, search_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -46,6 +48,17 @@ CREATE INDEX IF NOT EXISTS relations_source ON relations (source, run_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS entity_search USING fts5 (
     key UNINDEXED, name, title, description, tags, tokenize = 'unicode61'
 );
+CREATE TABLE IF NOT EXISTS entity_fields (
+    key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    value TEXT,
+    original TEXT
+);
+CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key);
+CREATE INDEX IF NOT EXISTS entity_fields_key ON entity_fields (key, path, value);
+CREATE TRIGGER IF NOT EXISTS entity_fields_delete AFTER DELETE ON entities BEGIN
+    DELETE FROM entity_fields WHERE key = old.key;
+END;
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     source TEXT NOT NULL,
@@ -117,6 +130,20 @@ def _migrate(conn: sqlite3.Connection) -> None:
             ],
         )
         conn.execute("PRAGMA user_version = 2")
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 3:
+        # Backstage's searchable fields of every entity (graph.fields), filled once
+        conn.execute("DELETE FROM entity_fields")
+        conn.executemany(
+            INSERT_FIELDS,
+            [
+                row
+                for key, name, namespace, document in conn.execute(
+                    "SELECT key, name, namespace, document FROM entities"
+                )
+                for row in field_rows(key, name, namespace, orjson.loads(document))
+            ],
+        )
+        conn.execute("PRAGMA user_version = 3")
 
 
 def prepare(conn: sqlite3.Connection) -> None:

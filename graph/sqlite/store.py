@@ -16,6 +16,7 @@ from graph.port import (
     EntityFilter,
     EntityRecord,
     EntityState,
+    FieldOrder,
     ImpactRow,
     Order,
     Orphan,
@@ -122,6 +123,16 @@ class SqliteStore:
         self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
     ) -> dict[str, list[tuple[str, int]]]:
         return await reads.facets(self._db, fields, flt, limit)
+
+    async def select_entities(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> list[StoredEntity]:
+        return await reads.select_entities(self._db, flt, order, offset, limit)
+
+    async def field_facets(
+        self, paths: Sequence[str], flt: EntityFilter
+    ) -> dict[str, list[tuple[str, int]]]:
+        return await reads.field_facets(self._db, paths, flt)
 
     # -- graph questions -----------------------------------------------------------------
     async def traverse(

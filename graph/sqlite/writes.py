@@ -1,4 +1,4 @@
-"""Writes: upserting entities (and their search rows) and relations, restamping what a run
+"""Writes: upserting entities (and their search rows and searchable fields) and relations, restamping what a run
 kept, cleanup of what it did not see, and the all-or-nothing :func:`mutate`.
 """
 
@@ -15,7 +15,7 @@ from catalog.relations import RELATION_TYPES
 from graph.errors import StoreError
 from graph.port import EntityRecord, RelationRecord, StaleSummary
 from graph.sqlite.connection import Connection
-from graph.sqlite.rows import json_list, lookup_keys, search_id
+from graph.sqlite.rows import INSERT_FIELDS, field_rows, json_list, lookup_keys, search_id
 
 _UPSERT_ENTITY = """
     INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
@@ -41,9 +41,12 @@ _UPSERT_RELATION = """
 """
 
 
+FieldRows = list[tuple[str, str, str | None, str | None]]
+
+
 def _entity_rows(
     source: str, run_id: str, records: Sequence[EntityRecord]
-) -> tuple[list[tuple[Any, ...]], list[tuple[str, ...]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, ...]], FieldRows]:
     now = datetime.now(UTC).isoformat()
     rows: list[tuple[Any, ...]] = [
         (
@@ -66,7 +69,8 @@ def _entity_rows(
     search_rows: list[tuple[str, ...]] = [
         (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
     ]
-    return rows, search_rows
+    fields = [row for r in records for row in field_rows(r.key, r.name, r.namespace, r.document)]
+    return rows, search_rows, fields
 
 
 def _relation_rows(
@@ -94,8 +98,8 @@ async def upsert_entities(
 ) -> None:
     if not records:
         return
-    rows, search_rows = _entity_rows(source, run_id, records)
-    await db.call(lambda conn: _write_entities(db, conn, source, run_id, rows, search_rows))
+    rows, search_rows, fields = _entity_rows(source, run_id, records)
+    await db.call(lambda conn: _write_entities(db, conn, source, run_id, rows, search_rows, fields))
 
 
 def _write_entities(
@@ -105,8 +109,9 @@ def _write_entities(
     run_id: str,
     rows: Sequence[tuple[Any, ...]],
     search_rows: Sequence[tuple[str, ...]],
+    fields: FieldRows,
 ) -> None:
-    """Upsert ``rows`` (and their search rows). A row stored with the same document and
+    """Upsert ``rows`` (and their search rows and searchable fields). A row stored with the same document and
     source and no error is only restamped with the run id: rewriting it would change
     nothing but cost every index and the search table a delete and an insert."""
     if not rows:
@@ -131,10 +136,19 @@ def _write_entities(
         )
         rows = [r for r in rows if r[0] not in same]
         search_rows = [r for r in search_rows if r[0] not in same]
+        fields = [f for f in fields if f[0] not in same]
     if not rows:
         return
     db.executemany(conn, _UPSERT_ENTITY, rows)
     _delete_search(db, conn, [r[0] for r in search_rows if r[0] in stored])
+    replaced = [r[0] for r in rows if r[0] in stored]
+    if replaced:
+        db.execute(
+            conn,
+            "DELETE FROM entity_fields WHERE key IN (SELECT value FROM json_each(?))",
+            (json_list(replaced),),
+        )
+    db.executemany(conn, INSERT_FIELDS, fields)
     db.executemany(
         conn,
         "INSERT INTO entity_search (rowid, key, name, title, description, tags) "
@@ -253,7 +267,7 @@ async def mutate(
     remove_relations: Sequence[RelationRecord],
     delete_keys: Sequence[str],
 ) -> None:
-    entity_rows, search_rows = _entity_rows(source, run_id, upserts)
+    entity_rows, search_rows, fields = _entity_rows(source, run_id, upserts)
     add_rows = _relation_rows(source, run_id, add_relations)
     remove_rows = [
         (r.source_ref.lower(), r.type, r.target_ref.lower(), source) for r in remove_relations
@@ -262,7 +276,7 @@ async def mutate(
 
     def write(conn: sqlite3.Connection) -> None:
         if entity_rows:
-            _write_entities(db, conn, source, run_id, entity_rows, search_rows)
+            _write_entities(db, conn, source, run_id, entity_rows, search_rows, fields)
         if remove_rows:
             db.executemany(
                 conn,

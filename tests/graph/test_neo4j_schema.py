@@ -17,7 +17,7 @@ from graph.errors import StoreConnectionError, StoreError
 from graph.neo4j import Neo4jStore
 from graph.neo4j.schema import REL_TYPES
 from graph.neo4j.writes import BATCH_SIZE
-from graph.port import FACET_FIELDS, Direction, EntityFilter, Order, RunRecord
+from graph.port import FACET_FIELDS, Direction, EntityFilter, FieldCondition, Order, RunRecord
 from graph.runs import run_to_json
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record, rel
@@ -433,3 +433,25 @@ async def test_store_refuses_work_before_setup() -> None:
     with pytest.raises(StoreError, match="call setup"):
         await store.get_entities(["component:default/a"])
     assert not await store.ping()
+
+
+async def test_setup_gives_entities_written_without_fields_theirs(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.upsert_entities(
+        "src", "r", [record("component:default/old", spec={"type": "service"})]
+    )
+    await driver.execute_query(
+        "MATCH (e:Entity) REMOVE e.field_keys, e.field_lpairs, e.field_pairs"
+    )
+    services = EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
+    before = await store.count_entities(services)
+    again = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+
+    await again.setup()
+    try:
+        after = await again.count_entities(services)
+    finally:
+        await again.close()
+
+    assert (before, after) == (0, 1)

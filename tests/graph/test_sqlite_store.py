@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from graph.port import EntityFilter, FieldCondition
 from graph.sqlite import SqliteStore
+from tests.factories import record
 
 # Counts to 300 million: minutes of work for the one thread, unless interrupted.
 LONG_QUERY = (
@@ -93,3 +95,26 @@ async def test_cancelling_a_call_of_many_statements_stops_it_and_commits_nothing
 
     assert time.perf_counter() - started < 2
     assert await sqlite_store._call(rows) == 0
+
+
+async def test_opening_an_older_file_fills_the_searchable_fields(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    await sqlite_store.upsert_entities(
+        "src", "r", [record("component:default/old", spec={"type": "service"})]
+    )
+    await sqlite_store.close()
+    with sqlite3.connect(tmp_path / "store.db") as conn:  # as a file of the last release
+        conn.execute("DELETE FROM entity_fields")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    reopened = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}")
+
+    await reopened.setup()
+    try:
+        services = EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
+        found = await reopened.count_entities(services)
+    finally:
+        await reopened.close()
+
+    assert found == 1

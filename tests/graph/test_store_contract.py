@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from graph.fields import entity_uid
 from graph.port import (
     Direction,
     EntityFilter,
     EntityState,
+    FieldCondition,
     GraphStore,
     KindCount,
     RunError,
@@ -389,3 +391,71 @@ async def test_source_facet_counts_entities_per_source(store: GraphStore) -> Non
     facets = await store.facets(["source"], EntityFilter())
 
     assert facets["source"] == [("two", 2), ("one", 1)]
+
+
+async def test_backstage_filter_sets_are_an_or_of_ands_over_dot_paths(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record(
+                "component:default/a",
+                tags=("java",),
+                annotations={"backstage.io/orphan": "true"},
+                spec={"type": "Service", "lifecycle": "production"},
+            ),
+            record("component:default/b", spec={"type": "website"}),
+            record("api:default/c", spec={"type": "openapi"}),
+            record("group:default/team"),
+        ],
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("component:default/a", "ownedBy", "group:default/team"),
+            rel("component:default/a", "dependsOn", "component:default/b"),
+        ],
+    )
+
+    async def refs(*sets: tuple[FieldCondition, ...]) -> list[str]:
+        page = await store.list_entities(EntityFilter(any_of=sets), 10)
+        assert await store.count_entities(EntityFilter(any_of=sets)) == len(page.entities)
+        return [e.ref for e in page.entities]
+
+    kind, spec_type = "KIND", "spec.Type"
+    assert await refs((FieldCondition(kind, ("component",)), FieldCondition(spec_type, ("SERVICE",)))) == ["component:default/a"]  # fmt: skip
+    assert await refs(
+        (FieldCondition(kind, ("component",)), FieldCondition(spec_type, ("service",))),
+        (FieldCondition(kind, ("api",)),),
+    ) == ["api:default/c", "component:default/a"]
+    assert await refs((FieldCondition(kind, ("component", "group")),)) == [
+        "component:default/a",
+        "component:default/b",
+        "group:default/team",
+    ]
+    assert await refs((FieldCondition("spec.type"), FieldCondition(kind, ("component",)))) == [
+        "component:default/a",
+        "component:default/b",
+    ]
+    assert await refs((FieldCondition("metadata.tags.java"),)) == ["component:default/a"]
+    assert await refs((FieldCondition("metadata.tags", ("JAVA",)),)) == ["component:default/a"]
+    orphan = FieldCondition("metadata.annotations.backstage.io/orphan", ("true",))
+    assert await refs((orphan,)) == ["component:default/a"]
+    owned = FieldCondition("relations.ownedby", ("group:default/TEAM",))
+    assert await refs((owned,)) == ["component:default/a"]
+    owner_of = FieldCondition("relations.ownerOf", ("component:default/a",))
+    assert await refs((owner_of,)) == ["group:default/team"]
+    assert await refs((FieldCondition("relations.dependencyof"),)) == ["component:default/b"]
+    assert await refs((FieldCondition("relations.nosuchtype"),)) == []
+    assert await refs((FieldCondition("metadata.uid", (entity_uid("api:default/c"),)),)) == [
+        "api:default/c"
+    ]
+    assert await refs((FieldCondition("metadata.namespace", ("DEFAULT",)),)) == [
+        "api:default/c",
+        "component:default/a",
+        "component:default/b",
+        "group:default/team",
+    ]
+    assert await refs((FieldCondition(kind, ("component' OR 1=1 --",)),)) == []
+    assert await refs((FieldCondition("spec.type", ("website",)), FieldCondition("nope"))) == []

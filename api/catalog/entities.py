@@ -1,0 +1,90 @@
+"""Entities in Backstage's JSON: the stored document with ``metadata.uid``, ``metadata.etag``
+and ``relations``, and the ``fields`` projection.
+
+- ``metadata.uid`` is :func:`graph.fields.entity_uid` of the key: stable across runs and
+  stores. ``metadata.etag`` is the entity's content hash, so it changes when the entity does.
+- ``relations`` lists ``{type, targetRef}`` in both directions, as Backstage stitches them: a
+  stored ``ownedBy`` from a component to a group gives the component ``ownedBy`` and the
+  group ``ownerOf``; sorted by type, then target ref.
+- ``metadata.name`` and ``metadata.namespace`` are always present.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from catalog.relations import RELATION_TYPES
+from graph.fields import entity_uid
+from graph.port import StoredEntity, StoredRelation
+
+Json = dict[str, Any]
+
+
+def relations_by_key(relations: Iterable[StoredRelation]) -> dict[str, list[Json]]:
+    """Each entity key's relations as Backstage lists them (both directions)."""
+    found: dict[str, dict[tuple[str, str], Json]] = {}
+    for r in relations:
+        forward = {"type": r.type, "targetRef": r.target_ref}
+        inverse = {"type": RELATION_TYPES[r.type], "targetRef": r.source_ref}
+        found.setdefault(r.source_ref.lower(), {})[(r.type, r.target_ref.lower())] = forward
+        found.setdefault(r.target_ref.lower(), {})[(inverse["type"], r.source_ref.lower())] = (
+            inverse
+        )
+    return {key: [listed[k] for k in sorted(listed)] for key, listed in found.items()}
+
+
+def backstage_entity(stored: StoredEntity, relations: Sequence[Json]) -> Json:
+    """The entity as Backstage's catalog answers it."""
+    entity = copy.deepcopy(stored.document)
+    metadata = entity.setdefault("metadata", {})
+    metadata["name"] = stored.name
+    metadata["namespace"] = stored.namespace
+    metadata["uid"] = entity_uid(stored.key)
+    metadata["etag"] = stored.hash
+    entity["relations"] = list(relations)
+    return entity
+
+
+def _merge(into: Json, part: Json) -> None:
+    for key, value in part.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def select_fields(entity: Json, paths: Sequence[str]) -> Json:
+    """Only the parts of ``entity`` at ``paths`` (all of it when ``paths`` is empty)."""
+    if not paths:
+        return entity
+    kept: Json = {}
+    for path in paths:
+        _merge(kept, _nest(path, entity))
+    return kept
+
+
+def _nest(path: str, entity: Json) -> Json:
+    """``{a: {b: value}}`` for the path ``a.b`` of ``entity``, or ``{}`` when it has none. A
+    key may itself hold dots (``metadata.annotations.backstage.io/source-location``): the
+    longest key that exists at each level is taken."""
+    parts = path.split(".")
+    value: Any = entity
+    nested: Json = {}
+    cursor = nested
+    while parts:
+        for end in range(len(parts), 0, -1):
+            key = ".".join(parts[:end])
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+                parts = parts[end:]
+                if parts:
+                    cursor[key] = {}
+                    cursor = cursor[key]
+                else:
+                    cursor[key] = copy.deepcopy(value)
+                break
+        else:
+            return {}
+    return nested

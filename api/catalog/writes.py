@@ -1,0 +1,68 @@
+"""The first write routes of the catalog REST API: removing an entity by uid, and checking
+an entity without storing it.
+
+- ``DELETE /entities/by-uid/:uid`` (``writer``): deletes the entity from the source that
+  holds it, with its outgoing relations; 204, or 404 when no entity has that uid. As in
+  Backstage, a source that still has the entity brings it back on its next run.
+- ``POST /validate-entity`` (``reader``): ``{"entity": {...}, "location": "type:target"}``;
+  200 with no body when the entity is valid, else 400 with Backstage's
+  ``{"errors": [{"name", "message"}]}`` (the message names the entity and the field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.catalog.errors import NotFoundError
+from api.catalog.routes import json_body, json_response
+from catalog.errors import CatalogError
+from catalog.validation import validate_entity
+from graph.port import EntityFilter, EntityReader, EntityWriter, FieldCondition
+
+
+class Store(EntityReader, EntityWriter, Protocol):
+    """What the write routes need of the store."""
+
+
+class Writes:
+    """The write handlers over one store (given by a function: the app opens it later)."""
+
+    def __init__(self, store: Callable[[], Store], max_body_bytes: int) -> None:
+        self._store = store
+        self._max_body_bytes = max_body_bytes
+
+    async def delete_by_uid(self, request: Request) -> Response:
+        store = self._store()
+        uid = request.path_params["uid"]
+        flt = EntityFilter(any_of=((FieldCondition("metadata.uid", (uid,)),),))
+        found = await store.select_entities(flt, [], 0, 1)
+        if not found:
+            raise NotFoundError(f"No entity with uid {uid}")
+        (entity,) = found
+        await store.delete_entities(entity.source, [entity.key])
+        return Response(status_code=204)
+
+    async def validate(self, request: Request) -> Response:
+        body = await json_body(request, self._max_body_bytes)
+        problem = _body_problem(body)
+        if problem is None:
+            try:
+                validate_entity(body["entity"])
+            except CatalogError as exc:
+                problem = str(exc)
+        if problem is not None:
+            return json_response({"errors": [{"name": "InputError", "message": problem}]}, 400)
+        return Response(status_code=200)
+
+
+def _body_problem(body: Any) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("entity"), dict):
+        return 'the body must be {"entity": {...}, "location": "url:https://..."}'
+    location = body.get("location")
+    if not isinstance(location, str) or ":" not in location.strip(":"):
+        return f"location must be a string type:target (e.g. url:https://...), got {location!r}"
+    return None

@@ -1,0 +1,77 @@
+"""Backstage filter conditions as both stores read them: what a
+:class:`~graph.port.FieldCondition` asks of an entity, with names and values normalised.
+
+- ``relations.<type>``: a relation of that type. A forward type (``ownedBy``) is a stored
+  relation out of the entity (``OUT``); an inverse type (``ownerOf``) a stored relation of
+  the forward type into it (``IN``). The values are the refs at the other end. An unknown
+  type matches nothing (``NEVER``), as no entity has such a relation.
+- any other path: one of the entity's searchable fields (:mod:`graph.fields`), ``FIELD``.
+
+Paths and values are lowercased (Backstage matches case-insensitively).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from catalog.relations import ALL_TYPES, normalize_type
+from graph.port import FieldCondition
+
+RELATIONS_PREFIX = "relations."
+_TYPES = {name.lower(): name for name in ALL_TYPES}
+#: What separates a path from its value in the stored ``path<SEP>value`` pairs (Neo4j).
+PAIR_SEPARATOR = "\u001f"
+
+
+class Match(enum.Enum):
+    FIELD = "field"
+    OUT = "out"
+    IN = "in"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A resolved condition: ``path`` for FIELD, the forward ``rel_type`` for OUT/IN."""
+
+    match: Match
+    path: str = ""
+    rel_type: str = ""
+    values: tuple[str, ...] = ()
+
+    @property
+    def pairs(self) -> list[str]:
+        """The ``path<SEP>value`` pairs any of which satisfies a FIELD condition."""
+        return [self.path + PAIR_SEPARATOR + value for value in self.values]
+
+
+def resolve(condition: FieldCondition) -> Condition:
+    path = condition.path.strip().lower()
+    values = tuple(dict.fromkeys(v.strip().lower() for v in condition.values))
+    if path.startswith(RELATIONS_PREFIX):
+        name = _TYPES.get(path.removeprefix(RELATIONS_PREFIX))
+        if name is None:
+            return Condition(Match.NEVER, path)
+        forward, inverse = normalize_type(name)
+        return Condition(Match.IN if inverse else Match.OUT, path, forward, values)
+    return Condition(Match.FIELD, path, values=values)
+
+
+def resolve_sets(any_of: Sequence[Sequence[FieldCondition]]) -> list[list[Condition]]:
+    return [[resolve(c) for c in conditions] for conditions in any_of]
+
+
+def required_kinds(sets: Sequence[Sequence[Condition]]) -> list[str] | None:
+    """Kinds every match must have, when each filter set names its kinds (``kind=...``);
+    None otherwise. Stores add it as a condition their kind index can answer."""
+    if not sets:
+        return None
+    kinds: list[str] = []
+    for conditions in sets:
+        named = [c.values for c in conditions if c.match is Match.FIELD and c.path == "kind"]
+        if not named or not named[0]:
+            return None
+        kinds += named[0]
+    return list(dict.fromkeys(kinds))

@@ -1,0 +1,67 @@
+"""The catalog API's first write routes on each store: deleting an entity by uid (writer
+role) and validating an entity without storing it."""
+
+from __future__ import annotations
+
+from graph.fields import entity_uid
+from tests.api.catalog.conftest import WRITER_TOKEN, Catalog
+from tests.api.catalog.test_routes import assert_error
+
+AS_WRITER = {"Authorization": f"Bearer {WRITER_TOKEN}"}
+
+
+async def test_a_writer_deletes_an_entity_by_uid(catalog: Catalog) -> None:
+    uid = entity_uid("component:default/petstore")
+
+    as_reader = await catalog.client.delete(f"/entities/by-uid/{uid}")
+    deleted = await catalog.client.delete(f"/entities/by-uid/{uid}", headers=AS_WRITER)
+    again = await catalog.client.delete(f"/entities/by-uid/{uid}", headers=AS_WRITER)
+    gone = await catalog.client.get("/entities/by-name/component/default/petstore")
+    api = await catalog.client.get("/entities/by-name/api/default/petstore")
+
+    assert_error(as_reader, 403, "NotAllowedError", f"/api/catalog/entities/by-uid/{uid}")
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert_error(again, 404, "NotFoundError", f"/api/catalog/entities/by-uid/{uid}")
+    assert gone.status_code == 404
+    assert api.status_code == 200
+    assert {"type": "apiProvidedBy", "targetRef": "component:default/petstore"} not in api.json()[
+        "relations"
+    ]
+
+
+async def test_validate_entity_answers_200_or_backstages_errors(catalog: Catalog) -> None:
+    entity = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "checkout"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"},
+    }
+    location = "url:https://github.com/acme/checkout/blob/main/catalog-info.yaml"
+
+    valid = await catalog.client.post(
+        "/validate-entity", json={"entity": entity, "location": location}
+    )
+    bad_name = await catalog.client.post(
+        "/validate-entity",
+        json={
+            "entity": {**entity, "metadata": {"name": "no spaces allowed"}},
+            "location": location,
+        },
+    )
+    no_owner = await catalog.client.post(
+        "/validate-entity",
+        json={"entity": {**entity, "spec": {"type": "service"}}, "location": location},
+    )
+    no_location = await catalog.client.post("/validate-entity", json={"entity": entity})
+
+    assert (valid.status_code, valid.content) == (200, b"")
+    for response, words in (
+        (bad_name, "metadata.name"),
+        (no_owner, "spec."),
+        (no_location, "location"),
+    ):
+        assert response.status_code == 400, response.text
+        (error,) = response.json()["errors"]
+        assert error["name"] == "InputError"
+        assert words in error["message"]

@@ -1,0 +1,102 @@
+"""The store contract for Backstage's field reads (offset pages in any field order, facets
+over any dot path, the full-text filter): every test runs on SQLite and on Neo4j."""
+
+from __future__ import annotations
+
+from graph.port import EntityFilter, FieldCondition, FieldOrder, GraphStore, TextFilter
+from tests.factories import record, rel
+
+
+async def _catalog(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record("component:default/alpha", spec={"type": "service"}, tags=("java", "go")),
+            record("component:default/bravo", spec={"type": "Website"}, tags=("java",)),
+            record("component:default/charlie", spec={"type": "service"}),
+            record("component:default/delta", title="Shipment Tracker"),
+            record("group:default/team"),
+        ],
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("component:default/alpha", "ownedBy", "group:default/team"),
+            rel("component:default/bravo", "ownedBy", "group:default/team"),
+            rel("component:default/charlie", "ownedBy", "group:default/other"),
+        ],
+    )
+
+
+async def test_select_orders_by_any_path_missing_values_last_with_offsets(
+    store: GraphStore,
+) -> None:
+    await _catalog(store)
+    components = EntityFilter(any_of=((FieldCondition("kind", ("component",)),),))
+
+    by_type = await store.select_entities(components, [FieldOrder("spec.type")], 0, 10)
+    by_type_desc = await store.select_entities(
+        components, [FieldOrder("spec.type", descending=True)], 0, 10
+    )
+    second_page = await store.select_entities(components, [FieldOrder("metadata.name")], 2, 2)
+    by_name_desc = await store.select_entities(
+        EntityFilter(), [FieldOrder("metadata.name", descending=True)], 0, 2
+    )
+
+    assert [e.name for e in by_type] == ["alpha", "charlie", "bravo", "delta"]
+    assert [e.name for e in by_type_desc] == ["bravo", "alpha", "charlie", "delta"]
+    assert [e.name for e in second_page] == ["charlie", "delta"]
+    assert [e.name for e in by_name_desc] == ["team", "delta"]
+
+
+async def test_field_facets_count_entities_per_value_on_any_path(store: GraphStore) -> None:
+    await _catalog(store)
+
+    facets = await store.field_facets(
+        ["spec.type", "metadata.tags", "relations.ownedBy", "relations.ownerOf", "relations.x"],
+        EntityFilter(),
+    )
+    services = await store.field_facets(
+        ["kind", "relations.ownedby"],
+        EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),)),
+    )
+
+    assert facets == {
+        "spec.type": [("service", 2), ("Website", 1)],
+        "metadata.tags": [("java", 2), ("go", 1)],
+        "relations.ownedBy": [("group:default/team", 2), ("group:default/other", 1)],
+        "relations.ownerOf": [("component:default/alpha", 1), ("component:default/bravo", 1)],
+        "relations.x": [],
+    }
+    assert services == {
+        "kind": [("Component", 2)],
+        "relations.ownedby": [("group:default/other", 1), ("group:default/team", 1)],
+    }
+
+
+async def test_text_filter_finds_substrings_in_the_given_paths(store: GraphStore) -> None:
+    await _catalog(store)
+
+    async def names(term: str, *paths: str) -> list[str]:
+        flt = EntityFilter(text=TextFilter(term, paths))
+        return [e.name for e in await store.select_entities(flt, [], 0, 10)]
+
+    assert await names("ARL", "metadata.name") == ["charlie"]
+    assert await names("tracker", "metadata.name") == []
+    assert await names("tracker", "metadata.name", "metadata.title") == ["delta"]
+    assert await names("%", "metadata.name") == []
+
+
+async def test_fields_follow_an_update_and_a_delete(store: GraphStore) -> None:
+    await _catalog(store)
+    services = EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
+    await store.upsert_entities(
+        "src", "r2", [record("component:default/alpha", spec={"type": "library"})]
+    )
+    await store.delete_entities("src", ["component:default/charlie"])
+
+    assert await store.count_entities(services) == 0
+    libraries = EntityFilter(any_of=((FieldCondition("spec.type", ("library",)),),))
+    assert [e.name for e in await store.select_entities(libraries, [], 0, 5)] == ["alpha"]
