@@ -1,5 +1,8 @@
 """Bearer authentication for ``/graphql``: static tokens (stored as SHA-256 hashes) and JWTs.
 
+long: static tokens, JWTs and write scopes share one principal model and one set of
+refusal messages; split, the rules a token is checked against would be read in three places.
+
 Every request to the wrapped endpoint gets a role (see :mod:`schema.access`) or an HTTP 401
 with a GraphQL-shaped body ``{"errors": [{"message": ..., "extensions": {"code":
 "UNAUTHENTICATED"}}]}`` and a ``WWW-Authenticate: Bearer`` header:

@@ -1,6 +1,9 @@
 """Reading descriptor files: safe YAML with size and alias limits, line numbers per document,
 and ``$text`` / ``$json`` / ``$yaml`` placeholders.
 
+long: safe YAML, per-document lines, file checks and the three placeholder forms are one
+reading pipeline whose limits must be read together to see nothing unbounded gets through.
+
 Files are parsed with libyaml (``yaml.CSafeLoader``) when PyYAML has it; a file with a YAML
 error or too many aliases is parsed again with the pure-Python loader, whose messages and
 positions are the ones reported. Either way the alias count is limited and the expanded

@@ -1,5 +1,8 @@
 """Limits on what one GraphQL operation may ask for, checked before anything reaches the store.
 
+long: the limits are one specification (depth, aliases, cost, introspection), documented
+here together so a reader sees every bound a query is held to in one place.
+
 - **depth**: the most fields nested inside each other. ``{ entity(ref: "x") { owner { ref } } }``
   has depth 3. Checked while validating the document.
 - **aliases**: the number of aliased fields (``a: entity(...)``). Checked while validating.

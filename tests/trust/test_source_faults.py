@@ -11,8 +11,7 @@ Sizes: ``scaled(short, long)`` faults per store (short in `make test`: every fau
 once; long in `make fuzz`: 110 per store). Figures are printed at the end of each run
 (`pytest -s` shows them). ``STAGEGRAPH_FAULT_SEED`` replays another sequence.
 
-Two fault types fail today because of open bugs fixed on another branch (issue 9 items 1
-and 2); their tests are strict xfails, so they turn red once the fix lands.
+Undecodable files and unreadable Location files (issue 9 items 1 and 2) have a test each.
 """
 
 from __future__ import annotations
@@ -80,7 +79,6 @@ async def test_source_faults_lose_nothing_and_runs_converge(bench: FaultBench) -
     assert bench.figures.converged == bench.figures.convergence_checks
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 2 — fixed on wt-ingest")
 async def test_unreadable_location_files_keep_what_they_reached(bench: FaultBench) -> None:
     await _inject(bench, (FaultBench.garbled_locations,), scaled(1, 20))
 
@@ -88,7 +86,6 @@ async def test_unreadable_location_files_keep_what_they_reached(bench: FaultBenc
     assert bench.figures.wrongly_lost == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 1 — fixed on wt-ingest")
 async def test_undecodable_files_keep_their_entities(bench: FaultBench) -> None:
     await _inject(bench, (FaultBench.undecodable_files,), scaled(1, 20))
 
