@@ -1,5 +1,8 @@
 """The ``stagegraph`` command line (typer). Names are fixed by DESIGN.md.
 
+long: one typer app holds every command so `stagegraph --help` and the exit codes are read
+in one place; each command is a thin call into the layers below.
+
 Exit codes: 0 done (entity errors are listed, not fatal), 1 the source could not be read or
 the input has problems, 2 usage errors (typer's own).
 """

@@ -1,6 +1,9 @@
 """The HTTP client every CI/API source shares (GitHub, GitLab, Jenkins): JSON over httpx with
 pagination, rate limits, retries and conditional requests done once, the same way.
 
+long: pagination, rate limits, retries and conditional requests interact (a 304 or a
+Retry-After changes the next page's call), so they are read together in one client.
+
 - Pagination: :meth:`ApiClient.paginate` follows ``Link: <...>; rel="next"`` (GitHub, RFC 5988)
   and ``X-Next-Page`` (GitLab) to the last page.
 - Rate limits: ``Retry-After`` (seconds or an HTTP date) is honoured on any status; a 403/429

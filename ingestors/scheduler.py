@@ -1,6 +1,9 @@
 """The scheduler: runs each configured source on its schedule or on request, one run per
 source at a time across processes and machines.
 
+long: schedules, leases, retries, timeouts and graceful stop share one loop per source;
+split, the rule that two runs of a source never overlap would be spread over modules.
+
 One run per source: a run starts only under the store lease ``source:<name>``, taken for
 ``lease_ttl`` seconds and renewed every third of it while the run lives; it is released when
 the run ends (:mod:`ingestors.lease` carries one run out; :mod:`ingestors.history` reads the

@@ -1,5 +1,8 @@
 """The GitLab source's transform: from what :mod:`.get` read to validated entities. Pure.
 
+long: one pure transform per GitLab object (project, CI file, pipeline, environment,
+deployment), kept together because they name entities by the same rules.
+
 Per project of the group:
 
 - its descriptor (``catalogPath``) and the files it refers to are read with the git
