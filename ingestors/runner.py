@@ -38,6 +38,7 @@ from catalog.errors import InvalidRefError
 from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
 from catalog.validation import relations_of
+from graph.errors import StoreError
 from graph.port import (
     EntityFilter,
     EntityReader,
@@ -322,6 +323,8 @@ async def _save_last(store: RunLog, run: RunRecord) -> None:
         await asyncio.shield(store.save_run(run))
     except asyncio.CancelledError:
         pass  # cancelled once more: the shielded save carries on; the caller raises anyway
+    except StoreError as exc:  # the store is what failed the run: say so, no traceback
+        log.error("could not record the end of run %s: %s", run.id, exc, extra={"run_id": run.id})
     except Exception:
         log.exception("could not record the end of run %s", run.id, extra={"run_id": run.id})
 
