@@ -10,11 +10,7 @@ sent beside it (compare with the baseline line: the normal query alone).
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,12 +28,13 @@ from graphql import (
     print_ast,
 )
 
+from bench.reads import running_server
+
 ROUNDS = 7
 MB = 1_048_576
 NORMAL: dict[str, object] = {
     "query": '{ entities(kind: "component", first: 20) { totalCount edges { node { ref } } } }'
 }
-STAGEGRAPH = str(Path(sys.executable).with_name("stagegraph"))
 
 
 def _fill(unit: Callable[[int], str], head: str = "{", tail: str = "}") -> str:
@@ -107,47 +104,13 @@ def hostile_bodies() -> dict[str, dict[str, object]]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def demo_server() -> Iterator[str]:
     """``stagegraph serve --demo`` on a free loopback port; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="stagegraph-hostile-") as work:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "STAGEGRAPH_STORE": f"sqlite:///{work}/demo.db",
-            "STAGEGRAPH_LOG_LEVEL": "warning",
-        }
-        with (Path(work) / "server.log").open("w") as log:
-            process = subprocess.Popen(
-                [STAGEGRAPH, "serve", "--demo", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the server exited with {process.returncode}")
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server was not ready in 60 s")
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        store = f"sqlite:///{work}/demo.db"
+        with running_server(store, None, None, Path(work) / "server.log", ["--demo"]) as server:
+            yield server.url
 
 
 def _timed_post(client: httpx.Client, url: str, body: bytes) -> tuple[float, httpx.Response]:

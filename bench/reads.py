@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +89,16 @@ class Server:
     log off, its output in ``log``. A query the server gave up on (its per-operation
     timeout) may still occupy the store, so :meth:`restart` starts it afresh."""
 
-    def __init__(self, store_url: str, user: str | None, password: str | None, log: Path) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        user: str | None,
+        password: str | None,
+        log: Path,
+        args: Sequence[str] = (),
+    ) -> None:
         self.store_url = store_url
+        self.args = list(args)  # more `serve` options, e.g. ["--demo"]
         self.log = log
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -109,7 +117,15 @@ class Server:
     def start(self) -> None:
         with self.log.open("a") as output:
             self.process = subprocess.Popen(
-                [STAGEGRAPH, "serve", "--store", self.store_url, "--port", str(self.port)],
+                [
+                    STAGEGRAPH,
+                    "serve",
+                    "--store",
+                    self.store_url,
+                    "--port",
+                    str(self.port),
+                    *self.args,
+                ],
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -158,11 +174,15 @@ class Server:
 
 @contextmanager
 def running_server(
-    store_url: str, user: str | None, password: str | None, log: Path
+    store_url: str,
+    user: str | None,
+    password: str | None,
+    log: Path,
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """A started :class:`Server`, stopped on exit."""
+    """A started :class:`Server` (``args``: more ``serve`` options), stopped on exit."""
     log.write_text("")
-    server = Server(store_url, user, password, log)
+    server = Server(store_url, user, password, log, args)
     try:
         server.start()
         yield server
