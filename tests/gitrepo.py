@@ -48,6 +48,21 @@ class GitRepo:
         return f"file://{self.path}"
 
 
+#: An API whose definition is ``$text: {target}`` (``.format(target=...)``).
+API_WITH_TEXT = """\
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: orders
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition:
+    $text: {target}
+"""
+
+
 def component(name: str, owner: str = "team-a", **spec: str | list[str]) -> str:
     """A Component descriptor document as YAML text."""
     lines = [

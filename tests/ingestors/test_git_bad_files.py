@@ -13,20 +13,7 @@ from graph.port import GraphStore
 from ingestors.git import ingest_git
 from ingestors.git.files import MAX_FILE_BYTES
 from ingestors.git.get import read_git_source
-from tests.gitrepo import GitRepo, component, group
-
-API_WITH_TEXT = """\
-apiVersion: backstage.io/v1alpha1
-kind: API
-metadata:
-  name: orders
-spec:
-  type: openapi
-  lifecycle: production
-  owner: team-a
-  definition:
-    $text: {target}
-"""
+from tests.gitrepo import API_WITH_TEXT, GitRepo, component, group
 
 
 def _location(name: str, *targets: str) -> str:

@@ -12,6 +12,7 @@ from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Snapshot
+from tests.gitrepo import API_WITH_TEXT
 
 ORIGIN = Origin("/srv/shop", None)
 GIT_ORIGIN = Origin("https://git.example.com/acme/shop.git", "0123abcd")
@@ -375,20 +376,6 @@ def test_without_matching_codeowners_a_missing_owner_is_rejected() -> None:
 
 
 # --- placeholders ---------------------------------------------------------------------------
-
-
-API_WITH_TEXT = """\
-apiVersion: backstage.io/v1alpha1
-kind: API
-metadata:
-  name: orders
-spec:
-  type: openapi
-  lifecycle: production
-  owner: team-a
-  definition:
-    $text: {target}
-"""
 
 
 def test_text_placeholder_is_resolved_relative_to_the_descriptor() -> None:
