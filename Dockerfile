@@ -22,6 +22,7 @@ COPY pyproject.toml README.md ./
 COPY catalog ./catalog
 COPY graph ./graph
 COPY ingestors ./ingestors
+COPY scaffolder ./scaffolder
 COPY schema ./schema
 COPY api ./api
 COPY --from=playground /playground/node_modules ./api/playground/node_modules

@@ -1,7 +1,7 @@
 """The rooms of the code and what each may import (docs/architecture.md), checked on every
 ``make test``.
 
-- Layers stack catalog -> graph -> ingestors -> schema -> api: a module imports only its own
+- Layers stack catalog -> graph -> ingestors -> scaffolder -> schema -> api: a module imports only its own
   layer and the ones below it (so nothing imports ``api``), and ``catalog`` imports no other
   project package. No product module imports ``tests`` or ``bench``.
 - Only ``graph`` imports the ``neo4j`` driver or ``sqlite3``.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("catalog", "graph", "ingestors", "schema", "api")
+LAYERS = ("catalog", "graph", "ingestors", "scaffolder", "schema", "api")
 """The product packages, lowest first."""
 OUTSIDE = ("tests", "bench")
 """Project packages no product module may import."""

@@ -1,0 +1,70 @@
+"""Templates for the scaffolder tests: the Backstage example fixture, and templates written
+into a test's folder, plus a reporter that records what a run tells it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scaffolder.template import Step, Template, template_from_document
+
+FIXTURE = (
+    Path(__file__).resolve().parents[3]
+    / "shared/fixtures/backstage-templates/example-nodejs-template"
+)
+if not FIXTURE.is_dir():  # the worktree sits beside shared/ like main does
+    FIXTURE = Path("/work/shared/fixtures/backstage-templates/example-nodejs-template")
+EXAMPLE_REF = "template:default/example-nodejs-template"
+
+
+def example_template(folder: Path) -> Template:
+    """The Backstage example template, copied to ``folder``, located there."""
+    target = folder / "example-nodejs-template"
+    shutil.copytree(FIXTURE, target)
+    document = yaml.safe_load((target / "template.yaml").read_text())
+    document["metadata"]["annotations"] = {
+        "backstage.io/managed-by-location": f"file:{target / 'template.yaml'}"
+    }
+    return template_from_document(EXAMPLE_REF, document)
+
+
+def local_template(
+    folder: Path, spec: dict[str, Any], files: dict[str, str] | None = None
+) -> Template:
+    """A template whose skeleton ``files`` sit in ``folder/skeleton``."""
+    for name, text in (files or {}).items():
+        path = folder / "skeleton" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    document = {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {
+            "name": "test-template",
+            "annotations": {"backstage.io/managed-by-location": f"file:{folder / 'template.yaml'}"},
+        },
+        "spec": {"owner": "team-a", "type": "service", **spec},
+    }
+    (folder / "template.yaml").write_text(yaml.safe_dump(document))
+    return template_from_document("template:default/test-template", document)
+
+
+@dataclass
+class Recorder:
+    """A :class:`scaffolder.run.Reporter` that keeps everything."""
+
+    events: list[tuple[str, str, str | None]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    async def step_started(self, step: Step) -> None:
+        self.events.append((step.id, "processing", None))
+
+    async def step_ended(self, step: Step, status: str, error: str | None) -> None:
+        self.events.append((step.id, status, error))
+
+    async def log(self, step: Step | None, line: str) -> None:
+        self.lines.append(line)
