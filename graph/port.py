@@ -13,7 +13,8 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`EntityReader`: by key, listings, counts, facets;
 - :class:`GraphQuestions`: traversal, impact, paths, ownership, dangling refs, orphans;
 - :class:`RunLog`: ingestion run records;
-- :class:`Leases`: one run per source across processes.
+- :class:`Leases`: one run per source across processes;
+- :class:`Tasks`: scaffolder tasks, their events, and claiming one for exactly one process.
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -306,6 +307,59 @@ class RunRecord:
     skipped: list[str] = field(default_factory=list)  # passed over on purpose, with why
 
 
+@dataclass
+class TaskStep:
+    """One step of a scaffolder task as recorded: ``open``, ``processing``, ``completed``,
+    ``failed``, ``skipped`` or ``cancelled``."""
+
+    id: str
+    name: str
+    action: str
+    status: str = "open"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass
+class TaskRecord:
+    """A scaffolder task: ``open`` -> ``processing`` -> ``completed`` | ``failed`` |
+    ``cancelled``. ``values`` never holds a secret; a task created with secrets is
+    ``pinned_to`` the scheduler that holds them in memory (only it may claim the task).
+    ``owner`` and ``lease_until``: who runs it, until when unless renewed."""
+
+    id: str
+    template: str
+    status: str
+    created_at: datetime
+    created_by: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    steps: list[TaskStep] = field(default_factory=list)
+    output: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    error: str | None = None
+    failed_step: str | None = None
+    owner: str | None = None
+    lease_until: datetime | None = None
+    pinned_to: str | None = None
+    cancel_requested: bool = False
+    ended_at: datetime | None = None
+    files: list[dict[str, str]] = field(default_factory=list)  # a dry run's rendered files
+    step_inputs: dict[str, Any] = field(default_factory=dict)  # a dry run's rendered inputs
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One event of a task, numbered from 1 in order: ``log`` (a line, of a step or of the
+    task), ``step`` (a step's new status), ``completion`` (the task's end), ``cancelled``."""
+
+    task_id: str
+    seq: int
+    at: datetime
+    type: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class StaleSummary:
     """What cleanup would delete for a source: entities not stamped with the current run."""
@@ -516,7 +570,70 @@ class Leases(Protocol):
         ...
 
 
-class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Protocol):
+class Tasks(Protocol):
+    """Scaffolder tasks and their events. Claiming is atomic across processes: each open
+    task is claimed by exactly one scheduler, which renews its lease while the task runs."""
+
+    async def save_task(self, task: TaskRecord) -> None:
+        """Insert or replace a task (its status, owner and lease included)."""
+        ...
+
+    async def get_tasks(self, ids: Sequence[str]) -> dict[str, TaskRecord]:
+        """Tasks by id; unknown ids are absent."""
+        ...
+
+    async def list_tasks(
+        self,
+        first: int,
+        after: str | None = None,
+        *,
+        template: str | None = None,
+        status: str | None = None,
+        created_by: str | None = None,
+    ) -> list[TaskRecord]:
+        """Tasks newest first (by creation time, then id), after the task id ``after``."""
+        ...
+
+    async def count_tasks(
+        self,
+        *,
+        template: str | None = None,
+        status: str | None = None,
+        created_by: str | None = None,
+    ) -> int: ...
+
+    async def claim_task(self, owner: str, now: datetime, until: datetime) -> TaskRecord | None:
+        """The oldest open task not pinned to another owner, now ``processing`` and
+        ``owner``'s until ``until``; None when there is none. Never the same task twice."""
+        ...
+
+    async def renew_task(self, task_id: str, owner: str, until: datetime) -> TaskRecord | None:
+        """Extend ``owner``'s lease of a processing task; the task as stored, or None when
+        ``owner`` no longer holds it."""
+        ...
+
+    async def fail_expired_tasks(self, now: datetime, reason: str) -> list[TaskRecord]:
+        """Mark ``failed`` (with ``reason``) every processing task whose lease expired before
+        ``now``; the tasks so marked."""
+        ...
+
+    async def request_cancel(self, task_id: str, now: datetime) -> TaskRecord | None:
+        """An open task becomes ``cancelled`` at once; a processing one is marked
+        ``cancel_requested`` (its owner stops it). The task as stored, None when unknown."""
+        ...
+
+    async def add_task_events(
+        self, task_id: str, at: datetime, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[TaskEvent]:
+        """Append ``(type, body)`` events, numbered after the task's last one."""
+        ...
+
+    async def get_task_events(self, task_id: str, after: int = 0) -> list[TaskEvent]:
+        """The task's events numbered after ``after``, in order."""
+        ...
+
+
+class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Tasks, Protocol):
     """The graph store port: every role together, plus the store's life cycle. Adapters open
     nothing in ``__init__``; ``setup`` connects. Code that needs only some roles types against
     those (the runner: :class:`EntityWriter`, :class:`EntityReader`, :class:`RunLog`; a lease:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
-from graph.neo4j import questions, reads, runs, schema, writes
+from graph.neo4j import questions, reads, runs, schema, tasks, writes
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import field_props
 from graph.port import (
@@ -28,6 +29,8 @@ from graph.port import (
     StaleSummary,
     StoredEntity,
     StoredRelation,
+    TaskEvent,
+    TaskRecord,
     Traversal,
 )
 
@@ -188,3 +191,50 @@ class Neo4jStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await runs.release_lease(self._db, name, owner)
+
+    # -- scaffolder tasks ----------------------------------------------------------------
+    async def save_task(self, task: TaskRecord) -> None:
+        await tasks.save_task(self._db, task)
+
+    async def get_tasks(self, ids: Sequence[str]) -> dict[str, TaskRecord]:
+        return await tasks.get_tasks(self._db, ids)
+
+    async def list_tasks(
+        self,
+        first: int,
+        after: str | None = None,
+        *,
+        template: str | None = None,
+        status: str | None = None,
+        created_by: str | None = None,
+    ) -> list[TaskRecord]:
+        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+
+    async def count_tasks(
+        self,
+        *,
+        template: str | None = None,
+        status: str | None = None,
+        created_by: str | None = None,
+    ) -> int:
+        return await tasks.count_tasks(self._db, template, status, created_by)
+
+    async def claim_task(self, owner: str, now: datetime, until: datetime) -> TaskRecord | None:
+        return await tasks.claim_task(self._db, owner, now, until)
+
+    async def renew_task(self, task_id: str, owner: str, until: datetime) -> TaskRecord | None:
+        return await tasks.renew_task(self._db, task_id, owner, until)
+
+    async def fail_expired_tasks(self, now: datetime, reason: str) -> list[TaskRecord]:
+        return await tasks.fail_expired_tasks(self._db, now, reason)
+
+    async def request_cancel(self, task_id: str, now: datetime) -> TaskRecord | None:
+        return await tasks.request_cancel(self._db, task_id, now)
+
+    async def add_task_events(
+        self, task_id: str, at: datetime, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[TaskEvent]:
+        return await tasks.add_task_events(self._db, task_id, at, events)
+
+    async def get_task_events(self, task_id: str, after: int = 0) -> list[TaskEvent]:
+        return await tasks.get_task_events(self._db, task_id, after)

@@ -66,6 +66,29 @@ CREATE TABLE IF NOT EXISTS runs (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_source ON runs (source, started_at);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    template TEXT NOT NULL,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT,
+    lease_until TEXT,
+    pinned_to TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    ended_at TEXT,
+    event_seq INTEGER NOT NULL DEFAULT 0,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created_at);
+CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at, id);
+CREATE TABLE IF NOT EXISTS task_events (
+    task_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (task_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
