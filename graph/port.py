@@ -575,7 +575,8 @@ class Tasks(Protocol):
     task is claimed by exactly one scheduler, which renews its lease while the task runs."""
 
     async def save_task(self, task: TaskRecord) -> None:
-        """Insert or replace a task (its status, owner and lease included)."""
+        """Insert or replace a task (its status, owner and lease included); a cancellation
+        requested meanwhile is kept (``cancel_requested`` never goes back to False)."""
         ...
 
     async def get_tasks(self, ids: Sequence[str]) -> dict[str, TaskRecord]:

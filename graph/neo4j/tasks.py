@@ -21,7 +21,6 @@ from graph.neo4j.connection import Connection
 from graph.port import TaskEvent, TaskRecord
 from graph.tasks import event_from_json, event_to_json, task_to_json, task_with_state
 
-
 #: How many of the oldest open tasks a claim locks and looks through.
 CLAIM_WINDOW = 16
 
@@ -47,7 +46,7 @@ MERGE (t:Task {id: $id})
 SET t.template = $template, t.created_by = $created_by, t.created_at = $created_at,
     t.document = $document, t.status = $status, t.owner = $owner,
     t.lease_until = $lease_until, t.pinned_to = $pinned_to,
-    t.cancel_requested = $cancel_requested, t.error = $error, t.ended_at = $ended_at,
+    t.cancel_requested = coalesce(t.cancel_requested, false) OR $cancel_requested, t.error = $error, t.ended_at = $ended_at,
     t.event_seq = coalesce(t.event_seq, 0)
 """
 

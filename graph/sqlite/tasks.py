@@ -39,7 +39,8 @@ async def save_task(db: Connection, task: TaskRecord) -> None:
                 :lease_until, :pinned_to, :cancel, :error, :ended_at)
         ON CONFLICT (id) DO UPDATE SET document = excluded.document, status = excluded.status,
             owner = excluded.owner, lease_until = excluded.lease_until,
-            pinned_to = excluded.pinned_to, cancel_requested = excluded.cancel_requested,
+            pinned_to = excluded.pinned_to,
+            cancel_requested = max(cancel_requested, excluded.cancel_requested),
             error = excluded.error, ended_at = excluded.ended_at
     """
     params = {

@@ -50,9 +50,7 @@ async def test_each_open_task_is_claimed_once_oldest_first(store: GraphStore) ->
     await store.save_task(task("pinned", -1, pinned_to="elsewhere"))
     until = T0 + timedelta(minutes=5)
 
-    claims = await asyncio.gather(
-        *(store.claim_task(f"owner{i % 3}", T0, until) for i in range(9))
-    )
+    claims = await asyncio.gather(*(store.claim_task(f"owner{i % 3}", T0, until) for i in range(9)))
 
     claimed = [c.id for c in claims if c is not None]
     assert sorted(claimed) == [f"t{i}" for i in range(6)]

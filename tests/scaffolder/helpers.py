@@ -4,6 +4,7 @@ into a test's folder, plus a reporter that records what a run tells it."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import yaml
 
 from scaffolder.template import Step, Template, template_from_document
+from tests.gitrepo import GitRepo
+from tests.loopback import LoopbackServer, Reply, Request
 
 FIXTURE = (
     Path(__file__).resolve().parents[3]
@@ -68,3 +71,49 @@ class Recorder:
 
     async def log(self, step: Step | None, line: str) -> None:
         self.lines.append(line)
+
+
+def template_repo(folder: Path) -> GitRepo:
+    """A real git repository holding the Backstage example template (as a team keeps it)."""
+    repo = GitRepo(folder / "templates")
+    shutil.copytree(FIXTURE, repo.path / "example-nodejs-template")
+    repo.commit("the example template")
+    return repo
+
+
+class FakeGithubRepos:
+    """A loopback GitHub API that creates real bare repositories (under ``root``) and
+    answers with their ``file://`` clone URL, which the publish action pushes to."""
+
+    def __init__(self, api: LoopbackServer, root: Path, owner: str = "acme") -> None:
+        self.root, self.owner = root, owner
+        api.route("GET", f"/users/{owner}", {"login": owner, "type": "Organization"})
+        api.route("POST", f"/orgs/{owner}/repos", self._create)
+        self.api = api
+
+    def bare(self, name: str) -> Path:
+        return self.root / self.owner / f"{name}.git"
+
+    def _create(self, request: Request) -> Reply:
+        name = request.json()["name"]
+        subprocess.run(["git", "init", "--quiet", "--bare", str(self.bare(name))], check=True)
+        path = f"/repos/{self.owner}/{name}"
+        self.api.route("PATCH", path, {"name": name})
+        self.api.route("PUT", f"{path}/topics", {"names": []})
+        return (
+            201,
+            {},
+            {
+                "full_name": f"{self.owner}/{name}",
+                "html_url": f"https://github.com/{self.owner}/{name}",
+                "clone_url": f"file://{self.bare(name)}",
+            },
+        )
+
+    def show(self, name: str, *args: str) -> str:
+        return subprocess.run(
+            ["git", "--git-dir", str(self.bare(name)), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout

@@ -1,0 +1,205 @@
+"""Tasks in the store, run by the worker, on both stores: the Backstage example template end
+to end (published to a loopback GitHub that pushes to a real bare repository, registered,
+the component in the catalog made from the template), the dry run, a dead process's task,
+cancellation and timeouts stopping the running step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from catalog.refs import parse_ref
+from graph.port import Direction, GraphStore
+from ingestors.git import ingest_git
+from ingestors.push import push_entities
+from scaffolder.actions.contract import Action, ActionContext, Integration, Services
+from scaffolder.actions.registry import ACTIONS
+from scaffolder.errors import ParameterError
+from scaffolder.register import git_registrar
+from scaffolder.tasks import cancel_task, create_task
+from scaffolder.worker import EXPIRED, TaskWorker
+from tests.loopback import LoopbackServer
+from tests.scaffolder.helpers import FakeGithubRepos, template_repo
+
+VALUES = {"name": "hello-world", "repoUrl": "github.com?owner=acme&repo=hello-world"}
+TOKEN = "ghp-loopback-token-1"
+
+
+def _worker(
+    store: GraphStore, tmp_path: Path, api_url: str = "http://127.0.0.1:9", **extra: object
+) -> TaskWorker:
+    services = Services(
+        integrations={"github.com": Integration("github.com", "github", api_url, TOKEN)},
+        register=git_registrar(store),
+    )
+    return TaskWorker(store, services, "worker-1", work_dir=tmp_path, **extra)  # type: ignore[arg-type]
+
+
+async def _load_templates(store: GraphStore, tmp_path: Path) -> None:
+    repo = template_repo(tmp_path)
+    run = await ingest_git(
+        store, str(repo.path), name="templates", paths=["example-nodejs-template/template.yaml"]
+    )
+    assert run.status == "SUCCEEDED", run.errors
+
+
+async def test_the_example_template_end_to_end(store: GraphStore, tmp_path: Path) -> None:
+    await _load_templates(store, tmp_path)
+    with LoopbackServer() as api:
+        github = FakeGithubRepos(api, tmp_path / "github")
+        worker = _worker(store, tmp_path, api.url)
+        started = time.perf_counter()
+
+        task = await create_task(
+            store, "example-nodejs-template", VALUES, created_by="user:default/guest"
+        )
+        assert await worker.run_once()
+        key = parse_ref("component:default/hello-world").key
+        component = (await store.get_entities([key])).get(key)
+        elapsed = time.perf_counter() - started
+
+    done = (await store.get_tasks([task.id]))[task.id]
+    assert done.status == "completed", done.error
+    assert [s.status for s in done.steps] == ["completed"] * 4
+    assert done.output["links"] == [
+        {"title": "Repository", "url": "https://github.com/acme/hello-world"},
+        {
+            "title": "Open in catalog",
+            "icon": "catalog",
+            "entityRef": "component:default/hello-world",
+        },
+    ]
+    assert done.notifications[0]["title"] == "Template executed"
+    created = api.requests_to("/orgs/acme/repos", "POST")[0]
+    assert created.headers["authorization"] == f"Bearer {TOKEN}"
+    assert created.json()["description"] == "This is hello-world"
+    assert api.requests_to("/repos/acme/hello-world", "PATCH")[0].json() == {
+        "default_branch": "main"
+    }
+    assert sorted(github.show("hello-world", "ls-tree", "--name-only", "main").split()) == [
+        "catalog-info.yaml",
+        "index.js",
+        "package.json",
+    ]
+    assert component is not None
+    assert component.document["metadata"]["annotations"]["backstage.io/source-template"] == (
+        "template:default/example-nodejs-template"
+    )
+    relations = {(r.type, r.target_ref) for r in await store.get_relations([key], Direction.OUT)}
+    assert ("scaffoldedFrom", "template:default/example-nodejs-template") in relations
+    assert ("ownedBy", "user:default/guest") in relations
+    events = await store.get_task_events(task.id)
+    assert events[-1].type == "completion" and events[-1].body["status"] == "completed"
+    steps = ", ".join(
+        f"{s.id} {(s.ended_at - s.started_at).total_seconds():.2f}s"
+        for s in done.steps
+        if s.ended_at and s.started_at
+    )
+    print(
+        f"\ncreateTask -> component queryable: {elapsed:.2f}s ({store.url.split(':')[0]}; {steps})"
+    )
+
+
+async def test_the_dry_run_returns_the_three_files_and_publishes_nothing(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await _load_templates(store, tmp_path)
+    with LoopbackServer() as api:
+        task = await create_task(
+            store, "template:default/example-nodejs-template", VALUES, dry_run=True
+        )
+        await _worker(store, tmp_path, api.url).run_once()
+
+    done = (await store.get_tasks([task.id]))[task.id]
+    assert done.status == "completed", done.error
+    assert [f["path"] for f in done.files] == ["catalog-info.yaml", "index.js", "package.json"]
+    assert done.step_inputs["publish"]["repoUrl"] == VALUES["repoUrl"]
+    assert api.requests == []
+    assert await store.get_entities([parse_ref("component:default/hello-world").key]) == {}
+
+
+async def test_invalid_values_are_refused_before_the_task_is_stored(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await _load_templates(store, tmp_path)
+
+    with pytest.raises(ParameterError, match="repoUrl: 'repoUrl' is a required property"):
+        await create_task(store, "example-nodejs-template", {"name": "x"})
+
+    assert await store.count_tasks() == 0
+
+
+async def test_a_task_whose_process_died_is_failed_after_its_lease_expires(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await _load_templates(store, tmp_path)
+    task = await create_task(store, "example-nodejs-template", VALUES)
+    dead = TaskWorker(store, Services(), "dead-process", lease_ttl=0.2)
+    claimed = await store.claim_task(
+        "dead-process", dead.now(), dead.now() + timedelta(seconds=0.2)
+    )
+    assert claimed is not None and claimed.id == task.id
+    await asyncio.sleep(0.3)
+
+    assert not await _worker(store, tmp_path).run_once()
+
+    done = (await store.get_tasks([task.id]))[task.id]
+    assert (done.status, done.error) == ("failed", EXPIRED)
+    assert (await store.get_task_events(task.id))[-1].body["status"] == "failed"
+
+
+async def _sleep(ctx: ActionContext) -> None:
+    ctx.log("sleeping")
+    await asyncio.sleep(60)
+
+
+SLOW = {**ACTIONS, "test:sleep": Action("test:sleep", "Sleeps a minute.", _sleep)}
+
+
+async def _slow_task(store: GraphStore) -> str:
+    steps = [
+        {"id": "nap", "action": "test:sleep"},
+        {"id": "after", "action": "debug:log", "input": {"message": "x"}},
+    ]
+    document = {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {"name": "slow"},
+        "spec": {"type": "service", "owner": "team-a", "steps": steps},
+    }
+    await push_entities(store, "tests", [document])
+    return (await create_task(store, "slow", {}, actions=SLOW)).id
+
+
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+async def test_cancellation_and_timeout_stop_the_running_step(
+    store: GraphStore, tmp_path: Path, how: str
+) -> None:
+    task_id = await _slow_task(store)
+    worker = _worker(
+        store,
+        tmp_path,
+        actions=SLOW,
+        lease_ttl=1.5,
+        timeout=timedelta(seconds=60 if how == "cancel" else 0.5),
+    )
+    running = asyncio.create_task(worker.run_once())
+    if how == "cancel":
+        await asyncio.sleep(0.5)
+        await cancel_task(store, task_id)
+    started = time.perf_counter()
+
+    await asyncio.wait_for(running, 5)
+
+    done = (await store.get_tasks([task_id]))[task_id]
+    expected = ("cancelled", "cancelled") if how == "cancel" else ("failed", "failed")
+    assert (done.status, done.steps[0].status) == expected
+    assert done.steps[1].status == "skipped"
+    assert time.perf_counter() - started < 3
+    assert (
+        "timeout" in (done.error or "") if how == "timeout" else "cancelled" in (done.error or "")
+    )
