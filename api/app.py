@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -46,6 +46,7 @@ from api.graphql_request import (
 )
 from api.metrics import Metrics, scrape_endpoint, scrape_open
 from api.playground import asset_routes, playground_html
+from api.scaffolder.app import ScaffolderApi
 from api.settings import Settings
 from graph import open_store
 from graph.port import GraphStore
@@ -54,6 +55,8 @@ from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
 from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
+from scaffolder.actions.contract import Services
+from scaffolder.service import Scaffolder
 from schema import build_schema
 from schema.context import Context
 from schema.errors import OPERATION_RESOLUTION_FAILURE
@@ -74,6 +77,7 @@ class Runtime:
     metrics: Metrics
     store: GraphStore | None = None
     scheduler: Scheduler | None = None
+    scaffolder: Scaffolder | None = None
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
@@ -185,6 +189,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             scope=who.scope,
             scheduler=runtime.scheduler,
             sources=runtime.settings.sources,
+            scaffolder=runtime.scaffolder,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -241,6 +246,20 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
             log.warning("demo CI data: %s: %s", error.file, error.message)
 
 
+def start_scaffolder(store: GraphStore, settings: Settings, *, run_tasks: bool) -> Scaffolder:
+    """The process's scaffolder; with ``run_tasks`` its worker claims and runs tasks."""
+    services = Services(integrations=settings.git_integrations())
+    scaffolder = Scaffolder.for_store(
+        store,
+        default_owner_id(),
+        run_tasks=run_tasks,
+        services=services,
+        timeout=settings.task_timeout,
+    )
+    scaffolder.start()
+    return scaffolder
+
+
 def create_app(
     settings: Settings,
     store: GraphStore | None = None,
@@ -276,8 +295,12 @@ def create_app(
                 )
                 if settings.scheduler:
                     loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+            runtime.scaffolder = start_scaffolder(active, settings, run_tasks=settings.scheduler)
             yield
         finally:
+            if runtime.scaffolder is not None:
+                await runtime.scaffolder.stop()
+                runtime.scaffolder = None
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
@@ -324,6 +347,7 @@ def create_app(
         )
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         *(asset_routes() if settings.graphiql else []),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -342,6 +366,10 @@ def create_app(
             CatalogApi(
                 lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
             ),
+        ),
+        Mount(
+            "/api/scaffolder",
+            ScaffolderApi(lambda: runtime.store, lambda: runtime.scaffolder, authenticator),
         ),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

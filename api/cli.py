@@ -24,6 +24,18 @@ from rich.table import Table
 from api.auth import TokenEntry, hash_token, new_token
 from api.config import ConfigError, build_settings
 from api.logs import configure_logging
+from api.scaffold_cli import (
+    SecretOption,
+    SetOption,
+    TemplateArgument,
+    ValuesOption,
+    list_tasks,
+    parse_sets,
+    print_result,
+    read_values,
+    run_scaffold,
+    tasks_table,
+)
 from api.settings import Settings
 from graph import open_store
 from graph.errors import StoreError
@@ -37,6 +49,7 @@ from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
 from ingestors.scheduler import RunObserver, Scheduler, default_owner_id
+from scaffolder.errors import ScaffolderError
 from schema.access import Role
 
 app = typer.Typer(
@@ -396,23 +409,23 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the configured sources on their schedules, without serving the API.
+    """Run the configured sources on their schedules, and scaffolder tasks, without serving
+    the API.
 
     For deployments with several API replicas (serve them with --no-scheduler): any number
-    of workers may run; a lease in the store keeps one run per source at a time. SIGTERM
+    of workers may run; a lease in the store keeps one run per source at a time, and each
+    scaffolder task is claimed by one worker. With --store and no config it runs tasks only. SIGTERM
     or Ctrl-C lets running ingestions finish (up to STAGEGRAPH_SHUTDOWN_GRACE seconds).
     The worker serves GET /healthz, /readyz and /metrics on a port of its own (--port).
     """
+    from api.app import start_scaffolder
     from api.metrics import Metrics
     from api.worker_http import serve_task, worker_app
 
-    if config is None:
-        err.print("configuration error: worker needs --config (or STAGEGRAPH_CONFIG)")
+    if config is None and store is None:
+        err.print("configuration error: worker needs --config (or STAGEGRAPH_CONFIG) or --store")
         raise typer.Exit(2)
     settings = load_settings(config, store=store, host=host, worker_port=port)
-    if not settings.sources:
-        err.print(f"configuration error: {config} configures no sources")
-        raise typer.Exit(2)
     configure_logging(settings.log_level)
 
     async def main() -> None:
@@ -420,9 +433,17 @@ def worker(
         await graph.setup()
         metrics = Metrics()
         scheduler = _scheduler(graph, settings, observer=metrics)
+        scaffolder = start_scaffolder(graph, settings, run_tasks=True)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
-        running = asyncio.create_task(scheduler.run(), name="scheduler")
+        stopped = asyncio.Event()
+
+        async def tasks_only() -> None:
+            await stopped.wait()
+
+        running = asyncio.create_task(
+            scheduler.run() if settings.sources else tasks_only(), name="scheduler"
+        )
         http, server = serve_task(
             worker_app(settings, graph, metrics, alive=lambda: not running.done()), settings
         )
@@ -433,10 +454,12 @@ def worker(
                 stopping.append(
                     asyncio.create_task(scheduler.stop(grace_seconds=settings.shutdown_grace))
                 )
+                stopping.append(asyncio.create_task(scaffolder.stop()))
+                stopped.set()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, shutdown)
-        names = ", ".join(s.name for s in settings.sources)
+        names = ", ".join(s.name for s in settings.sources) or "none (scaffolder tasks only)"
         err.print(
             f"worker {scheduler.owner_id}: sources {names} (store {settings.store}); "
             f"health and metrics on http://{settings.host}:{settings.worker_port}"
@@ -533,6 +556,52 @@ def token_hash(
         sys.stdout.flush()
     err.print("STAGEGRAPH_TOKENS entry (a JSON list of these):")
     sys.stdout.write(entry.model_dump_json(exclude_none=True) + "\n")
+
+
+@app.command()
+def scaffold(
+    template: TemplateArgument,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    sets: SetOption = None,
+    secrets: SecretOption = None,
+    values_file: ValuesOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Render only: publish nothing.")
+    ] = False,
+) -> None:
+    """Run a template: its steps are printed as they run, then the output links (or, for a
+    dry run, the rendered files). Exit 1 when the task fails."""
+    settings = load_settings(config, store=store)
+    values = {**read_values(values_file), **parse_sets(sets or [])}
+    try:
+        task = asyncio.run(
+            run_scaffold(settings, template, values, parse_sets(secrets or []), dry_run, err.print)
+        )
+    except ScaffolderError as exc:
+        err.print(f"cannot run {template}: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except StoreError as exc:
+        err.print(f"store error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    print_result(task, lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+    if task.status != "completed":
+        raise typer.Exit(1)
+
+
+@app.command("tasks")
+def tasks_command(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, processing, completed, failed, cancelled.")
+    ] = None,
+    template: Annotated[str | None, typer.Option(help="Only this template's tasks.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 25,
+) -> None:
+    """List scaffolder tasks, newest first."""
+    settings = load_settings(config, store=store)
+    out.print(tasks_table(asyncio.run(list_tasks(settings, status, template, limit))))
 
 
 @app.command()

@@ -16,6 +16,8 @@ from api.metrics import MetricsAuth
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 from ingestors.contract import Duration
 from ingestors.registry import Sources
+from scaffolder.actions.contract import Integration
+from scaffolder.integrations import IntegrationConfig, build_integrations
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 
@@ -185,7 +187,16 @@ class Settings(BaseSettings):
         default=None, description="The config file (stagegraph.yaml) these settings came from."
     )
     scheduler: bool = Field(
-        default=True, description="Run the scheduler inside `stagegraph serve`."
+        default=True,
+        description="Run the scheduler (sources and scaffolder tasks) inside `stagegraph serve`.",
+    )
+    integrations: list[IntegrationConfig] = Field(
+        default_factory=list,
+        description="Git hosts publish:github / publish:gitlab create repositories on (host, "
+        "type, apiUrl, tokenEnv); configured github/gitlab sources count too.",
+    )
+    task_timeout: Duration = Field(
+        default=timedelta(minutes=30), description="A scaffolder task running longer is stopped."
     )
     metrics_auth: MetricsAuth = Field(
         default="auto",
@@ -215,6 +226,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Flags, then the environment, then the config file (see :mod:`api.config`)."""
         return (init_settings, env_settings, FileSettingsSource(settings_cls))
+
+    def git_integrations(self) -> dict[str, Integration]:
+        """The publish actions' git hosts, tokens read from the environment now."""
+        return build_integrations(self.integrations, self.sources)
 
     @property
     def password(self) -> str | None:

@@ -78,9 +78,12 @@ async def create_task(
     dry_run: bool = False,
     vault: SecretVault | None = None,
     pin_to: str | None = None,
+    claim_for: tuple[str, datetime] | None = None,
     actions: Actions = ACTIONS,
 ) -> TaskRecord:
-    """Check and store a new open task; :class:`ScaffolderError` when it cannot run."""
+    """Check and store a new open task; :class:`ScaffolderError` when it cannot run.
+    ``claim_for`` (owner, lease end) stores it already claimed by that owner, for a process
+    that runs the task itself (the CLI); no other process ever sees it open."""
     template = await load_template(store, template_ref)
     filled = check_task(template, values, actions)
     if secrets and (vault is None or pin_to is None):
@@ -99,6 +102,8 @@ async def create_task(
         dry_run=dry_run,
         pinned_to=pin_to if secrets else None,
     )
+    if claim_for is not None:
+        task.status, (task.owner, task.lease_until) = "processing", claim_for
     if secrets and vault is not None:
         vault.put(task.id, secrets)
     await store.save_task(task)

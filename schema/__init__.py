@@ -15,6 +15,7 @@ from schema.kinds import ALL_TYPES
 from schema.limits import QueryLimits, limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.tasks import Subscription
 from schema.tracing import StoreTrace
 
 
@@ -56,6 +57,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(ALL_TYPES),
         extensions=chain,
     )

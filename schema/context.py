@@ -9,6 +9,7 @@ import strawberry
 from graph.port import GraphStore
 from ingestors.contract import SourceConfig
 from ingestors.scheduler import Scheduler
+from scaffolder.service import Scaffolder
 from schema.access import Role, WriteScope
 from schema.loaders import Loaders
 
@@ -21,6 +22,7 @@ class Context:
     scope: WriteScope | None = None  # where its pushes may write; None: anywhere
     scheduler: Scheduler | None = None  # runs sources on request (runIngestion)
     sources: tuple[SourceConfig, ...] = ()  # the configured sources
+    scaffolder: Scaffolder | None = None  # creates tasks and runs them here (None: elsewhere)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -298,6 +298,36 @@ class Template(Entity):
     def scaffolded(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "scaffolderOf")
 
+    @strawberry.field(
+        description="Entities made from this template (scaffolderOf).", graphql_type=list[Entity]
+    )
+    def created_entities(self, info: Info) -> Resolved[list[Entity]]:
+        return self.related_entities(info, "scaffolderOf")
+
+    @strawberry.field(
+        description="The parameters as Backstage's front end reads them: title, description "
+        "and one step (a JSON Schema page) per page of the form."
+    )
+    def parameter_schema(self) -> JSON:
+        parameters = self._spec.get("parameters") or []
+        pages = parameters if isinstance(parameters, list) else [parameters]
+        metadata = self.stored.document.get("metadata", {})
+        return JSON(
+            {
+                "title": metadata.get("title") or metadata.get("name"),
+                "description": metadata.get("description", ""),
+                "steps": [
+                    {
+                        "title": page.get("title", ""),
+                        "description": page.get("description", ""),
+                        "schema": page,
+                    }
+                    for page in pages
+                    if isinstance(page, dict)
+                ],
+            }
+        )
+
 
 @kind_type("location")
 @strawberry.type(description="A pointer to more descriptors.")

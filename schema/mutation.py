@@ -18,6 +18,7 @@ from schema.access import ForbiddenError, require_role, require_scope
 from schema.context import Info
 from schema.errors import UserInputError
 from schema.runs import IngestionRun, resolve_run_ingestion
+from schema.tasks import Task, resolve_cancel_task, resolve_create_task
 
 
 @strawberry.enum(description="What happened to one pushed entity.")
@@ -85,6 +86,18 @@ class Mutation:
         resolver=resolve_run_ingestion,
         description="Run a configured source now (role admin); returns the new run, or the "
         "one already running.",
+    )
+
+    create_task: Task = strawberry.mutation(
+        resolver=resolve_create_task,
+        description="Run a template (role writer): the values are checked against its "
+        "parameters first (every problem listed); `secrets` are never stored; `dryRun` "
+        "renders the files and step inputs without publishing or registering.",
+    )
+    cancel_task: Task = strawberry.mutation(
+        resolver=resolve_cancel_task,
+        description="Cancel a task (role writer): an open one at once, a running one at its "
+        "running step.",
     )
 
     @strawberry.mutation(

@@ -23,6 +23,7 @@ from schema.questions import (
     resolve_path,
 )
 from schema.runs import IngestionRunConnection, Source, resolve_runs, resolve_sources
+from schema.tasks import Task, TaskConnection, resolve_task, resolve_tasks
 
 
 @strawberry.type
@@ -80,6 +81,12 @@ class Query:
     ingestion_runs: IngestionRunConnection = strawberry.field(
         resolver=resolve_runs,
         description="Ingestion runs, newest first.",
+    )
+    task: Task | None = strawberry.field(
+        resolver=resolve_task, description="A scaffolder task by id; null if unknown."
+    )
+    tasks: TaskConnection = strawberry.field(
+        resolver=resolve_tasks, description="Scaffolder tasks, newest first."
     )
     orphans: OrphanConnection = strawberry.field(
         resolver=resolve_orphans,
