@@ -76,40 +76,42 @@ def test_a_front_end_creates_follows_and_reads_a_task(tmp_path: Path) -> None:
             "TEST_GH_TOKEN": "ghp-rest-token",
             "STAGEGRAPH_LOG_LEVEL": "debug",
         }
-        with running_server(store_url, environ=environ, log=log) as base:
-            with httpx.Client(
+        with (
+            running_server(store_url, environ=environ, log=log) as base,
+            httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {WRITER}"}, timeout=30
-            ) as client:
-                schema = client.get(
-                    f"{BASE}/templates/default/template/example-nodejs-template/parameter-schema"
-                ).json()
-                invalid = client.post(
-                    f"{BASE}/tasks",
-                    json={"templateRef": "template:default/example-nodejs-template", "values": {}},
-                )
-                created = client.post(
-                    f"{BASE}/tasks",
-                    json={
-                        "templateRef": "template:default/example-nodejs-template",
-                        "values": {
-                            "name": "hello-world",
-                            "repoUrl": "github.com?owner=acme&repo=hello-world",
-                        },
-                        "secrets": {"extraToken": SECRET},
+            ) as client,
+        ):
+            schema = client.get(
+                f"{BASE}/templates/default/template/example-nodejs-template/parameter-schema"
+            ).json()
+            invalid = client.post(
+                f"{BASE}/tasks",
+                json={"templateRef": "template:default/example-nodejs-template", "values": {}},
+            )
+            created = client.post(
+                f"{BASE}/tasks",
+                json={
+                    "templateRef": "template:default/example-nodejs-template",
+                    "values": {
+                        "name": "hello-world",
+                        "repoUrl": "github.com?owner=acme&repo=hello-world",
                     },
-                )
-                task_id = created.json()["id"]
-                events = _events(client, task_id)
-                task = client.get(f"{BASE}/tasks/{task_id}").json()
-                listed = client.get(f"{BASE}/tasks").json()
-                actions = {a["id"] for a in client.get(f"{BASE}/actions").json()}
-                made = client.post(
-                    "/graphql",
-                    json={
-                        "query": '{ entity(ref: "template:default/example-nodejs-template") { ... on Template { createdEntities { ref relations(type: "ownedBy") { targetRef } } } } }'
-                    },
-                ).json()
-                missing = client.get(f"{BASE}/tasks/nope")
+                    "secrets": {"extraToken": SECRET},
+                },
+            )
+            task_id = created.json()["id"]
+            events = _events(client, task_id)
+            task = client.get(f"{BASE}/tasks/{task_id}").json()
+            listed = client.get(f"{BASE}/tasks").json()
+            actions = {a["id"] for a in client.get(f"{BASE}/actions").json()}
+            made = client.post(
+                "/graphql",
+                json={
+                    "query": '{ entity(ref: "template:default/example-nodejs-template") { ... on Template { createdEntities { ref relations(type: "ownedBy") { targetRef } } } } }'
+                },
+            ).json()
+            missing = client.get(f"{BASE}/tasks/nope")
 
     assert [step["title"] for step in schema["steps"]] == [
         "Fill in some steps",

@@ -35,7 +35,7 @@ async def test_two_worker_processes_run_each_task_exactly_once(
     ids = [(await create_task(store, "hello", {"n": n})).id for n in range(20)]
     logs = [(tmp_path / f"worker{i}.log").open("w") for i in range(2)]
     workers = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: ASYNC220 (started once, not awaited)
             [STAGEGRAPH, "worker", "--store", store_url, "--port", str(free_port())],
             env=env(store_url),
             stdout=log,
@@ -47,7 +47,7 @@ async def test_two_worker_processes_run_each_task_exactly_once(
         log.close()
     try:
         deadline = time.monotonic() + 60
-        while await store.count_tasks(status="completed") < 20 and time.monotonic() < deadline:
+        while await store.count_tasks(status="completed") < 20 and time.monotonic() < deadline:  # noqa: ASYNC110 (another process's progress)
             await asyncio.sleep(0.3)
     finally:
         for worker in workers:
