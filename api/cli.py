@@ -576,7 +576,14 @@ def scaffold(
     values = {**read_values(values_file), **parse_sets(sets or [])}
     try:
         task = asyncio.run(
-            run_scaffold(settings, template, values, parse_sets(secrets or []), dry_run, err.print)
+            run_scaffold(
+                settings,
+                template,
+                values,
+                parse_sets(secrets or []),
+                dry_run,
+                lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
+            )
         )
     except ScaffolderError as exc:
         err.print(f"cannot run {template}: {exc}", markup=False, soft_wrap=True)
