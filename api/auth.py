@@ -367,7 +367,7 @@ def _opens_without_token(scope: Scope) -> bool:
 
 
 class BearerAuth:
-    """ASGI wrapper: authenticates each HTTP request before the wrapped app sees it and
+    """ASGI wrapper: authenticates each HTTP request (and websocket) before the wrapped app sees it and
     records the :class:`Principal` in the request state (read it with :func:`principal`)."""
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
@@ -375,6 +375,9 @@ class BearerAuth:
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -388,6 +391,21 @@ class BearerAuth:
             client = scope.get("client") or ("?", 0)
             log.info("refused %s %s from %s: %s", scope["method"], scope["path"], client[0], exc)
             await exc.response()(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_PRINCIPAL] = who
+        await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A GraphQL websocket (subscriptions) is let in as a request would be: by its
+        ``Authorization`` header, or anonymously where anonymous read is on; otherwise the
+        handshake is refused (close code 4401) before any operation runs."""
+        try:
+            who = self.authenticator.authenticate(Headers(scope=scope).get("authorization"))
+        except AuthError as exc:
+            client = scope.get("client") or ("?", 0)
+            log.info("refused websocket %s from %s: %s", scope["path"], client[0], exc)
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 4401})
             return
         scope.setdefault("state", {})[_PRINCIPAL] = who
         await self.app(scope, receive, send)
