@@ -40,6 +40,7 @@ async def catalog(store: GraphStore, tmp_path: Path) -> AsyncIterator[Catalog]:
     await load_examples(store)
     settings = Settings(
         store=f"sqlite:///{tmp_path / 'unused.db'}",
+        scheduler=False,  # no task worker polling the store while statements are counted
         tokens=[
             TokenEntry(name="portal", sha256=hash_token(READER_TOKEN), role="reader"),
             TokenEntry(name="ci", sha256=hash_token(WRITER_TOKEN), role="writer"),

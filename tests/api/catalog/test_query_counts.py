@@ -34,7 +34,10 @@ async def _catalog(store: GraphStore, size: int) -> None:
 @pytest.fixture
 async def client(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     await _catalog(store, 120)
-    app = create_app(Settings(store=f"sqlite:///{tmp_path / 'unused.db'}"), store=store)
+    settings = Settings(
+        store=f"sqlite:///{tmp_path / 'unused.db'}", scheduler=False
+    )  # no task worker
+    app = create_app(settings, store=store)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
