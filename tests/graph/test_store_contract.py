@@ -13,6 +13,7 @@ from graph.port import (
     FieldCondition,
     GraphStore,
     KindCount,
+    LocationRecord,
     RunError,
     RunRecord,
 )
@@ -459,3 +460,38 @@ async def test_backstage_filter_sets_are_an_or_of_ands_over_dot_paths(store: Gra
     ]
     assert await refs((FieldCondition(kind, ("component' OR 1=1 --",)),)) == []
     assert await refs((FieldCondition("spec.type", ("website",)), FieldCondition("nope"))) == []
+
+
+async def test_locations_are_kept_unique_on_type_and_target_and_deleted_by_id(
+    store: GraphStore,
+) -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = LocationRecord(
+        id="a1",
+        type="url",
+        target="https://github.com/acme/x/blob/main/catalog-info.yaml",
+        source="location-a1",
+        url="https://github.com/acme/x",
+        created_at=at,
+        ref="main",
+        paths=("catalog-info.yaml",),
+    )
+    second = LocationRecord(
+        id="b2",
+        type="url",
+        target="file:///srv/y",
+        source="location-b2",
+        url="file:///srv/y",
+        created_at=at + timedelta(seconds=1),
+    )
+
+    assert await store.add_location(first) == first
+    assert await store.add_location(second) == second
+    again = dataclasses.replace(first, id="c3", source="location-c3")
+    assert await store.add_location(again) == first  # same type and target: the stored one
+
+    assert await store.get_locations() == [first, second]
+    assert await store.get_locations(["b2", "nope"]) == [second]
+    assert await store.delete_location("a1") == first
+    assert await store.delete_location("a1") is None
+    assert await store.get_locations() == [second]
