@@ -136,7 +136,8 @@ async def test_a_github_blob_url_is_read_as_its_repository_ref_and_path(
         "main",
         ("services/cart/catalog-info.yaml",),
     )
-    assert registered.run is not None and registered.run.status == "FAILED"  # .invalid never resolves
+    # .invalid never resolves: the location is kept, its first run says why it failed
+    assert registered.run is not None and registered.run.status == "FAILED"
     with pytest.raises(InvalidTargetError):
         await register_location(store, "ftp://example.com/x", scheduler=None)
 
