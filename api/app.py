@@ -1,6 +1,7 @@
 """The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
 ``/readyz``, ``/metrics`` (open on loopback, else behind a token: :mod:`api.metrics`). The
-store (and, with configured sources, the scheduler) is opened in the lifespan and closed there.
+store and the scheduler (configured sources and registered locations) are opened in the lifespan
+and closed there.
 
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
@@ -52,6 +53,7 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
@@ -184,7 +186,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             principal=who.name,
             scope=who.scope,
             scheduler=runtime.scheduler,
-            sources=runtime.settings.sources,
+            sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -261,23 +263,33 @@ def create_app(
             await active.setup()
         runtime.store = active
         loop: asyncio.Task[None] | None = None
+        follow: asyncio.Task[None] | None = None
         try:
             if settings.demo:
                 await load_demo(active, settings)
-            if settings.sources:
-                runtime.scheduler = Scheduler(
-                    active,
-                    settings.sources,
-                    SystemClock(),
-                    default_owner_id(),
-                    run_retention=settings.run_retention,
-                    policy=RunPolicy(settings.max_delete_share),
-                    observer=runtime.metrics,
+            # Configured sources and the locations registered over the catalog API.
+            runtime.scheduler = Scheduler(
+                active,
+                settings.sources,
+                SystemClock(),
+                default_owner_id(),
+                run_retention=settings.run_retention,
+                policy=RunPolicy(settings.max_delete_share),
+                observer=runtime.metrics,
+            )
+            if settings.scheduler:
+                loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+                follow = asyncio.create_task(
+                    follow_locations(active, runtime.scheduler, settings.location_refresh),
+                    name="locations",
                 )
-                if settings.scheduler:
-                    loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+            else:
+                await sync_locations(active, runtime.scheduler, settings.location_refresh)
             yield
         finally:
+            if follow is not None:
+                follow.cancel()
+                await asyncio.gather(follow, return_exceptions=True)
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
@@ -340,7 +352,11 @@ def create_app(
         Mount(
             "/api/catalog",
             CatalogApi(
-                lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
+                lambda: runtime.store,
+                authenticator,
+                max_body_bytes=settings.max_body_bytes,
+                scheduler=lambda: runtime.scheduler,
+                location_refresh=settings.location_refresh,
             ),
         ),
     ]

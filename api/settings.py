@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     run_retention: Duration = Field(
         default=timedelta(days=30), description="Run records older than this are pruned."
     )
+    location_refresh: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Locations registered over the catalog API (POST /api/catalog/locations) "
+        "are read again this often.",
+    )
     config: Path | None = Field(
         default=None, description="The config file (stagegraph.yaml) these settings came from."
     )
