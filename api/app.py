@@ -277,14 +277,13 @@ def create_app(
                 policy=RunPolicy(settings.max_delete_share),
                 observer=runtime.metrics,
             )
+            await sync_locations(active, runtime.scheduler, settings.location_refresh)
             if settings.scheduler:
                 loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
                 follow = asyncio.create_task(
                     follow_locations(active, runtime.scheduler, settings.location_refresh),
                     name="locations",
                 )
-            else:
-                await sync_locations(active, runtime.scheduler, settings.location_refresh)
             yield
         finally:
             if follow is not None:

@@ -33,7 +33,7 @@ from ingestors.contract import format_duration
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import NO_DESCRIPTORS, Origin, transform_tree
 from ingestors.git.tree import DirTree
-from ingestors.locations import follow_locations
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
@@ -424,6 +424,7 @@ def worker(
         scheduler = _scheduler(graph, settings, observer=metrics)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
+        await sync_locations(graph, scheduler, settings.location_refresh)
         running = asyncio.create_task(scheduler.run(), name="scheduler")
         follow = asyncio.create_task(
             follow_locations(graph, scheduler, settings.location_refresh), name="locations"

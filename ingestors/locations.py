@@ -218,16 +218,16 @@ async def follow_locations(
     *,
     every: float = 60.0,
 ) -> None:
-    """:func:`sync_locations` now and every ``every`` seconds until cancelled; a failed
-    sync is logged and tried again at the next turn."""
+    """:func:`sync_locations` every ``every`` seconds until cancelled (the caller syncs
+    once at start); a failed sync is logged and tried again at the next turn."""
     while True:
+        await asyncio.sleep(every)
         try:
             added, removed = await sync_locations(store, scheduler, refresh)
             if added or removed:
                 log.info("locations: %d taken on, %d let go", added, removed)
         except Exception:
             log.exception("could not bring the scheduler in line with the stored locations")
-        await asyncio.sleep(every)
 
 
 async def _forget(store: GraphStore, source: str) -> None:
