@@ -15,7 +15,9 @@ produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in
    the error), and what an unreadable file held is kept.
 5. ``_keep_events``: builds and deployments are kept by their retention.
 6. ``_cleanup``: what the source no longer has is deleted only when the read found
-   something and the loss is plausible (``RunPolicy.max_delete_share``).
+   something and the loss is plausible (``RunPolicy.max_delete_share`` of the whole
+   source). A scoped run (``scope``: parts of the source by source path, e.g. one
+   repository of an organisation) read only those parts and deletes only inside them.
 7. ``_finish``: the run is recorded.
 """
 
@@ -39,6 +41,7 @@ from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
 from catalog.validation import relations_of
 from graph.errors import StoreError
+from graph.port import SOURCE_PATH_ANNOTATION as SOURCE_PATH_ANNOTATION
 from graph.port import (
     EntityFilter,
     EntityReader,
@@ -50,6 +53,7 @@ from graph.port import (
     RunError,
     RunLog,
     RunRecord,
+    Scope,
     StoredEntity,
 )
 from ingestors.errors import IngestError
@@ -57,7 +61,6 @@ from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
 from ingestors.records import to_record
 from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
-SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
 _LINE_SUFFIX = re.compile(r"(:\d+){1,2}$")
 LISTED_REFS = 20  # refs a warning names before it says "and N more"
@@ -258,8 +261,12 @@ async def run_ingestion(
     now: Callable[[], datetime] = _utcnow,
     on_start: Callable[[RunRecord], None] | None = None,
     on_cancel: Callable[[], Cancellation] | None = None,
+    scope: Scope = (),
 ) -> RunRecord:
     """Run one ingestion of ``source`` and return its (saved) record.
+
+    ``scope`` (source paths, see :data:`graph.port.Scope`) says ``fetch`` reads only those
+    parts of the source: cleanup stays inside them, and the record carries the scope.
 
     ``run_id`` names the run (default: a new id); ``now`` stamps its start and end;
     ``on_start`` gets the record before it is first saved (the runner keeps updating that
@@ -279,6 +286,7 @@ async def run_ingestion(
         status="RUNNING",
         trigger=trigger,
         started_at=now(),
+        scope=list(scope) or None,
     )
     if on_start is not None:
         on_start(run)
@@ -408,7 +416,7 @@ async def _load(
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)
     report("cleaning up", 0, 0)
-    read_nothing = not written.accepted and not snapshot.rejected
+    read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
     deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
     await _finish(store, run, written, deleted, errors, now())
     if cancelled:
@@ -586,7 +594,8 @@ async def _cleanup(
     events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
     per kind, and whether a cancellation arrived while the deletion was being written."""
     event_kinds = _event_kinds(snapshot)
-    summary = await store.stale(run.source, run.id)
+    scope = run.scope or ()
+    summary = await store.stale(run.source, run.id, scope)
     # Pruned events (builds, deployments past retention) do not count: a lower retention or
     # a removed repository with many builds must not block all cleanup.
     stale = [k for k in summary.stale_refs if k.split(":", 1)[0] not in event_kinds]
@@ -605,7 +614,7 @@ async def _cleanup(
     # The last store write, one transaction. Once sent it cannot be called back, so a
     # cancellation arriving meanwhile waits for it and is let through after the record.
     cancelled = False
-    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id))
+    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id, scope))
     try:
         deleted = await asyncio.shield(deleting)
     except asyncio.CancelledError:

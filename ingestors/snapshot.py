@@ -62,6 +62,9 @@ class Snapshot:
     ``stats`` are figures the run reports (API calls made, rate-limit quota left, ...) and
     ``skipped`` what the source passed over on purpose, with why (a repository without a
     descriptor): neither is an error.
+
+    ``scope_gone``: a scoped read found that its scope no longer exists (a deleted
+    repository), so reading nothing is the truth and its entities go (under the guard).
     """
 
     source_type: str
@@ -75,6 +78,7 @@ class Snapshot:
     events: list[EventRetention] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    scope_gone: bool = False
 
     def add(
         self, raw: Mapping[str, Any], location: SourceLocation, *, defer: bool = False

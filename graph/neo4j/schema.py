@@ -27,6 +27,9 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
     "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
     "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
+    "CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (d:Delivery) REQUIRE d.id IS UNIQUE",
+    "CREATE INDEX delivery_source IF NOT EXISTS FOR (d:Delivery) ON (d.source)",
+    "CREATE INDEX entity_source_path IF NOT EXISTS FOR (n:Entity) ON (n.source_path)",
     "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
     "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
     "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
@@ -50,7 +53,7 @@ SCHEMA: tuple[LiteralString, ...] = (
 )
 
 #: The store's own labels: a kind whose label would be one of these gets no kind label.
-OWN_LABELS = frozenset({"Ref", "Entity", "Run"})
+OWN_LABELS = frozenset({"Ref", "Entity", "Run", "Delivery"})
 
 #: kind -> its label, for the kinds the catalog defines. Entities are written one kind per
 #: statement with the label in the text (a label cannot be a parameter, and the dynamic

@@ -71,12 +71,22 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    event TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    run_id TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
 
 #: Columns added after the first release, derived from the document (so writes stay the same).
 _GENERATED_COLUMNS = {
     "spec_type": "json_extract(document, '$.spec.type')",
     "lifecycle": "json_extract(document, '$.spec.lifecycle')",
+    "source_path": "json_extract(document, '$.metadata.annotations.\"stagegraph.dev/source-path\"')",
 }
 _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_type ON entities (spec_type, key)",
@@ -89,6 +99,7 @@ _LATE_INDEXES = (
     # 15x on an ownership roll-up).
     "DROP INDEX IF EXISTS entities_key",
     "CREATE INDEX IF NOT EXISTS entities_key_ref ON entities (key, ref)",
+    "CREATE INDEX IF NOT EXISTS entities_source_path ON entities (source, source_path)",
 )
 
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from graph.port import GraphStore, RunRecord
-from ingestors.contract import Fetch, SourceType
+from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.git.config import GitSource
 from ingestors.git.get import read_git_source
 from ingestors.lookup import CatalogLookup
@@ -31,7 +31,13 @@ def git_fetcher(source: GitSource, lookup: CatalogLookup | None = None) -> Fetch
     return git_fetch(source.url, source.ref, source.paths)
 
 
-GIT = SourceType(SOURCE_TYPE, GitSource, git_fetcher)
+def git_scoped_fetcher(source: GitSource, lookup: CatalogLookup | None, scope: Scope) -> Fetch:
+    """The fetch of some folders (or files) of a git source: their descriptors, read as a
+    whole read would (Locations followed, CODEOWNERS owners)."""
+    return git_fetch(source.url, source.ref, scope)
+
+
+GIT = SourceType(SOURCE_TYPE, GitSource, git_fetcher, git_scoped_fetcher)
 
 
 async def ingest_git(

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from graph.fields import entity_uid
 from graph.port import (
+    SOURCE_PATH_ANNOTATION,
+    Delivery,
     Direction,
+    EntityRecord,
     EntityFilter,
     EntityState,
     FieldCondition,
@@ -459,3 +462,72 @@ async def test_backstage_filter_sets_are_an_or_of_ands_over_dot_paths(store: Gra
     ]
     assert await refs((FieldCondition(kind, ("component' OR 1=1 --",)),)) == []
     assert await refs((FieldCondition("spec.type", ("website",)), FieldCondition("nope"))) == []
+
+
+def _at(ref: str, path: str) -> EntityRecord:
+    return record(ref, annotations={SOURCE_PATH_ANNOTATION: path})
+
+
+async def test_scoped_cleanup_deletes_only_inside_the_scope(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "gh",
+        "r1",
+        [
+            _at("component:default/pay", "github:acme/pay"),
+            _at("pipeline:default/pay-ci", "github:acme/pay/actions"),
+            _at("component:default/payroll", "github:acme/payroll"),
+            _at("component:default/ledger", "github:acme/ledger"),
+        ],
+    )
+    await store.upsert_relations(
+        "gh",
+        "r1",
+        [
+            rel("component:default/pay", "dependsOn", "component:default/ledger"),
+            rel("component:default/ledger", "dependsOn", "component:default/pay"),
+        ],
+    )
+    await store.upsert_entities("gh", "r2", [_at("component:default/pay", "github:acme/pay")])
+
+    summary = await store.stale("gh", "r2", ["github:acme/pay"])
+    deleted = await store.delete_stale("gh", "r2", ["github:acme/pay"])
+
+    assert (summary.source_total, summary.stale_refs) == (4, ["pipeline:default/pay-ci"])
+    assert deleted == {"pipeline": 1}
+    remaining = await store.get_entities(
+        [
+            "component:default/pay",
+            "pipeline:default/pay-ci",
+            "component:default/payroll",
+            "component:default/ledger",
+        ]
+    )
+    assert sorted(remaining) == [
+        "component:default/ledger",
+        "component:default/pay",
+        "component:default/payroll",
+    ]
+    relations = await store.get_relations(["component:default/pay"], Direction.BOTH)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [
+        ("component:default/ledger", "component:default/pay")
+    ]
+
+
+async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: GraphStore) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    first = Delivery("github:1", "gh", "push", at, ("github:acme/pay",))
+    replay = Delivery("github:1", "gh", "push", at + timedelta(seconds=1))
+    other = Delivery("github:2", "gh", "repository.deleted", at + timedelta(seconds=2))
+    elsewhere = Delivery("gitlab:3", "gl", "push", at)
+
+    recorded = [await store.record_delivery(d) for d in (first, replay, other, elsewhere)]
+    waiting = await store.waiting_deliveries(["gh"], 10)
+    await store.take_deliveries(["github:1"], "run-1")
+    after = await store.waiting_deliveries(["gh", "gl"], 10)
+    pruned = await store.prune_deliveries(at + timedelta(minutes=1))
+
+    assert recorded == [True, False, True, True]
+    assert waiting == [first, other]
+    assert [d.id for d in after] == ["gitlab:3", "github:2"]
+    assert pruned == 1
+    assert await store.record_delivery(first) is True
