@@ -14,7 +14,8 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`GraphQuestions`: traversal, impact, paths, ownership, dangling refs, orphans;
 - :class:`RunLog`: ingestion run records;
 - :class:`Leases`: one run per source across processes;
-- :class:`Deliveries`: webhook deliveries waiting for the worker that holds their source.
+- :class:`Deliveries`: webhook deliveries waiting for the worker that holds their source;
+- :class:`SourceFiles`: what each file of a source produced, by its git blob id.
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -362,6 +363,13 @@ class EntityWriter(Protocol):
         entity counts per kind."""
         ...
 
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        """Restamp this source's entities in ``keys`` with ``run_id`` (their errors stay), and
+        this source's relations leaving them: what a run keeps from files it did not read
+        again because they did not change. Returns the keys restamped (a key another source
+        holds, or that is gone, is not)."""
+        ...
+
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
         """Delete the given entities of ``source`` (others' are untouched) with their
         outgoing relations; returns how many were deleted."""
@@ -568,6 +576,34 @@ class Deliveries(Protocol):
     async def prune_deliveries(self, received_before: datetime) -> int:
         """Forget deliveries taken in and received before the given time; returns how many
         (their ids no longer count as replays)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file a source read, as its next run needs to know whether reading it again would
+    give anything new: its git ``blob`` id, a digest of everything else its entities
+    depended on (``deps``: files its placeholders read, CODEOWNERS), the keys of the
+    entities it produced and the files it led the read to (``follows``: Location targets)."""
+
+    path: str
+    blob: str
+    deps: str
+    keys: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
+
+
+class SourceFiles(Protocol):
+    """The files each source read cleanly last time (see :class:`SourceFile`)."""
+
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        """The source's files by path."""
+        ...
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        """Insert or replace ``upserts`` and forget the paths in ``deletes``."""
         ...
 
 

@@ -29,6 +29,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
     "CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (d:Delivery) REQUIRE d.id IS UNIQUE",
     "CREATE INDEX delivery_source IF NOT EXISTS FOR (d:Delivery) ON (d.source)",
+    "CREATE CONSTRAINT source_file_id IF NOT EXISTS FOR (f:SourceFile) REQUIRE f.id IS UNIQUE",
+    "CREATE INDEX source_file_source IF NOT EXISTS FOR (f:SourceFile) ON (f.source)",
     "CREATE INDEX entity_source_path IF NOT EXISTS FOR (n:Entity) ON (n.source_path)",
     "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
     "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",

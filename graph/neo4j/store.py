@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from graph.neo4j import deliveries, questions, reads, runs, schema, writes
+from graph.neo4j import deliveries, files, questions, reads, runs, schema, writes
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import field_props
 from graph.port import (
@@ -27,6 +27,7 @@ from graph.port import (
     RelationRecord,
     RunRecord,
     Scope,
+    SourceFile,
     StaleSummary,
     StoredEntity,
     StoredRelation,
@@ -69,6 +70,9 @@ class Neo4jStore:
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)
+
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        return await writes.restamp(self._db, source, run_id, keys)
 
     async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
         return await writes.stale(self._db, source, run_id, scope)
@@ -190,6 +194,15 @@ class Neo4jStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await runs.release_lease(self._db, name, owner)
+
+    # -- source files ----------------------------------------------------------------------
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        return await files.source_files(self._db, source)
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        await files.update_source_files(self._db, source, upserts, deletes)
 
     # -- webhook deliveries ----------------------------------------------------------------
     async def record_delivery(self, delivery: Delivery) -> bool:

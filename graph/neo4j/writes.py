@@ -248,6 +248,32 @@ async def delete_stale(
     return await db.write(work)
 
 
+RESTAMP_ENTITIES: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
+SET n.run_id = $run_id
+RETURN collect(n.key) AS keys
+"""
+
+RESTAMP_RELATIONS: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys
+MATCH (n)-[r]->() WHERE r.source = $source
+SET r.run_id = $run_id
+"""
+
+
+async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    params = {"keys": lookup_keys(keys), "source": source, "run_id": run_id}
+
+    async def work(tx: AsyncManagedTransaction) -> list[str]:
+        (row,) = await db.run(tx, RESTAMP_ENTITIES, **params)
+        await db.run(tx, RESTAMP_RELATIONS, **params)
+        return list(row["keys"])
+
+    return await db.write(work)
+
+
 async def delete_entities(db: Connection, source: str, keys: Sequence[str]) -> int:
     if not keys:
         return 0

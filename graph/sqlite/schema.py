@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     received_at TEXT NOT NULL,
     run_id TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS source_files (
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    deps TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    follows TEXT NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
 

@@ -25,12 +25,13 @@ from graph.port import (
     RelationRecord,
     RunRecord,
     Scope,
+    SourceFile,
     StaleSummary,
     StoredEntity,
     StoredRelation,
     Traversal,
 )
-from graph.sqlite import deliveries, questions, reads, runs, schema, writes
+from graph.sqlite import deliveries, files, questions, reads, runs, schema, writes
 from graph.sqlite.connection import Connection, path_from_url
 
 T = TypeVar("T")
@@ -74,6 +75,9 @@ class SqliteStore:
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)
+
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        return await writes.restamp(self._db, source, run_id, keys)
 
     async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
         return await writes.stale(self._db, source, run_id, scope)
@@ -195,6 +199,15 @@ class SqliteStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await runs.release_lease(self._db, name, owner)
+
+    # -- source files ----------------------------------------------------------------------
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        return await files.source_files(self._db, source)
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        await files.update_source_files(self._db, source, upserts, deletes)
 
     # -- webhook deliveries ----------------------------------------------------------------
     async def record_delivery(self, delivery: Delivery) -> bool:

@@ -260,6 +260,29 @@ async def delete_stale(
     return await db.call(write)
 
 
+async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    keys_json = lookup_keys(keys)
+
+    def write(conn: sqlite3.Connection) -> list[str]:
+        done = db.execute(
+            conn,
+            "UPDATE entities SET run_id = ? WHERE source = ? "
+            "AND key IN (SELECT value FROM json_each(?)) RETURNING key",
+            (run_id, source, keys_json),
+        ).fetchall()
+        db.execute(
+            conn,
+            "UPDATE relations SET run_id = ? WHERE source = ? "
+            "AND source_key IN (SELECT value FROM json_each(?))",
+            (run_id, source, keys_json),
+        )
+        return [r[0] for r in done]
+
+    return await db.call(write)
+
+
 async def delete_entities(db: Connection, source: str, keys: Sequence[str]) -> int:
     if not keys:
         return 0

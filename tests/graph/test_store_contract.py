@@ -18,6 +18,7 @@ from graph.port import (
     KindCount,
     RunError,
     RunRecord,
+    SourceFile,
 )
 from tests.factories import record, rel
 
@@ -531,3 +532,52 @@ async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: Gra
     assert [d.id for d in after] == ["gitlab:3", "github:2"]
     assert pruned == 1
     assert await store.record_delivery(first) is True
+
+
+async def test_restamp_keeps_errors_and_only_relations_leaving_the_keys(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record("component:default/a"), record("component:default/b")]
+    )
+    await store.upsert_entities("other", "x1", [record("component:default/c")])
+    await store.upsert_relations(
+        "src",
+        "r1",
+        [
+            rel("component:default/a", "dependsOn", "component:default/b"),
+            rel("component:default/b", "dependsOn", "component:default/a"),
+        ],
+    )
+    await store.touch("src", "r1", ["component:default/a"], "spec.owner: is required")
+    await store.upsert_entities("src", "r2", [record("component:default/b")])
+
+    restamped = await store.restamp(
+        "src", "r2", ["component:default/a", "component:default/c", "component:default/gone"]
+    )
+    await store.delete_stale("src", "r2")
+
+    assert restamped == ["component:default/a"]
+    kept = await store.get_entities(["component:default/a", "component:default/c"])
+    assert (kept["component:default/a"].error, kept["component:default/a"].run_id) == (
+        "spec.owner: is required",
+        "r2",
+    )
+    assert kept["component:default/c"].run_id == "x1"
+    relations = await store.get_relations(["component:default/a"], Direction.OUT)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [
+        ("component:default/a", "component:default/b")
+    ]
+    assert await store.get_relations(["component:default/b"], Direction.OUT) == []
+
+
+async def test_source_files_are_kept_per_source_and_path(store: GraphStore) -> None:
+    a = SourceFile("a/catalog-info.yaml", "b1", "d1", ("component:default/a",), ("a/api.yaml",))
+    b = SourceFile("b/catalog-info.yaml", "b2", "d1", ("component:default/b",))
+    await store.update_source_files("src", [a, b], [])
+    await store.update_source_files("other", [a], [])
+    changed = dataclasses.replace(a, blob="b3", keys=())
+
+    await store.update_source_files("src", [changed], ["b/catalog-info.yaml"])
+
+    assert await store.source_files("src") == {"a/catalog-info.yaml": changed}
+    assert await store.source_files("other") == {"a/catalog-info.yaml": a}
+    assert await store.source_files("none") == {}
