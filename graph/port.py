@@ -607,7 +607,16 @@ class SourceFiles(Protocol):
         ...
 
 
-class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Deliveries, Protocol):
+class GraphStore(
+    EntityWriter,
+    EntityReader,
+    GraphQuestions,
+    RunLog,
+    Leases,
+    Deliveries,
+    SourceFiles,
+    Protocol,
+):
     """The graph store port: every role together, plus the store's life cycle. Adapters open
     nothing in ``__init__``; ``setup`` connects. Code that needs only some roles types against
     those (the runner: :class:`EntityWriter`, :class:`EntityReader`, :class:`RunLog`; a lease:

@@ -8,18 +8,25 @@ the fetch runs in a thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from graph.port import SourceFile
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import open_source
 from ingestors.snapshot import Snapshot
 
 
-def read_git_source(source: str, ref: str | None = None, paths: Sequence[str] = ()) -> Snapshot:
-    """Open the source and transform it (blocking: git subprocesses)."""
+def read_git_source(
+    source: str,
+    ref: str | None = None,
+    paths: Sequence[str] = (),
+    known: Mapping[str, SourceFile] | None = None,
+) -> Snapshot:
+    """Open the source and transform it (blocking: git subprocesses); files ``known`` to be
+    unchanged are not read again (:mod:`ingestors.git.memo`)."""
     with open_source(source, ref) as checkout:
         origin = Origin(checkout.repo, checkout.commit, checkout.prefix)
-        snapshot = transform_tree(checkout.tree, origin, paths)
+        snapshot = transform_tree(checkout.tree, origin, paths, known)
         if checkout.commit is None:
             snapshot.warnings.insert(
                 0, f"{checkout.repo} is not a git repository: read the files on disk as they are"
