@@ -108,7 +108,6 @@ _LATE_INDEXES = (
     # 15x on an ownership roll-up).
     "DROP INDEX IF EXISTS entities_key",
     "CREATE INDEX IF NOT EXISTS entities_key_ref ON entities (key, ref)",
-    "CREATE INDEX IF NOT EXISTS entities_source_path ON entities (source, source_path)",
 )
 
 

@@ -268,13 +268,14 @@ async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str])
     def write(conn: sqlite3.Connection) -> list[str]:
         done = db.execute(
             conn,
-            "UPDATE entities SET run_id = ? WHERE source = ? "
+            # +source: look the keys up by primary key, never scan the source's rows
+            "UPDATE entities SET run_id = ? WHERE +source = ? "
             "AND key IN (SELECT value FROM json_each(?)) RETURNING key",
             (run_id, source, keys_json),
         ).fetchall()
         db.execute(
             conn,
-            "UPDATE relations SET run_id = ? WHERE source = ? "
+            "UPDATE relations SET run_id = ? WHERE +source = ? "
             "AND source_key IN (SELECT value FROM json_each(?))",
             (run_id, source, keys_json),
         )
