@@ -1,5 +1,9 @@
 """The git source's transform: from a repository tree to validated entities.
 
+long: one walk reads the files, follows Locations and placeholders, and notes what each file
+produced (for :mod:`.memo`) as it goes; split, the per-file bookkeeping would reach into the
+walk's state from outside.
+
 Pure apart from reading the given :class:`~ingestors.git.tree.Tree`: discovers
 ``catalog-info.yaml`` / ``.yml`` at any depth (or starts from the given entry paths),
 follows ``Location`` targets relative to the file, resolves ``$text`` placeholders, fills
