@@ -250,7 +250,7 @@ async def test_signed_deliveries_re_read_only_what_changed(
             other_branch = _post(base, "push", _push("r03", "refs/heads/feature"))
             assert other_branch.json()["status"] == "ignored"
 
-            # a burst of 20 pushes to one repository: one read
+            # a burst of 20 pushes to one repository: one read (two at most)
             _wait_for(lambda: _fetched(fetches).count("r03") == 1, "the r03 push")
             org.retitle("r12", "Twelfth")
             with ThreadPoolExecutor(max_workers=20) as pool:
@@ -258,7 +258,9 @@ async def test_signed_deliveries_re_read_only_what_changed(
             assert {a.status_code for a in answers} == {202}
             _wait_for(lambda: _title(base, "component:default/r12") == "Twelfth", "the burst")
             time.sleep(1.0)  # a second read, if any, would start by now
-            assert _fetched(fetches).count("r12") == 1
+            # one read for the burst; on a loaded machine deliveries still arriving once that
+            # read has begun make one more (never one per delivery)
+            assert 1 <= _fetched(fetches).count("r12") <= 2
 
             # a deleted repository: its entities go (1 of 50 is within the guard)
             org.gone.add("r30")
