@@ -11,8 +11,9 @@ schedules also runs an inbox, which, when woken or every ``poll`` seconds:
 3. starts one run per source through its :class:`Starter` (the scheduler), scoped to the
    union of their scopes (the whole source when one asks for it). The run starts only under
    the source's lease: a replica that cannot take it (another runs the source) leaves the
-   deliveries waiting (so deliveries arriving during a run make one more run after it), and whoever holds the lease takes them in at its next pass. A source
-   running in this process is retried when that run ends;
+   deliveries waiting, and whoever holds the lease takes them in at its next pass. A source
+   running in this process is retried when that run ends (so deliveries arriving during a
+   run make one more run after it);
 4. marks the deliveries as taken by the run it started.
 """
 
