@@ -6,9 +6,11 @@ into a working repository and ingested once as the git source ``bench``; an unch
 re-ingest is timed (:func:`bench.ingest.measure_ingest`, files not read again); then
 ``stagegraph serve`` runs with that source configured with a webhook secret. Each round
 retitles one Component (a commit in the working repository), sends the signed generic git
-webhook (``POST /webhooks/git/bench``) and polls ``entity(ref:)`` until the new title shows;
-the time from sending to seeing is one sample. Prints p50, p95 and the worst, against the
-goal (p95 at most :data:`GOAL_P95_S`).
+webhook and polls ``entity(ref:)`` until the new title shows; the time from sending to
+seeing is one sample. Two series: ``source`` (``POST /webhooks/git/bench``: the whole
+source is re-read, unchanged files skipped) and ``folder`` (``?path=services/<name>``, as a
+CI step that knows what it changed sends it: a scoped run of that folder). Prints p50, p95
+and the worst of each, against the goal (p95 at most :data:`GOAL_P95_S`).
 """
 
 from __future__ import annotations
@@ -86,33 +88,35 @@ def measure_store(store: str, url: str, options: Options, rounds: int) -> dict[s
     log.write_text("")
     server = Server(url, user, password, log, ["--config", str(config)])
     server.env["BENCH_WEBHOOK_SECRET"] = SECRET
-    samples: list[float] = []
+    samples: dict[str, list[float]] = {"source": [], "folder": []}
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
-            for index, (path, name) in enumerate(_components(repo, rounds)):
+            for index, (path, name) in enumerate(_components(repo, 2 * rounds)):
+                series = "source" if index < rounds else "folder"
                 title = f"Retitled {index} at {time.time():.0f}"
                 _retitle(repo, path, title)
+                folder = path.parent.relative_to(repo).as_posix()
+                query = f"?path={folder}" if series == "folder" else ""
                 body = b'{"ref": "refs/heads/main"}'
                 sent = time.monotonic()
                 answer = http.post(
-                    f"/webhooks/git/{SOURCE_NAME}",
+                    f"/webhooks/git/{SOURCE_NAME}{query}",
                     content=body,
                     headers={"X-Hub-Signature-256": sign(SECRET, body)},
                 )
                 if answer.status_code != 202:
                     raise RuntimeError(f"webhook answered {answer.status_code}: {answer.text}")
                 _see(http, f"component:default/{name}", title)
-                samples.append(time.monotonic() - sent)
+                samples[series].append(time.monotonic() - sent)
     finally:
         server.stop()
-    return {
-        "first_ingest_s": first.seconds,
-        "unchanged_reingest_s": again.seconds,
-        "p50_s": percentile(samples, 0.50),
-        "p95_s": percentile(samples, 0.95),
-        "max_s": max(samples),
-    }
+    figures = {"first_ingest_s": first.seconds, "unchanged_reingest_s": again.seconds}
+    for series, found in samples.items():
+        figures[f"{series}_p50_s"] = percentile(found, 0.50)
+        figures[f"{series}_p95_s"] = percentile(found, 0.95)
+        figures[f"{series}_max_s"] = max(found)
+    return figures
 
 
 app = typer.Typer(add_completion=False)
@@ -163,15 +167,21 @@ def main(
                 Path(f"{database}{suffix}").unlink(missing_ok=True)
             url = f"sqlite:///{database}"
         figures = measure_store(store, url, options, rounds)
-        verdict = "ok" if figures["p95_s"] <= GOAL_P95_S else "over the goal"
-        failed = failed or verdict != "ok"
         print(
             f"{store} {entities:,} entities: first ingest {figures['first_ingest_s']:.1f}s, "
-            f"unchanged re-ingest {figures['unchanged_reingest_s']:.2f}s; webhook to visible "
-            f"p50 {figures['p50_s']:.2f}s p95 {figures['p95_s']:.2f}s max "
-            f"{figures['max_s']:.2f}s (goal p95 <= {GOAL_P95_S:.0f}s: {verdict})",
+            f"unchanged re-ingest {figures['unchanged_reingest_s']:.2f}s",
             flush=True,
         )
+        for series in ("source", "folder"):
+            p95 = figures[f"{series}_p95_s"]
+            verdict = "ok" if p95 <= GOAL_P95_S else "over the goal"
+            failed = failed or verdict != "ok"
+            print(
+                f"  webhook to visible ({series}): p50 {figures[f'{series}_p50_s']:.2f}s "
+                f"p95 {p95:.2f}s max {figures[f'{series}_max_s']:.2f}s "
+                f"(goal p95 <= {GOAL_P95_S:.0f}s: {verdict})",
+                flush=True,
+            )
     raise typer.Exit(1 if failed else 0)
 
 

@@ -109,6 +109,37 @@ SET e += row.props
 """
 
 
+# Entities written before their source path was a property (setup backfills it; scoped
+# cleanup finds a scope's entities by it).
+ENTITIES_WITHOUT_SOURCE_PATH: LiteralString = """
+MATCH (e:Entity) WHERE e.source_path IS NULL AND $annotation IN e.annotation_keys
+WITH e LIMIT $limit
+RETURN collect([e.key, e.document]) AS entities
+"""
+SET_SOURCE_PATH: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Ref {key: row.key})
+SET e.source_path = row.path
+"""
+SOURCE_PATH = "stagegraph.dev/source-path"
+
+
+async def _backfill_source_paths(db: Connection, batch: int = 2000) -> None:
+    """Give entities written before ``source_path`` was kept theirs, from their documents."""
+    while True:
+        (row,) = await db.read(
+            db.statement(ENTITIES_WITHOUT_SOURCE_PATH, annotation=SOURCE_PATH, limit=batch)
+        )
+        if not row["entities"]:
+            return
+        rows = []
+        for key, document in row["entities"]:
+            annotations = orjson.loads(document).get("metadata", {}).get("annotations") or {}
+            path = annotations.get(SOURCE_PATH)
+            rows.append({"key": key, "path": path if isinstance(path, str) else ""})
+        await db.write(db.statement(SET_SOURCE_PATH, rows=rows))
+
+
 async def prepare(db: Connection, fields: FieldProps) -> None:
     """Create the constraints and indexes, wait for them, and migrate older data.
     ``fields`` computes an entity's searchable-field properties (key, name, namespace,
@@ -118,6 +149,7 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
+    await _backfill_source_paths(db)
 
 
 FieldProps = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
