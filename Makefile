@@ -9,7 +9,7 @@ PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench
+.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench bench-webhooks
 
 install: $(STAMP) $(PLAYGROUND_STAMP)
 
@@ -60,6 +60,10 @@ fuzz: install
 # BENCH_ARGS='--sizes 2000' for a quick run.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Webhook-to-visible latency (and the unchanged re-ingest) on the 10k catalog; see README "Keeping it live".
+bench-webhooks: install
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
 # 16 concurrent readers for 10 minutes on a 10k catalog while its source re-ingests every
 # 30 s; prints throughput, p50/p99, errors and RSS every minute (see README "Soak").

@@ -48,6 +48,7 @@ from api.graphql_request import (
 from api.metrics import Metrics, scrape_endpoint, scrape_open
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
+from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
 from ingestors.clock import SystemClock
@@ -76,6 +77,11 @@ class Runtime:
     metrics: Metrics
     store: GraphStore | None = None
     scheduler: Scheduler | None = None
+
+    def wake(self) -> None:
+        """A webhook delivery was recorded: this process's scheduler takes it in now."""
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
@@ -351,6 +357,7 @@ def create_app(
                 authenticator=authenticator,
             ),
         ),
+        *Webhooks(settings.sources, lambda: runtime.store, runtime.wake).routes(),
         Mount(
             "/api/catalog",
             CatalogApi(

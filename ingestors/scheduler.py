@@ -35,6 +35,10 @@ A scheduled run (trigger ``schedule``) that ends FAILED is retried (trigger ``re
 next slot is not made (that slot's run is the retry). PARTIAL
 (entity errors) and TIMED_OUT runs are not retried, nor are requested runs.
 
+Webhook deliveries (:mod:`ingestors.inbox`): while :meth:`Scheduler.run` goes, an inbox
+takes in the deliveries of sources with a ``webhook`` and starts scoped runs under the
+lease (:meth:`Scheduler.start_scoped`); :meth:`Scheduler.wake` says one was just recorded.
+
 Every log line about a run carries ``extra={"run_id": ..., "source": ...}``; metrics hook
 in through a :class:`RunObserver`.
 """
@@ -54,9 +58,10 @@ from typing import NamedTuple
 
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import Clock
-from ingestors.contract import SourceConfig, format_duration
+from ingestors.contract import Scope, SourceConfig, format_duration
 from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
+from ingestors.inbox import Inbox
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
 from ingestors.lookup import CatalogLookup
 from ingestors.registry import SOURCE_TYPES, SourceTypes
@@ -131,6 +136,8 @@ class Scheduler:
         policy: RunPolicy | None = None,
         observer: RunObserver | None = None,
         rng: random.Random | None = None,
+        inbox_poll: float = 2.0,
+        inbox_settle: float = 0.2,
     ) -> None:
         self._store = store
         self._sources: dict[str, SourceConfig] = {}
@@ -158,6 +165,10 @@ class Scheduler:
         self._started = False
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
+        hooked = [s.name for s in self._sources.values() if s.webhook is not None]
+        self._inbox = Inbox(store, self, hooked, clock, poll=inbox_poll, settle=inbox_settle)
+        self._hooked = bool(hooked)
+        self._inbox_task: asyncio.Task[None] | None = None
 
     # -- asking ----------------------------------------------------------------------------
     @property
@@ -218,6 +229,25 @@ class Scheduler:
                 return active.task.result()
         return self._finished.get(run_id)
 
+    async def start_scoped(self, name: str, scope: Scope, trigger: str = "webhook") -> str | None:
+        """Start a run of ``scope`` of the source (the whole source when empty) and return
+        its id, without waiting for it; None when it runs already, here or in another worker
+        (whoever holds the lease), or the scheduler is stopping."""
+        source = self._source(name)
+        async with self._locks[name]:
+            if self._stopping.is_set() or name in self._active:
+                return None
+            now = self._clock.now()
+            if not await self._lease(name).acquire(now):
+                return None
+            if not await self._claim(source, now, None):
+                return None
+            return self._start(source, trigger, now, scope).run.id
+
+    def wake(self) -> None:
+        """A webhook delivery was just recorded: take it in now (when :meth:`run` goes)."""
+        self._inbox.wake()
+
     # -- running on schedule ---------------------------------------------------------------
     async def run(self) -> None:
         """Run sources on their schedules until :meth:`stop` (cancelling this stops at once)."""
@@ -227,6 +257,8 @@ class Scheduler:
         started = self._clock.now()
         scheduled = [s for s in self._sources.values() if s.schedule is not None]
         self._loops = {s.name: self._schedule(s, started) for s in scheduled}
+        if self._hooked:
+            self._inbox_task = asyncio.create_task(self._inbox.run(), name="webhook inbox")
         log.info(
             "scheduler %s started: %d sources, %d on a schedule",
             self._owner,
@@ -243,6 +275,7 @@ class Scheduler:
         """Start no new runs; give running ones ``grace_seconds`` (on the clock) to finish,
         then cancel them (recorded FAILED); release their leases; end :meth:`run`."""
         self._stopping.set()
+        await self._inbox.stop()
         for lock in self._locks.values():  # let runs being admitted right now start first
             async with lock:
                 pass
@@ -264,8 +297,9 @@ class Scheduler:
                     )
                 )
             await asyncio.wait(tasks)
-        if self._loops:
-            await asyncio.gather(*self._loops.values(), return_exceptions=True)
+        loops = [*self._loops.values(), *([self._inbox_task] if self._inbox_task else [])]
+        if loops:
+            await asyncio.gather(*loops, return_exceptions=True)
         self._next.clear()
         self._stopped.set()
         log.info("scheduler %s stopped", self._owner)
@@ -435,12 +469,15 @@ class Scheduler:
             raise
         return True
 
-    def _start(self, source: SourceConfig, trigger: str, leased_at: datetime) -> _Active:
-        """Start a run under the lease just taken."""
+    def _start(
+        self, source: SourceConfig, trigger: str, leased_at: datetime, scope: Scope = ()
+    ) -> _Active:
+        """Start a run (of ``scope`` of the source) under the lease just taken."""
         run = LeasedRun(
             self._lease(source.name),
             source,
-            self._types.fetcher(source, CatalogLookup(self._store)),
+            self._types.fetcher(source, CatalogLookup(self._store), scope),
+            scope=scope,
             trigger=trigger,
             leased_at=leased_at,
             clock=self._clock,

@@ -67,9 +67,17 @@ class IngestionRun:
     def status(self) -> RunStatus:
         return RunStatus(self.record.status)
 
-    @strawberry.field(description="schedule, manual, cli, demo or retry.")
+    @strawberry.field(description="schedule, manual, cli, demo, retry or webhook.")
     def trigger(self) -> str:
         return self.record.trigger
+
+    @strawberry.field(
+        description="The parts of the source a scoped run read (source paths such as "
+        "github:acme/payments, or folders of a git source); cleanup stayed inside them. "
+        "Null when the run read the whole source."
+    )
+    def scope(self) -> list[str] | None:
+        return self.record.scope
 
     @strawberry.field
     def started_at(self) -> datetime:

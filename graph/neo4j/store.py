@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from graph.neo4j import locations, questions, reads, runs, schema, writes
+from graph.neo4j import deliveries, files, locations, questions, reads, runs, schema, writes
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import field_props
 from graph.port import (
     Cursor,
     DanglingPage,
+    Delivery,
     Direction,
     EntityFilter,
     EntityRecord,
@@ -26,6 +27,8 @@ from graph.port import (
     Page,
     RelationRecord,
     RunRecord,
+    Scope,
+    SourceFile,
     StaleSummary,
     StoredEntity,
     StoredRelation,
@@ -69,11 +72,14 @@ class Neo4jStore:
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)
 
-    async def stale(self, source: str, run_id: str) -> StaleSummary:
-        return await writes.stale(self._db, source, run_id)
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        return await writes.restamp(self._db, source, run_id, keys)
 
-    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
-        return await writes.delete_stale(self._db, source, run_id)
+    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+        return await writes.stale(self._db, source, run_id, scope)
+
+    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
+        return await writes.delete_stale(self._db, source, run_id, scope)
 
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
         return await writes.delete_entities(self._db, source, keys)
@@ -199,3 +205,25 @@ class Neo4jStore:
 
     async def delete_location(self, id: str) -> LocationRecord | None:
         return await locations.delete_location(self._db, id)
+
+    # -- source files ----------------------------------------------------------------------
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        return await files.source_files(self._db, source)
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        await files.update_source_files(self._db, source, upserts, deletes)
+
+    # -- webhook deliveries ----------------------------------------------------------------
+    async def record_delivery(self, delivery: Delivery) -> bool:
+        return await deliveries.record_delivery(self._db, delivery)
+
+    async def waiting_deliveries(self, sources: Sequence[str], first: int) -> list[Delivery]:
+        return await deliveries.waiting_deliveries(self._db, sources, first)
+
+    async def take_deliveries(self, ids: Sequence[str], run_id: str) -> None:
+        await deliveries.take_deliveries(self._db, ids, run_id)
+
+    async def prune_deliveries(self, received_before: datetime) -> int:
+        return await deliveries.prune_deliveries(self._db, received_before)

@@ -8,8 +8,9 @@ the fetch runs in a thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from graph.port import SourceFile
 from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import Checkout, is_remote, open_source
@@ -17,13 +18,18 @@ from ingestors.snapshot import Snapshot
 
 
 def read_git_source(
-    source: str, ref: str | None = None, paths: Sequence[str] = (), root: str | None = None
+    source: str,
+    ref: str | None = None,
+    paths: Sequence[str] = (),
+    known: Mapping[str, SourceFile] | None = None,
+    root: str | None = None,
 ) -> Snapshot:
-    """Open the source and transform it (blocking: git subprocesses). ``root``: the
-    registered location the read starts from (see :class:`Origin`)."""
+    """Open the source and transform it (blocking: git subprocesses); files ``known`` to be
+    unchanged are not read again (:mod:`ingestors.git.memo`). ``root``: the registered
+    location the read starts from (see :class:`Origin`)."""
     with open_source(source, ref) as checkout:
         origin = checkout_origin(checkout, root)
-        snapshot = transform_tree(checkout.tree, origin, paths)
+        snapshot = transform_tree(checkout.tree, origin, paths, known)
         if checkout.commit is None:
             snapshot.warnings.insert(
                 0, f"{checkout.repo} is not a git repository: read the files on disk as they are"

@@ -62,6 +62,11 @@ class Tree(Protocol):
         """A hint: these files will be read soon (a tree may fetch them together)."""
         ...
 
+    def blob(self, path: str) -> str | None:
+        """The file's git blob id: the same id, the same bytes. None when the tree cannot
+        tell (a plain folder, a symbolic link, no such file)."""
+        ...
+
 
 @dataclass
 class MemoryTree:
@@ -72,6 +77,9 @@ class MemoryTree:
 
     def prefetch(self, paths: Sequence[str]) -> None:
         pass
+
+    def blob(self, path: str) -> str | None:
+        return None
 
     def read(self, path: str) -> str:
         try:
@@ -98,6 +106,9 @@ class DirTree:
 
     def prefetch(self, paths: Sequence[str]) -> None:
         pass
+
+    def blob(self, path: str) -> str | None:
+        return None
 
     def read(self, path: str) -> str:
         """Only a regular file inside the folder, by the rules of :mod:`ingestors.git.files`."""
@@ -159,6 +170,10 @@ class GitTree:
 
     def paths(self) -> list[str]:
         return sorted(self._blobs)
+
+    def blob(self, path: str) -> str | None:
+        found = self._blobs.get(path)
+        return None if found is None or path in self._links else found[0]
 
     def read(self, path: str) -> str:
         """The committed file's text: a symbolic link is followed while it stays in the

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 
-from graph.port import GraphStore, RunRecord, StaleSummary
+from graph.port import GraphStore, RunRecord, Scope, StaleSummary
 from ingestors.clock import FakeClock
 from ingestors.contract import Fetch, Schedule, SourceType
 from ingestors.git import GitSource, git_fetcher
@@ -77,13 +77,13 @@ class HeldStore:
             self.reached.set()
             await self.go.wait()
 
-    async def stale(self, source: str, run_id: str) -> StaleSummary:
+    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
         await self._wait("stale")
-        return await self._store.stale(source, run_id)
+        return await self._store.stale(source, run_id, scope)
 
-    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
+    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
         await self._wait("delete_stale")
-        return await self._store.delete_stale(source, run_id)
+        return await self._store.delete_stale(source, run_id, scope)
 
 
 class Recorder:
