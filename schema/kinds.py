@@ -10,6 +10,8 @@ pipelines, then their builds) and sort what they find newest first.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -30,7 +32,14 @@ from schema.delivery import (
 from schema.entity import Entity, entity_types, kind_type, to_graphql_all
 from schema.errors import UserInputError
 from schema.inputs import page_size
-from schema.related import Resolved, related, related_refs, settled
+from schema.related import (
+    Resolved,
+    entities_at,
+    reachable_refs,
+    related,
+    related_refs,
+    settled,
+)
 
 
 @kind_type("component")
@@ -44,28 +53,31 @@ class Component(Entity):
     def lifecycle(self) -> str | None:
         return self._spec.get("lifecycle")
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(graphql_type=Optional["System"])
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field(description="The component this one is part of.", graphql_type=Entity | None)
+    @strawberry.field(
+        description="The component this one is part of.", graphql_type=Optional["Component"]
+    )
     def subcomponent_of(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list["Component"])
     def subcomponents(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list["Api"])
     def provides_apis(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "providesApi")
+        return self.related_entities(info, "providesApi", "api")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list["Api"])
     def consumes_apis(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "consumesApi")
+        return self.related_entities(info, "consumesApi", "api")
 
     @strawberry.field(
-        description="The template this component was made from.", graphql_type=Entity | None
+        description="The template this component was made from.",
+        graphql_type=Optional["Template"],
     )
     def scaffolded_from(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "scaffoldedFrom", "template")
@@ -164,17 +176,17 @@ class Api(Entity):
         value = self._spec.get("definition")
         return value if isinstance(value, str) else None
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(graphql_type=Optional["System"])
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Component])
     def providers(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "apiProvidedBy")
+        return self.related_entities(info, "apiProvidedBy", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Component])
     def consumers(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "apiConsumedBy")
+        return self.related_entities(info, "apiConsumedBy", "component")
 
 
 @kind_type("resource")
@@ -184,7 +196,7 @@ class Resource(Entity):
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(graphql_type=Optional["System"])
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
@@ -206,19 +218,23 @@ class Resource(Entity):
 @kind_type("system")
 @strawberry.type(description="A collection of components, APIs and resources.")
 class System(Entity):
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field(graphql_type=Optional["Domain"])
     def domain(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Component])
     def components(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Api])
     def apis(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "api")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Resource])
     def resources(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "resource")
 
@@ -226,11 +242,15 @@ class System(Entity):
 @kind_type("domain")
 @strawberry.type(description="A business area grouping systems.")
 class Domain(Entity):
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field(graphql_type=Optional["Domain"])
     def subdomain_of(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[System])
     def systems(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "system")
 
@@ -246,17 +266,27 @@ class Group(Entity):
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(graphql_type=Optional["Group"])
     def parent(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "childOf", "group")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list["Group"])
     def children(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "parentOf")
+        return self.related_entities(info, "parentOf", "group")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list["User"])
     def members(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "hasMember")
+        return self.related_entities(info, "hasMember", "user")
+
+    @strawberry.field(
+        description="Every group below this one (its children, their children, ...), flat, "
+        "each once, in ref order; safe on a cycle in the team tree. Costs one store query "
+        "per level of the tree below it, where nested `children` cost one per level asked.",
+        graphql_type=list["Group"],
+    )
+    async def descendants(self, info: Info) -> list[Entity]:
+        refs = await reachable_refs(info, self.stored.key, "parentOf", "group")
+        return to_graphql_all(await settled(entities_at(info, refs)))
 
     @strawberry.field(graphql_type=list[Entity])
     def owner_of(self, info: Info) -> Resolved[list[Entity]]:
@@ -270,9 +300,9 @@ class User(Entity):
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(graphql_type=list[Group])
     def member_of(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "memberOf")
+        return self.related_entities(info, "memberOf", "group")
 
     @strawberry.field(graphql_type=list[Entity])
     def owner_of(self, info: Info) -> Resolved[list[Entity]]:
