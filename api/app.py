@@ -52,7 +52,6 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
-from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
 from schema.context import Context
@@ -185,6 +184,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             scope=who.scope,
             scheduler=runtime.scheduler,
             sources=runtime.settings.sources,
+            kinds=runtime.settings.kind_rules,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -219,7 +219,7 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
         str(settings.demo_path),
         name=DEMO_SOURCE,
         trigger="demo",
-        policy=RunPolicy(settings.max_delete_share),
+        policy=settings.run_policy(),
     )
     total = sum(c.added + c.updated + c.unchanged for c in run.counts)
     log.info("demo catalog: %s, %d entities (%s)", run.status, total, run.cleanup)
@@ -233,7 +233,7 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
             recorded,
             name=DEMO_GITHUB_SOURCE,
             trigger="demo",
-            policy=RunPolicy(settings.max_delete_share),
+            policy=settings.run_policy(),
         )
         total = sum(c.added + c.updated + c.unchanged for c in ci.counts)
         log.info("demo CI data: %s, %d entities (%s)", ci.status, total, ci.cleanup)
@@ -271,7 +271,7 @@ def create_app(
                     SystemClock(),
                     default_owner_id(),
                     run_retention=settings.run_retention,
-                    policy=RunPolicy(settings.max_delete_share),
+                    policy=settings.run_policy(),
                     observer=runtime.metrics,
                 )
                 if settings.scheduler:

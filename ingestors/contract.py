@@ -15,6 +15,7 @@ source types is :mod:`ingestors.registry`). The fields every source has::
       maxRetries: 3                 # a FAILED scheduled run retries, before the next slot
       backoff: 30s                  # first retry within 30s, then 1m, 2m, ... (full jitter)
       maxBackoff: 1h
+      rules: [{allow: [Widget]}]    # kinds admitted from this source besides catalog.rules
 
 A source type's own options come from its config model, a :class:`SourceConfig` subclass
 with ``type: Literal["..."]`` (e.g. :class:`ingestors.git.config.GitSource`).
@@ -41,6 +42,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
+from catalog.rules import KindRule
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
@@ -186,6 +188,12 @@ class SourceConfig(BaseModel):
         alias="maxBackoff",
         validate_default=True,
         description="No retry waits longer than this.",
+    )
+
+    rules: tuple[KindRule, ...] = Field(
+        default=(),
+        description="Kinds admitted from this source, added to catalog.rules (Backstage's "
+        "catalog.locations[].rules): [{allow: [Group, User]}].",
     )
 
     @field_validator("name")

@@ -71,6 +71,7 @@ class Mutation:
                 entities,
                 refuse=refuse,
                 configured=_configured(info),
+                kinds=info.context.kinds,
             )
         except PushConflictError as exc:
             raise UserInputError(str(exc), code="CONFLICT") from None
