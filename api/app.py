@@ -55,7 +55,6 @@ from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
 from ingestors.locations import follow_locations, sync_locations
-from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
 from schema.context import Context
@@ -195,6 +194,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             scope=who.scope,
             scheduler=runtime.scheduler,
             sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
+            kinds=runtime.settings.kind_rules,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -230,7 +230,7 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
         str(settings.demo_path),
         name=DEMO_SOURCE,
         trigger="demo",
-        policy=RunPolicy(settings.max_delete_share),
+        policy=settings.run_policy(),
     )
     total = sum(c.added + c.updated + c.unchanged for c in run.counts)
     log.info("demo catalog: %s, %d entities (%s)", run.status, total, run.cleanup)
@@ -244,7 +244,7 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
             recorded,
             name=DEMO_GITHUB_SOURCE,
             trigger="demo",
-            policy=RunPolicy(settings.max_delete_share),
+            policy=settings.run_policy(),
         )
         total = sum(c.added + c.updated + c.unchanged for c in ci.counts)
         log.info("demo CI data: %s, %d entities (%s)", ci.status, total, ci.cleanup)
@@ -283,7 +283,7 @@ def create_app(
                 SystemClock(),
                 default_owner_id(),
                 run_retention=settings.run_retention,
-                policy=RunPolicy(settings.max_delete_share),
+                policy=settings.run_policy(),
                 observer=runtime.metrics,
             )
             await sync_locations(active, runtime.scheduler, settings.location_refresh)

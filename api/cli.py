@@ -25,6 +25,7 @@ from api.auth import TokenEntry, hash_token, new_token
 from api.config import ConfigError, build_settings
 from api.logs import configure_logging
 from api.settings import Settings
+from catalog.rules import KindRules
 from graph import open_store
 from graph.errors import StoreError
 from graph.port import GraphStore, RunError, RunRecord
@@ -35,9 +36,9 @@ from ingestors.git.transform import NO_DESCRIPTORS, Origin, transform_tree
 from ingestors.git.tree import DirTree
 from ingestors.locations import follow_locations, sync_locations
 from ingestors.registry import SOURCE_TYPES
-from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
 from ingestors.scheduler import RunObserver, Scheduler, default_owner_id
+from ingestors.snapshot import admit_kinds
 from schema.access import Role
 
 app = typer.Typer(
@@ -188,7 +189,7 @@ def ingest_git_command(
                     name=name,
                     ref=ref,
                     paths=path or (),
-                    policy=RunPolicy(settings.max_delete_share),
+                    policy=settings.run_policy(),
                     progress=progress,
                 )
         finally:
@@ -214,12 +215,15 @@ def _error_position(error: RunError) -> tuple[str, int, int]:
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Descriptor files or folders to check.")],
+    config: ConfigOption = None,
 ) -> None:
     """Check descriptors without loading them; print every problem as file:line: message.
 
     A folder is searched for catalog-info.yaml files at any depth; Location targets are
-    followed. Exits 1 when anything is wrong.
+    followed. Kinds are checked against catalog.rules of --config (default: the built-in
+    kinds). Exits 1 when anything is wrong.
     """
+    kinds = load_settings(config).kind_rules if config is not None else KindRules()
     problems = 0
     entities = 0
     nothing_matched = False
@@ -230,6 +234,7 @@ def validate(
             continue
         root, entry = (target, ()) if target.is_dir() else (target.parent, (target.name,))
         snapshot = transform_tree(DirTree(root), Origin(str(root.resolve()), None), entry)
+        admit_kinds(snapshot, kinds)
         entities += len(snapshot.descriptors)
         errors = sorted(
             [*snapshot.errors, *(r.error for r in snapshot.rejected)], key=_error_position
@@ -376,7 +381,7 @@ def _scheduler(
         SystemClock(),
         default_owner_id(),
         run_retention=settings.run_retention,
-        policy=RunPolicy(settings.max_delete_share),
+        policy=settings.run_policy(),
         observer=observer,
     )
 

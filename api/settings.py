@@ -13,9 +13,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
 from api.config import FileSettingsSource
 from api.metrics import MetricsAuth
+from catalog.rules import KindRule, KindRules
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 from ingestors.contract import Duration
 from ingestors.registry import Sources
+from ingestors.runner import RunPolicy
 
 DEFAULT_DEMO_PATH = Path(__file__).resolve().parent.parent / "examples"
 
@@ -183,6 +185,12 @@ class Settings(BaseSettings):
     sources: Sources = Field(
         default=(), description="Sources to ingest, from the config file's `sources:`."
     )
+    catalog_rules: tuple[KindRule, ...] | None = Field(
+        default=None,
+        description="The kinds the catalog admits, as Backstage's catalog.rules "
+        "([{allow: [Component, API, Widget]}]); unset: the built-in kinds. A source's own "
+        "rules add to these.",
+    )
     run_retention: Duration = Field(
         default=timedelta(days=30), description="Run records older than this are pruned."
     )
@@ -229,3 +237,13 @@ class Settings(BaseSettings):
     @property
     def password(self) -> str | None:
         return self.neo4j_password.get_secret_value() if self.neo4j_password else None
+
+    @property
+    def kind_rules(self) -> KindRules:
+        """The kinds admitted (``catalog_rules``), naming the config file in refusals."""
+        return KindRules(self.catalog_rules, config=str(self.config) if self.config else None)
+
+    def run_policy(self) -> RunPolicy:
+        """How a run is held: the cleanup guard and the kinds admitted (before a source's
+        own rules are added; see :meth:`RunPolicy.for_source`)."""
+        return RunPolicy(self.max_delete_share, kinds=self.kind_rules)

@@ -17,6 +17,7 @@ source types is :mod:`ingestors.registry`). The fields every source has::
       maxBackoff: 1h
       webhook: {secret: "${GITHUB_WEBHOOK_SECRET}"}   # deliveries to /webhooks/... are
                                     # checked with it (see :class:`Webhook`)
+      rules: [{allow: [Widget]}]    # kinds admitted from this source besides catalog.rules
 
 A source type's own options come from its config model, a :class:`SourceConfig` subclass
 with ``type: Literal["..."]`` (e.g. :class:`ingestors.git.config.GitSource`).
@@ -44,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
+from catalog.rules import KindRule
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
@@ -214,6 +216,12 @@ class SourceConfig(BaseModel):
     webhook: Webhook | None = Field(
         default=None,
         description="Accept webhook deliveries for this source, checked with this secret.",
+    )
+
+    rules: tuple[KindRule, ...] = Field(
+        default=(),
+        description="Kinds admitted from this source, added to catalog.rules (Backstage's "
+        "catalog.locations[].rules): [{allow: [Group, User]}].",
     )
 
     @field_validator("name")

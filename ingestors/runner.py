@@ -6,6 +6,8 @@ function; split across modules, the order they must run in would be hidden.
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
 produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in phases:
 
+0. ``admit_kinds``: entities of kinds the rules do not admit (``catalog.rules`` and the
+   source's ``rules``: ``RunPolicy.kinds``) are refused, each an error at its file and line.
 1. ``_dedupe``: one entity per ref; later duplicates are errors.
 2. ``_take_over_pushed``: entities it defines that were pushed become this source's (a
    configured source outranks a pushed one), and the run says so.
@@ -34,7 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -42,6 +44,7 @@ from catalog.entity import Entity
 from catalog.errors import InvalidRefError
 from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
+from catalog.rules import KindRule, KindRules
 from catalog.validation import relations_of
 from graph.errors import StoreError
 from graph.port import SOURCE_PATH_ANNOTATION as SOURCE_PATH_ANNOTATION
@@ -63,7 +66,7 @@ from graph.port import (
 from ingestors.errors import IngestError
 from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
 from ingestors.records import to_record
-from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Snapshot
+from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Snapshot, admit_kinds
 
 BATCH_SIZE = 2000
 _LINE_SUFFIX = re.compile(r"(:\d+){1,2}$")
@@ -84,9 +87,14 @@ class RunStore(EntityWriter, EntityReader, RunLog, SourceFiles, Protocol):
 @dataclass(frozen=True)
 class RunPolicy:
     """How cautious cleanup is: it deletes nothing when more than ``max_delete_share`` of the
-    source's entities would go."""
+    source's entities would go; and which kinds a run admits (``kinds``)."""
 
     max_delete_share: float = 0.5
+    kinds: KindRules = field(default_factory=KindRules)
+
+    def for_source(self, source: str, rules: tuple[KindRule, ...]) -> RunPolicy:
+        """This policy for a run of ``source``, whose own ``rules`` admit more kinds."""
+        return replace(self, kinds=self.kinds.for_source(source, rules))
 
 
 @dataclass(frozen=True)
@@ -407,6 +415,7 @@ async def _load(
     now: Callable[[], datetime],
 ) -> None:
     """Write a snapshot that was read, then clean up (guarded) and record the run."""
+    admit_kinds(snapshot, policy.kinds)
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
     run.stats = dict(snapshot.stats)

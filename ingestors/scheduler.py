@@ -481,7 +481,7 @@ class Scheduler:
             trigger=trigger,
             leased_at=leased_at,
             clock=self._clock,
-            policy=self._policy,
+            policy=(self._policy or RunPolicy()).for_source(source.name, source.rules),
             observer=self._observer,
         )
         active = _Active(run, asyncio.create_task(self._carry_out(run), name=f"run {run.id}"))

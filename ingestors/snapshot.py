@@ -8,6 +8,7 @@ from typing import Any
 
 from catalog.entity import Entity
 from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.rules import KindRules
 from catalog.validation import validate_entity
 from graph.port import RunError, SourceFile
 
@@ -117,3 +118,23 @@ class Snapshot:
             return None
         self.descriptors.append(Descriptor(entity, location, defer))
         return entity
+
+
+def admit_kinds(snapshot: Snapshot, rules: KindRules) -> None:
+    """Move the descriptors whose kind ``rules`` do not admit to ``snapshot.rejected``, each
+    with a run error at its file and line whose message names the setting that admits it."""
+    kept: list[Descriptor] = []
+    for descriptor in snapshot.descriptors:
+        entity = descriptor.entity
+        if rules.admits(entity.kind):
+            kept.append(descriptor)
+            continue
+        ref = str(entity.ref)
+        refused = InvalidEntityError(
+            rules.refusal(entity.kind), entity=ref, field="kind", location=descriptor.location
+        )
+        error = RunError(
+            refused.describe(with_location=False), file=str(descriptor.location), entity=ref
+        )
+        snapshot.rejected.append(Rejected(ref, error))
+    snapshot.descriptors = kept

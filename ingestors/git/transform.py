@@ -7,7 +7,9 @@ walk's state from outside.
 Pure apart from reading the given :class:`~ingestors.git.tree.Tree`: discovers
 ``catalog-info.yaml`` / ``.yml`` at any depth (or starts from the given entry paths),
 follows ``Location`` targets relative to the file, resolves ``$text`` placeholders, fills
-a missing owner from CODEOWNERS, adds location annotations, and validates every entity.
+a missing owner from CODEOWNERS, adds location annotations, and validates every entity
+(entities of any kind: which kinds are admitted is the runner's first phase, by the rules of
+:mod:`catalog.rules`).
 CI files at the root (workflows, ``.gitlab-ci.yml``, ``Jenkinsfile``) become Pipelines
 linked to the components read (:mod:`.ci_files`).
 Problems become run errors with file, line and entity; the rest goes on.
@@ -30,7 +32,7 @@ from catalog.descriptors import (
     resolve_placeholders,
 )
 from catalog.errors import InvalidEntityError, SourceLocation
-from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
+from catalog.kinds import OWNABLE_BY_CODEOWNERS
 from catalog.locations import inside, raw_targets
 from catalog.validation import validate_entity
 from graph.port import RunError, SourceFile
@@ -52,7 +54,6 @@ DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
 NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
-KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
 
 
 @dataclass(frozen=True)
@@ -241,22 +242,6 @@ class _Walk:
     def read_document(self, raw: Any, location: SourceLocation) -> None:
         path = location.file
         identity = _identity(raw)
-        if (
-            isinstance(raw, dict)
-            and isinstance(raw.get("kind"), str)
-            and raw["kind"].lower() not in KNOWN_KINDS
-        ):
-            self.reject(
-                InvalidEntityError(
-                    f"unknown kind {raw['kind']!r}; use one of {', '.join(KNOWN_KINDS.values())}",
-                    entity=identity,
-                    field="kind",
-                    location=location,
-                ),
-                identity,
-                path,
-            )
-            return
         if isinstance(raw, dict):
             raw = self.prepare(raw, location, identity)
         try:

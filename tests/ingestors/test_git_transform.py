@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from catalog.rules import KindRules
 from graph.port import RunError
 from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Snapshot
+from ingestors.snapshot import Snapshot, admit_kinds
 from tests.gitrepo import API_WITH_TEXT
 
 ORIGIN = Origin("/srv/shop", None)
@@ -554,6 +555,8 @@ def test_unknown_kind_is_rejected() -> None:
     text = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gizmo\nspec: {}\n"
 
     snapshot = transform({"catalog-info.yaml": text + "---\n" + component("ok")})
+    assert refs(snapshot) == {"component:default/ok", "widget:default/gizmo"}
+    admit_kinds(snapshot, KindRules())  # the runner's first phase
 
     assert refs(snapshot) == {"component:default/ok"}
     assert [r.ref for r in snapshot.rejected] == ["widget:default/gizmo"]
