@@ -7,24 +7,34 @@ import dagre from "cytoscape-dagre";
 import { gql } from "./api.js";
 import { entityLink, entityPage, h, page } from "./dom.js";
 import { FAMILIES, dependencyDrawing, impactDrawing } from "./graph-model.js";
+import { layeredPositions } from "./layered.js";
 
 cytoscape.use(dagre);
 
-const NODE = "ref kind name title relations { type targetRef target { ref kind name title } }";
-const DEPENDENCIES = `
-query Graph($ref: String!, $direction: Direction!, $depth: Int!) {
+const E = "ref kind name title";
+// Each drawn entity brings the relations the drawing needs: all of them when other families
+// are toggled on, else only the dependsOn ones (to show dangling refs), which is much less.
+const ALL_RELATIONS = `${E} relations { type targetRef target { ${E} } }`;
+const WAY_RELATIONS = `${E} relations(type: $way) { type targetRef target { ref } }`;
+const dependenciesQuery = (node, way) => `
+query Graph($ref: String!, $direction: Direction!, $depth: Int!${way ? ", $way: String!" : ""}) {
   dependencies(ref: $ref, direction: $direction, maxDepth: $depth) {
-    root { ${NODE} } nodes { ${NODE} } edges { from to depth }
+    root { ${node} } nodes { ${node} } edges { from to depth }
   }
 }`;
+// Impact needs dependsOn between affected entities and the APIs they provide and consume.
+const IMPACT_NODE = `${E} deps: relations(type: "dependsOn") { targetRef }
+  consumes: relations(type: "consumesApi") { targetRef target { ${E} } }
+  provides: relations(type: "providesApi") { targetRef }`;
 const IMPACT = `
 query Impact($ref: String!, $depth: Int!) {
   impact(ref: $ref, maxDepth: $depth) {
-    root { ${NODE} }
-    affected { distance via entity { ${NODE} owner { ref kind name title } } }
-    owners { ref kind name title ... on Group { profile } }
+    root { ${IMPACT_NODE} }
+    affected { distance via entity { ${IMPACT_NODE} } }
+    owners { ${E} ... on Group { profile } }
   }
 }`;
+const DAGRE_MOST = 150; // nodes; larger graphs get the fast layered layout (layered.js)
 const CLICK_MS = 250; // a second click within this turns a click into a double-click
 const KIND_COLOURS = {
   Component: "#3b6fd4", API: "#2f9e6e", Resource: "#b7791f", System: "#7b4fc9", Domain: "#5a3d99",
@@ -52,9 +62,8 @@ function paramsOf({ depth, direction, families, impact }) {
 export async function renderGraph(view, ref, params, { current }) {
   const started = performance.now();
   const settings = settingsOf(params);
-  const answer = settings.impact
-    ? (await gql(IMPACT, { ref, depth: settings.depth })).impact
-    : (await gql(DEPENDENCIES, { ref, direction: settings.direction, depth: settings.depth })).dependencies;
+  const answer = settings.impact ? await impactOf(ref, settings) : await dependenciesOf(ref, settings);
+  const fetched = performance.now();
   if (!current()) return;
   if (!answer.root) {
     view.replaceChildren(h("p", { class: "error", role: "alert" }, `No entity ${ref} in the catalog.`));
@@ -100,7 +109,7 @@ export async function renderGraph(view, ref, params, { current }) {
   });
   window.explorer = { graph: cy };
   await new Promise((resolve) => {
-    const layout = cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 110, edgeSep: 6, animate: false, fit: true, padding: 20 });
+    const layout = cy.layout(layoutOf(drawing, answer.root.ref, settings));
     layout.one("layoutstop", resolve);
     layout.run();
   });
@@ -110,6 +119,8 @@ export async function renderGraph(view, ref, params, { current }) {
   }
   const ms = Math.round(performance.now() - started);
   canvas.dataset.renderMs = String(ms);
+  canvas.dataset.fetchMs = String(Math.round(fetched - started));
+  canvas.dataset.drawMs = String(Math.round(performance.now() - fetched));
   canvas.dataset.nodes = String(drawing.nodes.length);
   canvas.dataset.edges = String(drawing.edges.length);
   status.textContent = `${drawing.nodes.length} nodes, ${drawing.edges.length} edges, drawn in ${ms} ms.`;
@@ -135,6 +146,43 @@ export async function renderGraph(view, ref, params, { current }) {
     cy.destroy();
     if (window.explorer?.graph === cy) window.explorer = undefined;
   };
+}
+
+async function dependenciesOf(ref, { direction, depth, families }) {
+  const variables = { ref, direction, depth };
+  if ([...families].every((name) => name === "dependsOn")) {
+    variables.way = direction === "UPSTREAM" ? "dependencyOf" : "dependsOn";
+    return (await gql(dependenciesQuery(WAY_RELATIONS, true), variables)).dependencies;
+  }
+  return (await gql(dependenciesQuery(ALL_RELATIONS, false), variables)).dependencies;
+}
+
+async function impactOf(ref, { depth }) {
+  const { impact } = await gql(IMPACT, { ref, depth });
+  const withRelations = (entity) => ({
+    ...entity,
+    relations: [
+      ...entity.deps.map((r) => ({ ...r, type: "dependsOn" })),
+      ...entity.consumes.map((r) => ({ ...r, type: "consumesApi" })),
+      ...entity.provides.map((r) => ({ ...r, type: "providesApi" })),
+    ],
+  });
+  return {
+    ...impact,
+    root: impact.root && withRelations(impact.root),
+    affected: impact.affected.map((a) => ({ ...a, entity: withRelations(a.entity) })),
+  };
+}
+
+/** Left to right in the direction of need: dagre for graphs that fit it, else layered.js. */
+function layoutOf(drawing, root, settings) {
+  if (drawing.nodes.length <= DAGRE_MOST) {
+    return { name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 110, edgeSep: 6, animate: false, fit: true, padding: 20 };
+  }
+  const ids = drawing.nodes.map((node) => node.id);
+  const rootRight = settings.impact || settings.direction === "UPSTREAM";
+  const positions = layeredPositions(ids, drawing.edges, root, { rootRight });
+  return { name: "preset", positions, animate: false, fit: true, padding: 20 };
 }
 
 function classesOf(data) {
