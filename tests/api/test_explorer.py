@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".cache" / "explorer-screenshots"
 READER_TOKEN = "sg_reader-" + secrets.token_urlsafe(24)
 WITH_TOKEN = f"sessionStorage.setItem('stagegraph.token', {json.dumps(READER_TOKEN)});"
-TIMINGS: dict[str, float] = {}
+TIMINGS: dict[str, float] = {}  # "<store>/<page>": ms from goto to the page saying it is ready
+STORES: dict[str, str] = {}  # server base URL -> store
 
 
 def require() -> None:
@@ -64,6 +65,7 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     tokens = [{"name": "explorer-test", "sha256": hash_token(READER_TOKEN), "role": "reader"}]
     environ = {"STAGEGRAPH_TOKENS": json.dumps(tokens), "STAGEGRAPH_ANONYMOUS_READ": "false"}
     with running_server(store, "--demo", environ=environ) as base:
+        STORES[base] = request.param
         yield base
 
 
@@ -108,10 +110,10 @@ def open_page(tab: Watched, base: str, route: str, name: str) -> None:
     started = time.monotonic()
     tab.page.goto(f"{base}/explore{route}")
     expect(tab.page.locator("body")).to_have_attribute("data-state", "ready", timeout=20_000)
-    store = "neo4j" if "neo4j" in tab.page.context.pages[0].url else ""
-    TIMINGS[f"{name}{store}"] = round((time.monotonic() - started) * 1000)
+    store = STORES.get(base, "")
+    TIMINGS[f"{store}/{name}"] = round((time.monotonic() - started) * 1000)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.page.screenshot(path=SHOTS / f"{name}.png")
+    tab.page.screenshot(path=SHOTS / f"{store}-{name}.png")
     (SHOTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2))
 
 
