@@ -38,6 +38,7 @@ from tests.conftest import NEO4J_URL, require_neo4j, wipe_neo4j
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".cache" / "explorer-screenshots"
 READER_TOKEN = "sg_reader-" + secrets.token_urlsafe(24)
+WRITER_TOKEN = "sg_writer-" + secrets.token_urlsafe(24)
 WITH_TOKEN = f"sessionStorage.setItem('stagegraph.token', {json.dumps(READER_TOKEN)});"
 TIMINGS: dict[str, float] = {}  # "<store>/<page>": ms from goto to the page saying it is ready
 STORES: dict[str, str] = {}  # server base URL -> store
@@ -62,7 +63,10 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         store = NEO4J_URL
     else:
         store = f"sqlite:///{tmp_path_factory.mktemp('explorer') / 'demo.db'}"
-    tokens = [{"name": "explorer-test", "sha256": hash_token(READER_TOKEN), "role": "reader"}]
+    tokens = [
+        {"name": "explorer-test", "sha256": hash_token(READER_TOKEN), "role": "reader"},
+        {"name": "explorer-push", "sha256": hash_token(WRITER_TOKEN), "role": "writer"},
+    ]
     environ = {"STAGEGRAPH_TOKENS": json.dumps(tokens), "STAGEGRAPH_ANONYMOUS_READ": "false"}
     with running_server(store, "--demo", environ=environ) as base:
         STORES[base] = request.param
@@ -92,11 +96,11 @@ def tab(demo: str, browser: Browser) -> Iterator[Watched]:
         assert watched.errors == [], "the console has errors"
 
 
-def ask(base: str, query: str, **variables: Any) -> dict[str, Any]:
+def ask(base: str, query: str, token: str = READER_TOKEN, **variables: Any) -> dict[str, Any]:
     response = httpx.post(
         f"{base}/graphql",
         json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {READER_TOKEN}"},
+        headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
     body: dict[str, Any] = response.json()
@@ -279,6 +283,36 @@ def test_impact_mode_lists_the_owners_impact_names(tab: Watched, demo: str) -> N
     assert sorted(affected) == sorted(a["entity"]["ref"] for a in answer["affected"])
     assert {a["entity"]["ref"] for a in answer["affected"]} <= set(drawn)
     expect(tab.page.locator("#cycle-count")).not_to_contain_text("0 edges")
+
+
+def test_graph_shows_a_ref_that_names_no_entity_as_missing(tab: Watched, demo: str) -> None:
+    # "zz-" keeps it after the demo's entities in listings ordered by ref.
+    pushed = ask(
+        demo,
+        """mutation($e: [JSON!]!) { upsertEntities(source: "explorer-test", entities: $e) {
+             status error } }""",
+        token=WRITER_TOKEN,
+        e=[
+            {
+                "apiVersion": "backstage.io/v1alpha1",
+                "kind": "Component",
+                "metadata": {"name": "zz-explorer-dangling"},
+                "spec": {
+                    "type": "service",
+                    "lifecycle": "experimental",
+                    "owner": "web-team",
+                    "dependsOn": ["component:identity-service", "component:zz-not-in-catalog"],
+                },
+            }
+        ],
+    )
+    assert pushed["upsertEntities"][0]["error"] is None, pushed
+    open_page(tab, demo, route("graph", "component:default/zz-explorer-dangling"), "dangling")
+
+    dangling = tab.page.evaluate("window.explorer.graph.nodes('.dangling').map((n) => n.id())")
+
+    assert dangling == ["component:default/zz-not-in-catalog"]
+    expect(tab.page.locator("#dangling-count")).to_contain_text("1 missing ref")
 
 
 def test_team_page_lists_what_the_team_owns_through_its_sub_teams(tab: Watched, demo: str) -> None:
