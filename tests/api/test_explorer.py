@@ -11,6 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -58,8 +59,10 @@ def require() -> None:
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo catalog behind a reader token (anonymous read off), on each store."""
     if request.param == "neo4j":
-        asyncio.run(require_neo4j())
-        asyncio.run(wipe_neo4j())
+        # In a thread of its own: Playwright's loop may be running in this one already.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, require_neo4j()).result()
+            thread.submit(asyncio.run, wipe_neo4j()).result()
         store = NEO4J_URL
     else:
         store = f"sqlite:///{tmp_path_factory.mktemp('explorer') / 'demo.db'}"
