@@ -140,7 +140,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
                     code=OPERATION_RESOLUTION_FAILURE,
                 )
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 query,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -160,6 +160,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             raise RequestError(error.as_http_error_reason(request_adapter.method)) from None
         except MissingQueryError:
             raise RequestError("the request has no `query`") from None
+        self._runtime.metrics.count_refusals(result.errors)
+        return result
 
     def create_response(
         self,
@@ -211,6 +213,7 @@ def query_limits(settings: Settings) -> QueryLimits:
             max_operations=settings.max_operations,
             max_fragments=settings.max_fragments,
             max_directives=settings.max_directives,
+            max_repeats=settings.max_repeats,
         ),
     )
 

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     max_directives: int = Field(
         default=50, ge=0, description="Most directives (@skip, @include) in one document."
     )
+    max_repeats: int = Field(
+        default=30,
+        ge=1,
+        description="Most copies of one field (one response name) in one selection set.",
+    )
     max_merges: int = Field(
         default=20_000,
         ge=1,
