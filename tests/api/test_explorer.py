@@ -255,6 +255,25 @@ def test_graph_draws_exactly_the_dependencies_of_customer_web(tab: Watched, demo
     assert len(edges) == len(answer["edges"])
 
 
+def test_graph_toggles_add_each_drawn_entitys_owner(tab: Watched, demo: str) -> None:
+    ref = "component:default/shipment-tracker"
+    answer = ask(
+        demo,
+        """{ dependencies(ref: "component:shipment-tracker", maxDepth: 1) {
+             root { ref owner { ref } } nodes { ref owner { ref } } } }""",
+    )["dependencies"]
+    open_page(tab, demo, route("graph", ref, "?depth=1&types=dependsOn,ownership"), "owners")
+
+    owned_by = tab.page.evaluate(
+        "window.explorer.graph.edges('.ownedBy').map((e) => [e.data('source'), e.data('target')])"
+    )
+
+    entities = [answer["root"], *answer["nodes"]]
+    expected = {(e["ref"], e["owner"]["ref"]) for e in entities if e["owner"]}
+    assert set(map(tuple, owned_by)) == expected
+    expect(tab.page.locator("#type-ownership")).to_be_checked()
+
+
 def test_graph_click_recentres_and_double_click_opens_the_page(tab: Watched, demo: str) -> None:
     open_page(tab, demo, route("graph", "component:default/customer-web", "?depth=2"), "graph-2")
     page = tab.page
