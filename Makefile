@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLAYGROUND := api/playground
 PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
+EXPLORER := api/explorer
+EXPLORER_STAMP := $(EXPLORER)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench bench-webhooks
 
-install: $(STAMP) $(PLAYGROUND_STAMP)
+install: $(STAMP) $(PLAYGROUND_STAMP) $(EXPLORER_STAMP)
 
 # Reinstall when the lock or the project metadata changes; otherwise this is a no-op.
 $(STAMP): requirements.lock pyproject.toml
@@ -30,6 +32,17 @@ $(PLAYGROUND_STAMP): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
 	  touch $@; \
 	else \
 	  echo "make install: npm ci failed in $(PLAYGROUND); GraphiQL will load from a CDN" >&2; \
+	fi
+
+# Cytoscape.js and its dagre layout for the explorer at GET /explore, the same way: pinned by
+# the npm lock, served by the app, a CDN when npm is missing.
+$(EXPLORER_STAMP): $(EXPLORER)/package.json $(EXPLORER)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make install: npm not found; the explorer's graph library will load from a CDN" >&2; \
+	elif npm ci --prefix $(EXPLORER) --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error; then \
+	  touch $@; \
+	else \
+	  echo "make install: npm ci failed in $(EXPLORER); the graph library will load from a CDN" >&2; \
 	fi
 
 serve: install
@@ -81,4 +94,5 @@ schema: install
 	$(BIN)/stagegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules \
+	  api/explorer/node_modules

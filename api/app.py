@@ -6,7 +6,8 @@ and closed there.
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
 (:mod:`schema.limits`). ``/healthz``, ``/readyz`` and GraphiQL's files at
-``/graphql/assets/`` (:mod:`api.playground`) are open."""
+``/graphql/assets/`` (:mod:`api.playground`) are open, and so is the graph explorer at
+``/explore`` (:mod:`api.explorer`; ``GET /`` redirects there), which holds no data itself."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from strawberry.types.graphql import OperationType
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
 from api.catalog import CatalogApi
+from api.explorer import explorer_routes
 from api.graphql_request import (
     RequestError,
     error_response,
@@ -345,6 +347,7 @@ def create_app(
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         *(asset_routes() if settings.graphiql else []),
+        *(explorer_routes() if settings.explorer else []),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route(

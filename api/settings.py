@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     demo_path: Path = Field(default=DEFAULT_DEMO_PATH, description="Folder of the demo catalog.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
     introspection: bool = Field(default=True, description="Allow schema introspection.")
+    explorer: bool = Field(
+        default=True,
+        description="Serve the graph explorer at GET /explore (and redirect GET / there).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call the API (CORS)."
     )
