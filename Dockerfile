@@ -1,11 +1,18 @@
 # Stagegraph image: the runtime dependencies (requirements-runtime.lock: no test or lint
-# tools), the project, the demo catalog, and GraphiQL's files, so the page at /graphql needs
-# no CDN. One image for `serve` (the default command), `worker` and `ingest`.
+# tools), the project, the demo catalog, and GraphiQL's and the explorer's files, so the
+# pages at /graphql and /explore need no CDN. One image for `serve` (the default command),
+# `worker` and `ingest`.
 
 # GraphiQL and React, exactly as pinned by api/playground/package-lock.json.
 FROM node:22-slim AS playground
 WORKDIR /playground
 COPY api/playground/package.json api/playground/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+# Cytoscape.js and its dagre layout for the explorer, exactly as pinned by api/explorer/.
+FROM node:22-slim AS explorer
+WORKDIR /explorer
+COPY api/explorer/package.json api/explorer/package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim
@@ -26,6 +33,7 @@ COPY scaffolder ./scaffolder
 COPY schema ./schema
 COPY api ./api
 COPY --from=playground /playground/node_modules ./api/playground/node_modules
+COPY --from=explorer /explorer/node_modules ./api/explorer/node_modules
 COPY examples ./examples
 # Editable, so that the app finds GraphiQL's files in /app/api/playground/node_modules.
 RUN pip install --no-cache-dir --no-deps --editable . \

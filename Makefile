@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLAYGROUND := api/playground
 PLAYGROUND_STAMP := $(PLAYGROUND)/node_modules/.installed
+EXPLORER := api/explorer
+EXPLORER_STAMP := $(EXPLORER)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench
+.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench bench-webhooks
 
-install: $(STAMP) $(PLAYGROUND_STAMP)
+install: $(STAMP) $(PLAYGROUND_STAMP) $(EXPLORER_STAMP)
 
 # Reinstall when the lock or the project metadata changes; otherwise this is a no-op.
 $(STAMP): requirements.lock pyproject.toml
@@ -30,6 +32,17 @@ $(PLAYGROUND_STAMP): $(PLAYGROUND)/package.json $(PLAYGROUND)/package-lock.json
 	  touch $@; \
 	else \
 	  echo "make install: npm ci failed in $(PLAYGROUND); GraphiQL will load from a CDN" >&2; \
+	fi
+
+# Cytoscape.js and its dagre layout for the explorer at GET /explore, the same way: pinned by
+# the npm lock, served by the app, a CDN when npm is missing.
+$(EXPLORER_STAMP): $(EXPLORER)/package.json $(EXPLORER)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make install: npm not found; the explorer's graph library will load from a CDN" >&2; \
+	elif npm ci --prefix $(EXPLORER) --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error; then \
+	  touch $@; \
+	else \
+	  echo "make install: npm ci failed in $(EXPLORER); the graph library will load from a CDN" >&2; \
 	fi
 
 serve: install
@@ -61,6 +74,10 @@ fuzz: install
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Webhook-to-visible latency (and the unchanged re-ingest) on the 10k catalog; see README "Keeping it live".
+bench-webhooks: install
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
 # 16 concurrent readers for 10 minutes on a 10k catalog while its source re-ingests every
 # 30 s; prints throughput, p50/p99, errors and RSS every minute (see README "Soak").
 # SOAK_ARGS='--minutes 2 --readers 4' for a quick try.
@@ -77,4 +94,5 @@ schema: install
 	$(BIN)/stagegraph schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules \
+	  api/explorer/node_modules

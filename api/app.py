@@ -1,11 +1,13 @@
 """The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
 ``/readyz``, ``/metrics`` (open on loopback, else behind a token: :mod:`api.metrics`). The
-store (and, with configured sources, the scheduler) is opened in the lifespan and closed there.
+store and the scheduler (configured sources and registered locations) are opened in the lifespan
+and closed there.
 
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
 (:mod:`schema.limits`). ``/healthz``, ``/readyz`` and GraphiQL's files at
-``/graphql/assets/`` (:mod:`api.playground`) are open."""
+``/graphql/assets/`` (:mod:`api.playground`) are open, and so is the graph explorer at
+``/explore`` (:mod:`api.explorer`; ``GET /`` redirects there), which holds no data itself."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from strawberry.types.graphql import OperationType
 from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
 from api.catalog import CatalogApi
+from api.explorer import explorer_routes
 from api.graphql_request import (
     RequestError,
     error_response,
@@ -47,15 +50,16 @@ from api.graphql_request import (
 from api.metrics import Metrics, scrape_endpoint, scrape_open
 from api.playground import asset_routes, playground_html
 from api.scaffolder.app import ScaffolderApi
+from api.scaffolder.runtime import start_scaffolder
 from api.settings import Settings
+from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
-from ingestors.runner import RunPolicy
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.scheduler import Scheduler, default_owner_id
-from scaffolder.actions.contract import Services
 from scaffolder.service import Scaffolder
 from schema import build_schema
 from schema.context import Context
@@ -78,6 +82,11 @@ class Runtime:
     store: GraphStore | None = None
     scheduler: Scheduler | None = None
     scaffolder: Scaffolder | None = None
+
+    def wake(self) -> None:
+        """A webhook delivery was recorded: this process's scheduler takes it in now."""
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
@@ -142,7 +151,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
                     code=OPERATION_RESOLUTION_FAILURE,
                 )
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 query,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -162,6 +171,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             raise RequestError(error.as_http_error_reason(request_adapter.method)) from None
         except MissingQueryError:
             raise RequestError("the request has no `query`") from None
+        self._runtime.metrics.count_refusals(result.errors)
+        return result
 
     def create_response(
         self,
@@ -188,7 +199,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             principal=who.name,
             scope=who.scope,
             scheduler=runtime.scheduler,
-            sources=runtime.settings.sources,
+            sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
+            kinds=runtime.settings.kind_rules,
             scaffolder=runtime.scaffolder,
         )
 
@@ -214,6 +226,7 @@ def query_limits(settings: Settings) -> QueryLimits:
             max_operations=settings.max_operations,
             max_fragments=settings.max_fragments,
             max_directives=settings.max_directives,
+            max_repeats=settings.max_repeats,
         ),
     )
 
@@ -224,7 +237,7 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
         str(settings.demo_path),
         name=DEMO_SOURCE,
         trigger="demo",
-        policy=RunPolicy(settings.max_delete_share),
+        policy=settings.run_policy(),
     )
     total = sum(c.added + c.updated + c.unchanged for c in run.counts)
     log.info("demo catalog: %s, %d entities (%s)", run.status, total, run.cleanup)
@@ -238,26 +251,12 @@ async def load_demo(store: GraphStore, settings: Settings) -> None:
             recorded,
             name=DEMO_GITHUB_SOURCE,
             trigger="demo",
-            policy=RunPolicy(settings.max_delete_share),
+            policy=settings.run_policy(),
         )
         total = sum(c.added + c.updated + c.unchanged for c in ci.counts)
         log.info("demo CI data: %s, %d entities (%s)", ci.status, total, ci.cleanup)
         for error in ci.errors:
             log.warning("demo CI data: %s: %s", error.file, error.message)
-
-
-def start_scaffolder(store: GraphStore, settings: Settings, *, run_tasks: bool) -> Scaffolder:
-    """The process's scaffolder; with ``run_tasks`` its worker claims and runs tasks."""
-    services = Services(integrations=settings.git_integrations())
-    scaffolder = Scaffolder.for_store(
-        store,
-        default_owner_id(),
-        run_tasks=run_tasks,
-        services=services,
-        timeout=settings.task_timeout,
-    )
-    scaffolder.start()
-    return scaffolder
 
 
 def create_app(
@@ -280,27 +279,36 @@ def create_app(
             await active.setup()
         runtime.store = active
         loop: asyncio.Task[None] | None = None
+        follow: asyncio.Task[None] | None = None
         try:
             if settings.demo:
                 await load_demo(active, settings)
-            if settings.sources:
-                runtime.scheduler = Scheduler(
-                    active,
-                    settings.sources,
-                    SystemClock(),
-                    default_owner_id(),
-                    run_retention=settings.run_retention,
-                    policy=RunPolicy(settings.max_delete_share),
-                    observer=runtime.metrics,
+            # Configured sources and the locations registered over the catalog API.
+            runtime.scheduler = Scheduler(
+                active,
+                settings.sources,
+                SystemClock(),
+                default_owner_id(),
+                run_retention=settings.run_retention,
+                policy=settings.run_policy(),
+                observer=runtime.metrics,
+            )
+            await sync_locations(active, runtime.scheduler, settings.location_refresh)
+            if settings.scheduler:
+                loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+                follow = asyncio.create_task(
+                    follow_locations(active, runtime.scheduler, settings.location_refresh),
+                    name="locations",
                 )
-                if settings.scheduler:
-                    loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
             runtime.scaffolder = start_scaffolder(active, settings, run_tasks=settings.scheduler)
             yield
         finally:
             if runtime.scaffolder is not None:
                 await runtime.scaffolder.stop()
                 runtime.scaffolder = None
+            if follow is not None:
+                follow.cancel()
+                await asyncio.gather(follow, return_exceptions=True)
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
@@ -349,6 +357,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *(asset_routes() if settings.graphiql else []),
+        *(explorer_routes() if settings.explorer else []),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route(
@@ -361,10 +370,15 @@ def create_app(
                 authenticator=authenticator,
             ),
         ),
+        *Webhooks(settings.sources, lambda: runtime.store, runtime.wake).routes(),
         Mount(
             "/api/catalog",
             CatalogApi(
-                lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
+                lambda: runtime.store,
+                authenticator,
+                max_body_bytes=settings.max_body_bytes,
+                scheduler=lambda: runtime.scheduler,
+                location_refresh=settings.location_refresh,
             ),
         ),
         Mount(

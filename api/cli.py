@@ -37,6 +37,7 @@ from api.scaffold_cli import (
     tasks_table,
 )
 from api.settings import Settings
+from catalog.rules import KindRules
 from graph import open_store
 from graph.errors import StoreError
 from graph.port import GraphStore, RunError, RunRecord
@@ -45,10 +46,11 @@ from ingestors.contract import format_duration
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import NO_DESCRIPTORS, Origin, transform_tree
 from ingestors.git.tree import DirTree
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.registry import SOURCE_TYPES
-from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
 from ingestors.scheduler import RunObserver, Scheduler, default_owner_id
+from ingestors.snapshot import admit_kinds
 from scaffolder.errors import ScaffolderError
 from schema.access import Role
 
@@ -200,7 +202,7 @@ def ingest_git_command(
                     name=name,
                     ref=ref,
                     paths=path or (),
-                    policy=RunPolicy(settings.max_delete_share),
+                    policy=settings.run_policy(),
                     progress=progress,
                 )
         finally:
@@ -226,12 +228,15 @@ def _error_position(error: RunError) -> tuple[str, int, int]:
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Descriptor files or folders to check.")],
+    config: ConfigOption = None,
 ) -> None:
     """Check descriptors without loading them; print every problem as file:line: message.
 
     A folder is searched for catalog-info.yaml files at any depth; Location targets are
-    followed. Exits 1 when anything is wrong.
+    followed. Kinds are checked against catalog.rules of --config (default: the built-in
+    kinds). Exits 1 when anything is wrong.
     """
+    kinds = load_settings(config).kind_rules if config is not None else KindRules()
     problems = 0
     entities = 0
     nothing_matched = False
@@ -242,6 +247,7 @@ def validate(
             continue
         root, entry = (target, ()) if target.is_dir() else (target.parent, (target.name,))
         snapshot = transform_tree(DirTree(root), Origin(str(root.resolve()), None), entry)
+        admit_kinds(snapshot, kinds)
         entities += len(snapshot.descriptors)
         errors = sorted(
             [*snapshot.errors, *(r.error for r in snapshot.rejected)], key=_error_position
@@ -388,7 +394,7 @@ def _scheduler(
         SystemClock(),
         default_owner_id(),
         run_retention=settings.run_retention,
-        policy=RunPolicy(settings.max_delete_share),
+        policy=settings.run_policy(),
         observer=observer,
     )
 
@@ -409,8 +415,8 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the configured sources on their schedules, and scaffolder tasks, without serving
-    the API.
+    """Run the configured sources, and the locations registered over the catalog API, on
+    their schedules, and scaffolder tasks, without serving the API.
 
     For deployments with several API replicas (serve them with --no-scheduler): any number
     of workers may run; a lease in the store keeps one run per source at a time, and each
@@ -418,8 +424,8 @@ def worker(
     or Ctrl-C lets running ingestions finish (up to STAGEGRAPH_SHUTDOWN_GRACE seconds).
     The worker serves GET /healthz, /readyz and /metrics on a port of its own (--port).
     """
-    from api.app import start_scaffolder
     from api.metrics import Metrics
+    from api.scaffolder.runtime import start_scaffolder
     from api.worker_http import serve_task, worker_app
 
     if config is None and store is None:
@@ -436,13 +442,10 @@ def worker(
         scaffolder = start_scaffolder(graph, settings, run_tasks=True)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
-        stopped = asyncio.Event()
-
-        async def tasks_only() -> None:
-            await stopped.wait()
-
-        running = asyncio.create_task(
-            scheduler.run() if settings.sources else tasks_only(), name="scheduler"
+        await sync_locations(graph, scheduler, settings.location_refresh)
+        running = asyncio.create_task(scheduler.run(), name="scheduler")
+        follow = asyncio.create_task(
+            follow_locations(graph, scheduler, settings.location_refresh), name="locations"
         )
         http, server = serve_task(
             worker_app(settings, graph, metrics, alive=lambda: not running.done()), settings
@@ -455,7 +458,6 @@ def worker(
                     asyncio.create_task(scheduler.stop(grace_seconds=settings.shutdown_grace))
                 )
                 stopping.append(asyncio.create_task(scaffolder.stop()))
-                stopped.set()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, shutdown)
@@ -472,8 +474,9 @@ def worker(
             await running
             await asyncio.gather(*stopping)
         finally:
+            follow.cancel()
             server.should_exit = True
-            await asyncio.gather(http, return_exceptions=True)
+            await asyncio.gather(http, follow, return_exceptions=True)
             await graph.close()
 
     try:

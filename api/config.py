@@ -3,8 +3,8 @@
 Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, each with ``name``,
 ``sha256``, ``role`` and an optional ``scope``: ``sources``, ``namespaces``, ``kinds``;
 ``anonymousRead``; ``jwt``: ``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``,
-``scopeClaim``), ``runRetention``, ``metrics`` (``auth``), ``worker`` (``port``) and
-``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use
+``scopeClaim``), ``runRetention``, ``metrics`` (``auth``), ``worker`` (``port``), ``catalog``
+(``rules``: the kinds admitted, see :mod:`catalog.rules`) and ``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use
 ``${NAME}`` (or ``${NAME:-default}``) to take a value from the environment, so secrets stay
 out of the file; they are never written to the graph or the logs.
 
@@ -32,6 +32,7 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _KEYS: dict[tuple[str, ...], str] = {
     ("store",): "store",
     ("sources",): "sources",
+    ("catalog", "rules"): "catalog_rules",
     ("runRetention",): "run_retention",
     ("metrics", "auth"): "metrics_auth",
     ("worker", "port"): "worker_port",

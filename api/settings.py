@@ -13,9 +13,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
 from api.config import FileSettingsSource
 from api.metrics import MetricsAuth
+from catalog.rules import KindRule, KindRules
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 from ingestors.contract import Duration
 from ingestors.registry import Sources
+from ingestors.runner import RunPolicy
 from scaffolder.actions.contract import Integration
 from scaffolder.integrations import IntegrationConfig, build_integrations
 
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
     demo_path: Path = Field(default=DEFAULT_DEMO_PATH, description="Folder of the demo catalog.")
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
     introspection: bool = Field(default=True, description="Allow schema introspection.")
+    explorer: bool = Field(
+        default=True,
+        description="Serve the graph explorer at GET /explore (and redirect GET / there).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call the API (CORS)."
     )
@@ -118,6 +124,11 @@ class Settings(BaseSettings):
     max_directives: int = Field(
         default=50, ge=0, description="Most directives (@skip, @include) in one document."
     )
+    max_repeats: int = Field(
+        default=30,
+        ge=1,
+        description="Most copies of one field (one response name) in one selection set.",
+    )
     max_merges: int = Field(
         default=20_000,
         ge=1,
@@ -180,8 +191,19 @@ class Settings(BaseSettings):
     sources: Sources = Field(
         default=(), description="Sources to ingest, from the config file's `sources:`."
     )
+    catalog_rules: tuple[KindRule, ...] | None = Field(
+        default=None,
+        description="The kinds the catalog admits, as Backstage's catalog.rules "
+        "([{allow: [Component, API, Widget]}]); unset: the built-in kinds. A source's own "
+        "rules add to these.",
+    )
     run_retention: Duration = Field(
         default=timedelta(days=30), description="Run records older than this are pruned."
+    )
+    location_refresh: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Locations registered over the catalog API (POST /api/catalog/locations) "
+        "are read again this often.",
     )
     config: Path | None = Field(
         default=None, description="The config file (stagegraph.yaml) these settings came from."
@@ -234,3 +256,13 @@ class Settings(BaseSettings):
     @property
     def password(self) -> str | None:
         return self.neo4j_password.get_secret_value() if self.neo4j_password else None
+
+    @property
+    def kind_rules(self) -> KindRules:
+        """The kinds admitted (``catalog_rules``), naming the config file in refusals."""
+        return KindRules(self.catalog_rules, config=str(self.config) if self.config else None)
+
+    def run_policy(self) -> RunPolicy:
+        """How a run is held: the cleanup guard and the kinds admitted (before a source's
+        own rules are added; see :meth:`RunPolicy.for_source`)."""
+        return RunPolicy(self.max_delete_share, kinds=self.kind_rules)

@@ -48,7 +48,7 @@ async def _ingest(
     await store.setup()
 
     async def read_inline() -> Snapshot:
-        return read_git_source(repo)
+        return read_git_source(repo, known=await store.source_files(SOURCE_NAME))
 
     try:
         started = time.perf_counter()

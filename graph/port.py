@@ -15,6 +15,9 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`RunLog`: ingestion run records;
 - :class:`Leases`: one run per source across processes;
 - :class:`Tasks`: scaffolder tasks, their events, and claiming one for exactly one process.
+- :class:`Locations`: locations registered at run time (git sources kept in the store);
+- :class:`Deliveries`: webhook deliveries waiting for the worker that holds their source;
+- :class:`SourceFiles`: what each file of a source produced, by its git blob id.
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -305,6 +308,18 @@ class RunRecord:
     cleanup: str | None = None  # what cleanup did, or why it was skipped
     stats: dict[str, int] = field(default_factory=dict)  # API calls, quota left, ...
     skipped: list[str] = field(default_factory=list)  # passed over on purpose, with why
+    # A scoped run read only these parts of its source (source paths, see :data:`Scope`);
+    # None: the whole source.
+    scope: list[str] | None = None
+
+
+Scope = Sequence[str]
+"""Parts of a source, as values of an entity's ``stagegraph.dev/source-path`` annotation: an
+entity is inside when its source path is one of them or lies below one (``github:acme/pay``
+holds ``github:acme/pay`` and ``github:acme/pay/actions``; ``services`` holds
+``services/a/catalog-info.yaml``). Empty: the whole source."""
+
+SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 
 
 @dataclass
@@ -369,6 +384,23 @@ class StaleSummary:
     stale_kinds: dict[str, int]
 
 
+@dataclass(frozen=True)
+class LocationRecord:
+    """A location registered at run time (Backstage's ``POST /locations``), kept in the store
+    so it outlives the process: ``type`` and ``target`` as registered, ``source`` the name
+    the entities read from it carry, and what that git source reads (``url`` at ``ref``,
+    limited to ``paths``)."""
+
+    id: str
+    type: str
+    target: str
+    source: str
+    url: str
+    created_at: datetime
+    ref: str | None = None
+    paths: tuple[str, ...] = ()
+
+
 class EntityWriter(Protocol):
     """Writing a source's entities and relations, each stamped with the source and its run
     id, and cleaning up what a run did not see. A source's writes never touch another
@@ -391,13 +423,23 @@ class EntityWriter(Protocol):
         recording ``error`` on them: an entity that turned invalid keeps its last good version."""
         ...
 
-    async def stale(self, source: str, run_id: str) -> StaleSummary:
-        """What :meth:`delete_stale` would delete."""
+    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+        """What :meth:`delete_stale` would delete with the same arguments;
+        ``source_total`` counts the whole source, in scope or not."""
         ...
 
-    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
-        """Delete this source's entities and relations not stamped with ``run_id``;
-        returns deleted entity counts per kind."""
+    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
+        """Delete this source's entities not stamped with ``run_id``, and its relations not
+        stamped with it that leave such an entity or one of its kept entities; with a
+        ``scope``, only entities inside it (and relations leaving them). Returns deleted
+        entity counts per kind."""
+        ...
+
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        """Restamp this source's entities in ``keys`` with ``run_id`` (their errors stay), and
+        this source's relations leaving them: what a run keeps from files it did not read
+        again because they did not change. Returns the keys restamped (a key another source
+        holds, or that is gone, is not)."""
         ...
 
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
@@ -634,7 +676,102 @@ class Tasks(Protocol):
         ...
 
 
-class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Tasks, Protocol):
+class Locations(Protocol):
+    """Locations registered at run time, unique on (type, target)."""
+
+    async def add_location(self, location: LocationRecord) -> LocationRecord:
+        """Store ``location``, unless one with the same type and target is stored already:
+        returns the stored one (``location`` itself, or the one that was there)."""
+        ...
+
+    async def get_locations(self, ids: Sequence[str] | None = None) -> list[LocationRecord]:
+        """Every location (``ids`` None) or those with these ids, oldest first."""
+        ...
+
+    async def delete_location(self, id: str) -> LocationRecord | None:
+        """Remove the location with this id; returns it, or None when there was none."""
+        ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery recorded for the worker that holds its source's lease.
+
+    ``id`` is the sender's delivery id, prefixed by the sender (``github:<guid>``): a second
+    delivery with the same id is a replay. ``scope`` is what to re-read (:data:`Scope`);
+    empty: the whole source. ``event`` says what arrived (``push``, ``repository.deleted``).
+    """
+
+    id: str
+    source: str
+    event: str
+    received_at: datetime
+    scope: tuple[str, ...] = ()
+    run_id: str | None = None  # the run that took it in; None while it waits
+
+
+class Deliveries(Protocol):
+    """The inbox of webhook deliveries: a webhook records, a worker holding the source's
+    lease takes them in with a run, whichever replica received them."""
+
+    async def record_delivery(self, delivery: Delivery) -> bool:
+        """Keep ``delivery`` waiting; False (and nothing kept) when its id is known already."""
+        ...
+
+    async def waiting_deliveries(self, sources: Sequence[str], first: int) -> list[Delivery]:
+        """Deliveries of these sources no run has taken in yet, oldest first, at most ``first``."""
+        ...
+
+    async def take_deliveries(self, ids: Sequence[str], run_id: str) -> None:
+        """Mark the deliveries as taken in by ``run_id``."""
+        ...
+
+    async def prune_deliveries(self, received_before: datetime) -> int:
+        """Forget deliveries taken in and received before the given time; returns how many
+        (their ids no longer count as replays)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file a source read, as its next run needs to know whether reading it again would
+    give anything new: its git ``blob`` id, a digest of everything else its entities
+    depended on (``deps``: files its placeholders read, CODEOWNERS), the keys of the
+    entities it produced and the files it led the read to (``follows``: Location targets)."""
+
+    path: str
+    blob: str
+    deps: str
+    keys: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
+
+
+class SourceFiles(Protocol):
+    """The files each source read cleanly last time (see :class:`SourceFile`)."""
+
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        """The source's files by path."""
+        ...
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        """Insert or replace ``upserts`` and forget the paths in ``deletes``."""
+        ...
+
+
+class GraphStore(
+    EntityWriter,
+    EntityReader,
+    GraphQuestions,
+    RunLog,
+    Leases,
+    Locations,
+    Deliveries,
+    SourceFiles,
+    Tasks,
+    Protocol,
+):
     """The graph store port: every role together, plus the store's life cycle. Adapters open
     nothing in ``__init__``; ``setup`` connects. Code that needs only some roles types against
     those (the runner: :class:`EntityWriter`, :class:`EntityReader`, :class:`RunLog`; a lease:

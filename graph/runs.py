@@ -27,6 +27,7 @@ def run_to_json(run: RunRecord) -> str:
             "cleanup": run.cleanup,
             "stats": run.stats,
             "skipped": run.skipped,
+            "scope": run.scope,
         }
     ).decode()
 
@@ -49,4 +50,5 @@ def run_from_json(text: str | bytes) -> RunRecord:
         cleanup=data.get("cleanup"),
         stats=dict(data.get("stats", {})),
         skipped=list(data.get("skipped", [])),
+        scope=data.get("scope"),
     )

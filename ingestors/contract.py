@@ -15,6 +15,9 @@ source types is :mod:`ingestors.registry`). The fields every source has::
       maxRetries: 3                 # a FAILED scheduled run retries, before the next slot
       backoff: 30s                  # first retry within 30s, then 1m, 2m, ... (full jitter)
       maxBackoff: 1h
+      webhook: {secret: "${GITHUB_WEBHOOK_SECRET}"}   # deliveries to /webhooks/... are
+                                    # checked with it (see :class:`Webhook`)
+      rules: [{allow: [Widget]}]    # kinds admitted from this source besides catalog.rules
 
 A source type's own options come from its config model, a :class:`SourceConfig` subclass
 with ``type: Literal["..."]`` (e.g. :class:`ingestors.git.config.GitSource`).
@@ -34,6 +37,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -41,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
+from catalog.rules import KindRule
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
@@ -145,6 +150,27 @@ class Schedule(BaseModel):
         return f"cron {self.cron}"
 
 
+class Webhook(BaseModel):
+    """How the source's webhook deliveries are checked: GitHub and the generic git webhook
+    sign the body with ``secret`` (``X-Hub-Signature-256``); GitLab sends it as
+    ``X-Gitlab-Token``. Write it as ``"${VAR}"`` so it stays out of the file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret: SecretStr = Field(description="The shared secret the sender was configured with.")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise PydanticCustomError(
+                "webhook_secret",
+                "a webhook secret must be at least 8 characters: generate one, e.g. "
+                "openssl rand -hex 32, and give it to the sender and to this source",
+            )
+        return value
+
+
 class SourceConfig(BaseModel):
     """What every source has; each type subclasses it with ``type`` and its options."""
 
@@ -186,6 +212,16 @@ class SourceConfig(BaseModel):
         alias="maxBackoff",
         validate_default=True,
         description="No retry waits longer than this.",
+    )
+    webhook: Webhook | None = Field(
+        default=None,
+        description="Accept webhook deliveries for this source, checked with this secret.",
+    )
+
+    rules: tuple[KindRule, ...] = Field(
+        default=(),
+        description="Kinds admitted from this source, added to catalog.rules (Backstage's "
+        "catalog.locations[].rules): [{allow: [Group, User]}].",
     )
 
     @field_validator("name")
@@ -233,6 +269,9 @@ class SourceConfig(BaseModel):
 Fetch = Callable[[], Awaitable[Snapshot]]
 """A source's ``get`` + ``transform``, as :func:`ingestors.runner.run_ingestion` calls it."""
 
+Scope = tuple[str, ...]
+"""Parts of a source by source path (:data:`graph.port.Scope`); empty: the whole source."""
+
 ConfigT = TypeVar("ConfigT", bound=SourceConfig)
 
 
@@ -248,6 +287,9 @@ class SourceType(Generic[ConfigT]):
     name: str
     model: type[ConfigT]
     fetcher: Callable[[ConfigT, CatalogLookup], Fetch]
+    scoped_fetcher: Callable[[ConfigT, CatalogLookup, Scope], Fetch] | None = None
+    """The fetch of some parts of a source only (one repository of an organisation, one
+    folder of a repository); None when the type reads only whole sources."""
 
     def fetch(self, source: SourceConfig, lookup: CatalogLookup) -> Fetch:
         """The fetch of ``source``, which must be an entry of this type."""
@@ -257,3 +299,12 @@ class SourceType(Generic[ConfigT]):
                 f"{self.model.__name__} a {self.name} source is configured with"
             )
         return self.fetcher(source, lookup)
+
+    def fetch_scope(self, source: SourceConfig, lookup: CatalogLookup, scope: Scope) -> Fetch:
+        """The fetch of ``scope`` of ``source``; the whole source when the scope is empty or
+        the type cannot read parts."""
+        if not scope or self.scoped_fetcher is None:
+            return self.fetch(source, lookup)
+        if not isinstance(source, self.model):
+            return self.fetch(source, lookup)  # raises the TypeError
+        return self.scoped_fetcher(source, lookup, scope)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from graph.port import Leases, RunRecord
 from ingestors.clock import Clock
-from ingestors.contract import Fetch, SourceConfig, format_duration
+from ingestors.contract import Fetch, Scope, SourceConfig, format_duration
 from ingestors.runner import Cancellation, RunPolicy, RunStore, new_run_id, run_ingestion
 
 log = logging.getLogger("stagegraph.scheduler")
@@ -88,8 +88,10 @@ class LeasedRun:
         clock: Clock,
         policy: RunPolicy | None = None,
         observer: RunObserver | None = None,
+        scope: Scope = (),
     ) -> None:
         self.id = new_run_id()
+        self.scope = scope
         self.source = source
         self.trigger = trigger
         self._lease = lease
@@ -130,6 +132,7 @@ class LeasedRun:
                 now=self._clock.now,
                 on_start=self._started,
                 on_cancel=lambda: self._cancellation or Cancellation(),
+                scope=self.scope,
             )
         )
         self._ingest = ingest

@@ -8,7 +8,7 @@ costs a few store reads however many jobs or repositories it links.
 
 from __future__ import annotations
 
-from graph.port import EntityFilter, GraphStore
+from graph.port import EntityFilter, GraphStore, SourceFile
 
 PAGE = 500
 
@@ -19,6 +19,13 @@ class CatalogLookup:
     def __init__(self, store: GraphStore | None) -> None:
         self._store = store
         self._cache: dict[tuple[str, str], dict[str, list[str]]] = {}
+
+    async def source_files(self, source: str) -> dict[str, SourceFile] | None:
+        """What the source's files produced last time (:class:`~graph.port.SourceFile`), by
+        path; None with no store (nothing is kept then)."""
+        if self._store is None:
+            return None
+        return await self._store.source_files(source)
 
     async def refs_by_annotation(self, key: str, kind: str = "component") -> dict[str, list[str]]:
         """Annotation value (lowercased) -> keys of the ``kind`` entities carrying it.

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 from catalog.entity import Entity
 from catalog.errors import CatalogError, InvalidEntityError, SourceLocation
-from catalog.kinds import CORE_KINDS, SOURCE_KINDS
 from catalog.refs import EntityRef, parse_ref
 from catalog.relations import Relation, derive_relations
+from catalog.rules import KindRules
 from catalog.validation import validate_entity
 from graph.port import EntityReader, EntityWriter, GraphStore, RelationRecord, StoredEntity
 from ingestors.errors import IngestError
@@ -152,18 +152,17 @@ async def _removable(
 
 
 def _validated(
-    documents: Sequence[Any], refuse: RefCheck | None
+    documents: Sequence[Any], refuse: RefCheck | None, kinds: KindRules
 ) -> tuple[dict[str, tuple[int, Entity]], list[PushResult]]:
     """The valid entities by key (with their index), and a FAILED result for each other."""
-    known = {**CORE_KINDS, **SOURCE_KINDS}
     results: list[PushResult] = []
     valid: dict[str, tuple[int, Entity]] = {}
     for index, document in enumerate(documents):
         try:
             entity = validate_entity(document, SourceLocation(f"entities[{index}]"))
-            if entity.kind.lower() not in known:
+            if not kinds.admits(entity.kind):
                 raise InvalidEntityError(
-                    f"unknown kind {entity.kind!r}; use one of {', '.join(known.values())}",
+                    kinds.refusal(entity.kind),
                     entity=str(entity.ref),
                     field="kind",
                 )
@@ -196,18 +195,20 @@ async def push_entities(
     *,
     refuse: RefCheck | None = None,
     configured: Collection[str] = (),
+    kinds: KindRules | None = None,
 ) -> list[PushResult]:
     """Validate and write ``documents`` as entities of ``source``, all or nothing.
 
     ``refuse`` tells which refs the caller may not write (its token's scope); ``configured``
-    names the configured sources, whose names a push may not use.
+    names the configured sources, whose names a push may not use; ``kinds`` are the kinds
+    admitted (``catalog.rules``; default: the built-in kinds).
     """
     if len(documents) > MAX_ENTITIES_PER_CALL:
         raise PushConflictError(
             source, f"at most {MAX_ENTITIES_PER_CALL} entities per call; split the batch"
         )
     await _check_source(store, source, configured)
-    valid, results = _validated(documents, refuse)
+    valid, results = _validated(documents, refuse, kinds or KindRules())
 
     existing = await store.get_entities(list(valid)) if valid else {}
     records = {}

@@ -16,11 +16,12 @@ from pydantic import BeforeValidator, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ingestors.aws import AWS
-from ingestors.contract import Fetch, SourceConfig, SourceType
+from ingestors.contract import Fetch, Scope, SourceConfig, SourceType
 from ingestors.git import GIT
 from ingestors.github import GITHUB
 from ingestors.gitlab import GITLAB
 from ingestors.jenkins import JENKINS
+from ingestors.location import LOCATION
 from ingestors.lookup import CatalogLookup
 
 
@@ -40,8 +41,11 @@ class SourceTypes:
     def __getitem__(self, name: str) -> SourceType[Any]:
         return self._types[name]
 
-    def fetcher(self, source: SourceConfig, lookup: CatalogLookup | None = None) -> Fetch:
-        return self._types[source.type].fetch(source, lookup or CatalogLookup(None))
+    def fetcher(
+        self, source: SourceConfig, lookup: CatalogLookup | None = None, scope: Scope = ()
+    ) -> Fetch:
+        """The fetch of ``source``, or of ``scope`` of it (see :meth:`SourceType.fetch_scope`)."""
+        return self._types[source.type].fetch_scope(source, lookup or CatalogLookup(None), scope)
 
     def parse(self, raw: object) -> tuple[SourceConfig, ...]:
         """Validate a ``sources:`` list; raise one ValidationError listing every problem."""
@@ -130,7 +134,7 @@ _COMMON_KEYS = frozenset(
     {*SourceConfig.model_fields, *(f.alias for f in SourceConfig.model_fields.values() if f.alias)}
 )
 
-SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB, GITLAB, JENKINS])
+SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB, GITLAB, JENKINS, LOCATION])
 """The source types Stagegraph knows: one line per source package."""
 
 

@@ -6,6 +6,8 @@ function; split across modules, the order they must run in would be hidden.
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
 produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in phases:
 
+0. ``admit_kinds``: entities of kinds the rules do not admit (``catalog.rules`` and the
+   source's ``rules``: ``RunPolicy.kinds``) are refused, each an error at its file and line.
 1. ``_dedupe``: one entity per ref; later duplicates are errors.
 2. ``_take_over_pushed``: entities it defines that were pushed become this source's (a
    configured source outranks a pushed one), and the run says so.
@@ -13,9 +15,14 @@ produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in
    configured source holds are conflicts.
 4. ``_keep_previous_versions``: an invalid entity keeps its last good version (marked with
    the error), and what an unreadable file held is kept.
-5. ``_keep_events``: builds and deployments are kept by their retention.
+5. ``_keep_events``: builds and deployments are kept by their retention;
+   ``_keep_unchanged_files``: the entities of files the read found unchanged (not read
+   again, :mod:`ingestors.git.memo`) are restamped, and ``_remember_files`` keeps, for the
+   next run, the files whose entities this run wrote cleanly.
 6. ``_cleanup``: what the source no longer has is deleted only when the read found
-   something and the loss is plausible (``RunPolicy.max_delete_share``).
+   something and the loss is plausible (``RunPolicy.max_delete_share`` of the whole
+   source). A scoped run (``scope``: parts of the source by source path, e.g. one
+   repository of an organisation) read only those parts and deletes only inside them.
 7. ``_finish``: the run is recorded.
 """
 
@@ -29,7 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -37,8 +44,10 @@ from catalog.entity import Entity
 from catalog.errors import InvalidRefError
 from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
+from catalog.rules import KindRule, KindRules
 from catalog.validation import relations_of
 from graph.errors import StoreError
+from graph.port import SOURCE_PATH_ANNOTATION as SOURCE_PATH_ANNOTATION
 from graph.port import (
     EntityFilter,
     EntityReader,
@@ -50,14 +59,15 @@ from graph.port import (
     RunError,
     RunLog,
     RunRecord,
+    Scope,
+    SourceFiles,
     StoredEntity,
 )
 from ingestors.errors import IngestError
 from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
 from ingestors.records import to_record
-from ingestors.snapshot import Descriptor, EventRetention, Snapshot
+from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Snapshot, admit_kinds
 
-SOURCE_PATH_ANNOTATION = "stagegraph.dev/source-path"
 BATCH_SIZE = 2000
 _LINE_SUFFIX = re.compile(r"(:\d+){1,2}$")
 LISTED_REFS = 20  # refs a warning names before it says "and N more"
@@ -69,17 +79,22 @@ Progress = Callable[[str, int, int], None]
 log = logging.getLogger("stagegraph.runner")
 
 
-class RunStore(EntityWriter, EntityReader, RunLog, Protocol):
+class RunStore(EntityWriter, EntityReader, RunLog, SourceFiles, Protocol):
     """What a run asks of the store: its writes, the reads it compares them with (who holds
-    a ref, what a source stored before), and its run record."""
+    a ref, what a source stored before), its run record, and what its files produced."""
 
 
 @dataclass(frozen=True)
 class RunPolicy:
     """How cautious cleanup is: it deletes nothing when more than ``max_delete_share`` of the
-    source's entities would go."""
+    source's entities would go; and which kinds a run admits (``kinds``)."""
 
     max_delete_share: float = 0.5
+    kinds: KindRules = field(default_factory=KindRules)
+
+    def for_source(self, source: str, rules: tuple[KindRule, ...]) -> RunPolicy:
+        """This policy for a run of ``source``, whose own ``rules`` admit more kinds."""
+        return replace(self, kinds=self.kinds.for_source(source, rules))
 
 
 @dataclass(frozen=True)
@@ -258,8 +273,12 @@ async def run_ingestion(
     now: Callable[[], datetime] = _utcnow,
     on_start: Callable[[RunRecord], None] | None = None,
     on_cancel: Callable[[], Cancellation] | None = None,
+    scope: Scope = (),
 ) -> RunRecord:
     """Run one ingestion of ``source`` and return its (saved) record.
+
+    ``scope`` (source paths, see :data:`graph.port.Scope`) says ``fetch`` reads only those
+    parts of the source: cleanup stays inside them, and the record carries the scope.
 
     ``run_id`` names the run (default: a new id); ``now`` stamps its start and end;
     ``on_start`` gets the record before it is first saved (the runner keeps updating that
@@ -279,6 +298,7 @@ async def run_ingestion(
         status="RUNNING",
         trigger=trigger,
         started_at=now(),
+        scope=list(scope) or None,
     )
     if on_start is not None:
         on_start(run)
@@ -395,6 +415,7 @@ async def _load(
     now: Callable[[], datetime],
 ) -> None:
     """Write a snapshot that was read, then clean up (guarded) and record the run."""
+    admit_kinds(snapshot, policy.kinds)
     run.commit = snapshot.commit
     run.warnings = list(snapshot.warnings)
     run.stats = dict(snapshot.stats)
@@ -405,11 +426,14 @@ async def _load(
     states = await _stored_states(store, [*unique, *rejected])
     await _take_over_pushed(store, run, list(unique), states)
     written = await _write_entities(store, run, unique, states, errors, report)
+    await _keep_unchanged_files(store, run, snapshot.files, unique, written)
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)
     report("cleaning up", 0, 0)
-    read_nothing = not written.accepted and not snapshot.rejected
+    read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
     deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
+    if snapshot.files is not None and not cancelled:
+        await _remember_files(store, run, snapshot.files, unique, states)
     await _finish(store, run, written, deleted, errors, now())
     if cancelled:
         raise asyncio.CancelledError
@@ -505,6 +529,68 @@ async def _write_entities(
     return written
 
 
+async def _keep_unchanged_files(
+    store: RunStore,
+    run: RunRecord,
+    files: FileMemos | None,
+    unique: dict[str, Descriptor],
+    written: _Written,
+) -> None:
+    """Restamp the entities of the files the read found unchanged (and the relations
+    leaving them), counted as unchanged. A key read again from another file this time, or
+    no longer in the store as this source's, is not kept: its file is forgotten (read
+    again next time) and the run says so."""
+    if files is None or not files.unchanged:
+        return
+    owner: dict[str, str] = {}
+    redefined: set[str] = set()
+    for memo in files.unchanged:
+        for key in memo.keys:
+            if key in unique or key in owner:
+                redefined.add(memo.path)
+            else:
+                owner[key] = memo.path
+    restamped: set[str] = set()
+    for chunk in _chunks(list(owner)):
+        restamped.update(await store.restamp(run.source, run.id, chunk))
+    for key in restamped:
+        written.unchanged[key.split(":", 1)[0]] += 1
+    written.accepted += len(restamped)
+    missing = {path for key, path in owner.items() if key not in restamped}
+    if missing or redefined:
+        files.forgotten.extend(sorted(missing | redefined))
+        run.warnings.append(
+            f"{len(missing | redefined)} unchanged files were not taken as they were (an "
+            "entity of theirs is defined again elsewhere, or is no longer this source's); "
+            "they are read again on the next run"
+        )
+    run.stats["filesUnchanged"] = len(files.unchanged)
+
+
+async def _remember_files(
+    store: RunStore,
+    run: RunRecord,
+    files: FileMemos,
+    unique: dict[str, Descriptor],
+    states: dict[str, EntityState],
+) -> None:
+    """Keep, for the next run, the files read whose every entity this run wrote, from that
+    file, as this source's (none a duplicate, deferred, or held by another source); forget
+    the others."""
+
+    def written(key: str) -> bool:
+        item = unique.get(key)
+        before = states.get(key)
+        return (
+            item is not None and not item.defer and (before is None or before.source == run.source)
+        )
+
+    keep = [memo for memo in files.read if all(written(key) for key in memo.keys)]
+    kept = {memo.path for memo in keep}
+    forget = [*files.forgotten, *(m.path for m in files.read if m.path not in kept)]
+    await store.update_source_files(run.source, keep, forget)
+
+
 def _conflict(item: Descriptor, holder: EntityState) -> RunError:
     """The error for a ref another configured source already holds."""
     return RunError(
@@ -586,7 +672,8 @@ async def _cleanup(
     events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
     per kind, and whether a cancellation arrived while the deletion was being written."""
     event_kinds = _event_kinds(snapshot)
-    summary = await store.stale(run.source, run.id)
+    scope = run.scope or ()
+    summary = await store.stale(run.source, run.id, scope)
     # Pruned events (builds, deployments past retention) do not count: a lower retention or
     # a removed repository with many builds must not block all cleanup.
     stale = [k for k in summary.stale_refs if k.split(":", 1)[0] not in event_kinds]
@@ -605,7 +692,7 @@ async def _cleanup(
     # The last store write, one transaction. Once sent it cannot be called back, so a
     # cancellation arriving meanwhile waits for it and is let through after the record.
     cancelled = False
-    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id))
+    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id, scope))
     try:
         deleted = await asyncio.shield(deleting)
     except asyncio.CancelledError:

@@ -35,6 +35,10 @@ A scheduled run (trigger ``schedule``) that ends FAILED is retried (trigger ``re
 next slot is not made (that slot's run is the retry). PARTIAL
 (entity errors) and TIMED_OUT runs are not retried, nor are requested runs.
 
+Webhook deliveries (:mod:`ingestors.inbox`): while :meth:`Scheduler.run` goes, an inbox
+takes in the deliveries of sources with a ``webhook`` and starts scoped runs under the
+lease (:meth:`Scheduler.start_scoped`); :meth:`Scheduler.wake` says one was just recorded.
+
 Every log line about a run carries ``extra={"run_id": ..., "source": ...}``; metrics hook
 in through a :class:`RunObserver`.
 """
@@ -54,9 +58,10 @@ from typing import NamedTuple
 
 from graph.port import GraphStore, RunRecord
 from ingestors.clock import Clock
-from ingestors.contract import SourceConfig, format_duration
+from ingestors.contract import Scope, SourceConfig, format_duration
 from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
+from ingestors.inbox import Inbox
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
 from ingestors.lookup import CatalogLookup
 from ingestors.registry import SOURCE_TYPES, SourceTypes
@@ -131,6 +136,8 @@ class Scheduler:
         policy: RunPolicy | None = None,
         observer: RunObserver | None = None,
         rng: random.Random | None = None,
+        inbox_poll: float = 2.0,
+        inbox_settle: float = 0.2,
     ) -> None:
         self._store = store
         self._sources: dict[str, SourceConfig] = {}
@@ -154,10 +161,14 @@ class Scheduler:
         self._active: dict[str, _Active] = {}
         self._finished: OrderedDict[str, RunRecord] = OrderedDict()
         self._next: dict[str, datetime] = {}
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops: dict[str, asyncio.Task[None]] = {}
         self._started = False
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
+        hooked = [s.name for s in self._sources.values() if s.webhook is not None]
+        self._inbox = Inbox(store, self, hooked, clock, poll=inbox_poll, settle=inbox_settle)
+        self._hooked = bool(hooked)
+        self._inbox_task: asyncio.Task[None] | None = None
 
     # -- asking ----------------------------------------------------------------------------
     @property
@@ -218,6 +229,25 @@ class Scheduler:
                 return active.task.result()
         return self._finished.get(run_id)
 
+    async def start_scoped(self, name: str, scope: Scope, trigger: str = "webhook") -> str | None:
+        """Start a run of ``scope`` of the source (the whole source when empty) and return
+        its id, without waiting for it; None when it runs already, here or in another worker
+        (whoever holds the lease), or the scheduler is stopping."""
+        source = self._source(name)
+        async with self._locks[name]:
+            if self._stopping.is_set() or name in self._active:
+                return None
+            now = self._clock.now()
+            if not await self._lease(name).acquire(now):
+                return None
+            if not await self._claim(source, now, None):
+                return None
+            return self._start(source, trigger, now, scope).run.id
+
+    def wake(self) -> None:
+        """A webhook delivery was just recorded: take it in now (when :meth:`run` goes)."""
+        self._inbox.wake()
+
     # -- running on schedule ---------------------------------------------------------------
     async def run(self) -> None:
         """Run sources on their schedules until :meth:`stop` (cancelling this stops at once)."""
@@ -226,10 +256,9 @@ class Scheduler:
         self._started = True
         started = self._clock.now()
         scheduled = [s for s in self._sources.values() if s.schedule is not None]
-        self._loops = [
-            asyncio.create_task(self._source_loop(s, started), name=f"schedule {s.name}")
-            for s in scheduled
-        ]
+        self._loops = {s.name: self._schedule(s, started) for s in scheduled}
+        if self._hooked:
+            self._inbox_task = asyncio.create_task(self._inbox.run(), name="webhook inbox")
         log.info(
             "scheduler %s started: %d sources, %d on a schedule",
             self._owner,
@@ -246,6 +275,7 @@ class Scheduler:
         """Start no new runs; give running ones ``grace_seconds`` (on the clock) to finish,
         then cancel them (recorded FAILED); release their leases; end :meth:`run`."""
         self._stopping.set()
+        await self._inbox.stop()
         for lock in self._locks.values():  # let runs being admitted right now start first
             async with lock:
                 pass
@@ -267,11 +297,58 @@ class Scheduler:
                     )
                 )
             await asyncio.wait(tasks)
-        if self._loops:
-            await asyncio.gather(*self._loops, return_exceptions=True)
+        loops = [*self._loops.values(), *([self._inbox_task] if self._inbox_task else [])]
+        if loops:
+            await asyncio.gather(*loops, return_exceptions=True)
         self._next.clear()
         self._stopped.set()
         log.info("scheduler %s stopped", self._owner)
+
+    # -- sources taken on and let go at run time -------------------------------------------
+    def add_source(self, source: SourceConfig) -> None:
+        """Take on ``source`` (a location registered at run time): it runs on request from
+        now on and, while :meth:`run` is going and it has a schedule, on its schedule (its
+        first slot counts from now plus its ``initialDelay``)."""
+        if source.name in self._sources:
+            raise ValueError(f"a source is already named {source.name!r}")
+        if source.type not in self._types.names():
+            raise ValueError(f"source {source.name!r} has an unknown type {source.type!r}")
+        if self._stopping.is_set():
+            raise SchedulerStoppedError
+        self._sources[source.name] = source
+        self._locks[source.name] = asyncio.Lock()
+        if self._started and source.schedule is not None:
+            self._loops[source.name] = self._schedule(source, self._clock.now())
+
+    async def remove_source(self, name: str) -> None:
+        """Let go of the source: its schedule ends, and a run of it going on in this process
+        is cancelled (recorded FAILED; it deletes nothing) and waited for. Afterwards no run
+        of it starts here, so its data can be deleted safely."""
+        self._source(name)
+        async with self._locks[name]:
+            del self._sources[name]
+            loop = self._loops.pop(name, None)
+            if loop is not None:
+                loop.cancel()
+            active = self._active.get(name)
+            if active is not None:
+                active.run.cancel(
+                    Cancellation(
+                        "FAILED",
+                        "the source was removed while this run went on; it was cancelled and "
+                        "deleted nothing",
+                    )
+                )
+        waiting = {t for t in (loop, active.task if active else None) if t is not None}
+        if waiting:
+            await asyncio.wait(waiting)
+        self._next.pop(name, None)
+        self._locks.pop(name, None)
+
+    def _schedule(self, source: SourceConfig, started: datetime) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            self._source_loop(source, started), name=f"schedule {source.name}"
+        )
 
     async def _source_loop(self, source: SourceConfig, started: datetime) -> None:
         schedule = source.schedule
@@ -392,16 +469,19 @@ class Scheduler:
             raise
         return True
 
-    def _start(self, source: SourceConfig, trigger: str, leased_at: datetime) -> _Active:
-        """Start a run under the lease just taken."""
+    def _start(
+        self, source: SourceConfig, trigger: str, leased_at: datetime, scope: Scope = ()
+    ) -> _Active:
+        """Start a run (of ``scope`` of the source) under the lease just taken."""
         run = LeasedRun(
             self._lease(source.name),
             source,
-            self._types.fetcher(source, CatalogLookup(self._store)),
+            self._types.fetcher(source, CatalogLookup(self._store), scope),
+            scope=scope,
             trigger=trigger,
             leased_at=leased_at,
             clock=self._clock,
-            policy=self._policy,
+            policy=(self._policy or RunPolicy()).for_source(source.name, source.rules),
             observer=self._observer,
         )
         active = _Active(run, asyncio.create_task(self._carry_out(run), name=f"run {run.id}"))

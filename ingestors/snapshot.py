@@ -8,8 +8,9 @@ from typing import Any
 
 from catalog.entity import Entity
 from catalog.errors import InvalidEntityError, SourceLocation
+from catalog.rules import KindRules
 from catalog.validation import validate_entity
-from graph.port import RunError
+from graph.port import RunError, SourceFile
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,18 @@ class Rejected:
 
 
 @dataclass
+class FileMemos:
+    """Which files a read took again from what they produced last time (``unchanged``: not
+    read, their entities are restamped), which it read and may be skipped next time
+    (``read``: the runner keeps those whose entities it wrote cleanly), and which known
+    files it no longer has or read with problems (``forgotten``)."""
+
+    unchanged: list[SourceFile] = field(default_factory=list)
+    read: list[SourceFile] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Snapshot:
     """The outcome of reading a source once.
 
@@ -62,6 +75,12 @@ class Snapshot:
     ``stats`` are figures the run reports (API calls made, rate-limit quota left, ...) and
     ``skipped`` what the source passed over on purpose, with why (a repository without a
     descriptor): neither is an error.
+
+    ``files``: what the source knows of its files (:class:`FileMemos`), or None when it
+    does not keep track of them.
+
+    ``scope_gone``: a scoped read found that its scope no longer exists (a deleted
+    repository), so reading nothing is the truth and its entities go (under the guard).
     """
 
     source_type: str
@@ -75,6 +94,8 @@ class Snapshot:
     events: list[EventRetention] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    scope_gone: bool = False
+    files: FileMemos | None = None
 
     def add(
         self, raw: Mapping[str, Any], location: SourceLocation, *, defer: bool = False
@@ -97,3 +118,23 @@ class Snapshot:
             return None
         self.descriptors.append(Descriptor(entity, location, defer))
         return entity
+
+
+def admit_kinds(snapshot: Snapshot, rules: KindRules) -> None:
+    """Move the descriptors whose kind ``rules`` do not admit to ``snapshot.rejected``, each
+    with a run error at its file and line whose message names the setting that admits it."""
+    kept: list[Descriptor] = []
+    for descriptor in snapshot.descriptors:
+        entity = descriptor.entity
+        if rules.admits(entity.kind):
+            kept.append(descriptor)
+            continue
+        ref = str(entity.ref)
+        refused = InvalidEntityError(
+            rules.refusal(entity.kind), entity=ref, field="kind", location=descriptor.location
+        )
+        error = RunError(
+            refused.describe(with_location=False), file=str(descriptor.location), entity=ref
+        )
+        snapshot.rejected.append(Rejected(ref, error))
+    snapshot.descriptors = kept

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import strawberry
 
+from catalog.rules import KindRules
 from graph.port import GraphStore
 from ingestors.contract import SourceConfig
 from ingestors.scheduler import Scheduler
@@ -23,6 +24,7 @@ class Context:
     scheduler: Scheduler | None = None  # runs sources on request (runIngestion)
     sources: tuple[SourceConfig, ...] = ()  # the configured sources
     scaffolder: Scaffolder | None = None  # creates tasks and runs them here (None: elsewhere)
+    kinds: KindRules = field(default_factory=KindRules)  # the kinds pushes may write
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

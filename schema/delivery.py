@@ -80,7 +80,7 @@ class Pipeline(Entity):
     def path(self) -> str | None:
         return _text(self._spec, "path")
 
-    @strawberry.field
+    @strawberry.field(description="Where to see it, when the source knows.")
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
@@ -116,16 +116,16 @@ class Build(Entity):
     def conclusion(self) -> str | None:
         return _text(self._spec, "conclusion")
 
-    @strawberry.field
+    @strawberry.field(description="The run number the CI gave it.")
     def number(self) -> int | None:
         value = self._spec.get("number")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    @strawberry.field
+    @strawberry.field(description="The branch built.")
     def branch(self) -> str | None:
         return _text(self._spec, "branch")
 
-    @strawberry.field
+    @strawberry.field(description="The commit built.")
     def commit(self) -> str | None:
         return _text(self._spec, "commit")
 
@@ -133,12 +133,12 @@ class Build(Entity):
     def started_at(self) -> datetime | None:
         return parse_time(self._spec.get("startedAt"))
 
-    @strawberry.field
+    @strawberry.field(description="How long it ran; null while running or unknown.")
     def duration_seconds(self) -> float | None:
         value = self._spec.get("durationSeconds")
         return float(value) if isinstance(value, int | float) else None
 
-    @strawberry.field
+    @strawberry.field(description="Where to see it, when the source knows.")
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
@@ -154,7 +154,7 @@ class Deployment(Entity):
     def status(self) -> str | None:
         return _text(self._spec, "status")
 
-    @strawberry.field
+    @strawberry.field(description="The commit deployed.")
     def commit(self) -> str | None:
         return _text(self._spec, "commit")
 
@@ -170,7 +170,7 @@ class Deployment(Entity):
     def creator(self) -> str | None:
         return _text(self._spec, "creator")
 
-    @strawberry.field
+    @strawberry.field(description="Where to see it, when the source knows.")
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
@@ -192,7 +192,7 @@ class Environment(Entity):
     def type(self) -> str | None:
         return _text(self._spec, "type")
 
-    @strawberry.field
+    @strawberry.field(description="Its address, when given.")
     def url(self) -> str | None:
         return _text(self._spec, "url")
 
@@ -223,11 +223,11 @@ class CloudAccount(Entity):
     def provider(self) -> str | None:
         return _text(self._spec, "provider")
 
-    @strawberry.field
+    @strawberry.field(description="The account's id (the AWS account number).")
     def account_id(self) -> str | None:
         return _text(self._spec, "accountId")
 
-    @strawberry.field
+    @strawberry.field(description="The account's alias, when it has one.")
     def alias(self) -> str | None:
         return _text(self._spec, "alias")
 
@@ -241,10 +241,12 @@ class CloudAccount(Entity):
 
 @strawberry.type(description="Where a cloud resource lives, from its aws.amazon.com/* annotations.")
 class CloudInfo:
-    provider: str
-    account: str | None
-    region: str | None
-    arn: str | None
+    provider: str = strawberry.field(description="The cloud: aws, ...")
+    account: str | None = strawberry.field(
+        description="The account id, from the annotation or the ARN."
+    )
+    region: str | None = strawberry.field(description="The region, from the annotation or the ARN.")
+    arn: str | None = strawberry.field(description="The resource's ARN, when known.")
 
 
 def cloud_info(annotations: dict[str, Any]) -> CloudInfo | None:

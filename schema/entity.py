@@ -48,10 +48,12 @@ def ref_from_global_id(value: str) -> str | None:
 
 @strawberry.type(description="An external hyperlink of an entity.")
 class Link:
-    url: str
-    title: str | None
-    icon: str | None
-    type: str | None
+    url: str = strawberry.field(description="The link's address.")
+    title: str | None = strawberry.field(description="Its text, when the descriptor gives one.")
+    icon: str | None = strawberry.field(description="An icon name (Backstage's), when given.")
+    type: str | None = strawberry.field(
+        description="What it points at (e.g. dashboard, runbook), when given."
+    )
 
 
 @strawberry.type(description="A relation seen from one entity, in either direction.")
@@ -91,35 +93,35 @@ class Entity:
     def kind(self) -> str:
         return str(self.stored.document.get("kind", self.stored.kind))
 
-    @strawberry.field
+    @strawberry.field(description="metadata.namespace (default when not written).")
     def namespace(self) -> str:
         return self.stored.namespace
 
-    @strawberry.field
+    @strawberry.field(description="metadata.name, as written; unique within kind and namespace.")
     def name(self) -> str:
         return self.stored.name
 
-    @strawberry.field
+    @strawberry.field(description="metadata.title: a display name, when given.")
     def title(self) -> str | None:
         return self._metadata.get("title")
 
-    @strawberry.field
+    @strawberry.field(description="metadata.description, when given.")
     def description(self) -> str | None:
         return self._metadata.get("description")
 
-    @strawberry.field
+    @strawberry.field(description="metadata.tags (lowercase).")
     def tags(self) -> list[str]:
         return list(self._metadata.get("tags", []))
 
-    @strawberry.field
+    @strawberry.field(description="metadata.labels: a JSON object of string keys and values.")
     def labels(self) -> JSON:
         return JSON(dict(self._metadata.get("labels", {})))
 
-    @strawberry.field
+    @strawberry.field(description="metadata.annotations: a JSON object of string keys and values.")
     def annotations(self) -> JSON:
         return JSON(dict(self._metadata.get("annotations", {})))
 
-    @strawberry.field
+    @strawberry.field(description="metadata.links.")
     def links(self) -> list[Link]:
         return [
             Link(
@@ -206,7 +208,7 @@ class Entity:
 
 @strawberry.type(description="An entity of a kind without a type of its own.")
 class GenericEntity(Entity):
-    @strawberry.field
+    @strawberry.field(description="The entity's spec, as written, as a JSON object.")
     def spec(self) -> JSON:
         return JSON(self._spec)
 

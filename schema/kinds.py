@@ -10,6 +10,8 @@ pipelines, then their builds) and sort what they find newest first.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -30,42 +32,57 @@ from schema.delivery import (
 from schema.entity import Entity, entity_types, kind_type, to_graphql_all
 from schema.errors import UserInputError
 from schema.inputs import page_size
-from schema.related import Resolved, related, related_refs, settled
+from schema.related import (
+    Resolved,
+    entities_at,
+    reachable_refs,
+    related,
+    related_refs,
+    settled,
+)
 
 
 @kind_type("component")
 @strawberry.type(description="A piece of software: a service, website, library, ...")
 class Component(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.type: service, website, library, ...")
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field
+    @strawberry.field(description="spec.lifecycle: experimental, production, deprecated, ...")
     def lifecycle(self) -> str | None:
         return self._spec.get("lifecycle")
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(
+        description="The system it is part of (spec.system).", graphql_type=Optional["System"]
+    )
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field(description="The component this one is part of.", graphql_type=Entity | None)
+    @strawberry.field(
+        description="The component this one is part of.", graphql_type=Optional["Component"]
+    )
     def subcomponent_of(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(
+        description="Components that are part of this one (their subcomponentOf).",
+        graphql_type=list["Component"],
+    )
     def subcomponents(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="APIs it provides (spec.providesApis).", graphql_type=list["Api"])
     def provides_apis(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "providesApi")
+        return self.related_entities(info, "providesApi", "api")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="APIs it consumes (spec.consumesApis).", graphql_type=list["Api"])
     def consumes_apis(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "consumesApi")
+        return self.related_entities(info, "consumesApi", "api")
 
     @strawberry.field(
-        description="The template this component was made from.", graphql_type=Entity | None
+        description="The template this component was made from.",
+        graphql_type=Optional["Template"],
     )
     def scaffolded_from(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "scaffoldedFrom", "template")
@@ -151,11 +168,11 @@ class Component(Entity):
 @kind_type("api")
 @strawberry.type(name="API", description="An interface a component provides or consumes.")
 class Api(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.type: openapi, asyncapi, graphql, grpc, ...")
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field
+    @strawberry.field(description="spec.lifecycle: experimental, production, deprecated, ...")
     def lifecycle(self) -> str | None:
         return self._spec.get("lifecycle")
 
@@ -164,27 +181,31 @@ class Api(Entity):
         value = self._spec.get("definition")
         return value if isinstance(value, str) else None
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(
+        description="The system it is part of (spec.system).", graphql_type=Optional["System"]
+    )
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Components that provide it.", graphql_type=list[Component])
     def providers(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "apiProvidedBy")
+        return self.related_entities(info, "apiProvidedBy", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Components that consume it.", graphql_type=list[Component])
     def consumers(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "apiConsumedBy")
+        return self.related_entities(info, "apiConsumedBy", "component")
 
 
 @kind_type("resource")
 @strawberry.type(description="Infrastructure a component needs: a database, queue, bucket, ...")
 class Resource(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.type: database, s3-bucket, queue, ...")
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(
+        description="The system it is part of (spec.system).", graphql_type=Optional["System"]
+    )
     def system(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "system")
 
@@ -206,19 +227,25 @@ class Resource(Entity):
 @kind_type("system")
 @strawberry.type(description="A collection of components, APIs and resources.")
 class System(Entity):
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(description="spec.type, when given.")
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field(
+        description="The domain it is part of (spec.domain).", graphql_type=Optional["Domain"]
+    )
     def domain(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Components that are part of it.", graphql_type=list[Component])
     def components(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "component")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="APIs that are part of it.", graphql_type=list[Api])
     def apis(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "api")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Resources that are part of it.", graphql_type=list[Resource])
     def resources(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "resource")
 
@@ -226,11 +253,18 @@ class System(Entity):
 @kind_type("domain")
 @strawberry.type(description="A business area grouping systems.")
 class Domain(Entity):
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(description="spec.type, when given.")
+    def type(self) -> str | None:
+        return self._spec.get("type")
+
+    @strawberry.field(
+        description="The domain this one is part of (spec.subdomainOf).",
+        graphql_type=Optional["Domain"],
+    )
     def subdomain_of(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "partOf", "domain")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Systems that are part of it.", graphql_type=list[System])
     def systems(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "hasPart", "system")
 
@@ -238,27 +272,40 @@ class Domain(Entity):
 @kind_type("group")
 @strawberry.type(description="A team or other organisational unit.")
 class Group(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.type: team, business-unit, product-area, ...")
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field
+    @strawberry.field(description="spec.profile (displayName, email, picture), as JSON.")
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field(graphql_type=Entity | None)
+    @strawberry.field(description="The group above it (childOf).", graphql_type=Optional["Group"])
     def parent(self, info: Info) -> Resolved[Entity | None]:
         return self.related_entity(info, "childOf", "group")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(
+        description="The groups directly below it (parentOf); see descendants for all.",
+        graphql_type=list["Group"],
+    )
     def children(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "parentOf")
+        return self.related_entities(info, "parentOf", "group")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Users that are members of it.", graphql_type=list["User"])
     def members(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "hasMember")
+        return self.related_entities(info, "hasMember", "user")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(
+        description="Every group below this one (its children, their children, ...), flat, "
+        "each once, in ref order; safe on a cycle in the team tree. Costs one store query "
+        "per level of the tree below it, where nested `children` cost one per level asked.",
+        graphql_type=list["Group"],
+    )
+    async def descendants(self, info: Info) -> list[Entity]:
+        refs = await reachable_refs(info, self.stored.key, "parentOf", "group")
+        return to_graphql_all(await settled(entities_at(info, refs)))
+
+    @strawberry.field(description="Entities it owns.", graphql_type=list[Entity])
     def owner_of(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "ownerOf")
 
@@ -266,15 +313,15 @@ class Group(Entity):
 @kind_type("user")
 @strawberry.type(description="A person.")
 class User(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.profile (displayName, email, picture), as JSON.")
     def profile(self) -> JSON | None:
         return JSON(self._spec.get("profile"))
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Groups it is a member of.", graphql_type=list[Group])
     def member_of(self, info: Info) -> Resolved[list[Entity]]:
-        return self.related_entities(info, "memberOf")
+        return self.related_entities(info, "memberOf", "group")
 
-    @strawberry.field(graphql_type=list[Entity])
+    @strawberry.field(description="Entities it owns.", graphql_type=list[Entity])
     def owner_of(self, info: Info) -> Resolved[list[Entity]]:
         return self.related_entities(info, "ownerOf")
 
@@ -282,15 +329,15 @@ class User(Entity):
 @kind_type("template")
 @strawberry.type(description="A scaffolder template new projects start from.")
 class Template(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.type: what the template makes (service, website, ...).")
     def type(self) -> str | None:
         return self._spec.get("type")
 
-    @strawberry.field
+    @strawberry.field(description="spec.parameters: the form (JSON Schema pages), as JSON.")
     def parameters(self) -> JSON | None:
         return JSON(self._spec.get("parameters"))
 
-    @strawberry.field
+    @strawberry.field(description="spec.steps: the scaffolder actions it runs, as JSON.")
     def steps(self) -> JSON:
         return JSON(self._spec.get("steps", []))
 
@@ -332,7 +379,7 @@ class Template(Entity):
 @kind_type("location")
 @strawberry.type(description="A pointer to more descriptors.")
 class Location(Entity):
-    @strawberry.field
+    @strawberry.field(description="spec.target and spec.targets: the descriptors it points at.")
     def targets(self) -> list[str]:
         spec = self._spec
         found = list(spec.get("targets") or [])

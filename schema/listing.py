@@ -28,10 +28,10 @@ class EntityOrder(enum.Enum):
     RELEVANCE = "relevance"
 
 
-@strawberry.type
+@strawberry.type(description="An entity and its cursor.")
 class EntityEdge:
-    cursor: str
-    node: Entity
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: Entity = strawberry.field(description="The entity.")
 
 
 async def _total_count(root: EntityConnection, info: Info) -> int:
@@ -39,24 +39,28 @@ async def _total_count(root: EntityConnection, info: Info) -> int:
     return await info.context.store.count_entities(root.filter)
 
 
-@strawberry.type
+@strawberry.type(description="A page of entities.")
 class EntityConnection:
-    total_count: int = strawberry.field(resolver=_total_count)
-    edges: list[EntityEdge]
-    page_info: PageInfo
+    total_count: int = strawberry.field(
+        resolver=_total_count, description="How many entities match, on every page."
+    )
+    edges: list[EntityEdge] = strawberry.field(description="The entities on this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Where this page ends and whether more follow."
+    )
     filter: strawberry.Private[EntityFilter]
 
 
 @strawberry.type(description="How many entities have each value of a field.")
 class FacetValue:
-    value: str
-    count: int
+    value: str = strawberry.field(description="One value of the field.")
+    count: int = strawberry.field(description="How many matching entities have it.")
 
 
-@strawberry.type
+@strawberry.type(description="The values of one field over the matching entities, with counts.")
 class Facet:
-    field: str
-    values: list[FacetValue]
+    field: str = strawberry.field(description="The field counted, as asked for.")
+    values: list[FacetValue] = strawberry.field(description="Its values, most common first.")
 
 
 #: Node fields that answer synchronously from a page preloaded up front (its relations and

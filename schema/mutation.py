@@ -33,8 +33,10 @@ class UpsertStatus(enum.Enum):
 @strawberry.type(description="The outcome for one entity of an upsertEntities call.")
 class UpsertResult:
     index: int = strawberry.field(description="Position in the `entities` argument.")
-    ref: str | None
-    status: UpsertStatus
+    ref: str | None = strawberry.field(
+        description="The entity's ref; null when the document has none that can be read."
+    )
+    status: UpsertStatus = strawberry.field(description="What happened to it.")
     error: str | None = strawberry.field(description="Why it failed: field and what to fix.")
 
 
@@ -50,7 +52,7 @@ def _configured(info: Info) -> frozenset[str]:
     return frozenset(s.name for s in info.context.sources)
 
 
-@strawberry.type
+@strawberry.type(description="Writes: pushed entities and ingestion runs on request.")
 class Mutation:
     @strawberry.mutation(
         description="Create or replace entities of `source` (descriptors in Backstage's shape), "
@@ -72,6 +74,7 @@ class Mutation:
                 entities,
                 refuse=refuse,
                 configured=_configured(info),
+                kinds=info.context.kinds,
             )
         except PushConflictError as exc:
             raise UserInputError(str(exc), code="CONFLICT") from None

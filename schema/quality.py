@@ -15,9 +15,11 @@ from schema.paging import PageInfo
 
 @strawberry.type(description="A relation with an end that is not an entity.")
 class DanglingRelation:
-    source_ref: str
-    type: str
-    target_ref: str
+    source_ref: str = strawberry.field(
+        description="The ref the relation starts at (its forward direction)."
+    )
+    type: str = strawberry.field(description="The forward relation type, e.g. ownedBy.")
+    target_ref: str = strawberry.field(description="The ref the relation points at.")
     missing: str = strawberry.field(description="source, target or both")
     origin: str = strawberry.field(description="The ingestion source that declared it.")
 
@@ -31,35 +33,41 @@ class DanglingRelation:
         return RELATION_TYPES[self.type]
 
 
-@strawberry.type
+@strawberry.type(description="A dangling relation and its cursor.")
 class DanglingRelationEdge:
-    cursor: str
-    node: DanglingRelation
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: DanglingRelation = strawberry.field(description="The dangling relation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of dangling relations.")
 class DanglingRelationConnection:
-    edges: list[DanglingRelationEdge]
-    page_info: PageInfo
+    edges: list[DanglingRelationEdge] = strawberry.field(description="The relations on this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Where this page ends and whether more follow."
+    )
 
 
 @strawberry.type(description="An entity that should have an owner and has none that exists.")
 class Orphan:
-    entity: Entity
+    entity: Entity = strawberry.field(description="The entity without a usable owner.")
     owner_ref: str | None = strawberry.field(description="The missing owner, if one is named.")
-    reason: str
+    reason: str = strawberry.field(
+        description="Why it counts: no owner named, or the owner is not an entity."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="An orphan and its cursor.")
 class OrphanEdge:
-    cursor: str
-    node: Orphan
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: Orphan = strawberry.field(description="The orphan.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of orphans.")
 class OrphanConnection:
-    edges: list[OrphanEdge]
-    page_info: PageInfo
+    edges: list[OrphanEdge] = strawberry.field(description="The orphans on this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Where this page ends and whether more follow."
+    )
 
 
 async def resolve_dangling(

@@ -21,23 +21,31 @@ class Direction(enum.Enum):
 
 @strawberry.type(description="A dependsOn edge: `from` depends on `to`.")
 class DependencyEdge:
-    from_: str = strawberry.field(name="from")
-    to: str
+    from_: str = strawberry.field(name="from", description="The ref that depends on `to`.")
+    to: str = strawberry.field(description="The ref depended on.")
     depth: int = strawberry.field(
         description="Shortest distance from the root of the edge's end farther from it."
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="What a dependencies walk found: the root, every entity reached once, and the edges between them."
+)
 class DependencyGraph:
-    root: Entity | None
-    nodes: list[Entity]
-    edges: list[DependencyEdge]
+    root: Entity | None = strawberry.field(
+        description="The entity the walk started at; null when it does not exist."
+    )
+    nodes: list[Entity] = strawberry.field(
+        description="Every entity reached (the root not included), each once."
+    )
+    edges: list[DependencyEdge] = strawberry.field(
+        description="The dependsOn edges walked, in the dependsOn direction."
+    )
 
 
 @strawberry.type(description="An entity that breaks when the root breaks.")
 class ImpactedEntity:
-    entity: Entity
+    entity: Entity = strawberry.field(description="The affected entity.")
     distance: int = strawberry.field(description="Hops from the root (1 = directly).")
     via: str = strawberry.field(
         description="dependsOn: it depends on something affected; consumesApi: it consumes "
@@ -45,10 +53,14 @@ class ImpactedEntity:
     )
 
 
-@strawberry.type
+@strawberry.type(description="What breaks when an entity breaks, and whom to tell.")
 class Impact:
-    root: Entity | None
-    affected: list[ImpactedEntity]
+    root: Entity | None = strawberry.field(
+        description="The entity that breaks; null when it does not exist."
+    )
+    affected: list[ImpactedEntity] = strawberry.field(
+        description="Every entity affected, nearest first."
+    )
     owners: list[Entity] = strawberry.field(
         description="The distinct owners of the affected entities: who to notify."
     )

@@ -8,7 +8,9 @@ forward or inverse name, optionally keeping only the other ends of one kind:
 - :func:`related_refs`: the refs at the other end, each once, in key order (lowercased
   ref), from one batched relations load for all the keys given;
 - :func:`related`: the entities at those refs (refs that are not entities left out), one
-  more batched load.
+  more batched load;
+- :func:`reachable_refs`: the same walk repeated level by level, cycle-safe, for fields
+  that follow a relation transitively (``Group.descendants``).
 
 Both answer at once, without awaiting, when the request's loaders hold everything already
 (a listing preloads its page's relations and their forward targets with
@@ -100,6 +102,27 @@ def related_refs(
 async def _load_refs(info: Info, keys: Sequence[str], type_: str, kind: str | None) -> list[str]:
     rows_of = await info.context.loaders.relations.load_many(list(keys))
     return refs_seen(keys, rows_of, type_, kind)
+
+
+async def reachable_refs(info: Info, key: str, type_: str, kind: str | None = None) -> list[str]:
+    """Refs reached from ``key`` by following ``type_`` relations again and again (a Group's
+    ``parentOf`` gives every group below it), each once, in key order, ``key`` itself left
+    out; of ``kind`` when given. One batched relations load per level of the walk (the
+    loads of sibling fields at the same level share it); a cycle ends the walk, since a ref
+    already seen is not walked again."""
+    seen = {key.lower()}
+    found: dict[str, str] = {}
+    frontier = [key.lower()]
+    while frontier:
+        refs = await settled(related_refs(info, frontier, type_, kind))
+        frontier = []
+        for ref in refs:
+            lowered = ref.lower()
+            if lowered not in seen:
+                seen.add(lowered)
+                found[lowered] = ref
+                frontier.append(lowered)
+    return [found[lowered] for lowered in sorted(found)]
 
 
 def entities_at(info: Info, refs: Sequence[str]) -> Resolved[list[StoredEntity]]:

@@ -37,45 +37,57 @@ class RunStatus(enum.Enum):
 
 @strawberry.type(description="What a run did to one kind of entity.")
 class RunCount:
-    kind: str
-    added: int
-    updated: int
-    unchanged: int
-    deleted: int
+    kind: str = strawberry.field(description="The kind counted (lowercase).")
+    added: int = strawberry.field(description="Entities of the kind the run created.")
+    updated: int = strawberry.field(description="Entities of the kind whose content changed.")
+    unchanged: int = strawberry.field(description="Entities of the kind read again unchanged.")
+    deleted: int = strawberry.field(description="Entities of the kind cleanup deleted.")
 
 
 @strawberry.type(description="One problem a run met: where, and what to do.")
 class RunError:
-    message: str
-    file: str | None
-    entity: str | None
+    message: str = strawberry.field(description="What was wrong and what to do.")
+    file: str | None = strawberry.field(
+        description="Where: a file (with :line where known) or a scope of the source."
+    )
+    entity: str | None = strawberry.field(
+        description="The entity's ref, when the problem is one entity's."
+    )
 
 
 @strawberry.type(description="One ingestion run of a source.")
 class IngestionRun:
     record: strawberry.Private[RunRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The run's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.record.id)
 
-    @strawberry.field
+    @strawberry.field(description="The source's name.")
     def source(self) -> str:
         return self.record.source
 
-    @strawberry.field
+    @strawberry.field(description="How it ended, or RUNNING.")
     def status(self) -> RunStatus:
         return RunStatus(self.record.status)
 
-    @strawberry.field(description="schedule, manual, cli, demo or retry.")
+    @strawberry.field(description="schedule, manual, cli, demo, retry or webhook.")
     def trigger(self) -> str:
         return self.record.trigger
 
-    @strawberry.field
+    @strawberry.field(
+        description="The parts of the source a scoped run read (source paths such as "
+        "github:acme/payments, or folders of a git source); cleanup stayed inside them. "
+        "Null when the run read the whole source."
+    )
+    def scope(self) -> list[str] | None:
+        return self.record.scope
+
+    @strawberry.field(description="When it started.")
     def started_at(self) -> datetime:
         return self.record.started_at
 
-    @strawberry.field
+    @strawberry.field(description="When it finished; null while running.")
     def finished_at(self) -> datetime | None:
         return self.record.finished_at
 
@@ -93,7 +105,7 @@ class IngestionRun:
     def cleanup(self) -> str | None:
         return self.record.cleanup
 
-    @strawberry.field
+    @strawberry.field(description="What it did, per kind.")
     def counts(self) -> list[RunCount]:
         return [
             RunCount(
@@ -106,7 +118,7 @@ class IngestionRun:
             for c in self.record.counts
         ]
 
-    @strawberry.field
+    @strawberry.field(description="How many errors it met (see errors for them).")
     def error_count(self) -> int:
         return len(self.record.errors)
 
@@ -118,7 +130,7 @@ class IngestionRun:
         check_range(start, "offset", 0, max(len(self.record.errors), 0))
         return [_error(e) for e in self.record.errors[start : start + size]]
 
-    @strawberry.field
+    @strawberry.field(description="What it noticed that was not an error.")
     def warnings(self) -> list[str]:
         return list(self.record.warnings)
 
@@ -139,8 +151,8 @@ class IngestionRun:
 
 @strawberry.type(description="A named figure of a run, e.g. apiCalls or rateLimitRemaining.")
 class RunStat:
-    name: str
-    value: int
+    name: str = strawberry.field(description="The figure's name, e.g. apiCalls.")
+    value: int = strawberry.field(description="Its value.")
 
 
 def _error(error: StoredRunError) -> RunError:
@@ -151,17 +163,19 @@ def to_run(record: RunRecord | None) -> IngestionRun | None:
     return IngestionRun(record=record) if record is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="A run and its cursor.")
 class IngestionRunEdge:
-    cursor: str
-    node: IngestionRun
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: IngestionRun = strawberry.field(description="The run.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of ingestion runs, newest first.")
 class IngestionRunConnection:
-    total_count: int
-    edges: list[IngestionRunEdge]
-    page_info: PageInfo
+    total_count: int = strawberry.field(description="How many runs match, on every page.")
+    edges: list[IngestionRunEdge] = strawberry.field(description="The runs on this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Where this page ends and whether more follow."
+    )
 
 
 @strawberry.type(description="A configured source.")
@@ -172,11 +186,11 @@ class Source:
     entities: strawberry.Private[int]
     next_at: strawberry.Private[datetime | None]
 
-    @strawberry.field
+    @strawberry.field(description="The source's name (from the config file).")
     def name(self) -> str:
         return self.config.name
 
-    @strawberry.field
+    @strawberry.field(description="Its type: git, aws, github, gitlab, jenkins.")
     def type(self) -> str:
         return self.config.type
 
@@ -184,15 +198,15 @@ class Source:
     def schedule(self) -> str | None:
         return self.config.schedule.describe() if self.config.schedule else None
 
-    @strawberry.field
+    @strawberry.field(description="When it runs next on its schedule; null without one.")
     def next_run_at(self) -> datetime | None:
         return self.next_at
 
-    @strawberry.field
+    @strawberry.field(description="Its latest run, whatever its status.")
     def last_run(self) -> IngestionRun | None:
         return to_run(self.last)
 
-    @strawberry.field
+    @strawberry.field(description="Its latest run that SUCCEEDED.")
     def last_successful_run(self) -> IngestionRun | None:
         return to_run(self.last_good)
 

@@ -15,7 +15,7 @@ from neo4j.time import DateTime as Neo4jDateTime
 from graph.conditions import PAIR_SEPARATOR
 from graph.fields import entity_fields
 from graph.neo4j.schema import kind_labels
-from graph.port import EntityRecord, StoredEntity
+from graph.port import SOURCE_PATH_ANNOTATION, EntityRecord, StoredEntity
 
 # ``updated_at`` as microseconds since the epoch: the driver turns a DateTime into Python
 # objects slowly enough to triple the time of reading a few hundred entities.
@@ -89,6 +89,7 @@ def entity_row(r: EntityRecord) -> dict[str, Any]:
             "hash": r.hash,
             "spec_type": _text(spec.get("type")),
             "lifecycle": _text(spec.get("lifecycle")),
+            "source_path": _text(annotations.get(SOURCE_PATH_ANNOTATION)),
             "annotation_keys": list(annotations),
             "annotation_pairs": [annotation_pair(k, v) for k, v in annotations.items()],
             **field_props(r.key, r.name, r.namespace, r.document),

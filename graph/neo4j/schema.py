@@ -31,6 +31,14 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX task_status IF NOT EXISTS FOR (t:Task) ON (t.status, t.created_at)",
     "CREATE INDEX task_created_at IF NOT EXISTS FOR (t:Task) ON (t.created_at)",
     "CREATE CONSTRAINT task_event IF NOT EXISTS FOR (e:TaskEvent) REQUIRE (e.task_id, e.seq) IS UNIQUE",
+    "CREATE CONSTRAINT location_id IF NOT EXISTS FOR (l:RegisteredLocation) REQUIRE l.id IS UNIQUE",
+    "CREATE CONSTRAINT location_key IF NOT EXISTS "
+    "FOR (l:RegisteredLocation) REQUIRE l.key IS UNIQUE",
+    "CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (d:Delivery) REQUIRE d.id IS UNIQUE",
+    "CREATE INDEX delivery_source IF NOT EXISTS FOR (d:Delivery) ON (d.source)",
+    "CREATE CONSTRAINT source_file_id IF NOT EXISTS FOR (f:SourceFile) REQUIRE f.id IS UNIQUE",
+    "CREATE INDEX source_file_source IF NOT EXISTS FOR (f:SourceFile) ON (f.source)",
+    "CREATE INDEX entity_source_path IF NOT EXISTS FOR (n:Entity) ON (n.source_path)",
     "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
     "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
     "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",
@@ -54,7 +62,7 @@ SCHEMA: tuple[LiteralString, ...] = (
 )
 
 #: The store's own labels: a kind whose label would be one of these gets no kind label.
-OWN_LABELS = frozenset({"Ref", "Entity", "Run", "Task", "TaskEvent"})
+OWN_LABELS = frozenset({"Ref", "Entity", "Run", "Delivery", "Task", "TaskEvent"})
 
 #: kind -> its label, for the kinds the catalog defines. Entities are written one kind per
 #: statement with the label in the text (a label cannot be a parameter, and the dynamic
@@ -108,6 +116,37 @@ SET e += row.props
 """
 
 
+# Entities written before their source path was a property (setup backfills it; scoped
+# cleanup finds a scope's entities by it).
+ENTITIES_WITHOUT_SOURCE_PATH: LiteralString = """
+MATCH (e:Entity) WHERE e.source_path IS NULL AND $annotation IN e.annotation_keys
+WITH e LIMIT $limit
+RETURN collect([e.key, e.document]) AS entities
+"""
+SET_SOURCE_PATH: LiteralString = """
+UNWIND $rows AS row
+MATCH (e:Ref {key: row.key})
+SET e.source_path = row.path
+"""
+SOURCE_PATH = "stagegraph.dev/source-path"
+
+
+async def _backfill_source_paths(db: Connection, batch: int = 2000) -> None:
+    """Give entities written before ``source_path`` was kept theirs, from their documents."""
+    while True:
+        (row,) = await db.read(
+            db.statement(ENTITIES_WITHOUT_SOURCE_PATH, annotation=SOURCE_PATH, limit=batch)
+        )
+        if not row["entities"]:
+            return
+        rows = []
+        for key, document in row["entities"]:
+            annotations = orjson.loads(document).get("metadata", {}).get("annotations") or {}
+            path = annotations.get(SOURCE_PATH)
+            rows.append({"key": key, "path": path if isinstance(path, str) else ""})
+        await db.write(db.statement(SET_SOURCE_PATH, rows=rows))
+
+
 async def prepare(db: Connection, fields: FieldProps) -> None:
     """Create the constraints and indexes, wait for them, and migrate older data.
     ``fields`` computes an entity's searchable-field properties (key, name, namespace,
@@ -117,6 +156,7 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
+    await _backfill_source_paths(db)
 
 
 FieldProps = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]

@@ -9,23 +9,37 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from graph.neo4j import questions, reads, runs, schema, tasks, writes
+from graph.neo4j import (
+    deliveries,
+    files,
+    locations,
+    questions,
+    reads,
+    runs,
+    schema,
+    tasks,
+    writes,
+)
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import field_props
 from graph.port import (
     Cursor,
     DanglingPage,
+    Delivery,
     Direction,
     EntityFilter,
     EntityRecord,
     EntityState,
     FieldOrder,
     ImpactRow,
+    LocationRecord,
     Order,
     Orphan,
     Page,
     RelationRecord,
     RunRecord,
+    Scope,
+    SourceFile,
     StaleSummary,
     StoredEntity,
     StoredRelation,
@@ -71,11 +85,14 @@ class Neo4jStore:
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)
 
-    async def stale(self, source: str, run_id: str) -> StaleSummary:
-        return await writes.stale(self._db, source, run_id)
+    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+        return await writes.restamp(self._db, source, run_id, keys)
 
-    async def delete_stale(self, source: str, run_id: str) -> dict[str, int]:
-        return await writes.delete_stale(self._db, source, run_id)
+    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+        return await writes.stale(self._db, source, run_id, scope)
+
+    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
+        return await writes.delete_stale(self._db, source, run_id, scope)
 
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
         return await writes.delete_entities(self._db, source, keys)
@@ -238,3 +255,35 @@ class Neo4jStore:
 
     async def get_task_events(self, task_id: str, after: int = 0) -> list[TaskEvent]:
         return await tasks.get_task_events(self._db, task_id, after)
+
+    # -- locations -----------------------------------------------------------------------
+    async def add_location(self, location: LocationRecord) -> LocationRecord:
+        return await locations.add_location(self._db, location)
+
+    async def get_locations(self, ids: Sequence[str] | None = None) -> list[LocationRecord]:
+        return await locations.get_locations(self._db, ids)
+
+    async def delete_location(self, id: str) -> LocationRecord | None:
+        return await locations.delete_location(self._db, id)
+
+    # -- source files ----------------------------------------------------------------------
+    async def source_files(self, source: str) -> dict[str, SourceFile]:
+        return await files.source_files(self._db, source)
+
+    async def update_source_files(
+        self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+    ) -> None:
+        await files.update_source_files(self._db, source, upserts, deletes)
+
+    # -- webhook deliveries ----------------------------------------------------------------
+    async def record_delivery(self, delivery: Delivery) -> bool:
+        return await deliveries.record_delivery(self._db, delivery)
+
+    async def waiting_deliveries(self, sources: Sequence[str], first: int) -> list[Delivery]:
+        return await deliveries.waiting_deliveries(self._db, sources, first)
+
+    async def take_deliveries(self, ids: Sequence[str], run_id: str) -> None:
+        await deliveries.take_deliveries(self._db, ids, run_id)
+
+    async def prune_deliveries(self, received_before: datetime) -> int:
+        return await deliveries.prune_deliveries(self._db, received_before)

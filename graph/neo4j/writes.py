@@ -15,7 +15,7 @@ from neo4j import AsyncManagedTransaction
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import entity_row, lookup_keys
 from graph.neo4j.schema import KIND_LABELS, REL_TYPES, rel_type
-from graph.port import EntityRecord, RelationRecord, StaleSummary
+from graph.port import EntityRecord, RelationRecord, Scope, StaleSummary
 
 T = TypeVar("T")
 
@@ -112,11 +112,21 @@ MATCH (n)-[r]-() WHERE r.source = $source
 SET r.run_id = $run_id
 """
 
-STALE: LiteralString = """
+#: ``n`` inside ``$scope`` (a list of source paths; empty: the whole source)
+_IN_SCOPE: LiteralString = (
+    "(size($scope) = 0 OR any(p IN $scope WHERE n.source_path = p "
+    "OR n.source_path STARTS WITH p + '/'))"
+)
+
+STALE: LiteralString = (
+    """
 MATCH (n:Entity) WHERE n.source = $source
 RETURN count(n) AS total,
-       collect(CASE WHEN n.run_id <> $run_id THEN [n.key, n.ref, n.kind] END) AS stale
+       collect(CASE WHEN n.run_id <> $run_id AND """
+    + _IN_SCOPE
+    + """ THEN [n.key, n.ref, n.kind] END) AS stale
 """
+)
 
 # Removes the relationships the caller matched as ``r``, then the placeholders they leave bare.
 _DROP_RELATIONSHIPS: LiteralString = """
@@ -141,7 +151,8 @@ FOREACH (gone IN CASE WHEN EXISTS { (n)--() } THEN [] ELSE [n] END | DELETE gone
 _STALE_RELATIONSHIPS: LiteralString = (
     "CALL () {\n"
     + "\nUNION ALL\n".join(
-        f"MATCH ()-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id RETURN r"
+        f"MATCH (n)-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id "
+        "AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND " + _IN_SCOPE + ")) RETURN r"
         for rel in REL_TYPES.values()
     )
     + "\n}\n"
@@ -159,7 +170,9 @@ WHERE type(r) = row.type AND r.source = $source
 
 DELETE_STALE: tuple[LiteralString, LiteralString] = (
     _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
-    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id\n"
+    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id AND "
+    + _IN_SCOPE
+    + "\n"
     + _RETIRE_ENTITIES
     + "RETURN kind, count(*) AS deleted",
 )
@@ -212,8 +225,8 @@ async def touch(
     await db.write(work)
 
 
-async def stale(db: Connection, source: str, run_id: str) -> StaleSummary:
-    (row,) = await db.read(db.statement(STALE, source=source, run_id=run_id))
+async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+    (row,) = await db.read(db.statement(STALE, source=source, run_id=run_id, scope=list(scope)))
     stale = sorted(row["stale"])
     kinds: dict[str, int] = {}
     for _, _, kind in stale:
@@ -221,13 +234,42 @@ async def stale(db: Connection, source: str, run_id: str) -> StaleSummary:
     return StaleSummary(row["total"], [ref for _, ref, _ in stale], kinds)
 
 
-async def delete_stale(db: Connection, source: str, run_id: str) -> dict[str, int]:
+async def delete_stale(
+    db: Connection, source: str, run_id: str, scope: Scope = ()
+) -> dict[str, int]:
     drop, retire = DELETE_STALE
+    params = {"source": source, "run_id": run_id, "scope": list(scope)}
 
     async def work(tx: AsyncManagedTransaction) -> dict[str, int]:
-        await db.run(tx, drop, source=source, run_id=run_id)
-        rows = await db.run(tx, retire, source=source, run_id=run_id)
+        await db.run(tx, drop, **params)
+        rows = await db.run(tx, retire, **params)
         return {r["kind"]: r["deleted"] for r in rows}
+
+    return await db.write(work)
+
+
+RESTAMP_ENTITIES: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
+SET n.run_id = $run_id
+RETURN collect(n.key) AS keys
+"""
+
+RESTAMP_RELATIONS: LiteralString = """
+MATCH (n:Ref) WHERE n.key IN $keys
+MATCH (n)-[r]->() WHERE r.source = $source
+SET r.run_id = $run_id
+"""
+
+
+async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    params = {"keys": lookup_keys(keys), "source": source, "run_id": run_id}
+
+    async def work(tx: AsyncManagedTransaction) -> list[str]:
+        (row,) = await db.run(tx, RESTAMP_ENTITIES, **params)
+        await db.run(tx, RESTAMP_RELATIONS, **params)
+        return list(row["keys"])
 
     return await db.write(work)
 

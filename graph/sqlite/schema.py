@@ -94,12 +94,42 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locations (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    target TEXT NOT NULL,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    ref TEXT,
+    paths TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    UNIQUE (type, target)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    event TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    run_id TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS source_files (
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    deps TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    follows TEXT NOT NULL,
+    PRIMARY KEY (source, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
 
 #: Columns added after the first release, derived from the document (so writes stay the same).
 _GENERATED_COLUMNS = {
     "spec_type": "json_extract(document, '$.spec.type')",
     "lifecycle": "json_extract(document, '$.spec.lifecycle')",
+    "source_path": "json_extract(document, '$.metadata.annotations.\"stagegraph.dev/source-path\"')",
 }
 _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_type ON entities (spec_type, key)",

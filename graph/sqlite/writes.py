@@ -13,7 +13,7 @@ import orjson
 
 from catalog.relations import RELATION_TYPES
 from graph.errors import StoreError
-from graph.port import EntityRecord, RelationRecord, StaleSummary
+from graph.port import EntityRecord, RelationRecord, Scope, StaleSummary
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import INSERT_FIELDS, field_rows, json_list, lookup_keys, search_id
 
@@ -199,15 +199,24 @@ async def touch(
     await db.call(write)
 
 
-async def stale(db: Connection, source: str, run_id: str) -> StaleSummary:
+#: an entity ``e`` inside the scope ``:scope`` (a JSON list; empty: the whole source)
+_IN_SCOPE = """(json_array_length(:scope) = 0 OR EXISTS (
+    SELECT 1 FROM json_each(:scope) s
+    WHERE e.source_path = s.value OR substr(e.source_path, 1, length(s.value) + 1) = s.value || '/'))"""
+
+
+async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
+
     def read(conn: sqlite3.Connection) -> StaleSummary:
         total = db.execute(
             conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
         ).fetchone()[0]
         rows = db.execute(
             conn,
-            "SELECT ref, kind FROM entities WHERE source = ? AND run_id != ? ORDER BY key",
-            (source, run_id),
+            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
+            f"AND e.run_id != :run_id AND {_IN_SCOPE} ORDER BY e.key",
+            params,
         ).fetchall()
         kinds: dict[str, int] = {}
         for _, kind in rows:
@@ -217,19 +226,60 @@ async def stale(db: Connection, source: str, run_id: str) -> StaleSummary:
     return await db.call(read)
 
 
-async def delete_stale(db: Connection, source: str, run_id: str) -> dict[str, int]:
+async def delete_stale(
+    db: Connection, source: str, run_id: str, scope: Scope = ()
+) -> dict[str, int]:
+    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
+
     def write(conn: sqlite3.Connection) -> dict[str, int]:
+        if scope:
+            # relations leaving an entity of the scope (kept or about to go), before they go
+            db.execute(
+                conn,
+                "DELETE FROM relations WHERE source = :source AND run_id != :run_id "
+                "AND source_key IN (SELECT e.key FROM entities e WHERE e.source = :source "
+                f"AND {_IN_SCOPE})",
+                params,
+            )
         rows = db.execute(
             conn,
-            "DELETE FROM entities WHERE source = ? AND run_id != ? RETURNING key, kind",
-            (source, run_id),
+            "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
+            f"AND {_IN_SCOPE} RETURNING key, kind",
+            params,
         ).fetchall()
         _delete_search(db, conn, [r[0] for r in rows])
-        db.execute(conn, "DELETE FROM relations WHERE source = ? AND run_id != ?", (source, run_id))
+        if not scope:
+            db.execute(
+                conn, "DELETE FROM relations WHERE source = ? AND run_id != ?", (source, run_id)
+            )
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
         return kinds
+
+    return await db.call(write)
+
+
+async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    keys_json = lookup_keys(keys)
+
+    def write(conn: sqlite3.Connection) -> list[str]:
+        done = db.execute(
+            conn,
+            # +source: look the keys up by primary key, never scan the source's rows
+            "UPDATE entities SET run_id = ? WHERE +source = ? "
+            "AND key IN (SELECT value FROM json_each(?)) RETURNING key",
+            (run_id, source, keys_json),
+        ).fetchall()
+        db.execute(
+            conn,
+            "UPDATE relations SET run_id = ? WHERE +source = ? "
+            "AND source_key IN (SELECT value FROM json_each(?))",
+            (run_id, source, keys_json),
+        )
+        return [r[0] for r in done]
 
     return await db.call(write)
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from graph.port import GraphStore, RunRecord
-from ingestors.contract import Fetch, SourceType
+from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.git.config import GitSource
 from ingestors.git.get import read_git_source
 from ingestors.lookup import CatalogLookup
@@ -17,21 +17,37 @@ from ingestors.snapshot import Snapshot
 SOURCE_TYPE = "git"
 
 
-def git_fetch(url: str, ref: str | None = None, paths: Sequence[str] = ()) -> Fetch:
-    """The fetch of one repository: :func:`read_git_source` in a thread."""
+def git_fetch(
+    url: str,
+    ref: str | None = None,
+    paths: Sequence[str] = (),
+    *,
+    lookup: CatalogLookup | None = None,
+    name: str | None = None,
+) -> Fetch:
+    """The fetch of one repository: :func:`read_git_source` in a thread. With ``lookup`` and
+    the source's ``name``, files unchanged since the source's last run are not read again."""
 
     async def fetch() -> Snapshot:
-        return await asyncio.to_thread(read_git_source, url, ref, paths)
+        known = await lookup.source_files(name) if lookup is not None and name else None
+        return await asyncio.to_thread(read_git_source, url, ref, paths, known)
 
     return fetch
 
 
 def git_fetcher(source: GitSource, lookup: CatalogLookup | None = None) -> Fetch:
-    """The fetch of a configured git source (``lookup`` is not needed)."""
-    return git_fetch(source.url, source.ref, source.paths)
+    """The fetch of a configured git source; ``lookup`` gives what its files produced last
+    time (unchanged files are not read again)."""
+    return git_fetch(source.url, source.ref, source.paths, lookup=lookup, name=source.name)
 
 
-GIT = SourceType(SOURCE_TYPE, GitSource, git_fetcher)
+def git_scoped_fetcher(source: GitSource, lookup: CatalogLookup | None, scope: Scope) -> Fetch:
+    """The fetch of some folders (or files) of a git source: their descriptors, read as a
+    whole read would (Locations followed, CODEOWNERS owners)."""
+    return git_fetch(source.url, source.ref, scope)
+
+
+GIT = SourceType(SOURCE_TYPE, GitSource, git_fetcher, git_scoped_fetcher)
 
 
 async def ingest_git(
@@ -50,7 +66,7 @@ async def ingest_git(
         store,
         source=name,
         source_type=SOURCE_TYPE,
-        fetch=git_fetch(source, ref, paths),
+        fetch=git_fetch(source, ref, paths, lookup=CatalogLookup(store), name=name),
         trigger=trigger,
         policy=policy,
         progress=progress,

@@ -1,9 +1,15 @@
 """The git source's transform: from a repository tree to validated entities.
 
+long: one walk reads the files, follows Locations and placeholders, and notes what each file
+produced (for :mod:`.memo`) as it goes; split, the per-file bookkeeping would reach into the
+walk's state from outside.
+
 Pure apart from reading the given :class:`~ingestors.git.tree.Tree`: discovers
 ``catalog-info.yaml`` / ``.yml`` at any depth (or starts from the given entry paths),
 follows ``Location`` targets relative to the file, resolves ``$text`` placeholders, fills
-a missing owner from CODEOWNERS, adds location annotations, and validates every entity.
+a missing owner from CODEOWNERS, adds location annotations, and validates every entity
+(entities of any kind: which kinds are admitted is the runner's first phase, by the rules of
+:mod:`catalog.rules`).
 CI files at the root (workflows, ``.gitlab-ci.yml``, ``Jenkinsfile``) become Pipelines
 linked to the components read (:mod:`.ci_files`).
 Problems become run errors with file, line and entity; the rest goes on.
@@ -14,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,40 +32,72 @@ from catalog.descriptors import (
     resolve_placeholders,
 )
 from catalog.errors import InvalidEntityError, SourceLocation
-from catalog.kinds import CORE_KINDS, OWNABLE_BY_CODEOWNERS, SOURCE_KINDS
+from catalog.kinds import OWNABLE_BY_CODEOWNERS
 from catalog.locations import inside, raw_targets
 from catalog.validation import validate_entity
-from graph.port import RunError
-from ingestors.git.ci_files import add_ci_pipelines
+from graph.port import RunError, SourceFile
+from ingestors.git.ci_files import add_ci_pipelines, find_ci_files
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
 from ingestors.git.files import FileRefused
+from ingestors.git.memo import Memo
+from ingestors.git.targets import WebRepo
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
 
+MANAGED_BY = "backstage.io/managed-by-location"
+ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
+VIEW_URL = "backstage.io/view-url"
+EDIT_URL = "backstage.io/edit-url"
 DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
 #: how the warning for a read that found no descriptor file begins
 NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
-KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
 
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the tree came from, for the location annotations."""
+    """Where the tree came from, for the location annotations.
+
+    ``web``: the repository is on GitHub or GitLab, so locations are written in Backstage's
+    ``url:https://…/blob/<ref>/<path>`` form at ``ref`` (a branch or tag), with ``view-url``
+    and ``edit-url``; otherwise ``git:<repo>@<commit>:<path>`` (``file:`` for a plain
+    folder). ``root``: the location the read started from (a registered location), which
+    every entity gets as ``managed-by-origin-location``; None: each file is its own origin.
+    """
 
     repo: str
     commit: str | None
     prefix: str = ""
+    ref: str | None = None
+    web: WebRepo | None = None
+    root: str | None = None
+
+    def _full(self, path: str) -> str:
+        return posixpath.join(self.prefix, path) if self.prefix else path
 
     def url(self, path: str, directory: bool = False) -> str:
-        full = posixpath.join(self.prefix, path) if self.prefix else path
+        full = self._full(path)
+        if self.web is not None and self.ref:
+            if directory:
+                return f"url:{self.web.tree(self.ref, posixpath.dirname(full))}"
+            return f"url:{self.web.blob(self.ref, full)}"
         if directory:
             full = posixpath.dirname(full)
             full = f"{full}/" if full else ""
         at = f"@{self.commit}" if self.commit else ""
         return f"git:{self.repo}{at}:{full}" if self.commit else f"file:{self.repo}/{full}"
+
+    def location_annotations(self, path: str) -> dict[str, str]:
+        """The annotations every entity read from ``path`` gets: where it is managed and
+        where the read started; on GitHub or GitLab also its view and edit pages."""
+        here = self.url(path)
+        found = {MANAGED_BY: here, ORIGIN_LOCATION: self.root or here}
+        if self.web is not None and self.ref:
+            found[VIEW_URL] = self.web.blob(self.ref, self._full(path))
+            found[EDIT_URL] = self.web.edit(self.ref, self._full(path))
+        return found
 
 
 @dataclass(frozen=True)
@@ -84,7 +122,9 @@ def _identity(raw: Any) -> str | None:
 
 
 class _Walk:
-    def __init__(self, tree: Tree, origin: Origin) -> None:
+    def __init__(
+        self, tree: Tree, origin: Origin, known: Mapping[str, SourceFile] | None = None
+    ) -> None:
         self.tree = tree
         self.origin = origin
         self.all_paths = tree.paths()
@@ -93,13 +133,24 @@ class _Walk:
         self.queue: deque[str] = deque()
         self.queued: set[str] = set()
         self.codeowners = []
+        codeowners_blob: str | None = None
         for candidate in CODEOWNERS_PATHS:
             if candidate in self.known:
+                codeowners_blob = tree.blob(candidate) or "?"
                 try:
                     self.codeowners = parse_codeowners(tree.read(candidate))
                 except OSError as exc:
                     self.snapshot.warnings.append(f"{candidate}: could not be read ({exc})")
                 break
+        # what the file being taken depends on (placeholder reads), leads to (Location
+        # targets), and whether it cannot be kept (a glob target)
+        self.deps: list[str] = []
+        self.follows: list[str] = []
+        self.dirty = False
+        self.memo: Memo | None = None
+        keeps = known is not None and self.all_paths and tree.blob(self.all_paths[0]) is not None
+        if keeps and known is not None and not find_ci_files(self.all_paths):
+            self.memo = Memo(tree, known, origin.repo, origin.prefix, codeowners_blob)
 
     def enqueue(self, path: str) -> None:
         if path not in self.queued:
@@ -114,12 +165,24 @@ class _Walk:
         name, are fetched together before the batch is processed in order."""
         while self.queue:
             batch = [self.queue.popleft() for _ in range(min(len(self.queue), READ_AHEAD))]
+            if self.memo is not None:
+                batch = [path for path in batch if not self.skipped(path)]
             self.tree.prefetch(batch)
             loaded = [self.load(path) for path in batch]
             self.tree.prefetch([target for item in loaded for target in self.placeholders(item)])
             for item in loaded:
                 self.take(item)
         return self.snapshot
+
+    def skipped(self, path: str) -> bool:
+        """Whether the file is unchanged (:mod:`.memo`): not read; its targets are followed."""
+        assert self.memo is not None
+        memo = self.memo.unchanged(path, self.known)
+        if memo is None:
+            return False
+        for target in memo.follows:
+            self.enqueue(target)
+        return True
 
     def load(self, path: str) -> _Loaded:
         try:
@@ -143,6 +206,23 @@ class _Walk:
         return found
 
     def take(self, item: _Loaded) -> None:
+        """Take a loaded file's entities; remember it for next time when it read cleanly."""
+        snapshot = self.snapshot
+        problems = (len(snapshot.errors), len(snapshot.warnings), len(snapshot.rejected))
+        kept, first = len(snapshot.keep_files), len(snapshot.descriptors)
+        self.deps, self.follows, self.dirty = [], [], False
+        self.take_documents(item)
+        if self.memo is not None:
+            clean = not self.dirty and kept == len(snapshot.keep_files)
+            clean = clean and problems == (
+                len(snapshot.errors),
+                len(snapshot.warnings),
+                len(snapshot.rejected),
+            )
+            keys = [d.entity.ref.key for d in snapshot.descriptors[first:]]
+            self.memo.read(item.path, keys, self.deps, self.follows, clean)
+
+    def take_documents(self, item: _Loaded) -> None:
         path, parsed = item.path, item.parsed
         if item.failure is not None:
             line = item.failure.line if isinstance(item.failure, FileRefused) else None
@@ -162,22 +242,6 @@ class _Walk:
     def read_document(self, raw: Any, location: SourceLocation) -> None:
         path = location.file
         identity = _identity(raw)
-        if (
-            isinstance(raw, dict)
-            and isinstance(raw.get("kind"), str)
-            and raw["kind"].lower() not in KNOWN_KINDS
-        ):
-            self.reject(
-                InvalidEntityError(
-                    f"unknown kind {raw['kind']!r}; use one of {', '.join(KNOWN_KINDS.values())}",
-                    entity=identity,
-                    field="kind",
-                    location=location,
-                ),
-                identity,
-                path,
-            )
-            return
         if isinstance(raw, dict):
             raw = self.prepare(raw, location, identity)
         try:
@@ -214,6 +278,7 @@ class _Walk:
             local = inside(posixpath.join(directory, target))
             if local is None:
                 raise PermissionError(f"{target} is outside the repository")
+            self.deps.append(local)
             return self.tree.read(local)
 
         spec = raw.get("spec")
@@ -249,7 +314,11 @@ class _Walk:
                 annotations = {}
             if isinstance(annotations, dict):
                 metadata["annotations"] = annotations = dict(annotations)
-                annotations["backstage.io/managed-by-location"] = self.origin.url(path)
+                for key, value in self.origin.location_annotations(path).items():
+                    if key in (MANAGED_BY, ORIGIN_LOCATION):
+                        annotations[key] = value
+                    else:
+                        annotations.setdefault(key, value)
                 annotations.setdefault(
                     "backstage.io/source-location", self.origin.url(path, directory=True)
                 )
@@ -278,6 +347,7 @@ class _Walk:
                 )
                 continue
             if any(ch in local for ch in "*?["):
+                self.dirty = True  # what a glob matches changes with the tree
                 matches = [p for p in self.all_paths if fnmatch.fnmatchcase(p, local)]
                 for match in matches:
                     self.enqueue(match)
@@ -293,16 +363,43 @@ class _Walk:
                     )
                     self.snapshot.keep_files.add(local)
                 continue
+            self.follows.append(local)
             self.enqueue(local)
 
 
-def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) -> Snapshot:
+def transform_tree(
+    tree: Tree,
+    origin: Origin,
+    entry_paths: Sequence[str] = (),
+    known: Mapping[str, SourceFile] | None = None,
+) -> Snapshot:
     """Read every descriptor reachable in ``tree`` into a :class:`Snapshot`.
 
     Without ``entry_paths`` every ``catalog-info.yaml``/``.yml`` is read; with them, the given
-    files are read and given folders are searched for ``catalog-info`` files.
+    files are read and given folders are searched for ``catalog-info`` files. With ``known``
+    (what the source's files produced last time), unchanged files are not read again
+    (:mod:`.memo`) and ``snapshot.files`` says which.
     """
-    walk = _Walk(tree, origin)
+    read_anyway: set[str] = set()
+    while True:
+        snapshot, overlapping = _walk(tree, origin, entry_paths, known, read_anyway)
+        if overlapping <= read_anyway:
+            return snapshot
+        read_anyway |= overlapping  # read these too: the walk's order decides which wins
+
+
+def _walk(
+    tree: Tree,
+    origin: Origin,
+    entry_paths: Sequence[str],
+    known: Mapping[str, SourceFile] | None,
+    read_anyway: set[str],
+) -> tuple[Snapshot, set[str]]:
+    """One walk, with the unchanged files not read except ``read_anyway``; and the
+    unchanged files whose entities are defined again."""
+    walk = _Walk(tree, origin, known)
+    if walk.memo is not None:
+        walk.memo.read_anyway = read_anyway
     if not entry_paths:
         for path in walk.all_paths:
             if posixpath.basename(path) in DESCRIPTOR_NAMES:
@@ -335,4 +432,8 @@ def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) 
             walk.enqueue(path)
     snapshot = walk.run()
     add_ci_pipelines(snapshot, tree, origin, walk.all_paths)
-    return snapshot
+    if walk.memo is None:
+        return snapshot, set()
+    overlapping = walk.memo.overlapping(snapshot)
+    snapshot.files = walk.memo.finish()
+    return snapshot, overlapping

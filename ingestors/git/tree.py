@@ -62,6 +62,11 @@ class Tree(Protocol):
         """A hint: these files will be read soon (a tree may fetch them together)."""
         ...
 
+    def blob(self, path: str) -> str | None:
+        """The file's git blob id: the same id, the same bytes. None when the tree cannot
+        tell (a plain folder, a symbolic link, no such file)."""
+        ...
+
 
 @dataclass
 class MemoryTree:
@@ -72,6 +77,9 @@ class MemoryTree:
 
     def prefetch(self, paths: Sequence[str]) -> None:
         pass
+
+    def blob(self, path: str) -> str | None:
+        return None
 
     def read(self, path: str) -> str:
         try:
@@ -98,6 +106,9 @@ class DirTree:
 
     def prefetch(self, paths: Sequence[str]) -> None:
         pass
+
+    def blob(self, path: str) -> str | None:
+        return None
 
     def read(self, path: str) -> str:
         """Only a regular file inside the folder, by the rules of :mod:`ingestors.git.files`."""
@@ -159,6 +170,10 @@ class GitTree:
 
     def paths(self) -> list[str]:
         return sorted(self._blobs)
+
+    def blob(self, path: str) -> str | None:
+        found = self._blobs.get(path)
+        return None if found is None or path in self._links else found[0]
 
     def read(self, path: str) -> str:
         """The committed file's text: a symbolic link is followed while it stays in the
@@ -290,12 +305,14 @@ def is_remote(source: str) -> bool:
 
 @dataclass(frozen=True)
 class Checkout:
-    """An opened source: its files, the commit (None for a plain folder) and a display URL."""
+    """An opened source: its files, the commit (None for a plain folder), a display URL and,
+    for a remote, the branch or tag read (the one asked for, else the default branch)."""
 
     tree: Tree
     commit: str | None
     repo: str
     prefix: str
+    ref: str | None = None  # a remote's ref as asked, or its default branch
 
 
 @contextmanager
@@ -312,8 +329,9 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
             target = Path(tmp) / "repo.git"
             _git(["clone", "--bare", "--quiet", source, str(target)], source=display)
             commit = _resolve(target, ref, display)
+            read = ref or _default_branch(target, display)
             with closing(GitTree(target, commit, "", display)) as tree:
-                yield Checkout(tree, commit, strip_credentials(source), "")
+                yield Checkout(tree, commit, strip_credentials(source), "", read)
         return
     path = Path(source).expanduser()
     if not path.exists():
@@ -348,6 +366,15 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
     commit = _resolve(top, ref, display)
     with closing(GitTree(top, commit, prefix, display)) as tree:
         yield Checkout(tree, commit, str(top), prefix)
+
+
+def _default_branch(git_dir: Path, source: str) -> str | None:
+    """The branch HEAD names in a clone (None when HEAD is detached)."""
+    try:
+        name = _git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=git_dir, source=source)
+    except SourceUnavailableError:
+        return None
+    return name.strip() or None
 
 
 def _resolve(git_dir: Path, ref: str | None, source: str) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
 from graph.port import GraphStore, RunRecord
 from ingestors.client import api_fetcher, open_client, read_api
-from ingestors.contract import Fetch, SourceType
+from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.errors import SourceConfigError, SourceUnavailableError
 from ingestors.github.config import DEFAULT_API_URL, GithubSource
-from ingestors.github.get import get_org
+from ingestors.github.get import get_org, get_scope
 from ingestors.github.payload import OrgPayload, load_recorded
 from ingestors.github.transform import SOURCE_TYPE, transform_org
 from ingestors.http import ETagCache, Sleep
@@ -30,9 +30,12 @@ async def read_github(
     token: str | None,
     cache: ETagCache | None = None,
     sleep: Sleep = asyncio.sleep,
+    scope: Scope = (),
 ) -> Snapshot:
     """Read the organisation (get) and transform it; answers are remembered (ETags) for the
-    process's life unless ``cache`` is given. Raises an IngestError when it cannot."""
+    process's life unless ``cache`` is given. With a ``scope`` (``github:ORG/REPO``,
+    ``github:ORG/teams``), only those repositories and teams are read. Raises an IngestError
+    when it cannot."""
     if token is None and config.api_url == DEFAULT_API_URL:
         raise SourceConfigError(
             config.name,
@@ -49,6 +52,10 @@ async def read_github(
     client = open_client(
         config, config.api_url, headers=headers, max_wait=config.max_wait, cache=cache, sleep=sleep
     )
+    if scope:
+        return await read_api(
+            client, lambda c: get_scope(c, config, lookup, token, scope), transform
+        )
     return await read_api(client, lambda c: get_org(c, config, lookup, token), transform)
 
 
@@ -58,16 +65,23 @@ def github_fetcher(
     *,
     cache: ETagCache | None = None,
     sleep: Sleep = asyncio.sleep,
+    scope: Scope = (),
 ) -> Fetch:
-    """The fetch of a GitHub source with its own ``cache`` and ``sleep`` (for tests)."""
+    """The fetch of a GitHub source (or of a ``scope`` of it) with its own ``cache`` and
+    ``sleep`` (for tests)."""
 
     async def read(config: GithubSource, lookup: CatalogLookup, *, token: str | None) -> Snapshot:
-        return await read_github(config, lookup, token=token, cache=cache, sleep=sleep)
+        return await read_github(config, lookup, token=token, cache=cache, sleep=sleep, scope=scope)
 
     return api_fetcher(read)(source, lookup or CatalogLookup(None))
 
 
-GITHUB = SourceType(SOURCE_TYPE, GithubSource, api_fetcher(read_github))
+def github_scoped_fetcher(source: GithubSource, lookup: CatalogLookup, scope: Scope) -> Fetch:
+    """The fetch of some repositories (``github:ORG/REPO``) or the teams of a source."""
+    return github_fetcher(source, lookup, scope=scope)
+
+
+GITHUB = SourceType(SOURCE_TYPE, GithubSource, api_fetcher(read_github), github_scoped_fetcher)
 
 
 async def ingest_recorded(

@@ -13,10 +13,12 @@ in the payload and does not stop the others; only the repository list itself is 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
 from ingestors.errors import IngestError
-from ingestors.git.transform import Origin, transform_tree
+from ingestors.git.get import checkout_origin
+from ingestors.git.transform import transform_tree
 from ingestors.git.tree import open_source
 from ingestors.github.config import GithubSource
 from ingestors.github.payload import Json, OrgPayload, RepoPayload, TeamPayload
@@ -41,7 +43,7 @@ def read_descriptors(url: str, branch: str | None, catalog_path: str) -> Snapsho
         paths = checkout.tree.paths()
         if not any(p == entry or p.startswith(f"{entry}/") for p in paths):
             return None
-        origin = Origin(checkout.repo, checkout.commit, checkout.prefix)
+        origin = checkout_origin(checkout)
         return transform_tree(checkout.tree, origin, (entry,))
 
 
@@ -202,4 +204,58 @@ async def get_org(
         except ApiError as exc:
             payload.errors["teams"] = str(exc)
     payload.stats = {"repositories": len(repos)}
+    return payload
+
+
+def scoped_repos(source: GithubSource, scope: Sequence[str]) -> tuple[list[str], bool]:
+    """The repository names a scope names (``github:acme/payments``), and whether it names
+    the organisation's teams (``github:acme/teams``)."""
+    prefix = f"github:{source.org}/".lower()
+    names: list[str] = []
+    teams = False
+    for part in scope:
+        if not part.lower().startswith(prefix):
+            continue
+        name = part[len(prefix) :].split("/", 1)[0]
+        if name.lower() == "teams":
+            teams = True
+        elif name.lower() != "environments" and name not in names:
+            names.append(name)
+    return names, teams
+
+
+async def get_scope(
+    client: ApiClient,
+    source: GithubSource,
+    lookup: CatalogLookup,
+    token: str | None,
+    scope: Sequence[str],
+) -> OrgPayload:
+    """Read only the repositories (and teams) ``scope`` names: one call per repository for
+    what it is now, then its descriptors, Actions and deployments as a full read does. A
+    repository that is gone (404), moved to another owner, or no longer kept by the
+    filters is listed in ``gone``, so its entities go."""
+    payload = OrgPayload(org=source.org, partial=True)
+    names, teams = scoped_repos(source, scope)
+    catalog = await lookup.refs_by_annotation(PROJECT_SLUG_ANNOTATION) if names else {}
+    for name in names:
+        try:
+            repo = await client.get_json(f"repos/{source.org}/{name}")
+        except NotFoundError:
+            payload.gone.append(name)
+            continue
+        owner = str((repo.get("owner") or {}).get("login", source.org))
+        why = source.wants(repo)
+        if owner.lower() != source.org.lower() or why is not None:
+            payload.gone.append(name)
+            if why is not None:
+                payload.passed_over.append(f"{repo.get('full_name')}: {why}")
+            continue
+        payload.repos.append(await get_repo(client, source, repo, token, catalog))
+    if teams and source.teams:
+        try:
+            await get_teams(client, source, payload)
+        except ApiError as exc:
+            payload.errors["teams"] = str(exc)
+    payload.stats = {"repositories": len(payload.repos)}
     return payload

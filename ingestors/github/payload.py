@@ -57,6 +57,10 @@ class OrgPayload:
     errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    # a scoped read: only some repositories (and perhaps the teams) were read; ``gone`` names
+    # the scoped repositories that no longer exist here (their entities go)
+    partial: bool = False
+    gone: list[str] = field(default_factory=list)
 
 
 def _read(path: Path) -> Any:

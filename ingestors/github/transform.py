@@ -346,7 +346,8 @@ def transform_org(payload: OrgPayload, source: GithubSource) -> Snapshot:
         components = _components(item)
         _pipelines(b, item, components)
         _deployments(b, item, components)
-    _add_environments(b)
+    if not payload.partial:  # an environment's components come from every repository
+        _add_environments(b)
     _teams(b)
     b.snapshot.events = [
         EventRetention("build", ("pipeline",), "startedAt", source.builds_per_pipeline),
@@ -358,4 +359,5 @@ def transform_org(payload: OrgPayload, source: GithubSource) -> Snapshot:
         ),
     ]
     b.snapshot.stats = dict(payload.stats)
+    b.snapshot.scope_gone = bool(payload.gone)
     return b.snapshot

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ingestors.client import api_fetcher, open_client, read_api
-from ingestors.contract import SourceType
+from ingestors.client import api_fetcher, open_client, read_api, read_token
+from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.gitlab.config import GitlabSource
-from ingestors.gitlab.get import get_group
+from ingestors.gitlab.get import get_group, get_scope
 from ingestors.gitlab.payload import GroupPayload
 from ingestors.gitlab.transform import SOURCE_TYPE, transform_group
 from ingestors.http import Sleep
@@ -25,8 +25,10 @@ async def read_gitlab(
     token: str | None,
     sleep: Sleep = asyncio.sleep,
     max_wait: float = 60.0,
+    scope: Scope = (),
 ) -> Snapshot:
-    """Read the group (get) and transform it; raises an IngestError when it cannot be listed."""
+    """Read the group (get) and transform it; raises an IngestError when it cannot be listed.
+    With a ``scope`` (``gitlab/<project path>``), only those projects are read."""
 
     def transform(payload: GroupPayload) -> Snapshot:
         snapshot = transform_group(
@@ -40,7 +42,10 @@ async def read_gitlab(
 
     headers = {"PRIVATE-TOKEN": token} if token else {}
     client = open_client(config, config.api_url, headers=headers, sleep=sleep, max_wait=max_wait)
-    snapshot = await read_api(client, lambda c: get_group(c, config, lookup), transform)
+    if scope:
+        snapshot = await read_api(client, lambda c: get_scope(c, config, lookup, scope), transform)
+    else:
+        snapshot = await read_api(client, lambda c: get_group(c, config, lookup), transform)
     if not token:
         snapshot.warnings.insert(
             0,
@@ -50,4 +55,13 @@ async def read_gitlab(
     return snapshot
 
 
-GITLAB = SourceType(SOURCE_TYPE, GitlabSource, api_fetcher(read_gitlab))
+def gitlab_scoped_fetcher(source: GitlabSource, lookup: CatalogLookup, scope: Scope) -> Fetch:
+    """The fetch of some projects (``gitlab/<path>``) of a GitLab source."""
+
+    async def fetch() -> Snapshot:
+        return await read_gitlab(source, lookup, token=read_token(source), scope=scope)
+
+    return fetch
+
+
+GITLAB = SourceType(SOURCE_TYPE, GitlabSource, api_fetcher(read_gitlab), gitlab_scoped_fetcher)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import posixpath
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -272,4 +272,38 @@ async def get_group(client: ApiClient, config: GitlabSource, lookup: CatalogLook
             payload.failed[str(project["path_with_namespace"])] = str(result)
         else:
             payload.skipped.append(result)
+    return payload
+
+
+async def get_scope(
+    client: ApiClient, config: GitlabSource, lookup: CatalogLookup, scope: Sequence[str]
+) -> GroupPayload:
+    """Read only the projects ``scope`` names (``gitlab/<path>``): one call each for what it
+    is now, then as a full read does. A project that is gone (404) or no longer in the
+    group is listed in ``gone``, so its entities go."""
+    linked = await lookup.refs_by_annotation(GITLAB_SLUG_ANNOTATION)
+    payload = GroupPayload(config.group, config.catalog_path, partial=True)
+    group = config.group.lower()
+    for part in dict.fromkeys(scope):
+        path = part.removeprefix("gitlab/")
+        try:
+            project = await client.get_json(f"projects/{quote(path, safe='')}")
+        except NotFoundError:
+            payload.gone.append(path)
+            continue
+        full = str(project.get("path_with_namespace", path))
+        within = full.lower().startswith(f"{group}/")
+        if not within or (project.get("archived") and not config.archived):
+            payload.gone.append(path)
+            continue
+        try:
+            result = await get_project(client, config, project, linked)
+        except ApiError as exc:
+            payload.failed[full] = str(exc)
+            continue
+        if isinstance(result, ProjectPayload):
+            payload.projects.append(result)
+        else:  # nothing to read there now: what it had goes, as after a full read
+            payload.skipped.append(result)
+            payload.gone.append(path)
     return payload

@@ -46,3 +46,7 @@ class GroupPayload:
     projects: list[ProjectPayload] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # a scoped read: only some projects were read; ``gone`` the scoped ones that no longer
+    # exist in the group (their entities go)
+    partial: bool = False
+    gone: list[str] = field(default_factory=list)

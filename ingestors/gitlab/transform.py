@@ -133,7 +133,9 @@ def transform_group(
         snapshot.errors.append(
             RunError(f"project {path} could not be read: {reason}; its entities were kept", path)
         )
-    if payload.failed:
+    if payload.partial:
+        pass  # an environment's components come from every project: the next full read
+    elif payload.failed:
         # A failed project's components may be deployed to them: keep environments as they were.
         snapshot.keep_files.add(ENVIRONMENTS_SCOPE)
         if environments:
@@ -145,6 +147,7 @@ def transform_group(
         for environment in environments.values():
             _add(snapshot, _environment_entity(environment), environment.first_seen, defer=True)
     snapshot.skipped.extend(payload.skipped)
+    snapshot.scope_gone = bool(payload.gone)
     snapshot.events = [
         EventRetention("build", ("pipeline",), "startedAt", builds_per_pipeline),
         EventRetention(

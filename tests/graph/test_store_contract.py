@@ -7,14 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from graph.fields import entity_uid
 from graph.port import (
+    SOURCE_PATH_ANNOTATION,
+    Delivery,
     Direction,
     EntityFilter,
+    EntityRecord,
     EntityState,
     FieldCondition,
     GraphStore,
     KindCount,
+    LocationRecord,
     RunError,
     RunRecord,
+    SourceFile,
 )
 from tests.factories import record, rel
 
@@ -459,3 +464,156 @@ async def test_backstage_filter_sets_are_an_or_of_ands_over_dot_paths(store: Gra
     ]
     assert await refs((FieldCondition(kind, ("component' OR 1=1 --",)),)) == []
     assert await refs((FieldCondition("spec.type", ("website",)), FieldCondition("nope"))) == []
+
+
+async def test_locations_are_kept_unique_on_type_and_target_and_deleted_by_id(
+    store: GraphStore,
+) -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = LocationRecord(
+        id="a1",
+        type="url",
+        target="https://github.com/acme/x/blob/main/catalog-info.yaml",
+        source="location-a1",
+        url="https://github.com/acme/x",
+        created_at=at,
+        ref="main",
+        paths=("catalog-info.yaml",),
+    )
+    second = LocationRecord(
+        id="b2",
+        type="url",
+        target="file:///srv/y",
+        source="location-b2",
+        url="file:///srv/y",
+        created_at=at + timedelta(seconds=1),
+    )
+
+    assert await store.add_location(first) == first
+    assert await store.add_location(second) == second
+    again = dataclasses.replace(first, id="c3", source="location-c3")
+    assert await store.add_location(again) == first  # same type and target: the stored one
+
+    assert await store.get_locations() == [first, second]
+    assert await store.get_locations(["b2", "nope"]) == [second]
+    assert await store.delete_location("a1") == first
+    assert await store.delete_location("a1") is None
+    assert await store.get_locations() == [second]
+
+
+def _at(ref: str, path: str) -> EntityRecord:
+    return record(ref, annotations={SOURCE_PATH_ANNOTATION: path})
+
+
+async def test_scoped_cleanup_deletes_only_inside_the_scope(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "gh",
+        "r1",
+        [
+            _at("component:default/pay", "github:acme/pay"),
+            _at("pipeline:default/pay-ci", "github:acme/pay/actions"),
+            _at("component:default/payroll", "github:acme/payroll"),
+            _at("component:default/ledger", "github:acme/ledger"),
+        ],
+    )
+    await store.upsert_relations(
+        "gh",
+        "r1",
+        [
+            rel("component:default/pay", "dependsOn", "component:default/ledger"),
+            rel("component:default/ledger", "dependsOn", "component:default/pay"),
+        ],
+    )
+    await store.upsert_entities("gh", "r2", [_at("component:default/pay", "github:acme/pay")])
+
+    summary = await store.stale("gh", "r2", ["github:acme/pay"])
+    deleted = await store.delete_stale("gh", "r2", ["github:acme/pay"])
+
+    assert (summary.source_total, summary.stale_refs) == (4, ["pipeline:default/pay-ci"])
+    assert deleted == {"pipeline": 1}
+    remaining = await store.get_entities(
+        [
+            "component:default/pay",
+            "pipeline:default/pay-ci",
+            "component:default/payroll",
+            "component:default/ledger",
+        ]
+    )
+    assert sorted(remaining) == [
+        "component:default/ledger",
+        "component:default/pay",
+        "component:default/payroll",
+    ]
+    relations = await store.get_relations(["component:default/pay"], Direction.BOTH)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [
+        ("component:default/ledger", "component:default/pay")
+    ]
+
+
+async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: GraphStore) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    first = Delivery("github:1", "gh", "push", at, ("github:acme/pay",))
+    replay = Delivery("github:1", "gh", "push", at + timedelta(seconds=1))
+    other = Delivery("github:2", "gh", "repository.deleted", at + timedelta(seconds=2))
+    elsewhere = Delivery("gitlab:3", "gl", "push", at)
+
+    recorded = [await store.record_delivery(d) for d in (first, replay, other, elsewhere)]
+    waiting = await store.waiting_deliveries(["gh"], 10)
+    await store.take_deliveries(["github:1"], "run-1")
+    after = await store.waiting_deliveries(["gh", "gl"], 10)
+    pruned = await store.prune_deliveries(at + timedelta(minutes=1))
+
+    assert recorded == [True, False, True, True]
+    assert waiting == [first, other]
+    assert [d.id for d in after] == ["gitlab:3", "github:2"]
+    assert pruned == 1
+    assert await store.record_delivery(first) is True
+
+
+async def test_restamp_keeps_errors_and_only_relations_leaving_the_keys(store: GraphStore) -> None:
+    await store.upsert_entities(
+        "src", "r1", [record("component:default/a"), record("component:default/b")]
+    )
+    await store.upsert_entities("other", "x1", [record("component:default/c")])
+    await store.upsert_relations(
+        "src",
+        "r1",
+        [
+            rel("component:default/a", "dependsOn", "component:default/b"),
+            rel("component:default/b", "dependsOn", "component:default/a"),
+        ],
+    )
+    await store.touch("src", "r1", ["component:default/a"], "spec.owner: is required")
+    await store.upsert_entities("src", "r2", [record("component:default/b")])
+
+    restamped = await store.restamp(
+        "src", "r2", ["component:default/a", "component:default/c", "component:default/gone"]
+    )
+    await store.delete_stale("src", "r2")
+
+    assert restamped == ["component:default/a"]
+    kept = await store.get_entities(["component:default/a", "component:default/c"])
+    assert (kept["component:default/a"].error, kept["component:default/a"].run_id) == (
+        "spec.owner: is required",
+        "r2",
+    )
+    assert kept["component:default/c"].run_id == "x1"
+    relations = await store.get_relations(["component:default/a"], Direction.OUT)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [
+        ("component:default/a", "component:default/b")
+    ]
+    assert await store.get_relations(["component:default/b"], Direction.OUT) == []
+
+
+async def test_source_files_are_kept_per_source_and_path(store: GraphStore) -> None:
+    a = SourceFile("a/catalog-info.yaml", "b1", "d1", ("component:default/a",), ("a/api.yaml",))
+    b = SourceFile("b/catalog-info.yaml", "b2", "d1", ("component:default/b",))
+    await store.update_source_files("src", [a, b], [])
+    await store.update_source_files("other", [a], [])
+    changed = dataclasses.replace(a, blob="b3", keys=())
+
+    await store.update_source_files("src", [changed], ["b/catalog-info.yaml"])
+
+    assert await store.source_files("src") == {"a/catalog-info.yaml": changed}
+    assert await store.source_files("other") == {"a/catalog-info.yaml": a}
+    assert await store.source_files("none") == {}

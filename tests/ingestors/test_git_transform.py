@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from catalog.rules import KindRules
 from graph.port import RunError
+from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Snapshot
+from ingestors.snapshot import Snapshot, admit_kinds
 from tests.gitrepo import API_WITH_TEXT
 
 ORIGIN = Origin("/srv/shop", None)
@@ -417,7 +419,45 @@ def test_location_annotations_are_set_for_a_git_commit() -> None:
     repo = "git:https://git.example.com/acme/shop.git@0123abcd"
     assert annotations == {
         "backstage.io/managed-by-location": f"{repo}:services/payments/catalog-info.yaml",
+        "backstage.io/managed-by-origin-location": f"{repo}:services/payments/catalog-info.yaml",
         "backstage.io/source-location": f"{repo}:services/payments/",
+        SOURCE_PATH_ANNOTATION: "services/payments/catalog-info.yaml",
+    }
+
+
+@pytest.mark.parametrize(
+    ("repo", "blob", "tree", "edit"),
+    [
+        (
+            "https://github.com/acme/shop",
+            "https://github.com/acme/shop/blob/main/services/payments/catalog-info.yaml",
+            "https://github.com/acme/shop/tree/main/services/payments/",
+            "https://github.com/acme/shop/edit/main/services/payments/catalog-info.yaml",
+        ),
+        (
+            "https://gitlab.example.com/acme/platform/shop",
+            "https://gitlab.example.com/acme/platform/shop/-/blob/main/services/payments/catalog-info.yaml",
+            "https://gitlab.example.com/acme/platform/shop/-/tree/main/services/payments/",
+            "https://gitlab.example.com/acme/platform/shop/-/edit/main/services/payments/catalog-info.yaml",
+        ),
+    ],
+)
+def test_location_annotations_on_github_and_gitlab_are_backstage_web_urls(
+    repo: str, blob: str, tree: str, edit: str
+) -> None:
+    registered = "url:https://github.com/acme/shop/tree/main"
+    origin = Origin(repo, "0123abcd", ref="main", web=web_repo(repo), root=registered)
+    files = {"services/payments/catalog-info.yaml": component("payments")}
+
+    snapshot = transform(files, origin=origin)
+
+    annotations = snapshot.descriptors[0].entity.metadata.annotations
+    assert annotations == {
+        "backstage.io/managed-by-location": f"url:{blob}",
+        "backstage.io/managed-by-origin-location": registered,
+        "backstage.io/source-location": f"url:{tree}",
+        "backstage.io/view-url": blob,
+        "backstage.io/edit-url": edit,
         SOURCE_PATH_ANNOTATION: "services/payments/catalog-info.yaml",
     }
 
@@ -515,6 +555,8 @@ def test_unknown_kind_is_rejected() -> None:
     text = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gizmo\nspec: {}\n"
 
     snapshot = transform({"catalog-info.yaml": text + "---\n" + component("ok")})
+    assert refs(snapshot) == {"component:default/ok", "widget:default/gizmo"}
+    admit_kinds(snapshot, KindRules())  # the runner's first phase
 
     assert refs(snapshot) == {"component:default/ok"}
     assert [r.ref for r in snapshot.rejected] == ["widget:default/gizmo"]

@@ -70,6 +70,7 @@ class FakeGitlab:
         self.server.route("GET", f"{API}/groups/{quote(GROUP, safe='')}/projects", self._projects)
         for project in self.projects:
             path = project["path_with_namespace"]
+            self.server.route("GET", f"{API}/projects/{quote(path, safe='')}", self._by_path(path))
             base = f"{API}/projects/{project['id']}"
             for file in self.files.get(path, {}):
                 self.server.route(
@@ -84,6 +85,13 @@ class FakeGitlab:
                 )
             self.server.route("GET", f"{base}/environments", self._environments(path))
             self.server.route("GET", f"{base}/deployments", self._deployments(path))
+
+    def _by_path(self, path: str) -> Any:
+        def handler(request: Request) -> Reply:
+            found = [p for p in self.projects if p["path_with_namespace"] == path]
+            return (200, RATE_LIMIT, found[0]) if found else _error(404, "404 Project Not Found")
+
+        return handler
 
     def project(self, path: str) -> dict[str, Any]:
         return next(p for p in self.projects if p["path_with_namespace"] == path)

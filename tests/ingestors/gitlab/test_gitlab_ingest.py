@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -52,7 +53,11 @@ def gitlab() -> Iterator[FakeGitlab]:
 
 
 async def _run(
-    store: GraphStore, gitlab: FakeGitlab, waits: Waits | None = None, **options: object
+    store: GraphStore,
+    gitlab: FakeGitlab,
+    waits: Waits | None = None,
+    scope: tuple[str, ...] = (),
+    **options: object,
 ) -> RunRecord:
     config = GitlabSource.model_validate(
         {"name": "acme-gitlab", "group": "acme/platform", "apiUrl": gitlab.api_url, **options}
@@ -60,10 +65,17 @@ async def _run(
 
     async def fetch() -> Snapshot:
         return await read_gitlab(
-            config, CatalogLookup(store), token=TOKEN, sleep=waits or Waits(), max_wait=60
+            config,
+            CatalogLookup(store),
+            token=TOKEN,
+            sleep=waits or Waits(),
+            max_wait=60,
+            scope=scope,
         )
 
-    return await run_ingestion(store, source="acme-gitlab", source_type="gitlab", fetch=fetch)
+    return await run_ingestion(
+        store, source="acme-gitlab", source_type="gitlab", fetch=fetch, scope=scope
+    )
 
 
 async def _relations(store: GraphStore, key: str) -> set[tuple[str, str, str]]:
@@ -165,6 +177,25 @@ async def test_a_deleted_project_is_cleaned_up(store: GraphStore, gitlab: FakeGi
     production = await store.get_entities(["environment:default/production"])
     assert production["environment:default/production"].document["spec"]["components"] == [
         "component:default/payments"
+    ]
+
+
+async def test_a_scoped_run_reads_one_project_and_cleans_up_only_there(
+    store: GraphStore, gitlab: FakeGitlab
+) -> None:
+    await _run(store, gitlab)
+    before = await store.get_entities(PAYMENTS_KEYS)
+    gitlab.server.requests.clear()
+    gitlab.projects = [p for p in gitlab.projects if p["path_with_namespace"] != SEARCH]
+
+    run = await _run(store, gitlab, scope=(f"gitlab/{SEARCH}",))
+
+    assert (run.status, run.scope) == ("SUCCEEDED", [f"gitlab/{SEARCH}"])
+    assert await _present(store, SEARCH_KEYS) == []
+    after = await store.get_entities(PAYMENTS_KEYS)
+    assert {k: e.run_id for k, e in after.items()} == {k: e.run_id for k, e in before.items()}
+    assert [r.path for r in gitlab.server.requests] == [
+        f"/api/v4/projects/{quote(SEARCH, safe='')}"
     ]
 
 

@@ -1,0 +1,23 @@
+"""The scaffolder of a serving or working process, built from the settings."""
+
+from __future__ import annotations
+
+from api.settings import Settings
+from graph.port import GraphStore
+from ingestors.scheduler import default_owner_id
+from scaffolder.actions.contract import Services
+from scaffolder.service import Scaffolder
+
+
+def start_scaffolder(store: GraphStore, settings: Settings, *, run_tasks: bool) -> Scaffolder:
+    """The process's scaffolder; with ``run_tasks`` its worker claims and runs tasks."""
+    services = Services(integrations=settings.git_integrations())
+    scaffolder = Scaffolder.for_store(
+        store,
+        default_owner_id(),
+        run_tasks=run_tasks,
+        services=services,
+        timeout=settings.task_timeout,
+    )
+    scaffolder.start()
+    return scaffolder

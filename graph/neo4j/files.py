@@ -1,0 +1,63 @@
+"""What each file of a source produced (:class:`graph.port.SourceFiles`) as
+``(:SourceFile {id, source, path, blob, deps, keys, follows})``, ``id`` being source and path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import LiteralString
+
+from graph.neo4j.connection import Connection
+from graph.port import SourceFile
+
+READ: LiteralString = """
+MATCH (f:SourceFile) WHERE f.source = $source
+RETURN collect([f.path, f.blob, f.deps, f.keys, f.follows]) AS files
+"""
+
+DELETE: LiteralString = """
+MATCH (f:SourceFile) WHERE f.id IN $ids
+DELETE f
+"""
+
+UPSERT: LiteralString = """
+UNWIND $rows AS row
+MERGE (f:SourceFile {id: row.id})
+SET f += row
+"""
+
+#: rows per write
+BATCH = 5000
+
+
+def _id(source: str, path: str) -> str:
+    return f"{source}\n{path}"
+
+
+async def source_files(db: Connection, source: str) -> dict[str, SourceFile]:
+    (row,) = await db.read(db.statement(READ, source=source))
+    return {
+        path: SourceFile(path, blob, deps, tuple(keys or ()), tuple(follows or ()))
+        for path, blob, deps, keys, follows in row["files"]
+    }
+
+
+async def update_source_files(
+    db: Connection, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
+) -> None:
+    if deletes:
+        ids = [_id(source, path) for path in deletes]
+        await db.write(db.statement(DELETE, ids=ids))
+    rows = [
+        {
+            "id": _id(source, f.path),
+            "source": source,
+            "path": f.path,
+            "blob": f.blob,
+            "deps": f.deps,
+            "keys": list(f.keys),
+            "follows": list(f.follows),
+        }
+        for f in upserts
+    ]
+    for start in range(0, len(rows), BATCH):
+        await db.write(db.statement(UPSERT, rows=rows[start : start + BATCH]))
