@@ -16,7 +16,7 @@ from graph.conditions import PAIR_SEPARATOR, Condition, required_kinds, resolve_
 from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
 from graph.neo4j.schema import REL_TYPES
 from graph.port import EntityFilter, Order
-from graph.search import search_tokens
+from graph.search import KIND_ORDER, OTHER_KIND, TIER_STEP, search_rank, search_tokens
 
 #: Full-text fields with boosts mirroring the SQLite adapter's bm25 weights.
 SEARCH_FIELDS: tuple[tuple[str, int], ...] = (
@@ -64,10 +64,17 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
         query = search_query(flt.search)
         if query is None:
             return None
-        params["search"] = query
-        source = (
-            "CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node AS e, score"
+        rank = search_rank(flt.search, flt.kinds)
+        params.update(
+            search=query,
+            search_keys=list(rank.keys),
+            search_text=rank.text,
+            demoted=list(rank.demoted),
+            kind_rank={kind: i for i, kind in enumerate(KIND_ORDER)},
+            other_kind=OTHER_KIND,
+            tier=TIER_STEP,
         )
+        source = SEARCH_SOURCE
     if flt.kinds:
         conditions.append("e.kind IN $kinds")
         params["kinds"] = lookup_keys(flt.kinds)
@@ -118,6 +125,36 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
     return EntityMatch(source, tuple(conditions), params)
 
 
+#: The full-text matches with their score, and the entity the text names as a ref (score 0).
+SEARCH_SOURCE: LiteralString = """CALL () {
+  CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node, score
+  RETURN node AS e, score
+  UNION ALL
+  MATCH (e:Ref:Entity) WHERE e.key IN $search_keys RETURN e, 0.0 AS score
+}
+WITH e, max(score) AS score"""
+
+_KIND_RANK: LiteralString = "coalesce($kind_rank[e.kind], $other_kind)"
+_PREFIX: LiteralString = (
+    "(toLower(e.name) STARTS WITH $search_text "
+    "OR toLower(coalesce(e.title, '')) STARTS WITH $search_text)"
+)
+#: graph.search.relevance in Cypher, over ``e`` and its full-text ``score``.
+RELEVANCE: LiteralString = (
+    "((CASE WHEN e.key IN $search_keys OR toLower(e.name) = $search_text "
+    "OR toLower(coalesce(e.title, '')) = $search_text THEN "
+    + _KIND_RANK
+    + " WHEN e.kind IN $demoted THEN CASE WHEN "
+    + _PREFIX
+    + " THEN 3 * $tier + "
+    + _KIND_RANK
+    + " ELSE 4 * $tier END ELSE CASE WHEN "
+    + _PREFIX
+    + " THEN $tier + "
+    + _KIND_RANK
+    + " ELSE 2 * $tier END END) + 0.5 / (1.0 + CASE WHEN score > 0.0 THEN score ELSE 0.0 END))"
+)
+
 #: Backstage's filter sets over ``$sets``: a list of sets, each a list of conditions
 #: (:func:`_condition`); one statement text whatever the filter, every value a parameter.
 FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE CASE c.match
@@ -149,7 +186,7 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
     Order.NAME: ("toLower(e.name)", "ASC"),
     Order.KIND: ("e.kind", "ASC"),
     Order.UPDATED_AT: ("e.updated_at", "DESC"),
-    Order.RELEVANCE: ("-score", "ASC"),  # lower first, like SQLite's bm25 rank
+    Order.RELEVANCE: (RELEVANCE, "ASC"),  # graph.search.relevance, lower first
 }
 
 

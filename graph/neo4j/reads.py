@@ -3,8 +3,8 @@ facets) through the queries :mod:`graph.neo4j.filters` builds. Reads return thei
 collected into one (``collect``): the async driver pays for each record it receives.
 
 Listing orders and cursors are the SQLite adapter's: a cursor holds the sort value of the
-last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or ``-score`` of the
-full-text match, lower first) and its key.
+last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or the relevance of
+:mod:`graph.search`, lower first) and its key.
 """
 
 from __future__ import annotations
