@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.errors import UserInputError
 from schema.filters import FilterArguments, takes_filters
-from schema.inputs import decode_cursor, encode_cursor, page_size
+from schema.inputs import MAX_PAGE, decode_cursor, encode_cursor, page_size, parse_input_ref
 from schema.paging import PageInfo
 from schema.related import preload_related
 
@@ -156,3 +156,15 @@ async def resolve_entity_facets(
         Facet(field=f, values=[FacetValue(value=v, count=n) for v, n in counts[f]])
         for f in dict.fromkeys(fields)
     ]
+
+
+async def resolve_entities_by_refs(info: Info, refs: list[str]) -> list[Entity | None]:
+    """The entities ``refs`` name, in their order; null where a ref names no entity. One
+    store call for them all (the loader's batch)."""
+    if len(refs) > MAX_PAGE:
+        raise UserInputError(
+            f"refs: at most {MAX_PAGE} refs per call, got {len(refs)}; split the list"
+        )
+    keys = [parse_input_ref(ref, f"refs[{i}]").key for i, ref in enumerate(refs)]
+    found = await info.context.loaders.entities.load_many(keys)
+    return [to_graphql(stored) if stored else None for stored in found]
