@@ -115,10 +115,13 @@ class FieldCondition:
     """One condition of a Backstage filter set: the entity has the dot path ``path`` (any
     case; :mod:`graph.fields` says what the paths are), with one of ``values`` unless that is
     empty. Values match case-insensitively. ``relations.<type>`` (forward or inverse type,
-    any case) holds when the entity has such a relation, to one of ``values`` (refs)."""
+    any case) holds when the entity has such a relation, to one of ``values`` (refs).
+    ``negated``: the condition holds exactly when it would not (``path`` absent, or none of
+    ``values``)."""
 
     path: str
     values: tuple[str, ...] = ()
+    negated: bool = False
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ class Query:
     )
     entity_facets: list[Facet] = strawberry.field(
         resolver=resolve_entity_facets,
-        description="Value counts of kind, namespace, spec.type, spec.lifecycle, "
-        "metadata.tags or owner over the entities matching the filters.",
+        description="Value counts over the entities matching the filters, most frequent "
+        "first (at most 100 per field): kind, namespace, spec.type, spec.lifecycle, "
+        "metadata.tags, owner or source, or any dot path as Backstage's facets "
+        "(metadata.labels.x, metadata.annotations.x, relations.ownedBy, spec.*).",
     )
     dependencies: DependencyGraph = strawberry.field(
         resolver=resolve_dependencies,

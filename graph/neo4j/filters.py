@@ -157,7 +157,7 @@ RELEVANCE: LiteralString = (
 
 #: Backstage's filter sets over ``$sets``: a list of sets, each a list of conditions
 #: (:func:`_condition`); one statement text whatever the filter, every value a parameter.
-FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE CASE c.match
+FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE c.negated <> CASE c.match
   WHEN 'field' THEN CASE WHEN size(c.pairs) = 0 THEN c.path IN e.field_keys
                     ELSE ANY(p IN c.pairs WHERE p IN e.field_lpairs) END
   WHEN 'out' THEN EXISTS { MATCH (e)-[r]->(t:Ref)
@@ -178,6 +178,7 @@ def _condition(condition: Condition) -> dict[str, Any]:
         "pairs": condition.pairs,
         "type": REL_TYPES.get(condition.rel_type, ""),
         "values": list(condition.values),
+        "negated": condition.negated,
     }
 
 

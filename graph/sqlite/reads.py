@@ -214,6 +214,11 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
 
 def _condition_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
     """One condition as SQL over ``entities e``; its values are the parameters ``:<name>*``."""
+    sql = _holds_sql(condition, name, params)
+    return f"NOT ({sql})" if condition.negated else sql
+
+
+def _holds_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
     if condition.match is Match.NEVER:
         return "0 = 1"
     values = f"(SELECT value FROM json_each(:{name}_values))"

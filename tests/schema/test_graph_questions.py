@@ -70,10 +70,14 @@ async def test_facets_for_a_sidebar(demo: Client) -> None:
     assert sum(facets["owner"].values()) == 21
 
 
-async def test_unknown_facet_field_is_a_user_error(demo: Client) -> None:
-    errors = await demo.errors('{ entityFacets(fields: ["color"]) { field } }')
+async def test_a_path_no_entity_has_is_an_empty_facet_and_an_empty_one_an_error(
+    demo: Client,
+) -> None:
+    data = await demo.query('{ entityFacets(fields: ["color"]) { field values { value } } }')
+    errors = await demo.errors('{ entityFacets(fields: [" "]) { field } }')
 
-    assert errors[0]["message"].startswith("unknown facet fields color")
+    assert data["entityFacets"] == [{"field": "color", "values": []}]
+    assert errors[0]["message"].startswith("fields: a facet field is empty")
 
 
 async def test_data_quality_lists(backstage: Client) -> None:
