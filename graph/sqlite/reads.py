@@ -24,9 +24,10 @@ from graph.port import (
     StoredEntity,
     StoredRelation,
 )
-from graph.search import KIND_ORDER, OTHER_KIND, TIER_STEP, fts5_query, search_rank
+from graph.search import fts5_query
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
+from graph.sqlite.search import RELEVANCE, search_sql
 
 #: Sort expression and direction of each order (the key always breaks ties, ascending).
 _ORDER_VALUES: dict[Order, tuple[str, str]] = {
@@ -34,28 +35,8 @@ _ORDER_VALUES: dict[Order, tuple[str, str]] = {
     Order.NAME: ("lower(e.name)", "ASC"),
     Order.KIND: ("e.kind", "ASC"),
     Order.UPDATED_AT: ("e.updated_at", "DESC"),
-    Order.RELEVANCE: ("", "ASC"),  # _RELEVANCE
+    Order.RELEVANCE: ("", "ASC"),  # graph.sqlite.search.RELEVANCE
 }
-
-_KIND_RANK = (
-    "CASE e.kind "
-    + " ".join(f"WHEN '{kind}' THEN {rank}" for rank, kind in enumerate(KIND_ORDER))
-    + f" ELSE {OTHER_KIND} END"
-)
-_PREFIX = (
-    "(substr(lower(e.name), 1, length(:search_text)) = :search_text "
-    "OR substr(lower(coalesce(e.title, '')), 1, length(:search_text)) = :search_text)"
-)
-#: graph.search.relevance in SQL, over ``entities e`` left-joined to the bm25 rank ``s``.
-_RELEVANCE = (
-    "((CASE WHEN e.key IN (SELECT value FROM json_each(:search_keys)) "
-    "OR lower(e.name) = :search_text OR lower(coalesce(e.title, '')) = :search_text "
-    f"THEN {_KIND_RANK} "
-    "WHEN e.kind IN (SELECT value FROM json_each(:demoted)) "
-    f"THEN CASE WHEN {_PREFIX} THEN {3 * TIER_STEP} + {_KIND_RANK} ELSE {4 * TIER_STEP} END "
-    f"ELSE CASE WHEN {_PREFIX} THEN {TIER_STEP} + {_KIND_RANK} ELSE {2 * TIER_STEP} END END) "
-    "+ 0.5 / (1.0 + max(-coalesce(s.rank, 0.0), 0.0)))"
-)
 
 #: facet field -> (value expression, joins) over ``entities e``.
 _FACETS: dict[str, tuple[str, str]] = {
@@ -193,22 +174,7 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
         params["text_paths"] = json_list([p.lower() for p in flt.text.paths])
         params["text_term"] = flt.text.term.lower()
     if flt.search is not None:
-        query = fts5_query(flt.search)
-        if query is None:
-            clauses.append("0 = 1")
-        else:
-            # the full-text matches, and the entity the text names as a ref
-            clauses.append(
-                "(e.key IN (SELECT key FROM entity_search WHERE entity_search MATCH :search) "
-                "OR e.key IN (SELECT value FROM json_each(:search_keys)))"
-            )
-            rank = search_rank(flt.search, flt.kinds)
-            params.update(
-                search=query,
-                search_keys=json_list(rank.keys),
-                search_text=rank.text,
-                demoted=json_list(rank.demoted),
-            )
+        clauses.append(search_sql(flt.search, flt.kinds, params))
     return " AND ".join(clauses), params
 
 
@@ -275,7 +241,7 @@ async def list_entities(
     value, direction = _ORDER_VALUES[order]
     join = ""
     if order is Order.RELEVANCE:
-        value = _RELEVANCE
+        value = RELEVANCE
         join = (
             "LEFT JOIN (SELECT key AS hit_key, bm25(entity_search, 0.0, 10.0, 5.0, 1.0, 3.0) "
             "AS rank FROM entity_search WHERE entity_search MATCH :search) s "
