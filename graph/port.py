@@ -394,10 +394,13 @@ class EntityReader(Protocol):
         first: int,
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
+        backward: bool = False,
     ) -> Page:
         """Entities matching ``flt`` in ``order``, the page after ``after`` (a cursor from an
         earlier page, or for ``Order.KEY`` a plain key). ``Order.RELEVANCE`` without a
-        search orders by key."""
+        search orders by key. ``backward``: the ``first`` entities just before ``after``
+        (the last ``first`` when it is None), still in ``order``; ``has_next`` then says
+        whether more come before them."""
         ...
 
     async def count_entities(self, flt: EntityFilter) -> int: ...

@@ -108,8 +108,22 @@ async def resolve_entities(
         EntityOrder | None,
         strawberry.argument(description="Default: RELEVANCE when searching, else by ref."),
     ] = None,
+    last: Annotated[
+        int | None,
+        strawberry.argument(
+            description="Page backward: the last entities (1-100) before "
+            "`before`, or of the whole list."
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        strawberry.argument(description="A `startCursor` (or edge cursor) to page back from."),
+    ] = None,
 ) -> EntityConnection:
-    size = page_size(first)
+    backward = last is not None or before is not None
+    if backward and after:
+        raise UserInputError("give after (paging forward) or before (paging back), not both")
+    size = page_size(last) if backward else page_size(first)
     flt = await filters.build(info)
     if order_by is None:
         order = Order.RELEVANCE if flt.search else Order.KEY
@@ -118,11 +132,11 @@ async def resolve_entities(
     if order is Order.RELEVANCE and not flt.search:
         raise UserInputError("orderBy: RELEVANCE needs a search")
     position = None
-    if after:
-        value, key = decode_cursor(after, f"entities:{order.value}")
+    if after or before:
+        value, key = decode_cursor(after or before or "", f"entities:{order.value}")
         position = Cursor(value, key)
     store = info.context.store
-    page = await store.list_entities(flt, size, position, order)
+    page = await store.list_entities(flt, size, position, order, backward)
     for stored in page.entities:
         info.context.loaders.entities.prime(stored.key, stored)
     if page.entities and _nodes_ask_for_relations(info.selected_fields):
@@ -136,7 +150,10 @@ async def resolve_entities(
         filter=flt,
         edges=edges,
         page_info=PageInfo(
-            has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
+            has_next_page=before is not None if backward else page.has_next,
+            has_previous_page=page.has_next if backward else after is not None,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
         ),
     )
 

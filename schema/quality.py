@@ -10,7 +10,7 @@ from graph.port import Orphan as StoredOrphan
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.inputs import decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo
+from schema.paging import PageInfo, page_info
 
 
 @strawberry.type(description="A relation with an end that is not an entity.")
@@ -91,9 +91,8 @@ async def resolve_dangling(
                 ),
             )
         )
-    end = edges[-1].cursor if edges else None
     return DanglingRelationConnection(
-        edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
+        edges=edges, page_info=page_info(edges, page.has_next, after is not None)
     )
 
 
@@ -112,5 +111,4 @@ async def resolve_orphans(
         OrphanEdge(cursor=encode_cursor("orphans", item.entity.key), node=_orphan(item))
         for item in items
     ]
-    end = edges[-1].cursor if edges else None
-    return OrphanConnection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end))
+    return OrphanConnection(edges=edges, page_info=page_info(edges, more, after is not None))

@@ -191,18 +191,26 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
 }
 
 
-def list_query(match: EntityMatch, order: Order) -> LiteralString:
-    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``: one row whose
-    ``page`` holds up to ``$limit`` pairs of entity and sort value."""
+def list_query(match: EntityMatch, order: Order, backward: bool = False) -> LiteralString:
+    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key`` (``backward``:
+    before them, read the other way): one row whose ``page`` holds up to ``$limit`` pairs of
+    entity and sort value."""
+    key_compare: LiteralString = "<" if backward else ">"
+    key_direction: LiteralString = "DESC" if backward else "ASC"
     if order is Order.KEY:
         return (
-            match.clause("e.key > $after_key")
-            + " WITH e ORDER BY e.key LIMIT $limit RETURN collect(["
+            match.clause("e.key " + key_compare + " $after_key")
+            + " WITH e ORDER BY e.key "
+            + key_direction
+            + " LIMIT $limit RETURN collect(["
             + ENTITY_FIELDS
             + ", e.key]) AS page"
         )
     value, direction = ORDER_VALUES[order]
     compare: LiteralString = "<" if direction == "DESC" else ">"
+    if backward:
+        compare = ">" if direction == "DESC" else "<"
+        direction = "DESC" if direction == "ASC" else "ASC"
     return (
         match.clause()
         + " WITH e, "
@@ -210,10 +218,14 @@ def list_query(match: EntityMatch, order: Order) -> LiteralString:
         + " AS sort_value"
         + " WHERE $after_value IS NULL OR sort_value "
         + compare
-        + " $after_value OR (sort_value = $after_value AND e.key > $after_key)"
+        + " $after_value OR (sort_value = $after_value AND e.key "
+        + key_compare
+        + " $after_key)"
         + " WITH e, sort_value ORDER BY sort_value "
         + direction
-        + ", e.key LIMIT $limit RETURN collect(["
+        + ", e.key "
+        + key_direction
+        + " LIMIT $limit RETURN collect(["
         + ENTITY_FIELDS
         + ", sort_value]) AS page"
     )

@@ -231,6 +231,7 @@ async def list_entities(
     first: int,
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
+    backward: bool = False,
 ) -> Page:
     where, params = _filter_sql(flt)
     search = fts5_query(flt.search) if flt.search is not None else None
@@ -248,6 +249,11 @@ async def list_entities(
             "ON s.hit_key = e.key"
         )
     compare = "<" if direction == "DESC" else ">"
+    key_compare, key_direction = ">", "ASC"
+    if backward:  # read the listing the other way from the cursor, then turn the page round
+        compare = "<" if compare == ">" else ">"
+        direction = "ASC" if direction == "DESC" else "DESC"
+        key_compare, key_direction = "<", "DESC"
     params.update(
         after_value=after.value if after else None,
         after_key=after.key if after else None,
@@ -256,13 +262,13 @@ async def list_entities(
     sql = (
         f"SELECT {ENTITY_COLUMNS}, {value} AS sort_value FROM entities e {join} "
         f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
-        f"OR ({value} = :after_value AND e.key > :after_key)) "
-        f"ORDER BY {value} {direction}, e.key LIMIT :limit"
+        f"OR ({value} = :after_value AND e.key {key_compare} :after_key)) "
+        f"ORDER BY {value} {direction}, e.key {key_direction} LIMIT :limit"
     )
 
     def read(conn: sqlite3.Connection) -> Page:
         rows = db.execute(conn, sql, params).fetchall()[: first + 1]
-        page = rows[:first]
+        page = rows[:first][::-1] if backward else rows[:first]
         entities = [stored_entity(r) for r in page]
         cursors = [Cursor(r[-1], e.key) for r, e in zip(page, entities, strict=True)]
         return Page(entities, has_next=len(rows) > first, cursors=cursors)

@@ -113,8 +113,9 @@ class SqliteStore:
         first: int,
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
+        backward: bool = False,
     ) -> Page:
-        return await reads.list_entities(self._db, flt, first, after, order)
+        return await reads.list_entities(self._db, flt, first, after, order, backward)
 
     async def count_entities(self, flt: EntityFilter) -> int:
         return await reads.count_entities(self._db, flt)

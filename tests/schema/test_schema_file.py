@@ -31,6 +31,8 @@ FIXED_QUERY_FIELDS: dict[str, tuple[str, dict[str, tuple[str, object]]]] = {
             "first": ("Int", 25),
             "after": ("String", None),
             "filter": ("[EntityFilter!]", None),
+            "last": ("Int", None),
+            "before": ("String", None),
         },
     ),
     "entitiesByRefs": ("[Entity]!", {"refs": ("[String!]!", None)}),

@@ -1,0 +1,68 @@
+"""Relay both ways: ``last``/``before`` on ``entities``, ``pageInfo { hasPreviousPage
+startCursor }`` on every connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.factories import record
+from tests.schema.conftest import Client
+
+PAGE = """query ($first: Int, $after: String, $last: Int, $before: String, $search: String) {
+  entities(first: $first, after: $after, last: $last, before: $before, search: $search) {
+    edges { cursor node { ref } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+
+async def _page(client: Client, **variables: Any) -> tuple[list[str], dict[str, Any]]:
+    data = (await client.query(PAGE, **variables))["entities"]
+    return [e["node"]["ref"].split("/")[-1] for e in data["edges"]], data["pageInfo"]
+
+
+async def test_last_and_before_walk_back_to_the_start(client: Client) -> None:
+    names = [f"svc-{i}" for i in range(7)]
+    await client.store.upsert_entities(
+        "test", "r1", [record(f"component:default/{n}", description="svc") for n in names]
+    )
+
+    for search in (None, "svc"):  # in key order, and in relevance order
+        forward, _ = await _page(client, first=100, search=search)
+        walked: list[str] = []
+        refs, info = await _page(client, last=3, search=search)
+        assert info["hasNextPage"] is False
+        while True:
+            walked = refs + walked
+            if not info["hasPreviousPage"]:
+                break
+            refs, info = await _page(client, last=3, before=info["startCursor"], search=search)
+            assert info["hasNextPage"] is True
+        assert walked == forward
+
+    first, info = await _page(client, first=2)
+    assert info["hasPreviousPage"] is False
+    assert info["startCursor"] is not None
+    second, info = await _page(client, first=2, after=info["endCursor"])
+    assert second == names[2:4] and info["hasPreviousPage"] is True
+    back, info = await _page(client, last=2, before=info["startCursor"])
+    assert back == first and info["hasPreviousPage"] is False and info["hasNextPage"] is True
+
+
+async def test_after_and_before_together_are_refused(client: Client) -> None:
+    errors = await client.errors(PAGE, after="x", before="y")
+
+    assert "not both" in errors[0]["message"]
+
+
+async def test_every_connection_has_start_cursor_and_has_previous_page(client: Client) -> None:
+    data = await client.query(
+        """{ ingestionRuns { pageInfo { hasPreviousPage startCursor } }
+             orphans { pageInfo { hasPreviousPage startCursor } }
+             danglingRelations { pageInfo { hasPreviousPage startCursor } } }"""
+    )
+
+    assert all(
+        connection["pageInfo"] == {"hasPreviousPage": False, "startCursor": None}
+        for connection in data.values()
+    )
