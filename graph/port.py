@@ -468,6 +468,14 @@ class GraphQuestions(Protocol):
         ordered by key, after the key ``after``; and whether more follow."""
         ...
 
+    async def count_dangling(self) -> int:
+        """How many relations :meth:`dangling` lists in all."""
+        ...
+
+    async def count_orphans(self) -> int:
+        """How many entities :meth:`orphans` lists in all."""
+        ...
+
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         """Refs of entities owned by the owners; with ``include_subgroups``, also by every
         group below them through ``childOf``, transitively."""

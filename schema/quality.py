@@ -37,8 +37,19 @@ class DanglingRelationEdge:
     node: DanglingRelation
 
 
+async def _dangling_count(info: Info) -> int:
+    """Counted only when asked for."""
+    return await info.context.store.count_dangling()
+
+
+async def _orphan_count(info: Info) -> int:
+    """Counted only when asked for."""
+    return await info.context.store.count_orphans()
+
+
 @strawberry.type
 class DanglingRelationConnection:
+    total_count: int = strawberry.field(resolver=_dangling_count)
     edges: list[DanglingRelationEdge]
     page_info: PageInfo
 
@@ -58,6 +69,7 @@ class OrphanEdge:
 
 @strawberry.type
 class OrphanConnection:
+    total_count: int = strawberry.field(resolver=_orphan_count)
     edges: list[OrphanEdge]
     page_info: PageInfo
 

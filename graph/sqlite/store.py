@@ -158,6 +158,12 @@ class SqliteStore:
     async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
         return await questions.orphans(self._db, first, after)
 
+    async def count_dangling(self) -> int:
+        return await questions.count_dangling(self._db)
+
+    async def count_orphans(self) -> int:
+        return await questions.count_orphans(self._db)
+
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         return await questions.owned_by(self._db, owner_keys, include_subgroups)
 

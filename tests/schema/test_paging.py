@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import record
+from tests.factories import record, rel
 from tests.schema.conftest import Client
 
 PAGE = """query ($first: Int, $after: String, $last: Int, $before: String, $search: String) {
@@ -66,3 +66,24 @@ async def test_every_connection_has_start_cursor_and_has_previous_page(client: C
         connection["pageInfo"] == {"hasPreviousPage": False, "startCursor": None}
         for connection in data.values()
     )
+
+
+async def test_every_connection_has_a_total_count(client: Client) -> None:
+    await client.store.upsert_entities(
+        "test", "r1", [record("component:default/a"), record("component:default/b")]
+    )
+    await client.store.upsert_relations(
+        "test", "r1", [rel("component:default/a", "dependsOn", "component:default/ghost")]
+    )
+
+    data = await client.query(
+        """{ entities { totalCount } ingestionRuns { totalCount }
+             orphans(first: 1) { totalCount } danglingRelations { totalCount } }"""
+    )
+
+    assert data == {
+        "entities": {"totalCount": 2},
+        "ingestionRuns": {"totalCount": 0},
+        "orphans": {"totalCount": 2},
+        "danglingRelations": {"totalCount": 1},
+    }
