@@ -3,29 +3,21 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from graph.port import FACET_FIELDS, Cursor, EntityFilter, Order
+from graph.port import FACET_FIELDS, Cursor, EntityFilter, FieldOrder
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.errors import UserInputError
 from schema.filters import FilterArguments, takes_filters
 from schema.inputs import MAX_PAGE, decode_cursor, encode_cursor, page_size, parse_input_ref
+from schema.ordering import EntityOrderBy, chosen_order, offset_page
 from schema.paging import PageInfo
 from schema.related import preload_related
-
-
-@strawberry.enum(description="How to order a listing; every order ends with the ref.")
-class EntityOrder(enum.Enum):
-    NAME = "name"
-    KIND = "kind"
-    UPDATED_AT = "updated_at"
-    RELEVANCE = "relevance"
 
 
 @strawberry.type
@@ -90,14 +82,6 @@ def _nodes_ask_for_relations(selected: Sequence[Selection]) -> bool:
     return False
 
 
-_ORDERS = {
-    EntityOrder.NAME: Order.NAME,
-    EntityOrder.KIND: Order.KIND,
-    EntityOrder.UPDATED_AT: Order.UPDATED_AT,
-    EntityOrder.RELEVANCE: Order.RELEVANCE,
-}
-
-
 @takes_filters("kind", "namespace", "owner", "tag", "search", "first", "after")
 async def resolve_entities(
     info: Info,
@@ -105,8 +89,8 @@ async def resolve_entities(
     first: int | None = 25,
     after: str | None = None,
     order_by: Annotated[
-        EntityOrder | None,
-        strawberry.argument(description="Default: RELEVANCE when searching, else by ref."),
+        EntityOrderBy | None,
+        strawberry.argument(description="Default: relevance when searching, else by ref."),
     ] = None,
     last: Annotated[
         int | None,
@@ -125,33 +109,36 @@ async def resolve_entities(
         raise UserInputError("give after (paging forward) or before (paging back), not both")
     size = page_size(last) if backward else page_size(first)
     flt = await filters.build(info)
-    if order_by is None:
-        order = Order.RELEVANCE if flt.search else Order.KEY
-    else:
-        order = _ORDERS[order_by]
-    if order is Order.RELEVANCE and not flt.search:
-        raise UserInputError("orderBy: RELEVANCE needs a search")
-    position = None
-    if after or before:
-        value, key = decode_cursor(after or before or "", f"entities:{order.value}")
-        position = Cursor(value, key)
+    order = chosen_order(order_by, bool(flt.search))
     store = info.context.store
-    page = await store.list_entities(flt, size, position, order, backward)
-    for stored in page.entities:
+    if isinstance(order, FieldOrder):
+        by_offset = await offset_page(store, flt, order, size, after, before, backward)
+        found, cursors = by_offset.entities, by_offset.cursors
+        has_next, has_previous = by_offset.has_next, by_offset.has_previous
+    else:
+        position = None
+        if after or before:
+            value, key = decode_cursor(after or before or "", f"entities:{order.value}")
+            position = Cursor(value, key)
+        page = await store.list_entities(flt, size, position, order, backward)
+        found = page.entities
+        cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
+        has_next = before is not None if backward else page.has_next
+        has_previous = page.has_next if backward else after is not None
+    for stored in found:
         info.context.loaders.entities.prime(stored.key, stored)
-    if page.entities and _nodes_ask_for_relations(info.selected_fields):
-        await preload_related(info, [stored.key for stored in page.entities])
-    cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
+    if found and _nodes_ask_for_relations(info.selected_fields):
+        await preload_related(info, [stored.key for stored in found])
     edges = [
         EntityEdge(cursor=cursor, node=to_graphql(stored))
-        for cursor, stored in zip(cursors, page.entities, strict=True)
+        for cursor, stored in zip(cursors, found, strict=True)
     ]
     return EntityConnection(
         filter=flt,
         edges=edges,
         page_info=PageInfo(
-            has_next_page=before is not None if backward else page.has_next,
-            has_previous_page=page.has_next if backward else after is not None,
+            has_next_page=has_next,
+            has_previous_page=has_previous,
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         ),

@@ -160,17 +160,22 @@ async def test_listing_filters_and_orders(demo: Client) -> None:
     assert await refs('annotation: "github.com/project-slug=northwind/shipment-tracker"') == [
         "component:default/shipment-tracker"
     ]
-    names = [r.split("/")[-1] for r in await refs('kind: "user", orderBy: NAME')]
+    names = [
+        r.split("/")[-1] for r in await refs('kind: "user", orderBy: {field: "metadata.name"}')
+    ]
     assert names == sorted(names)
     searched = await refs('search: "shipment"')
     assert searched and all("shipment" in r for r in searched[:3])
 
 
 async def test_cursor_of_another_order_is_refused(demo: Client) -> None:
-    data = await demo.query("{ entities(first: 2, orderBy: NAME) { pageInfo { endCursor } } }")
+    data = await demo.query(
+        '{ entities(first: 2, orderBy: {field: "metadata.name"}) { pageInfo { endCursor } } }'
+    )
 
     errors = await demo.errors(
-        "query ($after: String) { entities(after: $after, orderBy: KIND) { totalCount } }",
+        'query ($after: String) { entities(after: $after, orderBy: {field: "kind"}) '
+        "{ totalCount } }",
         after=data["entities"]["pageInfo"]["endCursor"],
     )
 

@@ -87,3 +87,64 @@ async def test_every_connection_has_a_total_count(client: Client) -> None:
         "orphans": {"totalCount": 2},
         "danglingRelations": {"totalCount": 1},
     }
+
+
+ORDERED = """query ($orderBy: EntityOrderBy, $first: Int, $after: String, $last: Int,
+                    $before: String) {
+  entities(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+    totalCount edges { node { ref } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+
+async def test_order_by_any_field_and_direction_pages_both_ways(client: Client) -> None:
+    lifecycles = ["production", "experimental", "deprecated", None, "production", "alpha"]
+    await client.store.upsert_entities(
+        "test",
+        "r1",
+        [
+            record(f"component:default/c{i}", spec={"lifecycle": lc} if lc else {})
+            for i, lc in enumerate(lifecycles)
+        ],
+    )
+
+    async def walk(order: dict[str, str], **start: Any) -> list[str]:
+        data = (await client.query(ORDERED, orderBy=order, first=100))["entities"]
+        whole = [e["node"]["ref"].split("/")[-1] for e in data["edges"]]
+        forward: list[str] = []
+        after = None
+        while True:
+            page = (await client.query(ORDERED, orderBy=order, first=2, after=after))["entities"]
+            forward += [e["node"]["ref"].split("/")[-1] for e in page["edges"]]
+            assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        backward: list[str] = []
+        before = None
+        while True:
+            page = (await client.query(ORDERED, orderBy=order, last=4, before=before))["entities"]
+            backward = [e["node"]["ref"].split("/")[-1] for e in page["edges"]] + backward
+            if not page["pageInfo"]["hasPreviousPage"]:
+                break
+            before = page["pageInfo"]["startCursor"]
+        assert forward == whole == backward, order
+        return whole
+
+    # without the field last in either direction, ties by ref
+    assert await walk({"field": "spec.lifecycle"}) == ["c5", "c2", "c1", "c0", "c4", "c3"]
+    assert await walk({"field": "Spec.Lifecycle", "direction": "DESC"}) == [
+        "c0", "c4", "c1", "c2", "c5", "c3",
+    ]  # fmt: skip
+    assert await walk({"field": "metadata.name", "direction": "DESC"}) == [
+        "c5", "c4", "c3", "c2", "c1", "c0",
+    ]  # fmt: skip
+    assert await walk({"field": "metadata.name"}) == ["c0", "c1", "c2", "c3", "c4", "c5"]
+
+
+async def test_one_way_orders_are_refused_the_other_way(client: Client) -> None:
+    updated = await client.errors(ORDERED, orderBy={"field": "updatedAt"})
+    relevance = await client.errors(ORDERED, orderBy={"field": "relevance"})
+
+    assert "give direction: DESC" in updated[0]["message"]
+    assert "relevance needs a search" in relevance[0]["message"]
