@@ -1,6 +1,7 @@
 """The Starlette application: GraphQL at ``/graphql`` (GraphiQL in a browser), ``/healthz``,
 ``/readyz``, ``/metrics`` (open on loopback, else behind a token: :mod:`api.metrics`). The
-store (and, with configured sources, the scheduler) is opened in the lifespan and closed there.
+store and the scheduler (configured sources and registered locations) are opened in the lifespan
+and closed there.
 
 ``/graphql`` sits behind bearer authentication (:mod:`api.auth`) and a body size cap
 (:mod:`api.body_limit`); the schema enforces depth, alias, cost and time limits
@@ -52,6 +53,7 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
@@ -138,7 +140,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
                     code=OPERATION_RESOLUTION_FAILURE,
                 )
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 query,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -158,6 +160,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             raise RequestError(error.as_http_error_reason(request_adapter.method)) from None
         except MissingQueryError:
             raise RequestError("the request has no `query`") from None
+        self._runtime.metrics.count_refusals(result.errors)
+        return result
 
     def create_response(
         self,
@@ -184,7 +188,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             principal=who.name,
             scope=who.scope,
             scheduler=runtime.scheduler,
-            sources=runtime.settings.sources,
+            sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -209,6 +213,7 @@ def query_limits(settings: Settings) -> QueryLimits:
             max_operations=settings.max_operations,
             max_fragments=settings.max_fragments,
             max_directives=settings.max_directives,
+            max_repeats=settings.max_repeats,
         ),
     )
 
@@ -261,23 +266,32 @@ def create_app(
             await active.setup()
         runtime.store = active
         loop: asyncio.Task[None] | None = None
+        follow: asyncio.Task[None] | None = None
         try:
             if settings.demo:
                 await load_demo(active, settings)
-            if settings.sources:
-                runtime.scheduler = Scheduler(
-                    active,
-                    settings.sources,
-                    SystemClock(),
-                    default_owner_id(),
-                    run_retention=settings.run_retention,
-                    policy=RunPolicy(settings.max_delete_share),
-                    observer=runtime.metrics,
+            # Configured sources and the locations registered over the catalog API.
+            runtime.scheduler = Scheduler(
+                active,
+                settings.sources,
+                SystemClock(),
+                default_owner_id(),
+                run_retention=settings.run_retention,
+                policy=RunPolicy(settings.max_delete_share),
+                observer=runtime.metrics,
+            )
+            await sync_locations(active, runtime.scheduler, settings.location_refresh)
+            if settings.scheduler:
+                loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+                follow = asyncio.create_task(
+                    follow_locations(active, runtime.scheduler, settings.location_refresh),
+                    name="locations",
                 )
-                if settings.scheduler:
-                    loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
             yield
         finally:
+            if follow is not None:
+                follow.cancel()
+                await asyncio.gather(follow, return_exceptions=True)
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
@@ -340,7 +354,11 @@ def create_app(
         Mount(
             "/api/catalog",
             CatalogApi(
-                lambda: runtime.store, authenticator, max_body_bytes=settings.max_body_bytes
+                lambda: runtime.store,
+                authenticator,
+                max_body_bytes=settings.max_body_bytes,
+                scheduler=lambda: runtime.scheduler,
+                location_refresh=settings.location_refresh,
             ),
         ),
     ]

@@ -33,6 +33,7 @@ from ingestors.contract import format_duration
 from ingestors.git import SOURCE_TYPE, ingest_git
 from ingestors.git.transform import NO_DESCRIPTORS, Origin, transform_tree
 from ingestors.git.tree import DirTree
+from ingestors.locations import follow_locations, sync_locations
 from ingestors.registry import SOURCE_TYPES
 from ingestors.runner import RunPolicy
 from ingestors.schedule import next_slot
@@ -396,7 +397,8 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Run the configured sources on their schedules, without serving the API.
+    """Run the configured sources, and the locations registered over the catalog API, on
+    their schedules, without serving the API.
 
     For deployments with several API replicas (serve them with --no-scheduler): any number
     of workers may run; a lease in the store keeps one run per source at a time. SIGTERM
@@ -422,7 +424,11 @@ def worker(
         scheduler = _scheduler(graph, settings, observer=metrics)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
+        await sync_locations(graph, scheduler, settings.location_refresh)
         running = asyncio.create_task(scheduler.run(), name="scheduler")
+        follow = asyncio.create_task(
+            follow_locations(graph, scheduler, settings.location_refresh), name="locations"
+        )
         http, server = serve_task(
             worker_app(settings, graph, metrics, alive=lambda: not running.done()), settings
         )
@@ -449,8 +455,9 @@ def worker(
             await running
             await asyncio.gather(*stopping)
         finally:
+            follow.cancel()
             server.should_exit = True
-            await asyncio.gather(http, return_exceptions=True)
+            await asyncio.gather(http, follow, return_exceptions=True)
             await graph.close()
 
     try:

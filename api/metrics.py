@@ -1,4 +1,6 @@
-"""Prometheus metrics at ``GET /metrics``: ingestion runs per source and GraphQL operations.
+"""Prometheus metrics at ``GET /metrics``: ingestion runs per source, GraphQL operations,
+and GraphQL requests refused by a limit (``stagegraph_graphql_refusals_total{limit}``,
+the scan's refusals before parsing included).
 
 One :class:`Metrics` per app, on its own registry (several apps in one process, as in
 tests, do not collide). It is the scheduler's run observer and the factory of the GraphQL
@@ -23,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
+from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -45,6 +48,24 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATION_NAMES = 100
+# The limits a refusal can name (README, "Limits"): a fixed label set.
+LIMITS = frozenset(
+    {
+        "length",
+        "tokens",
+        "operations",
+        "fragments",
+        "directives",
+        "nesting",
+        "repeats",
+        "merges",
+        "depth",
+        "aliases",
+        "introspection",
+        "cost",
+        "timeout",
+    }
+)
 
 
 class _SinceLastSuccess(Collector):
@@ -120,6 +141,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
             registry=r,
         )
+        self.refusals = Counter(
+            "stagegraph_graphql_refusals",
+            "GraphQL requests refused by a limit (schema.limits, schema.scan), by the limit.",
+            ["limit"],
+            registry=r,
+        )
         self.store_queries = Histogram(
             "stagegraph_graphql_store_queries",
             "Store statements per GraphQL operation.",
@@ -192,6 +219,15 @@ class Metrics:
 
     def extension(self) -> SchemaExtension:
         return _OperationMetrics(self)
+
+    def count_refusals(self, errors: Iterable[GraphQLError] | None) -> None:
+        """Counts each limit named by ``errors`` (their ``extensions.limit``); the app calls
+        this for every answer, since a document the scan refuses before parsing never
+        reaches the operation extension."""
+        for error in errors or ():
+            limit = (error.extensions or {}).get("limit")
+            if isinstance(limit, str) and limit in LIMITS:
+                self.refusals.labels(limit).inc()
 
     def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     max_directives: int = Field(
         default=50, ge=0, description="Most directives (@skip, @include) in one document."
     )
+    max_repeats: int = Field(
+        default=30,
+        ge=1,
+        description="Most copies of one field (one response name) in one selection set.",
+    )
     max_merges: int = Field(
         default=20_000,
         ge=1,
@@ -180,6 +185,11 @@ class Settings(BaseSettings):
     )
     run_retention: Duration = Field(
         default=timedelta(days=30), description="Run records older than this are pruned."
+    )
+    location_refresh: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Locations registered over the catalog API (POST /api/catalog/locations) "
+        "are read again this often.",
     )
     config: Path | None = Field(
         default=None, description="The config file (stagegraph.yaml) these settings came from."

@@ -13,7 +13,8 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`EntityReader`: by key, listings, counts, facets;
 - :class:`GraphQuestions`: traversal, impact, paths, ownership, dangling refs, orphans;
 - :class:`RunLog`: ingestion run records;
-- :class:`Leases`: one run per source across processes.
+- :class:`Leases`: one run per source across processes;
+- :class:`Locations`: locations registered at run time (git sources kept in the store).
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -318,6 +319,23 @@ class StaleSummary:
     stale_kinds: dict[str, int]
 
 
+@dataclass(frozen=True)
+class LocationRecord:
+    """A location registered at run time (Backstage's ``POST /locations``), kept in the store
+    so it outlives the process: ``type`` and ``target`` as registered, ``source`` the name
+    the entities read from it carry, and what that git source reads (``url`` at ``ref``,
+    limited to ``paths``)."""
+
+    id: str
+    type: str
+    target: str
+    source: str
+    url: str
+    created_at: datetime
+    ref: str | None = None
+    paths: tuple[str, ...] = ()
+
+
 class EntityWriter(Protocol):
     """Writing a source's entities and relations, each stamped with the source and its run
     id, and cleaning up what a run did not see. A source's writes never touch another
@@ -530,7 +548,24 @@ class Leases(Protocol):
         ...
 
 
-class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Protocol):
+class Locations(Protocol):
+    """Locations registered at run time, unique on (type, target)."""
+
+    async def add_location(self, location: LocationRecord) -> LocationRecord:
+        """Store ``location``, unless one with the same type and target is stored already:
+        returns the stored one (``location`` itself, or the one that was there)."""
+        ...
+
+    async def get_locations(self, ids: Sequence[str] | None = None) -> list[LocationRecord]:
+        """Every location (``ids`` None) or those with these ids, oldest first."""
+        ...
+
+    async def delete_location(self, id: str) -> LocationRecord | None:
+        """Remove the location with this id; returns it, or None when there was none."""
+        ...
+
+
+class GraphStore(EntityWriter, EntityReader, GraphQuestions, RunLog, Leases, Locations, Protocol):
     """The graph store port: every role together, plus the store's life cycle. Adapters open
     nothing in ``__init__``; ``setup`` connects. Code that needs only some roles types against
     those (the runner: :class:`EntityWriter`, :class:`EntityReader`, :class:`RunLog`; a lease:

@@ -19,7 +19,11 @@ from graph.port import EntityRecord
 #: Annotations that change with every commit; left out of the content hash so that a new
 #: commit that does not touch an entity leaves it "unchanged".
 VOLATILE_ANNOTATIONS = frozenset(
-    {"backstage.io/managed-by-location", "backstage.io/source-location"}
+    {
+        "backstage.io/managed-by-location",
+        "backstage.io/managed-by-origin-location",
+        "backstage.io/source-location",
+    }
 )
 
 

@@ -21,6 +21,7 @@ from ingestors.git import GIT
 from ingestors.github import GITHUB
 from ingestors.gitlab import GITLAB
 from ingestors.jenkins import JENKINS
+from ingestors.location import LOCATION
 from ingestors.lookup import CatalogLookup
 
 
@@ -130,7 +131,7 @@ _COMMON_KEYS = frozenset(
     {*SourceConfig.model_fields, *(f.alias for f in SourceConfig.model_fields.values() if f.alias)}
 )
 
-SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB, GITLAB, JENKINS])
+SOURCE_TYPES = SourceTypes([GIT, AWS, GITHUB, GITLAB, JENKINS, LOCATION])
 """The source types Stagegraph knows: one line per source package."""
 
 

@@ -154,7 +154,7 @@ class Scheduler:
         self._active: dict[str, _Active] = {}
         self._finished: OrderedDict[str, RunRecord] = OrderedDict()
         self._next: dict[str, datetime] = {}
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops: dict[str, asyncio.Task[None]] = {}
         self._started = False
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -226,10 +226,7 @@ class Scheduler:
         self._started = True
         started = self._clock.now()
         scheduled = [s for s in self._sources.values() if s.schedule is not None]
-        self._loops = [
-            asyncio.create_task(self._source_loop(s, started), name=f"schedule {s.name}")
-            for s in scheduled
-        ]
+        self._loops = {s.name: self._schedule(s, started) for s in scheduled}
         log.info(
             "scheduler %s started: %d sources, %d on a schedule",
             self._owner,
@@ -268,10 +265,56 @@ class Scheduler:
                 )
             await asyncio.wait(tasks)
         if self._loops:
-            await asyncio.gather(*self._loops, return_exceptions=True)
+            await asyncio.gather(*self._loops.values(), return_exceptions=True)
         self._next.clear()
         self._stopped.set()
         log.info("scheduler %s stopped", self._owner)
+
+    # -- sources taken on and let go at run time -------------------------------------------
+    def add_source(self, source: SourceConfig) -> None:
+        """Take on ``source`` (a location registered at run time): it runs on request from
+        now on and, while :meth:`run` is going and it has a schedule, on its schedule (its
+        first slot counts from now plus its ``initialDelay``)."""
+        if source.name in self._sources:
+            raise ValueError(f"a source is already named {source.name!r}")
+        if source.type not in self._types.names():
+            raise ValueError(f"source {source.name!r} has an unknown type {source.type!r}")
+        if self._stopping.is_set():
+            raise SchedulerStoppedError
+        self._sources[source.name] = source
+        self._locks[source.name] = asyncio.Lock()
+        if self._started and source.schedule is not None:
+            self._loops[source.name] = self._schedule(source, self._clock.now())
+
+    async def remove_source(self, name: str) -> None:
+        """Let go of the source: its schedule ends, and a run of it going on in this process
+        is cancelled (recorded FAILED; it deletes nothing) and waited for. Afterwards no run
+        of it starts here, so its data can be deleted safely."""
+        self._source(name)
+        async with self._locks[name]:
+            del self._sources[name]
+            loop = self._loops.pop(name, None)
+            if loop is not None:
+                loop.cancel()
+            active = self._active.get(name)
+            if active is not None:
+                active.run.cancel(
+                    Cancellation(
+                        "FAILED",
+                        "the source was removed while this run went on; it was cancelled and "
+                        "deleted nothing",
+                    )
+                )
+        waiting = {t for t in (loop, active.task if active else None) if t is not None}
+        if waiting:
+            await asyncio.wait(waiting)
+        self._next.pop(name, None)
+        self._locks.pop(name, None)
+
+    def _schedule(self, source: SourceConfig, started: datetime) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            self._source_loop(source, started), name=f"schedule {source.name}"
+        )
 
     async def _source_loop(self, source: SourceConfig, started: datetime) -> None:
         schedule = source.schedule

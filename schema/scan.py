@@ -14,6 +14,12 @@ The caps (:class:`DocumentCaps`) and what each counts:
 - **fragments**: ``fragment`` definitions.
 - **directives**: ``@`` uses, anywhere in the document.
 - **nesting**: braces, brackets and parentheses open at once (bounds the parser's recursion).
+- **repeats**: times one response name (a field's alias, or its name) is asked for in one
+  selection set. graphql-core's check that same-named fields can be merged compares them in
+  pairs, so 200 copies of one field cost 20,000 comparisons and 1,900 copies of `__typename`
+  stall the loop for tens of milliseconds after parsing; counted here, the same document is
+  refused before it is parsed. Fields that meet through fragments are not seen by the scan:
+  the merge budget (``QueryLimits.max_merges``) bounds those.
 
 The scan is a lexer, not a parser: a document it lets through may still be refused by the
 parser with a syntax error, and counts in an invalid document are approximate. In a valid
@@ -55,6 +61,7 @@ class DocumentCaps:
     max_fragments: int = 100
     max_directives: int = 50
     max_nesting: int = 64
+    max_repeats: int = 30
 
 
 _ADVICE = {
@@ -70,6 +77,10 @@ _ADVICE = {
         "use fewer @skip/@include; one on a parent field covers its children",
     ),
     "nesting": ("levels of nested braces, brackets or parentheses", "nest less deeply"),
+    "repeats": (
+        "copies of one field in a selection set",
+        "ask for each field once, and give copies with different arguments different aliases",
+    ),
 }
 
 
@@ -96,6 +107,12 @@ def scan_document(text: str, caps: DocumentCaps) -> Scan:
         return Scan(0, document_error("length", caps.max_length))
     operations = fragments = directives = nesting = 0
     in_header = False  # between a definition's keyword and its selection set
+    # One entry per open bracket: the response names counted in a selection set (a dict),
+    # or None for a bracket that holds arguments, values or variables (names there are not
+    # fields). ``previous`` is the token before, to tell a field from an alias's field name,
+    # a directive, a fragment spread or a type condition.
+    opened: list[dict[str, int] | None] = []
+    previous = ""
     for tokens, match in enumerate(_TOKEN.finditer(text), start=1):
         if tokens > caps.max_tokens:
             return Scan(operations, document_error("tokens", caps.max_tokens))
@@ -109,8 +126,12 @@ def scan_document(text: str, caps: DocumentCaps) -> Scan:
             nesting += 1
             if nesting > caps.max_nesting:
                 return Scan(operations, document_error("nesting", caps.max_nesting))
+            in_selection = first == "{" and (not opened or opened[-1] is not None)
+            opened.append({} if in_selection else None)
         elif first in _CLOSE:
             nesting = max(nesting - 1, 0)
+            if opened:
+                opened.pop()
         elif first == "@":
             directives += 1
             if directives > caps.max_directives:
@@ -123,6 +144,20 @@ def scan_document(text: str, caps: DocumentCaps) -> Scan:
                     return Scan(operations, document_error("fragments", caps.max_fragments))
             else:
                 operations += 1
+        elif opened and (first.isalpha() or first == "_") and previous not in _NOT_A_FIELD:
+            names = opened[-1]
+            if names is not None and not (token == "on" and previous == "..."):
+                count = names.get(token, 0) + 1
+                if count > caps.max_repeats:
+                    return Scan(operations, document_error("repeats", caps.max_repeats))
+                names[token] = count
         if operations > caps.max_operations:
             return Scan(operations, document_error("operations", caps.max_operations))
+        previous = token
     return Scan(operations)
+
+
+# A name after one of these in a selection set is not a response name: the field after an
+# alias (`a: field`), a directive (`@skip`), a spread fragment (`...Owner`) or a type
+# condition (`... on API`: `on` after `...` is skipped where it is read).
+_NOT_A_FIELD = frozenset({":", "@", "...", "on"})

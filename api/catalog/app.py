@@ -2,7 +2,8 @@
 
 Each request is authenticated as ``/graphql`` is (:class:`api.auth.Authenticator`: the same
 tokens, JWTs and anonymous read); reads (and ``validate-entity``) need the ``reader`` role,
-which every role has, deleting an entity the ``writer`` role.
+which every role has; deleting or refreshing an entity the ``writer`` role; registering,
+analyzing and removing locations the ``admin`` role.
 Errors of any kind, unknown routes included, are answered in Backstage's error shape
 (:mod:`api.catalog.errors`); a store that does not answer is a 503, anything unexpected a
 500 that says nothing of the code.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,11 +30,14 @@ from api.catalog.errors import (
     ServiceUnavailableError,
     error_response,
 )
+from api.catalog.locations import LocationRoutes
 from api.catalog.openapi import openapi_document
 from api.catalog.routes import Reads, json_response
 from api.catalog.writes import Writes
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import GraphStore
+from ingestors.locations import DEFAULT_REFRESH
+from ingestors.scheduler import Scheduler
 from schema.access import Role, role_allows
 
 log = logging.getLogger("stagegraph.api.catalog")
@@ -49,11 +54,19 @@ class CatalogApi:
         authenticator: Authenticator,
         *,
         max_body_bytes: int,
+        scheduler: Callable[[], Scheduler | None] = lambda: None,
+        location_refresh: timedelta = DEFAULT_REFRESH,
     ) -> None:
         self._store = store
         self._authenticator = authenticator
         reads = Reads(self._open_store, max_body_bytes)
         writes = Writes(self._open_store, max_body_bytes)
+        locations = LocationRoutes(
+            self._open_store,
+            scheduler,
+            refresh=location_refresh,
+            max_body_bytes=max_body_bytes,
+        )
         self._router = Router(
             routes=[
                 Route("/entities", self._guard(reads.entities, "reader"), methods=["GET"]),
@@ -79,6 +92,21 @@ class CatalogApi:
                 ),
                 Route("/entity-facets", self._guard(reads.facets, "reader"), methods=["GET"]),
                 Route("/validate-entity", self._guard(writes.validate, "reader"), methods=["POST"]),
+                Route("/locations", self._guard(locations.list, "reader"), methods=["GET"]),
+                Route("/locations", self._guard(locations.create, "admin"), methods=["POST"]),
+                Route("/locations/{id}", self._guard(locations.by_id, "reader"), methods=["GET"]),
+                Route(
+                    "/locations/{id}", self._guard(locations.delete, "admin"), methods=["DELETE"]
+                ),
+                Route(
+                    "/locations/by-entity/{kind}/{namespace}/{name}",
+                    self._guard(locations.by_entity, "reader"),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/analyze-location", self._guard(locations.analyze, "admin"), methods=["POST"]
+                ),
+                Route("/refresh", self._guard(locations.refresh, "writer"), methods=["POST"]),
                 Route("/openapi.json", self._openapi, methods=["GET"]),
             ],
             default=self._not_found,

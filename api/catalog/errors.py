@@ -9,6 +9,7 @@ Every error response body is ``{"error": {"name", "message"}, "request": {"metho
     ├── AuthenticationError    401 (no token, or one that is not valid)
     ├── NotAllowedError        403 (a valid token whose role may not do this)
     ├── NotFoundError          404 (no such entity, or no such route)
+    ├── ConflictError          409 (a location with this target is registered already)
     └── ServiceUnavailableError 503 (the store does not answer)
 """
 
@@ -47,6 +48,11 @@ class NotAllowedError(CatalogApiError):
 class NotFoundError(CatalogApiError):
     status = 404
     name = "NotFoundError"
+
+
+class ConflictError(CatalogApiError):
+    status = 409
+    name = "ConflictError"
 
 
 class ServiceUnavailableError(CatalogApiError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.catalog.openapi_locations import LOCATION_PATHS, LOCATION_SCHEMAS
+
 Json = dict[str, Any]
 
 
@@ -327,7 +329,7 @@ PATHS: Json = {
     "/entities/by-name/{kind}/{namespace}/{name}/ancestry": {
         "get": {
             "operationId": "GetEntityAncestryByName",
-            "description": "The entity as its own root (Stagegraph records no emitting location).",
+            "description": "The entity, then the registered location it was read from.",
             "parameters": _BY_NAME,
             "responses": {**_ok(_ref("EntityAncestryResponse")), "404": _ERRORS["default"]},
         }
@@ -339,6 +341,7 @@ PATHS: Json = {
             "responses": _ok(_ref("EntityFacetsResponse")),
         }
     },
+    **LOCATION_PATHS,
     "/openapi.json": {
         "get": {
             "operationId": "GetOpenApiDocument",
@@ -362,7 +365,7 @@ def openapi_document() -> Json:
         "security": [{}, {"JWT": []}],
         "components": {
             "parameters": PARAMETERS,
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **LOCATION_SCHEMAS},
             "responses": {
                 "ErrorResponse": {
                     "description": "An error in Backstage's error shape.",

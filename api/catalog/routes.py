@@ -38,11 +38,13 @@ from graph.port import (
     StoredEntity,
     TextFilter,
 )
+from ingestors.location.transform import LOCATION_TYPE, location_ref
 
 #: by-query's page size when the request gives none (Backstage's default).
 DEFAULT_QUERY_LIMIT = 20
 #: the full-text filter's path when neither fullTextFilterFields nor orderField name one.
 DEFAULT_TEXT_PATH = "metadata.uid"
+ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -162,12 +164,25 @@ class Reads:
         return json_response(entity)
 
     async def ancestry(self, request: Request) -> Response:
-        """The entity as its own root: Stagegraph keeps no record of which location emitted
-        an entity, so the chain has one link."""
+        """The entity, then the location that emitted it, as Backstage chains them: an
+        entity read from a registered location (its ``managed-by-origin-location`` is
+        ``url:<target>``) has that location's ``location:default/generated-…`` entity as its
+        parent, which is a root. Any other entity is its own root."""
         stored = await self._by_name(request)
-        (entity,) = await self._render([stored], [])
+        chain = [stored]
+        parent_key = location_ref_of(stored)
+        if parent_key is not None and parent_key != stored.key:
+            chain += (await self.store.get_entities([parent_key])).values()
+        rendered = await self._render(chain, [])
+        parents = [[e.ref] for e in chain[1:]] + [[]]
         return json_response(
-            {"rootEntityRef": stored.ref, "items": [{"entity": entity, "parentEntityRefs": []}]}
+            {
+                "rootEntityRef": stored.ref,
+                "items": [
+                    {"entity": entity, "parentEntityRefs": refs}
+                    for entity, refs in zip(rendered, parents, strict=True)
+                ],
+            }
         )
 
     async def facets(self, request: Request) -> Response:
@@ -186,6 +201,16 @@ class Reads:
                 }
             }
         )
+
+
+def location_ref_of(entity: StoredEntity) -> str | None:
+    """The key of the generated Location entity of the location ``entity`` was read from
+    (from its ``managed-by-origin-location``), or None when that is not a ``url`` location."""
+    annotations = entity.document.get("metadata", {}).get("annotations") or {}
+    origin = annotations.get(ORIGIN_ANNOTATION)
+    if not isinstance(origin, str) or not origin.startswith(f"{LOCATION_TYPE}:"):
+        return None
+    return location_ref(origin.removeprefix(f"{LOCATION_TYPE}:"))
 
 
 def _initial_query(params: Any) -> cursor.Query:

@@ -27,6 +27,9 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT entity_ref IF NOT EXISTS FOR (n:Entity) REQUIRE n.ref IS UNIQUE",
     "CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE",
     "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:Lease) REQUIRE l.name IS UNIQUE",
+    "CREATE CONSTRAINT location_id IF NOT EXISTS FOR (l:RegisteredLocation) REQUIRE l.id IS UNIQUE",
+    "CREATE CONSTRAINT location_key IF NOT EXISTS "
+    "FOR (l:RegisteredLocation) REQUIRE l.key IS UNIQUE",
     "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
     "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",
     "CREATE INDEX entity_name IF NOT EXISTS FOR (n:Entity) ON (n.name)",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from graph.neo4j import questions, reads, runs, schema, writes
+from graph.neo4j import locations, questions, reads, runs, schema, writes
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import field_props
 from graph.port import (
@@ -20,6 +20,7 @@ from graph.port import (
     EntityState,
     FieldOrder,
     ImpactRow,
+    LocationRecord,
     Order,
     Orphan,
     Page,
@@ -195,3 +196,13 @@ class Neo4jStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await runs.release_lease(self._db, name, owner)
+
+    # -- locations -----------------------------------------------------------------------
+    async def add_location(self, location: LocationRecord) -> LocationRecord:
+        return await locations.add_location(self._db, location)
+
+    async def get_locations(self, ids: Sequence[str] | None = None) -> list[LocationRecord]:
+        return await locations.get_locations(self._db, ids)
+
+    async def delete_location(self, id: str) -> LocationRecord | None:
+        return await locations.delete_location(self._db, id)

@@ -71,6 +71,17 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locations (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    target TEXT NOT NULL,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL,
+    ref TEXT,
+    paths TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    UNIQUE (type, target)
+) WITHOUT ROWID;
 """
 
 #: Columns added after the first release, derived from the document (so writes stay the same).

@@ -18,6 +18,7 @@ from graph.port import (
     EntityState,
     FieldOrder,
     ImpactRow,
+    LocationRecord,
     Order,
     Orphan,
     Page,
@@ -28,7 +29,7 @@ from graph.port import (
     StoredRelation,
     Traversal,
 )
-from graph.sqlite import questions, reads, runs, schema, writes
+from graph.sqlite import locations, questions, reads, runs, schema, writes
 from graph.sqlite.connection import Connection, path_from_url
 
 T = TypeVar("T")
@@ -200,3 +201,13 @@ class SqliteStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await runs.release_lease(self._db, name, owner)
+
+    # -- locations -----------------------------------------------------------------------
+    async def add_location(self, location: LocationRecord) -> LocationRecord:
+        return await locations.add_location(self._db, location)
+
+    async def get_locations(self, ids: Sequence[str] | None = None) -> list[LocationRecord]:
+        return await locations.get_locations(self._db, ids)
+
+    async def delete_location(self, id: str) -> LocationRecord | None:
+        return await locations.delete_location(self._db, id)

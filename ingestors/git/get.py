@@ -10,18 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
-from ingestors.git.tree import open_source
+from ingestors.git.tree import Checkout, is_remote, open_source
 from ingestors.snapshot import Snapshot
 
 
-def read_git_source(source: str, ref: str | None = None, paths: Sequence[str] = ()) -> Snapshot:
-    """Open the source and transform it (blocking: git subprocesses)."""
+def read_git_source(
+    source: str, ref: str | None = None, paths: Sequence[str] = (), root: str | None = None
+) -> Snapshot:
+    """Open the source and transform it (blocking: git subprocesses). ``root``: the
+    registered location the read starts from (see :class:`Origin`)."""
     with open_source(source, ref) as checkout:
-        origin = Origin(checkout.repo, checkout.commit, checkout.prefix)
+        origin = checkout_origin(checkout, root)
         snapshot = transform_tree(checkout.tree, origin, paths)
         if checkout.commit is None:
             snapshot.warnings.insert(
                 0, f"{checkout.repo} is not a git repository: read the files on disk as they are"
             )
         return snapshot
+
+
+def checkout_origin(checkout: Checkout, root: str | None = None) -> Origin:
+    """The :class:`Origin` of an opened source: a remote on GitHub or GitLab gets web URLs."""
+    web = web_repo(checkout.repo) if is_remote(checkout.repo) else None
+    return Origin(checkout.repo, checkout.commit, checkout.prefix, checkout.ref, web, root)

@@ -33,10 +33,15 @@ from graph.port import RunError
 from ingestors.git.ci_files import add_ci_pipelines
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
 from ingestors.git.files import FileRefused
+from ingestors.git.targets import WebRepo
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
 
+MANAGED_BY = "backstage.io/managed-by-location"
+ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
+VIEW_URL = "backstage.io/view-url"
+EDIT_URL = "backstage.io/edit-url"
 DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
 #: how the warning for a read that found no descriptor file begins
 NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
@@ -47,19 +52,46 @@ KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the tree came from, for the location annotations."""
+    """Where the tree came from, for the location annotations.
+
+    ``web``: the repository is on GitHub or GitLab, so locations are written in Backstage's
+    ``url:https://…/blob/<ref>/<path>`` form at ``ref`` (a branch or tag), with ``view-url``
+    and ``edit-url``; otherwise ``git:<repo>@<commit>:<path>`` (``file:`` for a plain
+    folder). ``root``: the location the read started from (a registered location), which
+    every entity gets as ``managed-by-origin-location``; None: each file is its own origin.
+    """
 
     repo: str
     commit: str | None
     prefix: str = ""
+    ref: str | None = None
+    web: WebRepo | None = None
+    root: str | None = None
+
+    def _full(self, path: str) -> str:
+        return posixpath.join(self.prefix, path) if self.prefix else path
 
     def url(self, path: str, directory: bool = False) -> str:
-        full = posixpath.join(self.prefix, path) if self.prefix else path
+        full = self._full(path)
+        if self.web is not None and self.ref:
+            if directory:
+                return f"url:{self.web.tree(self.ref, posixpath.dirname(full))}"
+            return f"url:{self.web.blob(self.ref, full)}"
         if directory:
             full = posixpath.dirname(full)
             full = f"{full}/" if full else ""
         at = f"@{self.commit}" if self.commit else ""
         return f"git:{self.repo}{at}:{full}" if self.commit else f"file:{self.repo}/{full}"
+
+    def location_annotations(self, path: str) -> dict[str, str]:
+        """The annotations every entity read from ``path`` gets: where it is managed and
+        where the read started; on GitHub or GitLab also its view and edit pages."""
+        here = self.url(path)
+        found = {MANAGED_BY: here, ORIGIN_LOCATION: self.root or here}
+        if self.web is not None and self.ref:
+            found[VIEW_URL] = self.web.blob(self.ref, self._full(path))
+            found[EDIT_URL] = self.web.edit(self.ref, self._full(path))
+        return found
 
 
 @dataclass(frozen=True)
@@ -249,7 +281,11 @@ class _Walk:
                 annotations = {}
             if isinstance(annotations, dict):
                 metadata["annotations"] = annotations = dict(annotations)
-                annotations["backstage.io/managed-by-location"] = self.origin.url(path)
+                for key, value in self.origin.location_annotations(path).items():
+                    if key in (MANAGED_BY, ORIGIN_LOCATION):
+                        annotations[key] = value
+                    else:
+                        annotations.setdefault(key, value)
                 annotations.setdefault(
                     "backstage.io/source-location", self.origin.url(path, directory=True)
                 )

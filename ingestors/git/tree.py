@@ -290,12 +290,14 @@ def is_remote(source: str) -> bool:
 
 @dataclass(frozen=True)
 class Checkout:
-    """An opened source: its files, the commit (None for a plain folder) and a display URL."""
+    """An opened source: its files, the commit (None for a plain folder), a display URL and,
+    for a remote, the branch or tag read (the one asked for, else the default branch)."""
 
     tree: Tree
     commit: str | None
     repo: str
     prefix: str
+    ref: str | None = None  # a remote's ref as asked, or its default branch
 
 
 @contextmanager
@@ -312,8 +314,9 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
             target = Path(tmp) / "repo.git"
             _git(["clone", "--bare", "--quiet", source, str(target)], source=display)
             commit = _resolve(target, ref, display)
+            read = ref or _default_branch(target, display)
             with closing(GitTree(target, commit, "", display)) as tree:
-                yield Checkout(tree, commit, strip_credentials(source), "")
+                yield Checkout(tree, commit, strip_credentials(source), "", read)
         return
     path = Path(source).expanduser()
     if not path.exists():
@@ -348,6 +351,15 @@ def open_source(source: str, ref: str | None = None) -> Iterator[Checkout]:
     commit = _resolve(top, ref, display)
     with closing(GitTree(top, commit, prefix, display)) as tree:
         yield Checkout(tree, commit, str(top), prefix)
+
+
+def _default_branch(git_dir: Path, source: str) -> str | None:
+    """The branch HEAD names in a clone (None when HEAD is detached)."""
+    try:
+        name = _git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=git_dir, source=source)
+    except SourceUnavailableError:
+        return None
+    return name.strip() or None
 
 
 def _resolve(git_dir: Path, ref: str | None, source: str) -> str:

@@ -16,7 +16,8 @@ import asyncio
 
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
 from ingestors.errors import IngestError
-from ingestors.git.transform import Origin, transform_tree
+from ingestors.git.get import checkout_origin
+from ingestors.git.transform import transform_tree
 from ingestors.git.tree import open_source
 from ingestors.github.config import GithubSource
 from ingestors.github.payload import Json, OrgPayload, RepoPayload, TeamPayload
@@ -41,7 +42,7 @@ def read_descriptors(url: str, branch: str | None, catalog_path: str) -> Snapsho
         paths = checkout.tree.paths()
         if not any(p == entry or p.startswith(f"{entry}/") for p in paths):
             return None
-        origin = Origin(checkout.repo, checkout.commit, checkout.prefix)
+        origin = checkout_origin(checkout)
         return transform_tree(checkout.tree, origin, (entry,))
 
 

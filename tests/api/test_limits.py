@@ -127,3 +127,29 @@ def test_a_store_failure_leaks_no_sql_or_stack_trace(tmp_path: Path) -> None:
     text = after.text.lower()
     for leak in ("select", "match", "traceback", "sqlite", "no such table", "store.db", ".py"):
         assert leak not in text, leak
+
+
+def test_refusals_are_counted_in_metrics_by_limit(server: str) -> None:
+    # One refused by the scan before parsing (never reaches the operation's extensions),
+    # one by validation, one by the cost budget; metrics are open on loopback.
+    refused = {
+        "repeats": "{" + " __typename" * 31 + "}",
+        "depth": '{ entity(ref: "x")' + " { owner" * 10 + " { ref }" + " }" * 11,
+        "cost": "{ entities(first: 100) { edges { node { dependsOn { ref dependsOn { ref "
+        "dependsOn { ref owner { ref } } } } } } } }",
+    }
+    before = httpx.get(f"{server}/metrics", timeout=30).text
+
+    for limit, query in refused.items():
+        response = httpx.post(f"{server}/graphql", json={"query": query}, timeout=30)
+        assert response.json()["errors"][0]["extensions"]["limit"] == limit
+
+    after = httpx.get(f"{server}/metrics", timeout=30).text
+    for limit in refused:
+        assert refusals(after, limit) == refusals(before, limit) + 1
+
+
+def refusals(scraped: str, limit: str) -> float:
+    prefix = f'stagegraph_graphql_refusals_total{{limit="{limit}"}} '
+    lines = [line for line in scraped.splitlines() if line.startswith(prefix)]
+    return float(lines[0].removeprefix(prefix)) if lines else 0.0

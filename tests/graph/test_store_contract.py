@@ -13,6 +13,7 @@ from graph.port import (
     FieldCondition,
     GraphStore,
     KindCount,
+    LocationRecord,
     Order,
     RunError,
     RunRecord,
@@ -487,3 +488,38 @@ async def test_listing_pages_backward_in_every_order(store: GraphStore) -> None:
         back = await store.list_entities(flt, 2, middle, order, backward=True)
         assert [e.key for e in back.entities] == [e.key for e in whole[1:3]], order
         assert back.has_next
+
+
+async def test_locations_are_kept_unique_on_type_and_target_and_deleted_by_id(
+    store: GraphStore,
+) -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = LocationRecord(
+        id="a1",
+        type="url",
+        target="https://github.com/acme/x/blob/main/catalog-info.yaml",
+        source="location-a1",
+        url="https://github.com/acme/x",
+        created_at=at,
+        ref="main",
+        paths=("catalog-info.yaml",),
+    )
+    second = LocationRecord(
+        id="b2",
+        type="url",
+        target="file:///srv/y",
+        source="location-b2",
+        url="file:///srv/y",
+        created_at=at + timedelta(seconds=1),
+    )
+
+    assert await store.add_location(first) == first
+    assert await store.add_location(second) == second
+    again = dataclasses.replace(first, id="c3", source="location-c3")
+    assert await store.add_location(again) == first  # same type and target: the stored one
+
+    assert await store.get_locations() == [first, second]
+    assert await store.get_locations(["b2", "nope"]) == [second]
+    assert await store.delete_location("a1") == first
+    assert await store.delete_location("a1") is None
+    assert await store.get_locations() == [second]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from graph.port import RunError
+from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import MemoryTree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
@@ -417,7 +418,45 @@ def test_location_annotations_are_set_for_a_git_commit() -> None:
     repo = "git:https://git.example.com/acme/shop.git@0123abcd"
     assert annotations == {
         "backstage.io/managed-by-location": f"{repo}:services/payments/catalog-info.yaml",
+        "backstage.io/managed-by-origin-location": f"{repo}:services/payments/catalog-info.yaml",
         "backstage.io/source-location": f"{repo}:services/payments/",
+        SOURCE_PATH_ANNOTATION: "services/payments/catalog-info.yaml",
+    }
+
+
+@pytest.mark.parametrize(
+    ("repo", "blob", "tree", "edit"),
+    [
+        (
+            "https://github.com/acme/shop",
+            "https://github.com/acme/shop/blob/main/services/payments/catalog-info.yaml",
+            "https://github.com/acme/shop/tree/main/services/payments/",
+            "https://github.com/acme/shop/edit/main/services/payments/catalog-info.yaml",
+        ),
+        (
+            "https://gitlab.example.com/acme/platform/shop",
+            "https://gitlab.example.com/acme/platform/shop/-/blob/main/services/payments/catalog-info.yaml",
+            "https://gitlab.example.com/acme/platform/shop/-/tree/main/services/payments/",
+            "https://gitlab.example.com/acme/platform/shop/-/edit/main/services/payments/catalog-info.yaml",
+        ),
+    ],
+)
+def test_location_annotations_on_github_and_gitlab_are_backstage_web_urls(
+    repo: str, blob: str, tree: str, edit: str
+) -> None:
+    registered = "url:https://github.com/acme/shop/tree/main"
+    origin = Origin(repo, "0123abcd", ref="main", web=web_repo(repo), root=registered)
+    files = {"services/payments/catalog-info.yaml": component("payments")}
+
+    snapshot = transform(files, origin=origin)
+
+    annotations = snapshot.descriptors[0].entity.metadata.annotations
+    assert annotations == {
+        "backstage.io/managed-by-location": f"url:{blob}",
+        "backstage.io/managed-by-origin-location": registered,
+        "backstage.io/source-location": f"url:{tree}",
+        "backstage.io/view-url": blob,
+        "backstage.io/edit-url": edit,
         SOURCE_PATH_ANNOTATION: "services/payments/catalog-info.yaml",
     }
 

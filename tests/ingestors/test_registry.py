@@ -12,7 +12,7 @@ from api.cli import app
 from ingestors.registry import SOURCE_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_PACKAGES = ("aws", "git", "github", "gitlab", "jenkins")
+SOURCE_PACKAGES = ("aws", "git", "github", "gitlab", "jenkins", "location")
 
 
 def _imported_by(module: str) -> set[str]:
@@ -42,5 +42,5 @@ def test_the_cli_lists_every_registered_source_type() -> None:
     result = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0, result.output
-    assert SOURCE_TYPES.names() == ("aws", "git", "github", "gitlab", "jenkins")
+    assert SOURCE_TYPES.names() == ("aws", "git", "github", "gitlab", "jenkins", "location")
     assert f"({', '.join(SOURCE_TYPES.names())}:" in " ".join(result.output.split())

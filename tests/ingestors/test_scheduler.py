@@ -602,3 +602,33 @@ async def test_every_log_line_of_a_run_carries_its_run_id(
     assert all(
         getattr(r, "source", None) in ("cat", "slow") for r in lines if "run" in r.getMessage()
     )
+
+
+# -- sources taken on and let go at run time ----------------------------------------------------
+async def test_a_source_added_at_run_time_runs_on_its_schedule_and_removal_cancels_its_run(
+    store: GraphStore, tmp_path: Path, clock: FakeClock, stopper: list[Scheduler]
+) -> None:
+    repo = catalog(tmp_path)
+    gate = asyncio.Event()
+    scheduler = make(store, [], clock, stopper, source_types=gated(gate))
+    running = asyncio.create_task(scheduler.run())
+    await asyncio.sleep(0)
+    added = source(str(repo.path), schedule=Schedule(every=30 * MINUTE), initial_delay=MINUTE)
+
+    scheduler.add_source(added)
+    with pytest.raises(ValueError, match="already named 'cat'"):
+        scheduler.add_source(added)
+    await eventually(lambda: scheduler.next_run_at("cat") == START + MINUTE)
+    await clock.set(START + MINUTE)
+    await eventually(lambda: scheduler.active_run("cat") is not None)
+    run_id = scheduler.active_run("cat")
+    await scheduler.remove_source("cat")
+    await scheduler.stop()
+    await running
+
+    assert [(r.id, r.status) for r in await runs(store)] == [(run_id, "FAILED")]
+    assert "the source was removed" in (await runs(store))[0].errors[0].message
+    assert await refs(store) == set()
+    assert await lease_is_free(store, clock)
+    with pytest.raises(UnknownSourceError):
+        await scheduler.trigger("cat")

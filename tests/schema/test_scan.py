@@ -18,6 +18,11 @@ def refused(text: str, caps: DocumentCaps = CAPS) -> tuple[str, str]:
     return str(error.extensions["limit"]), error.message
 
 
+def fields(count: int) -> str:
+    """``count`` fields of different names."""
+    return "".join(f" a{i}" for i in range(count))
+
+
 def operations(count: int) -> str:
     return " ".join(f"query q{i} {{ __typename }}" for i in range(count))
 
@@ -67,9 +72,9 @@ def test_fragments_over_the_cap_are_refused() -> None:
 
 
 def test_tokens_over_the_cap_are_refused_comments_included() -> None:
-    assert refused("{" + " a" * 2_000 + "}")[0] == "tokens"
+    assert refused("{" + fields(2_000) + "}")[0] == "tokens"
     assert refused("#\n" * 2_001 + "{ a }")[0] == "tokens"
-    assert scan_document("{" + " a" * 1_998 + "}", CAPS).error is None
+    assert scan_document("{" + fields(1_998) + "}", CAPS).error is None
 
 
 def test_a_long_document_is_refused_before_it_is_read() -> None:
@@ -104,6 +109,32 @@ def test_strings_and_comments_count_as_one_token_and_nothing_else(inside: str) -
 
 def test_the_scan_stops_at_the_first_cap_it_passes() -> None:
     # An unterminated string after the cap is never read: the scan refuses at token 2,001.
-    text = "{" + " a" * 2_500 + ' "' + "x" * 50_000
+    text = "{" + fields(2_500) + ' "' + "x" * 50_000
 
     assert refused(text)[0] == "tokens"
+
+
+def test_more_than_30_copies_of_one_field_in_a_selection_set_are_refused() -> None:
+    assert refused("{" + " __typename" * 31 + "}") == (
+        "repeats",
+        "the document has more than 30 copies of one field in a selection set: ask for each "
+        "field once, and give copies with different arguments different aliases",
+    )
+    assert refused("{" + ' entity(ref: "x") { ref }' * 31 + "}")[0] == "repeats"
+    assert refused("{ entities { edges { node {" + " ref" * 31 + " } } } }")[0] == "repeats"
+    assert refused("{" + ' e: entity(ref: "x") { ref }' * 31 + "}")[0] == "repeats"  # an alias
+    assert scan_document("{" + " __typename" * 30 + "}", CAPS).error is None
+
+
+def test_repeats_count_response_names_per_selection_set_and_nothing_else() -> None:
+    # Aliased copies, one field (`ref`) in many sets, arguments, input objects, directives, spreads
+    # and type conditions are not repeats.
+    aliased = "".join(f' e{i}: entity(ref: "x") {{ ref }}' for i in range(40))
+    arguments = "x(" + " ".join("a: {a: a, a: [a]}" for _ in range(40)) + ")"
+    spreads = " ...F" * 40 + " ... on Query { a }" * 40 + " a @skip(if: a)" * 20
+    document = (
+        f"query Q($a: Int = 1) {{ {aliased} {arguments} {spreads} }} fragment F on Query {{ on }}"
+    )
+    caps = DocumentCaps(max_directives=100)
+
+    assert scan_document(document, caps).error is None

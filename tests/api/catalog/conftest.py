@@ -1,5 +1,6 @@
 """The real app over httpx's ASGI transport, on each store, with the Backstage example
-catalog loaded and a reader token (the client's default) and a writer token configured."""
+catalog loaded and a reader token (the client's default), a writer and an admin token
+configured."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ingestors.git import ingest_git
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "backstage-examples"
 READER_TOKEN = "sg_reader-" + secrets.token_urlsafe(24)
 WRITER_TOKEN = "sg_writer-" + secrets.token_urlsafe(24)
+ADMIN_TOKEN = "sg_admin-" + secrets.token_urlsafe(24)
 
 
 @dataclass
@@ -43,6 +45,7 @@ async def catalog(store: GraphStore, tmp_path: Path) -> AsyncIterator[Catalog]:
         tokens=[
             TokenEntry(name="portal", sha256=hash_token(READER_TOKEN), role="reader"),
             TokenEntry(name="ci", sha256=hash_token(WRITER_TOKEN), role="writer"),
+            TokenEntry(name="ops", sha256=hash_token(ADMIN_TOKEN), role="admin"),
         ],
     )
     app = create_app(settings, store=store)

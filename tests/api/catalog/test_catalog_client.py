@@ -19,8 +19,10 @@ import pytest
 
 from api.auth import hash_token
 from graph.port import GraphStore
-from tests.api.catalog.conftest import READER_TOKEN, WRITER_TOKEN, load_examples
+from ingestors.location import location_ref
+from tests.api.catalog.conftest import ADMIN_TOKEN, READER_TOKEN, WRITER_TOKEN, load_examples
 from tests.api.server import running_server
+from tests.gitrepo import GitRepo, component, group
 
 CLIENT = Path(__file__).resolve().parent / "client"
 STAMP = CLIENT / "node_modules" / ".installed"
@@ -53,9 +55,9 @@ def node_and_client() -> str:
     pytest.skip(f"{reason} (STAGEGRAPH_REQUIRE_BROWSER=1 to fail)")
 
 
-def drive(node: str, base: str) -> dict[str, Any]:
+def drive(node: str, base: str, repo: Path) -> dict[str, Any]:
     done = subprocess.run(
-        [node, str(CLIENT / "drive.cjs"), base, READER_TOKEN, WRITER_TOKEN],
+        [node, str(CLIENT / "drive.cjs"), base, READER_TOKEN, WRITER_TOKEN, ADMIN_TOKEN, str(repo)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -75,18 +77,23 @@ KNOWN_INVALID = {
 
 
 async def test_the_backstage_catalog_client_reads_stagegraph(
-    store: GraphStore, store_url: str
+    store: GraphStore, store_url: str, tmp_path: Path
 ) -> None:
     node = node_and_client()
     await load_examples(store)
+    repo = GitRepo(tmp_path / "shop")
+    repo.write("org/catalog-info.yaml", group("team-shop"))
+    repo.write("services/cart/catalog-info.yaml", component("cart", owner="team-shop"))
+    repo.commit()
     tokens = [
         {"name": "portal", "sha256": hash_token(READER_TOKEN), "role": "reader"},
         {"name": "ci", "sha256": hash_token(WRITER_TOKEN), "role": "writer"},
+        {"name": "ops", "sha256": hash_token(ADMIN_TOKEN), "role": "admin"},
     ]
     environ = {"STAGEGRAPH_TOKENS": json.dumps(tokens), "STAGEGRAPH_ANONYMOUS_READ": "false"}
 
     with running_server(store_url, "--no-scheduler", environ=environ) as base:
-        result = drive(node, base)
+        result = drive(node, base, repo.path)
 
     assert result["filtered"] == [
         "api:default/hello-world",
@@ -129,3 +136,27 @@ async def test_the_backstage_catalog_client_reads_stagegraph(
     assert set(result["invalid"]) == set(KNOWN_INVALID)
     for ref, message in KNOWN_INVALID.items():
         assert message in result["invalid"][ref]
+    assert_locations(result["locations"], repo.url())
+
+
+def assert_locations(found: dict[str, Any], target: str) -> None:
+    """What the client's location methods got for the repository registered over file://."""
+    generated = location_ref(target)
+    location = found["added"]["location"]
+    assert found["readerAdd"] == 403
+    assert found["dry"]["exists"] is False
+    assert found["dry"]["location"]["target"] == target
+    assert found["dry"]["refs"][0] == generated
+    assert sorted(found["dry"]["refs"][1:]) == ["component:default/cart", "group:default/team-shop"]
+    assert (location["type"], location["target"], found["added"]["entities"]) == ("url", target, [])
+    assert found["conflict"] == {"status": 409, "cause": "ConflictError"}
+    assert found["listed"] == [location]
+    assert found["byId"] == found["byRef"] == found["byEntity"] == location
+    assert found["ancestry"] == [["component:default/cart", [generated]], [generated, []]]
+    assert found["cartAnnotations"]["backstage.io/managed-by-origin-location"] == f"url:{target}"
+    assert found["analysis"] == [
+        ["component:default/cart", True],
+        ["group:default/team-shop", True],
+    ]
+    assert found["refreshed"] == {"before": None, "after": "component:default/basket"}
+    assert found["afterRemove"] == {"location": None, "cart": None, "listed": []}

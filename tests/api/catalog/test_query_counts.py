@@ -4,6 +4,7 @@ entities or 100."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.settings import Settings
-from graph.port import GraphStore
+from graph.port import GraphStore, LocationRecord
 from tests.factories import record, rel
 
 
@@ -117,3 +118,23 @@ async def test_facets_cost_one_query_whatever_the_number_of_facets(
         "count": 24,
     }
     assert one == many == 1
+
+
+async def test_locations_cost_one_query_for_2_or_40_and_by_entity_two(
+    store: GraphStore, client: httpx.AsyncClient
+) -> None:
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    for i in range(40):
+        await store.add_location(
+            LocationRecord(f"id-{i:02d}", "url", f"file:///srv/{i}", f"location-{i}", "x", at)
+        )
+    await store.upsert_entities("location-7", "r1", [record("component:default/located")])
+
+    listed, answer = await _cost(store, client, "GET", "/locations")
+    by_entity, found = await _cost(
+        store, client, "GET", "/locations/by-entity/component/default/located"
+    )
+
+    assert len(answer.json()) == 40
+    assert found.json()["id"] == "id-07"
+    assert (listed, by_entity) == (1, 2)

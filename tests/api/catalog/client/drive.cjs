@@ -1,14 +1,19 @@
 // Drives @backstage/catalog-client against a live Stagegraph and validates every full
 // entity it returns with @backstage/catalog-model's validators. Usage:
-//   node drive.cjs <base URL> <reader token> <writer token>
+//   node drive.cjs <base URL> <reader token> <writer token> <admin token> <git repo folder>
+// The repository (made by the test) is registered over file://; the script commits one more
+// descriptor to it before refreshEntity, with the git CLI.
 // Prints one JSON object with what each method returned and which entities the validators
 // refused (the test asserts on both); any thrown error exits 1 with the message on stderr.
 'use strict';
 
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 const { CATALOG_FILTER_EXISTS, CatalogClient } = require('@backstage/catalog-client');
 const model = require('@backstage/catalog-model');
 
-const [base, token, writerToken] = process.argv.slice(2);
+const [base, token, writerToken, adminToken, repo] = process.argv.slice(2);
 const options = { token };
 const client = new CatalogClient({
   discoveryApi: { getBaseUrl: async () => `${base}/api/catalog` },
@@ -150,7 +155,10 @@ async function main() {
   await client.removeEntityByUid(petstore.metadata.uid, { token: writerToken });
   const afterDelete = await client.getEntityByRef('component:default/petstore', options);
 
+  const locations = await driveLocations();
+
   return {
+    locations,
     validation: { valid, refused },
     deletion: { readerDelete, afterDelete: afterDelete ?? null },
     all: all.items.length,
@@ -168,6 +176,82 @@ async function main() {
     invalid,
   };
 }
+
+// Every location method: dry run and real addLocation of a file:// repository, the three
+// getLocation forms, its entities' ancestry, analyzeLocation, refreshEntity after a new
+// commit, removeLocationById.
+async function driveLocations() {
+  const admin = { token: adminToken };
+  const target = `file://${repo}`;
+  let readerAdd = null;
+  try {
+    await client.addLocation({ type: 'url', target }, options);
+  } catch (error) {
+    readerAdd = error.response?.status;
+  }
+  const dry = await client.addLocation({ type: 'url', target, dryRun: true }, admin);
+  await Promise.all(dry.entities.map(validate));
+  const added = await client.addLocation({ type: 'url', target }, admin);
+  let conflict = null;
+  try {
+    await client.addLocation({ type: 'url', target }, admin);
+  } catch (error) {
+    conflict = { status: error.response?.status, cause: error.cause?.name };
+  }
+  const id = added.location.id;
+  const listed = await client.getLocations({}, options);
+  const byId = await client.getLocationById(id, options);
+  const byRef = await client.getLocationByRef(`url:${target}`, options);
+  const byEntity = await client.getLocationByEntity('component:default/cart', options);
+  const ancestry = await client.getEntityAncestors({ entityRef: 'component:default/cart' }, options);
+  await Promise.all(ancestry.items.map(item => validate(item.entity)));
+  const cart = await validate(await client.getEntityByRef('component:default/cart', options));
+  const analysis = await client.analyzeLocation({ location: { type: 'url', target } }, admin);
+
+  const descriptor = path.join(repo, 'services', 'basket', 'catalog-info.yaml');
+  fs.mkdirSync(path.dirname(descriptor), { recursive: true });
+  fs.writeFileSync(
+    descriptor,
+    'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: basket\n' +
+      'spec:\n  type: service\n  lifecycle: production\n  owner: team-shop\n',
+  );
+  const git = args => execFileSync('git', args, { cwd: repo, env: { ...process.env, ...GIT_ENV } });
+  git(['add', '--all']);
+  git(['commit', '--quiet', '-m', 'basket']);
+  const beforeRefresh = await client.getEntityByRef('component:default/basket', options);
+  await client.refreshEntity('component:default/cart', { token: writerToken });
+  const basket = await validate(await client.getEntityByRef('component:default/basket', options));
+
+  await client.removeLocationById(id, admin);
+  const afterRemove = {
+    location: (await client.getLocationById(id, options)) ?? null,
+    cart: (await client.getEntityByRef('component:default/cart', options)) ?? null,
+    listed: (await client.getLocations({}, options)).items,
+  };
+  return {
+    readerAdd,
+    dry: { location: dry.location, exists: dry.exists, refs: dry.entities.map(ref) },
+    added: { location: added.location, entities: added.entities },
+    conflict,
+    listed: listed.items,
+    byId,
+    byRef,
+    byEntity,
+    ancestry: ancestry.items.map(i => [ref(i.entity), i.parentEntityRefs]),
+    cartAnnotations: cart.metadata.annotations,
+    analysis: analysis.existingEntityFiles.map(f => [ref(f.entity), f.isRegistered]).sort(),
+    refreshed: { before: beforeRefresh ?? null, after: ref(basket) },
+    afterRemove,
+  };
+}
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Stagegraph Tests',
+  GIT_AUTHOR_EMAIL: 'tests@stagegraph.invalid',
+  GIT_COMMITTER_NAME: 'Stagegraph Tests',
+  GIT_COMMITTER_EMAIL: 'tests@stagegraph.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
 
 main().then(
   result => process.stdout.write(JSON.stringify(result)),
