@@ -108,3 +108,21 @@ async def test_facets_of_any_dot_path_under_filter_sets(client: Client) -> None:
         SLUG: {"org/a": 1},
         "spec.nothing": {},
     }
+
+
+async def test_facets_cost_one_statement_per_kind_of_field(client: Client) -> None:
+    await _catalog(client.store)
+    any_set = [_set({"key": "kind", "values": ["component", "api"]})]
+
+    async def cost(fields: list[str]) -> int:
+        before = client.store.query_count
+        await client.query(FACETS, fields=fields, filter=any_set)
+        return client.store.query_count - before
+
+    paths = await cost(["spec.owner", "relations.ownedBy", SLUG, "metadata.name"])
+    summary = await cost(["kind", "owner", "source"])  # SQLite: a statement per field
+    mixed = await cost(["kind", "owner", "source", "relations.ownedBy", "spec.owner"])
+
+    assert paths == 1
+    assert 1 <= summary <= 3
+    assert mixed == summary + 1
