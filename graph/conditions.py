@@ -7,7 +7,9 @@
   type matches nothing (``NEVER``), as no entity has such a relation.
 - any other path: one of the entity's searchable fields (:mod:`graph.fields`), ``FIELD``.
 
-Paths and values are lowercased (Backstage matches case-insensitively).
+A negated condition holds exactly when the condition would not (an unknown relation type's
+negation holds for every entity). Paths and values are lowercased (Backstage matches
+case-insensitively).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Condition:
     path: str = ""
     rel_type: str = ""
     values: tuple[str, ...] = ()
+    negated: bool = False
 
     @property
     def pairs(self) -> list[str]:
@@ -53,10 +56,11 @@ def resolve(condition: FieldCondition) -> Condition:
     if path.startswith(RELATIONS_PREFIX):
         name = _TYPES.get(path.removeprefix(RELATIONS_PREFIX))
         if name is None:
-            return Condition(Match.NEVER, path)
+            return Condition(Match.NEVER, path, negated=condition.negated)
         forward, inverse = normalize_type(name)
-        return Condition(Match.IN if inverse else Match.OUT, path, forward, values)
-    return Condition(Match.FIELD, path, values=values)
+        match = Match.IN if inverse else Match.OUT
+        return Condition(match, path, forward, values, condition.negated)
+    return Condition(Match.FIELD, path, values=values, negated=condition.negated)
 
 
 def resolve_sets(any_of: Sequence[Sequence[FieldCondition]]) -> list[list[Condition]]:
@@ -70,7 +74,11 @@ def required_kinds(sets: Sequence[Sequence[Condition]]) -> list[str] | None:
         return None
     kinds: list[str] = []
     for conditions in sets:
-        named = [c.values for c in conditions if c.match is Match.FIELD and c.path == "kind"]
+        named = [
+            c.values
+            for c in conditions
+            if c.match is Match.FIELD and c.path == "kind" and not c.negated
+        ]
         if not named or not named[0]:
             return None
         kinds += named[0]

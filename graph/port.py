@@ -119,10 +119,13 @@ class FieldCondition:
     """One condition of a Backstage filter set: the entity has the dot path ``path`` (any
     case; :mod:`graph.fields` says what the paths are), with one of ``values`` unless that is
     empty. Values match case-insensitively. ``relations.<type>`` (forward or inverse type,
-    any case) holds when the entity has such a relation, to one of ``values`` (refs)."""
+    any case) holds when the entity has such a relation, to one of ``values`` (refs).
+    ``negated``: the condition holds exactly when it would not (``path`` absent, or none of
+    ``values``)."""
 
     path: str
     values: tuple[str, ...] = ()
+    negated: bool = False
 
 
 @dataclass(frozen=True)
@@ -487,10 +490,13 @@ class EntityReader(Protocol):
         first: int,
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
+        backward: bool = False,
     ) -> Page:
         """Entities matching ``flt`` in ``order``, the page after ``after`` (a cursor from an
         earlier page, or for ``Order.KEY`` a plain key). ``Order.RELEVANCE`` without a
-        search orders by key."""
+        search orders by key. ``backward``: the ``first`` entities just before ``after``
+        (the last ``first`` when it is None), still in ``order``; ``has_next`` then says
+        whether more come before them."""
         ...
 
     async def count_entities(self, flt: EntityFilter) -> int: ...
@@ -556,6 +562,14 @@ class GraphQuestions(Protocol):
     async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
         """Entities of :data:`OWNED_KINDS` with no owner or an owner that does not exist,
         ordered by key, after the key ``after``; and whether more follow."""
+        ...
+
+    async def count_dangling(self) -> int:
+        """How many relations :meth:`dangling` lists in all."""
+        ...
+
+    async def count_orphans(self) -> int:
+        """How many entities :meth:`orphans` lists in all."""
         ...
 
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:

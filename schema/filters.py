@@ -21,16 +21,85 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 import strawberry
 
-from graph.port import EntityFilter
+from graph.port import EntityFilter, FieldCondition
 from schema.context import Info
+from schema.errors import UserInputError
 from schema.inputs import parse_input_ref
 
 T = TypeVar("T")
 
+#: The most filter sets, and conditions in one set, a request may give.
+MAX_FILTER_SETS = 20
+MAX_CONDITIONS = 20
+
+
+@strawberry.input(
+    description="One condition of a filter set, over a dot path into the entity as "
+    "Backstage's catalog filters read it (kind, metadata.name, spec.type, "
+    "metadata.labels.x, metadata.annotations.x, metadata.tags, relations.ownedBy, ...). "
+    "Keys and values match case-insensitively."
+)
+class EntityFilterCondition:
+    key: str = strawberry.field(description="The dot path, e.g. spec.lifecycle.")
+    values: list[str] | None = strawberry.field(
+        default=None,
+        description="The value at the path is one of these (refs for relations.<type>); "
+        "left out: the path exists.",
+    )
+    exists: bool | None = strawberry.field(
+        default=None,
+        description="false: the entity has no such path (with no values); true or left "
+        "out: as values say.",
+    )
+
+
+@strawberry.input(
+    name="EntityFilter",
+    description="A Backstage filter set: every condition holds. A list of sets matches "
+    "the entities that satisfy at least one of them.",
+)
+class EntityFilterSet:
+    conditions: list[EntityFilterCondition]
+
+
+def _condition(condition: EntityFilterCondition, where: str) -> FieldCondition:
+    key = condition.key.strip()
+    if not key:
+        raise UserInputError(f"{where}.key is empty; give a dot path such as spec.type")
+    values = tuple(v.strip() for v in condition.values or ())
+    if condition.exists is False:
+        if values:
+            raise UserInputError(
+                f"{where}: exists: false takes no values (it asks that {key} is absent)"
+            )
+        return FieldCondition(key, negated=True)
+    return FieldCondition(key, values)
+
+
+def filter_sets(sets: list[EntityFilterSet]) -> tuple[tuple[FieldCondition, ...], ...]:
+    """The ``filter`` argument as the store's filter sets (an OR of ANDs)."""
+    if len(sets) > MAX_FILTER_SETS:
+        raise UserInputError(f"filter: at most {MAX_FILTER_SETS} sets, got {len(sets)}")
+    found = []
+    for i, one in enumerate(sets):
+        if len(one.conditions) > MAX_CONDITIONS:
+            raise UserInputError(
+                f"filter[{i}]: at most {MAX_CONDITIONS} conditions, got {len(one.conditions)}"
+            )
+        found.append(
+            tuple(
+                _condition(c, f"filter[{i}].conditions[{j}]") for j, c in enumerate(one.conditions)
+            )
+        )
+    return tuple(found)
+
 
 async def entity_filter(
     info: Info,
-    kind: str | None = None,
+    kind: Annotated[
+        list[str] | None,
+        strawberry.argument(description="A kind, or a list of kinds (any of them); any case."),
+    ] = None,
     namespace: str | None = None,
     owner: str | None = None,
     tag: str | None = None,
@@ -42,6 +111,14 @@ async def entity_filter(
         str | None, strawberry.argument(description="An annotation key, or key=value.")
     ] = None,
     search: str | None = None,
+    filter_: Annotated[
+        list[EntityFilterSet] | None,
+        strawberry.argument(
+            name="filter",
+            description="Backstage's filter sets: an entity matches when it satisfies "
+            "every condition of at least one set (and the other filters).",
+        ),
+    ] = None,
 ) -> EntityFilter:
     """The store filter for the arguments given (all of them must match)."""
     owner_keys: tuple[str, ...] = ()
@@ -55,7 +132,7 @@ async def entity_filter(
         name, has_value, value = annotation.partition("=")
         annotation_filter = (name.strip(), value.strip() if has_value else None)
     return EntityFilter(
-        kinds=(kind,) if kind else (),
+        kinds=tuple(k for k in kind or () if k.strip()),
         namespace=namespace,
         owner_keys=owner_keys,
         tag=tag,
@@ -64,6 +141,7 @@ async def entity_filter(
         lifecycles=(lifecycle,) if lifecycle else (),
         system_keys=(parse_input_ref(system, "system", "system").key,) if system else (),
         annotation=annotation_filter,
+        any_of=filter_sets(filter_) if filter_ else (),
     )
 
 

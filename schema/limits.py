@@ -15,6 +15,7 @@ here together so a reader sees every bound a query is held to in one place.
               = 1                 f takes `first` and returns a connection object
                                   (its `edges`/`nodes` lists are then `first` long)
               = first of parent   f is a list inside such a connection (edges, nodes)
+              = len(refs)         f takes a list `refs` (entitiesByRefs), capped to MAX_PAGE
               = fan_out           any other list field (dependsOn, relations, nodes, ...)
               = 1                 any other field
 
@@ -61,6 +62,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OverlappingFieldsCanBeMergedRule,
     SelectionSetNode,
@@ -222,6 +224,21 @@ class _CostWalker(_Walker):
             return MAX_PAGE
         return min(max(value, 1), MAX_PAGE)
 
+    def list_length(self, field: FieldNode, name: str) -> int:
+        """How many items the list argument ``name`` holds (MAX_PAGE when unknown)."""
+        for given in field.arguments or ():
+            if given.name.value != name:
+                continue
+            if isinstance(given.value, VariableNode):
+                value = self.variables.get(given.value.name.value)
+                if isinstance(value, list):
+                    return min(len(value), MAX_PAGE)
+            elif isinstance(given.value, ListValueNode):
+                return min(len(given.value.values), MAX_PAGE)
+            else:
+                return 1  # a single value coerced to a list of one
+        return MAX_PAGE
+
     def cost(self, selections: SelectionSetNode, parent: GraphQLNamedType, page: int | None) -> int:
         total = 0
         for node in selections.selections:
@@ -254,7 +271,10 @@ class _CostWalker(_Walker):
         is_list = is_list_type(get_nullable_type(definition.type))
         first = definition.args.get("first")
         child_page = None
-        if first is not None:
+        refs = self.list_length(node, "refs") if "refs" in definition.args else None
+        if refs is not None:
+            size = refs if is_list else 1
+        elif first is not None:
             n = self.page_size(node, first)
             size = n if is_list else 1
             child_page = None if is_list else n

@@ -3,29 +3,21 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from graph.port import FACET_FIELDS, Cursor, EntityFilter, Order
+from graph.port import FACET_FIELDS, Cursor, EntityFilter, FieldOrder
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.errors import UserInputError
 from schema.filters import FilterArguments, takes_filters
-from schema.inputs import decode_cursor, encode_cursor, page_size
+from schema.inputs import MAX_PAGE, decode_cursor, encode_cursor, page_size, parse_input_ref
+from schema.ordering import EntityOrderBy, chosen_order, offset_page
 from schema.paging import PageInfo
 from schema.related import preload_related
-
-
-@strawberry.enum(description="How to order a listing; every order ends with the ref.")
-class EntityOrder(enum.Enum):
-    NAME = "name"
-    KIND = "kind"
-    UPDATED_AT = "updated_at"
-    RELEVANCE = "relevance"
 
 
 @strawberry.type(description="An entity and its cursor.")
@@ -94,14 +86,6 @@ def _nodes_ask_for_relations(selected: Sequence[Selection]) -> bool:
     return False
 
 
-_ORDERS = {
-    EntityOrder.NAME: Order.NAME,
-    EntityOrder.KIND: Order.KIND,
-    EntityOrder.UPDATED_AT: Order.UPDATED_AT,
-    EntityOrder.RELEVANCE: Order.RELEVANCE,
-}
-
-
 @takes_filters("kind", "namespace", "owner", "tag", "search", "first", "after")
 async def resolve_entities(
     info: Info,
@@ -109,40 +93,64 @@ async def resolve_entities(
     first: int | None = 25,
     after: str | None = None,
     order_by: Annotated[
-        EntityOrder | None,
-        strawberry.argument(description="Default: RELEVANCE when searching, else by ref."),
+        EntityOrderBy | None,
+        strawberry.argument(description="Default: relevance when searching, else by ref."),
+    ] = None,
+    last: Annotated[
+        int | None,
+        strawberry.argument(
+            description="Page backward: the last entities (1-100) before "
+            "`before`, or of the whole list."
+        ),
+    ] = None,
+    before: Annotated[
+        str | None,
+        strawberry.argument(description="A `startCursor` (or edge cursor) to page back from."),
     ] = None,
 ) -> EntityConnection:
-    size = page_size(first)
+    backward = last is not None or before is not None
+    if backward and after:
+        raise UserInputError("give after (paging forward) or before (paging back), not both")
+    size = page_size(last) if backward else page_size(first)
     flt = await filters.build(info)
-    if order_by is None:
-        order = Order.RELEVANCE if flt.search else Order.KEY
-    else:
-        order = _ORDERS[order_by]
-    if order is Order.RELEVANCE and not flt.search:
-        raise UserInputError("orderBy: RELEVANCE needs a search")
-    position = None
-    if after:
-        value, key = decode_cursor(after, f"entities:{order.value}")
-        position = Cursor(value, key)
+    order = chosen_order(order_by, bool(flt.search))
     store = info.context.store
-    page = await store.list_entities(flt, size, position, order)
-    for stored in page.entities:
+    if isinstance(order, FieldOrder):
+        by_offset = await offset_page(store, flt, order, size, after, before, backward)
+        found, cursors = by_offset.entities, by_offset.cursors
+        has_next, has_previous = by_offset.has_next, by_offset.has_previous
+    else:
+        position = None
+        if after or before:
+            value, key = decode_cursor(after or before or "", f"entities:{order.value}")
+            position = Cursor(value, key)
+        page = await store.list_entities(flt, size, position, order, backward)
+        found = page.entities
+        cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
+        has_next = before is not None if backward else page.has_next
+        has_previous = page.has_next if backward else after is not None
+    for stored in found:
         info.context.loaders.entities.prime(stored.key, stored)
-    if page.entities and _nodes_ask_for_relations(info.selected_fields):
-        await preload_related(info, [stored.key for stored in page.entities])
-    cursors = [encode_cursor(f"entities:{order.value}", c.value, c.key) for c in page.cursors]
+    if found and _nodes_ask_for_relations(info.selected_fields):
+        await preload_related(info, [stored.key for stored in found])
     edges = [
         EntityEdge(cursor=cursor, node=to_graphql(stored))
-        for cursor, stored in zip(cursors, page.entities, strict=True)
+        for cursor, stored in zip(cursors, found, strict=True)
     ]
     return EntityConnection(
         filter=flt,
         edges=edges,
         page_info=PageInfo(
-            has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
         ),
     )
+
+
+#: The most values a facet lists (most frequent first).
+FACET_VALUES = 100
 
 
 # entityFacets' annotation argument has no description in the committed schema.graphql.
@@ -150,13 +158,36 @@ async def resolve_entities(
 async def resolve_entity_facets(
     info: Info, filters: FilterArguments, fields: list[str]
 ) -> list[Facet]:
-    unknown = [f for f in fields if f not in FACET_FIELDS]
-    if unknown:
-        raise UserInputError(
-            f"unknown facet fields {', '.join(unknown)}; use {', '.join(FACET_FIELDS)}"
-        )
-    counts = await info.context.store.facets(fields, await filters.build(info))
+    """The summary fields (:data:`FACET_FIELDS`: lowercased kind, owner, source, ...) are
+    counted as before; any other name is a dot path counted as Backstage's facets count it
+    (``metadata.labels.x``, ``relations.ownedBy``, ``spec.*``; values as written). One store
+    call for each of the two, when asked for."""
+    wanted = list(dict.fromkeys(f.strip() for f in fields))
+    if any(not f for f in wanted):
+        raise UserInputError("fields: a facet field is empty; give a dot path such as spec.type")
+    flt = await filters.build(info)
+    store = info.context.store
+    summary = [f for f in wanted if f in FACET_FIELDS]
+    paths = [f for f in wanted if f not in FACET_FIELDS]
+    counts = await store.facets(summary, flt, FACET_VALUES) if summary else {}
+    if paths:
+        counts.update(await store.field_facets(paths, flt))
     return [
-        Facet(field=f, values=[FacetValue(value=v, count=n) for v, n in counts[f]])
-        for f in dict.fromkeys(fields)
+        Facet(
+            field=f,
+            values=[FacetValue(value=v, count=n) for v, n in counts[f][:FACET_VALUES]],
+        )
+        for f in wanted
     ]
+
+
+async def resolve_entities_by_refs(info: Info, refs: list[str]) -> list[Entity | None]:
+    """The entities ``refs`` name, in their order; null where a ref names no entity. One
+    store call for them all (the loader's batch)."""
+    if len(refs) > MAX_PAGE:
+        raise UserInputError(
+            f"refs: at most {MAX_PAGE} refs per call, got {len(refs)}; split the list"
+        )
+    keys = [parse_input_ref(ref, f"refs[{i}]").key for i, ref in enumerate(refs)]
+    found = await info.context.loaders.entities.load_many(keys)
+    return [to_graphql(stored) if stored else None for stored in found]

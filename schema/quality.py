@@ -10,7 +10,7 @@ from graph.port import Orphan as StoredOrphan
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.inputs import decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo
+from schema.paging import PageInfo, page_info
 
 
 @strawberry.type(description="A relation with an end that is not an entity.")
@@ -39,8 +39,21 @@ class DanglingRelationEdge:
     node: DanglingRelation = strawberry.field(description="The dangling relation.")
 
 
+async def _dangling_count(info: Info) -> int:
+    """Counted only when asked for."""
+    return await info.context.store.count_dangling()
+
+
+async def _orphan_count(info: Info) -> int:
+    """Counted only when asked for."""
+    return await info.context.store.count_orphans()
+
+
 @strawberry.type(description="A page of dangling relations.")
 class DanglingRelationConnection:
+    total_count: int = strawberry.field(
+        resolver=_dangling_count, description="How many dangling relations there are in all."
+    )
     edges: list[DanglingRelationEdge] = strawberry.field(description="The relations on this page.")
     page_info: PageInfo = strawberry.field(
         description="Where this page ends and whether more follow."
@@ -64,6 +77,9 @@ class OrphanEdge:
 
 @strawberry.type(description="A page of orphans.")
 class OrphanConnection:
+    total_count: int = strawberry.field(
+        resolver=_orphan_count, description="How many orphans there are in all."
+    )
     edges: list[OrphanEdge] = strawberry.field(description="The orphans on this page.")
     page_info: PageInfo = strawberry.field(
         description="Where this page ends and whether more follow."
@@ -99,9 +115,8 @@ async def resolve_dangling(
                 ),
             )
         )
-    end = edges[-1].cursor if edges else None
     return DanglingRelationConnection(
-        edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=end)
+        edges=edges, page_info=page_info(edges, page.has_next, after is not None)
     )
 
 
@@ -120,5 +135,4 @@ async def resolve_orphans(
         OrphanEdge(cursor=encode_cursor("orphans", item.entity.key), node=_orphan(item))
         for item in items
     ]
-    end = edges[-1].cursor if edges else None
-    return OrphanConnection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end))
+    return OrphanConnection(edges=edges, page_info=page_info(edges, more, after is not None))

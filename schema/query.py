@@ -7,7 +7,13 @@ import strawberry
 from schema.context import Info
 from schema.entity import Entity, ref_from_global_id, to_graphql
 from schema.inputs import parse_input_ref
-from schema.listing import EntityConnection, Facet, resolve_entities, resolve_entity_facets
+from schema.listing import (
+    EntityConnection,
+    Facet,
+    resolve_entities,
+    resolve_entities_by_refs,
+    resolve_entity_facets,
+)
 from schema.quality import (
     DanglingRelationConnection,
     OrphanConnection,
@@ -41,6 +47,11 @@ class Query:
         stored = await info.context.loaders.entities.load(ref)
         return to_graphql(stored) if stored else None
 
+    entities_by_refs: list[Entity | None] = strawberry.field(
+        resolver=resolve_entities_by_refs,
+        description="Entities by ref (at most 100), in the order asked; null for a ref that "
+        "names no entity. One store call for them all.",
+    )
     entities: EntityConnection = strawberry.field(
         resolver=resolve_entities,
         description="Entities matching all given filters; search is full text over name, "
@@ -48,8 +59,10 @@ class Query:
     )
     entity_facets: list[Facet] = strawberry.field(
         resolver=resolve_entity_facets,
-        description="Value counts of kind, namespace, spec.type, spec.lifecycle, "
-        "metadata.tags or owner over the entities matching the filters.",
+        description="Value counts over the entities matching the filters, most frequent "
+        "first (at most 100 per field): kind, namespace, spec.type, spec.lifecycle, "
+        "metadata.tags, owner or source, or any dot path as Backstage's facets "
+        "(metadata.labels.x, metadata.annotations.x, relations.ownedBy, spec.*).",
     )
     dependencies: DependencyGraph = strawberry.field(
         resolver=resolve_dependencies,

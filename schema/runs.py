@@ -17,7 +17,7 @@ from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError
 from schema.inputs import check_range, decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo
+from schema.paging import PageInfo, page_info
 
 #: statuses of a run that read its source (entity errors allowed)
 SUCCESSFUL = ("SUCCEEDED", "PARTIAL")
@@ -269,9 +269,7 @@ async def resolve_runs(
     return IngestionRunConnection(
         total_count=total,
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(runs) > size, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=page_info(edges, len(runs) > size, after is not None),
     )
 
 

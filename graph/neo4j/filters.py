@@ -16,7 +16,7 @@ from graph.conditions import PAIR_SEPARATOR, Condition, required_kinds, resolve_
 from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
 from graph.neo4j.schema import REL_TYPES
 from graph.port import EntityFilter, Order
-from graph.search import search_tokens
+from graph.search import KIND_ORDER, OTHER_KIND, TIER_STEP, search_rank, search_tokens
 
 #: Full-text fields with boosts mirroring the SQLite adapter's bm25 weights.
 SEARCH_FIELDS: tuple[tuple[str, int], ...] = (
@@ -64,10 +64,17 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
         query = search_query(flt.search)
         if query is None:
             return None
-        params["search"] = query
-        source = (
-            "CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node AS e, score"
+        rank = search_rank(flt.search, flt.kinds)
+        params.update(
+            search=query,
+            search_keys=list(rank.keys),
+            search_text=rank.text,
+            demoted=list(rank.demoted),
+            kind_rank={kind: i for i, kind in enumerate(KIND_ORDER)},
+            other_kind=OTHER_KIND,
+            tier=TIER_STEP,
         )
+        source = SEARCH_SOURCE
     if flt.kinds:
         conditions.append("e.kind IN $kinds")
         params["kinds"] = lookup_keys(flt.kinds)
@@ -118,9 +125,39 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
     return EntityMatch(source, tuple(conditions), params)
 
 
+#: The full-text matches with their score, and the entity the text names as a ref (score 0).
+SEARCH_SOURCE: LiteralString = """CALL () {
+  CALL db.index.fulltext.queryNodes('entity_search', $search) YIELD node, score
+  RETURN node AS e, score
+  UNION ALL
+  MATCH (e:Ref:Entity) WHERE e.key IN $search_keys RETURN e, 0.0 AS score
+}
+WITH e, max(score) AS score"""
+
+_KIND_RANK: LiteralString = "coalesce($kind_rank[e.kind], $other_kind)"
+_PREFIX: LiteralString = (
+    "(toLower(e.name) STARTS WITH $search_text "
+    "OR toLower(coalesce(e.title, '')) STARTS WITH $search_text)"
+)
+#: graph.search.relevance in Cypher, over ``e`` and its full-text ``score``.
+RELEVANCE: LiteralString = (
+    "((CASE WHEN e.key IN $search_keys OR toLower(e.name) = $search_text "
+    "OR toLower(coalesce(e.title, '')) = $search_text THEN "
+    + _KIND_RANK
+    + " WHEN e.kind IN $demoted THEN CASE WHEN "
+    + _PREFIX
+    + " THEN 3 * $tier + "
+    + _KIND_RANK
+    + " ELSE 4 * $tier END ELSE CASE WHEN "
+    + _PREFIX
+    + " THEN $tier + "
+    + _KIND_RANK
+    + " ELSE 2 * $tier END END) + 0.5 / (1.0 + CASE WHEN score > 0.0 THEN score ELSE 0.0 END))"
+)
+
 #: Backstage's filter sets over ``$sets``: a list of sets, each a list of conditions
 #: (:func:`_condition`); one statement text whatever the filter, every value a parameter.
-FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE CASE c.match
+FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE c.negated <> CASE c.match
   WHEN 'field' THEN CASE WHEN size(c.pairs) = 0 THEN c.path IN e.field_keys
                     ELSE ANY(p IN c.pairs WHERE p IN e.field_lpairs) END
   WHEN 'out' THEN EXISTS { MATCH (e)-[r]->(t:Ref)
@@ -141,6 +178,7 @@ def _condition(condition: Condition) -> dict[str, Any]:
         "pairs": condition.pairs,
         "type": REL_TYPES.get(condition.rel_type, ""),
         "values": list(condition.values),
+        "negated": condition.negated,
     }
 
 
@@ -149,22 +187,30 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
     Order.NAME: ("toLower(e.name)", "ASC"),
     Order.KIND: ("e.kind", "ASC"),
     Order.UPDATED_AT: ("e.updated_at", "DESC"),
-    Order.RELEVANCE: ("-score", "ASC"),  # lower first, like SQLite's bm25 rank
+    Order.RELEVANCE: (RELEVANCE, "ASC"),  # graph.search.relevance, lower first
 }
 
 
-def list_query(match: EntityMatch, order: Order) -> LiteralString:
-    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key``: one row whose
-    ``page`` holds up to ``$limit`` pairs of entity and sort value."""
+def list_query(match: EntityMatch, order: Order, backward: bool = False) -> LiteralString:
+    """A page of ``match`` in ``order`` after ``$after_value``/``$after_key`` (``backward``:
+    before them, read the other way): one row whose ``page`` holds up to ``$limit`` pairs of
+    entity and sort value."""
+    key_compare: LiteralString = "<" if backward else ">"
+    key_direction: LiteralString = "DESC" if backward else "ASC"
     if order is Order.KEY:
         return (
-            match.clause("e.key > $after_key")
-            + " WITH e ORDER BY e.key LIMIT $limit RETURN collect(["
+            match.clause("e.key " + key_compare + " $after_key")
+            + " WITH e ORDER BY e.key "
+            + key_direction
+            + " LIMIT $limit RETURN collect(["
             + ENTITY_FIELDS
             + ", e.key]) AS page"
         )
     value, direction = ORDER_VALUES[order]
     compare: LiteralString = "<" if direction == "DESC" else ">"
+    if backward:
+        compare = ">" if direction == "DESC" else "<"
+        direction = "DESC" if direction == "ASC" else "ASC"
     return (
         match.clause()
         + " WITH e, "
@@ -172,10 +218,14 @@ def list_query(match: EntityMatch, order: Order) -> LiteralString:
         + " AS sort_value"
         + " WHERE $after_value IS NULL OR sort_value "
         + compare
-        + " $after_value OR (sort_value = $after_value AND e.key > $after_key)"
+        + " $after_value OR (sort_value = $after_value AND e.key "
+        + key_compare
+        + " $after_key)"
         + " WITH e, sort_value ORDER BY sort_value "
         + direction
-        + ", e.key LIMIT $limit RETURN collect(["
+        + ", e.key "
+        + key_direction
+        + " LIMIT $limit RETURN collect(["
         + ENTITY_FIELDS
         + ", sort_value]) AS page"
     )

@@ -106,6 +106,19 @@ LIMIT $limit
 )
 
 
+COUNT_DANGLING: LiteralString = """
+MATCH (p:Ref) WHERE NOT p:Entity
+MATCH (p)-[r]-()
+RETURN count(DISTINCT r) AS total
+"""
+
+COUNT_ORPHANS: LiteralString = """
+MATCH (e:Ref:Entity)
+WHERE e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
+RETURN count(e) AS total
+"""
+
+
 def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
     """One query for :func:`traverse`; ``rel`` is whitelisted and ``max_depth`` a positive
     int, the only parts that are not parameters."""
@@ -293,6 +306,16 @@ async def orphans(
     )
     orphans = [Orphan(stored_entity(r["entity"]), r["owner_ref"]) for r in rows[:first]]
     return orphans, len(rows) > first
+
+
+async def count_dangling(db: Connection) -> int:
+    (row,) = await db.read(db.statement(COUNT_DANGLING))
+    return int(row["total"])
+
+
+async def count_orphans(db: Connection) -> int:
+    (row,) = await db.read(db.statement(COUNT_ORPHANS, kinds=list(OWNED_KINDS)))
+    return int(row["total"])
 
 
 async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:

@@ -3,8 +3,8 @@ facets) through the queries :mod:`graph.neo4j.filters` builds. Reads return thei
 collected into one (``collect``): the async driver pays for each record it receives.
 
 Listing orders and cursors are the SQLite adapter's: a cursor holds the sort value of the
-last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or ``-score`` of the
-full-text match, lower first) and its key.
+last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or the relevance of
+:mod:`graph.search`, lower first) and its key.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ async def list_entities(
     first: int,
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
+    backward: bool = False,
 ) -> Page:
     """One statement. Under ``Order.KEY`` it pages along the key index; the other orders
     compare (sort value, key) with the cursor's, as the SQLite adapter does."""
@@ -146,11 +147,13 @@ async def list_entities(
         return Page([], has_next=False)
     if order is Order.RELEVANCE and flt.search is None:
         order = Order.KEY
-    query = list_query(match, order)
+    query = list_query(match, order, backward)
     position = _position(order, after)
+    if backward and order is Order.KEY and after is None:
+        position["after_key"] = "\U0010ffff"  # after every key
     (row,) = await db.read(db.statement(query, limit=first + 1, **position, **match.params))
     rows: list[list[Any]] = row["page"]
-    page = rows[:first]
+    page = rows[:first][::-1] if backward else rows[:first]
     entities = [stored_entity(entity) for entity, _ in page]
     cursors = [_cursor(order, value, e.key) for (_, value), e in zip(page, entities, strict=True)]
     return Page(entities, has_next=len(rows) > first, cursors=cursors)

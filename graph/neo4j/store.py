@@ -128,8 +128,9 @@ class Neo4jStore:
         first: int,
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
+        backward: bool = False,
     ) -> Page:
-        return await reads.list_entities(self._db, flt, first, after, order)
+        return await reads.list_entities(self._db, flt, first, after, order, backward)
 
     async def count_entities(self, flt: EntityFilter) -> int:
         return await reads.count_entities(self._db, flt)
@@ -171,6 +172,12 @@ class Neo4jStore:
 
     async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
         return await questions.orphans(self._db, first, after)
+
+    async def count_dangling(self) -> int:
+        return await questions.count_dangling(self._db)
+
+    async def count_orphans(self) -> int:
+        return await questions.count_orphans(self._db)
 
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         return await questions.owned_by(self._db, owner_keys, include_subgroups)

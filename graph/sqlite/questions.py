@@ -194,6 +194,27 @@ async def orphans(
     return await db.call(read)
 
 
+async def count_dangling(db: Connection) -> int:
+    sql = """
+        SELECT count(*) FROM relations r
+        LEFT JOIN entities s ON s.key = r.source_key
+        LEFT JOIN entities t ON t.key = r.target_key
+        WHERE s.key IS NULL OR t.key IS NULL
+    """
+    return await db.call(lambda conn: int(db.execute(conn, sql).fetchone()[0]))
+
+
+async def count_orphans(db: Connection) -> int:
+    sql = """
+        SELECT count(*) FROM entities e
+        WHERE e.kind IN (SELECT value FROM json_each(:kinds))
+          AND NOT EXISTS (SELECT 1 FROM relations o JOIN entities t ON t.key = o.target_key
+                          WHERE o.source_key = e.key AND o.type = 'ownedBy')
+    """
+    params = {"kinds": json_list(OWNED_KINDS)}
+    return await db.call(lambda conn: int(db.execute(conn, sql, params).fetchone()[0]))
+
+
 async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
     if not owner_keys:
         return []

@@ -27,6 +27,7 @@ from graph.port import (
 from graph.search import fts5_query
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
+from graph.sqlite.search import RELEVANCE, search_sql
 
 #: Sort expression and direction of each order (the key always breaks ties, ascending).
 _ORDER_VALUES: dict[Order, tuple[str, str]] = {
@@ -34,7 +35,7 @@ _ORDER_VALUES: dict[Order, tuple[str, str]] = {
     Order.NAME: ("lower(e.name)", "ASC"),
     Order.KIND: ("e.kind", "ASC"),
     Order.UPDATED_AT: ("e.updated_at", "DESC"),
-    Order.RELEVANCE: ("s.rank", "ASC"),
+    Order.RELEVANCE: ("", "ASC"),  # graph.sqlite.search.RELEVANCE
 }
 
 #: facet field -> (value expression, joins) over ``entities e``.
@@ -173,19 +174,17 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
         params["text_paths"] = json_list([p.lower() for p in flt.text.paths])
         params["text_term"] = flt.text.term.lower()
     if flt.search is not None:
-        query = fts5_query(flt.search)
-        if query is None:
-            clauses.append("0 = 1")
-        else:
-            clauses.append(
-                "e.key IN (SELECT key FROM entity_search WHERE entity_search MATCH :search)"
-            )
-            params["search"] = query
+        clauses.append(search_sql(flt.search, flt.kinds, params))
     return " AND ".join(clauses), params
 
 
 def _condition_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
     """One condition as SQL over ``entities e``; its values are the parameters ``:<name>*``."""
+    sql = _holds_sql(condition, name, params)
+    return f"NOT ({sql})" if condition.negated else sql
+
+
+def _holds_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
     if condition.match is Match.NEVER:
         return "0 = 1"
     values = f"(SELECT value FROM json_each(:{name}_values))"
@@ -232,6 +231,7 @@ async def list_entities(
     first: int,
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
+    backward: bool = False,
 ) -> Page:
     where, params = _filter_sql(flt)
     search = fts5_query(flt.search) if flt.search is not None else None
@@ -242,12 +242,18 @@ async def list_entities(
     value, direction = _ORDER_VALUES[order]
     join = ""
     if order is Order.RELEVANCE:
+        value = RELEVANCE
         join = (
-            "JOIN (SELECT key AS hit_key, bm25(entity_search, 0.0, 10.0, 5.0, 1.0, 3.0) "
+            "LEFT JOIN (SELECT key AS hit_key, bm25(entity_search, 0.0, 10.0, 5.0, 1.0, 3.0) "
             "AS rank FROM entity_search WHERE entity_search MATCH :search) s "
             "ON s.hit_key = e.key"
         )
     compare = "<" if direction == "DESC" else ">"
+    key_compare, key_direction = ">", "ASC"
+    if backward:  # read the listing the other way from the cursor, then turn the page round
+        compare = "<" if compare == ">" else ">"
+        direction = "ASC" if direction == "DESC" else "DESC"
+        key_compare, key_direction = "<", "DESC"
     params.update(
         after_value=after.value if after else None,
         after_key=after.key if after else None,
@@ -256,13 +262,13 @@ async def list_entities(
     sql = (
         f"SELECT {ENTITY_COLUMNS}, {value} AS sort_value FROM entities e {join} "
         f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
-        f"OR ({value} = :after_value AND e.key > :after_key)) "
-        f"ORDER BY {value} {direction}, e.key LIMIT :limit"
+        f"OR ({value} = :after_value AND e.key {key_compare} :after_key)) "
+        f"ORDER BY {value} {direction}, e.key {key_direction} LIMIT :limit"
     )
 
     def read(conn: sqlite3.Connection) -> Page:
         rows = db.execute(conn, sql, params).fetchall()[: first + 1]
-        page = rows[:first]
+        page = rows[:first][::-1] if backward else rows[:first]
         entities = [stored_entity(r) for r in page]
         cursors = [Cursor(r[-1], e.key) for r, e in zip(page, entities, strict=True)]
         return Page(entities, has_next=len(rows) > first, cursors=cursors)

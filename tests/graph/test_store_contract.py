@@ -17,6 +17,7 @@ from graph.port import (
     GraphStore,
     KindCount,
     LocationRecord,
+    Order,
     RunError,
     RunRecord,
     SourceFile,
@@ -464,6 +465,33 @@ async def test_backstage_filter_sets_are_an_or_of_ands_over_dot_paths(store: Gra
     ]
     assert await refs((FieldCondition(kind, ("component' OR 1=1 --",)),)) == []
     assert await refs((FieldCondition("spec.type", ("website",)), FieldCondition("nope"))) == []
+
+
+async def test_listing_pages_backward_in_every_order(store: GraphStore) -> None:
+    records = [
+        record(f"component:default/c{i}", title=f"c{i}", description="shared word")
+        for i in range(7)
+    ]
+    records += [record(f"api:default/a{i}", description="shared word") for i in range(3)]
+    await store.upsert_entities("test", "r1", records)
+    flt = EntityFilter(search="shared")
+
+    for order in Order:
+        whole = (await store.list_entities(flt, 100, None, order)).entities
+        walked: list[str] = []
+        before = None
+        while True:
+            page = await store.list_entities(flt, 3, before, order, backward=True)
+            walked = [e.key for e in page.entities] + walked
+            if not page.has_next:
+                break
+            before = page.cursors[0]
+
+        assert walked == [e.key for e in whole], order
+        middle = (await store.list_entities(flt, 4, None, order)).cursors[-1]
+        back = await store.list_entities(flt, 2, middle, order, backward=True)
+        assert [e.key for e in back.entities] == [e.key for e in whole[1:3]], order
+        assert back.has_next
 
 
 async def test_locations_are_kept_unique_on_type_and_target_and_deleted_by_id(

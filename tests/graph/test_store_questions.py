@@ -208,6 +208,7 @@ async def test_dangling_relations_page(store: GraphStore) -> None:
         ("component:default/web", "dependsOn", "component:default/ghost"),
     }
     assert not rest.has_next
+    assert await store.count_dangling() == 2
 
 
 @pytest.mark.parametrize("first", [1, 10])
@@ -228,3 +229,4 @@ async def test_orphans_have_no_owner_or_a_missing_one(store: GraphStore, first: 
         ("component:default/ledger", None),
         ("component:default/reports", None),
     ]
+    assert await store.count_orphans() == 3

@@ -70,10 +70,14 @@ async def test_facets_for_a_sidebar(demo: Client) -> None:
     assert sum(facets["owner"].values()) == 21
 
 
-async def test_unknown_facet_field_is_a_user_error(demo: Client) -> None:
-    errors = await demo.errors('{ entityFacets(fields: ["color"]) { field } }')
+async def test_a_path_no_entity_has_is_an_empty_facet_and_an_empty_one_an_error(
+    demo: Client,
+) -> None:
+    data = await demo.query('{ entityFacets(fields: ["color"]) { field values { value } } }')
+    errors = await demo.errors('{ entityFacets(fields: [" "]) { field } }')
 
-    assert errors[0]["message"].startswith("unknown facet fields color")
+    assert data["entityFacets"] == [{"field": "color", "values": []}]
+    assert errors[0]["message"].startswith("fields: a facet field is empty")
 
 
 async def test_data_quality_lists(backstage: Client) -> None:
@@ -156,17 +160,22 @@ async def test_listing_filters_and_orders(demo: Client) -> None:
     assert await refs('annotation: "github.com/project-slug=northwind/shipment-tracker"') == [
         "component:default/shipment-tracker"
     ]
-    names = [r.split("/")[-1] for r in await refs('kind: "user", orderBy: NAME')]
+    names = [
+        r.split("/")[-1] for r in await refs('kind: "user", orderBy: {field: "metadata.name"}')
+    ]
     assert names == sorted(names)
     searched = await refs('search: "shipment"')
     assert searched and all("shipment" in r for r in searched[:3])
 
 
 async def test_cursor_of_another_order_is_refused(demo: Client) -> None:
-    data = await demo.query("{ entities(first: 2, orderBy: NAME) { pageInfo { endCursor } } }")
+    data = await demo.query(
+        '{ entities(first: 2, orderBy: {field: "metadata.name"}) { pageInfo { endCursor } } }'
+    )
 
     errors = await demo.errors(
-        "query ($after: String) { entities(after: $after, orderBy: KIND) { totalCount } }",
+        'query ($after: String) { entities(after: $after, orderBy: {field: "kind"}) '
+        "{ totalCount } }",
         after=data["entities"]["pageInfo"]["endCursor"],
     )
 

@@ -104,7 +104,7 @@ async def test_entities_pages_cover_everything_once(backstage: Client) -> None:
 
 
 async def test_entities_filters(backstage: Client) -> None:
-    query = """query ($kind: String, $owner: String, $tag: String, $namespace: String,
+    query = """query ($kind: [String!], $owner: String, $tag: String, $namespace: String,
                       $search: String) {
       entities(kind: $kind, owner: $owner, tag: $tag, namespace: $namespace, search: $search,
                first: 100) { totalCount edges { node { ref } } } }"""

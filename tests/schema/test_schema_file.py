@@ -23,15 +23,19 @@ FIXED_QUERY_FIELDS: dict[str, tuple[str, dict[str, tuple[str, object]]]] = {
     "entities": (
         "EntityConnection!",
         {
-            "kind": ("String", None),
+            "kind": ("[String!]", None),  # one kind or a list (issue 11)
             "namespace": ("String", None),
             "owner": ("String", None),
             "tag": ("String", None),
             "search": ("String", None),
             "first": ("Int", 25),
             "after": ("String", None),
+            "filter": ("[EntityFilter!]", None),
+            "last": ("Int", None),
+            "before": ("String", None),
         },
     ),
+    "entitiesByRefs": ("[Entity]!", {"refs": ("[String!]!", None)}),
     "dependencies": (
         "DependencyGraph!",
         {
@@ -53,7 +57,7 @@ FIXED_QUERY_FIELDS: dict[str, tuple[str, dict[str, tuple[str, object]]]] = {
         "[Facet!]!",
         {
             "fields": ("[String!]!", None),
-            "kind": ("String", None),
+            "kind": ("[String!]", None),
             "owner": ("String", None),
             "tag": ("String", None),
         },
