@@ -17,7 +17,7 @@ const FACETS = [
 const FILTERS = FACETS.map(([, argument]) => argument);
 
 const QUERY = `
-query Search($search: String, $kind: String, $type: String, $lifecycle: String,
+query Search($search: String, $kind: [String!], $type: String, $lifecycle: String,
              $owner: String, $tag: String, $first: Int, $after: String) {
   entities(search: $search, kind: $kind, type: $type, lifecycle: $lifecycle, owner: $owner,
            tag: $tag, first: $first, after: $after) {
