@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
+from ingestors.leadership import Leadership
 from ingestors.runner import RunPolicy
 from ingestors.scheduler import Scheduler, default_owner_id
 from schema import build_schema
@@ -275,12 +277,23 @@ def create_app(
                     observer=runtime.metrics,
                 )
                 if settings.scheduler:
-                    loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+                    # Every worker has a scheduler (runIngestion); the schedule runs in the
+                    # one holding the store lease `scheduler` (ingestors.leadership).
+                    leadership = Leadership(
+                        active,
+                        runtime.scheduler.owner_id,
+                        SystemClock(),
+                        grace_seconds=settings.shutdown_grace,
+                    )
+                    loop = asyncio.create_task(
+                        leadership.run(runtime.scheduler), name="scheduler leadership"
+                    )
             yield
         finally:
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
+                loop.cancel()  # a follower still waiting for the lease; a leader is done
                 await asyncio.gather(loop, return_exceptions=True)
             runtime.scheduler = None
             runtime.store = None
@@ -288,7 +301,8 @@ def create_app(
                 await active.close()
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        # The header tells replicas of `serve --workers N` apart (tests, load balancers).
+        return JSONResponse({"status": "ok"}, headers={"Stagegraph-Worker": str(os.getpid())})
 
     async def readyz(request: Request) -> Response:
         active = runtime.store
