@@ -46,6 +46,7 @@ from api.graphql_request import (
     parse_body,
 )
 from api.metrics import Metrics, scrape_endpoint, scrape_open
+from api.persisted import PersistedQueries
 from api.playground import asset_routes, playground_html
 from api.settings import Settings
 from graph import open_store
@@ -103,6 +104,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         self._runtime = runtime
         self._playground = playground_html() if settings.graphiql else ""
         self._caps = query_limits(settings).document
+        self._persisted = PersistedQueries()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,7 +132,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        query, name = request_data.query, request_data.operation_name
+        query = self._persisted.document(request_data.query, request_data.extensions)
+        name = request_data.operation_name
         if name is None and query:
             operations = scan_document(query, self._caps).operations
             if operations > 1:
