@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,14 @@ NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
 KNOWN_KINDS = {**CORE_KINDS, **SOURCE_KINDS}
+
+#: Parses (text, path) pairs into their files' documents, in order; :func:`parse_each` in
+#: this process, or :class:`ingestors.git.parsing.ParserPool` across processes.
+ParseMany = Callable[[Sequence[tuple[str, str]]], list[ParsedFile]]
+
+
+def parse_each(files: Sequence[tuple[str, str]]) -> list[ParsedFile]:
+    return [parse_descriptors(text, path) for text, path in files]
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,9 @@ def _identity(raw: Any) -> str | None:
 
 
 class _Walk:
-    def __init__(self, tree: Tree, origin: Origin) -> None:
+    def __init__(self, tree: Tree, origin: Origin, parse_many: ParseMany = parse_each) -> None:
         self.tree = tree
+        self.parse_many = parse_many
         self.origin = origin
         self.all_paths = tree.paths()
         self.known = set(self.all_paths)
@@ -115,18 +124,27 @@ class _Walk:
         while self.queue:
             batch = [self.queue.popleft() for _ in range(min(len(self.queue), READ_AHEAD))]
             self.tree.prefetch(batch)
-            loaded = [self.load(path) for path in batch]
+            loaded = self.load_all(batch)
             self.tree.prefetch([target for item in loaded for target in self.placeholders(item)])
             for item in loaded:
                 self.take(item)
         return self.snapshot
 
-    def load(self, path: str) -> _Loaded:
-        try:
-            text = self.tree.read(path)
-        except OSError as exc:
-            return _Loaded(path, None, exc, ParsedFile())
-        return _Loaded(path, text, None, parse_descriptors(text, path))
+    def load_all(self, paths: Sequence[str]) -> list[_Loaded]:
+        """Read the files, then parse the ones read (together: in parallel, with a pool)."""
+        texts: list[tuple[str, str | OSError]] = []
+        for path in paths:
+            try:
+                texts.append((path, self.tree.read(path)))
+            except OSError as exc:
+                texts.append((path, exc))
+        parsed = iter(self.parse_many([(t, p) for p, t in texts if isinstance(t, str)]))
+        return [
+            _Loaded(path, text, None, next(parsed))
+            if isinstance(text, str)
+            else _Loaded(path, None, text, ParsedFile())
+            for path, text in texts
+        ]
 
     def placeholders(self, item: _Loaded) -> list[str]:
         """Paths in the tree that the file's placeholders will read."""
@@ -296,13 +314,19 @@ class _Walk:
             self.enqueue(local)
 
 
-def transform_tree(tree: Tree, origin: Origin, entry_paths: Sequence[str] = ()) -> Snapshot:
+def transform_tree(
+    tree: Tree,
+    origin: Origin,
+    entry_paths: Sequence[str] = (),
+    parse_many: ParseMany = parse_each,
+) -> Snapshot:
     """Read every descriptor reachable in ``tree`` into a :class:`Snapshot`.
 
     Without ``entry_paths`` every ``catalog-info.yaml``/``.yml`` is read; with them, the given
-    files are read and given folders are searched for ``catalog-info`` files.
+    files are read and given folders are searched for ``catalog-info`` files. ``parse_many``
+    parses the files of each batch read (the same result whichever parser it is).
     """
-    walk = _Walk(tree, origin)
+    walk = _Walk(tree, origin, parse_many)
     if not entry_paths:
         for path in walk.all_paths:
             if posixpath.basename(path) in DESCRIPTOR_NAMES:
