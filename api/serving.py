@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
+import socket
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,6 +23,8 @@ from api.app import create_app, load_demo
 from api.logs import configure_logging
 from api.settings import Settings
 from graph import open_store
+
+log = logging.getLogger("stagegraph.api")
 
 #: how long the supervisor waits for a worker's answer before it replaces the worker
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -72,4 +76,22 @@ def serve(settings: Settings, workers: int) -> None:
     if workers == 1:
         uvicorn.Server(config).run()
         return
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[listening_socket(settings.host, settings.port)]).run()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the workers accept on, made as a TCP socket (protocol ``IPPROTO_TCP``):
+    asyncio sets ``TCP_NODELAY`` only on connections of such sockets, and uvicorn's own
+    (protocol 0) left Nagle's algorithm on, which held every keep-alive answer ~40 ms for
+    the client's delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"cannot listen on {host}:{port}: {exc}") from None
+    log.info("Stagegraph listening on http://%s:%d", host, sock.getsockname()[1])
+    sock.set_inheritable(True)
+    return sock

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from api.serving import listening_socket
 from tests.api.server import graphql, running_server
 from tests.gitrepo import GitRepo, component
 
@@ -57,3 +60,26 @@ def test_two_workers_both_answer_and_one_runs_the_schedule(tmp_path: Path) -> No
     assert data == {"entity": {"ref": "component:default/alpha"}}  # the schedule ran
     assert sum("holds the scheduler lease" in m for m in messages) == 1, messages
     assert sum(m.startswith("scheduler ") and " started: " in m for m in messages) == 1
+
+
+async def test_the_workers_socket_gives_connections_tcp_nodelay() -> None:
+    """Without TCP_NODELAY every keep-alive answer waited ~40 ms for the client's delayed
+    ACK (uvicorn's own shared socket has protocol 0, and asyncio skips those)."""
+    listener = listening_socket("127.0.0.1", 0)
+    nodelay: list[int] = []
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        nodelay.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=listener)
+    async with server:
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(100):
+            if nodelay:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+
+    assert nodelay and nodelay[0] != 0
