@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from api.graphql_request import (
     parse_body,
 )
 from api.metrics import Metrics, scrape_endpoint, scrape_open
+from api.persisted import PersistedQueries
 from api.playground import asset_routes, playground_html
 from api.scaffolder.app import ScaffolderApi
 from api.scaffolder.runtime import start_scaffolder
@@ -58,6 +60,7 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
+from ingestors.leadership import Leadership
 from ingestors.locations import follow_locations, sync_locations
 from ingestors.scheduler import Scheduler, default_owner_id
 from scaffolder.service import Scaffolder
@@ -114,6 +117,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         self._runtime = runtime
         self._playground = playground_html() if settings.graphiql else ""
         self._caps = query_limits(settings).document
+        self._persisted = PersistedQueries()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,7 +145,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        query, name = request_data.query, request_data.operation_name
+        query = self._persisted.document(request_data.query, request_data.extensions)
+        name = request_data.operation_name
         if name is None and query:
             operations = scan_document(query, self._caps).operations
             if operations > 1:
@@ -295,7 +300,17 @@ def create_app(
             )
             await sync_locations(active, runtime.scheduler, settings.location_refresh)
             if settings.scheduler:
-                loop = asyncio.create_task(runtime.scheduler.run(), name="scheduler")
+                # Every worker has a scheduler (runIngestion, locations); the schedule runs
+                # in the one holding the store lease `scheduler` (ingestors.leadership).
+                leadership = Leadership(
+                    active,
+                    runtime.scheduler.owner_id,
+                    SystemClock(),
+                    grace_seconds=settings.shutdown_grace,
+                )
+                loop = asyncio.create_task(
+                    leadership.run(runtime.scheduler), name="scheduler leadership"
+                )
                 follow = asyncio.create_task(
                     follow_locations(active, runtime.scheduler, settings.location_refresh),
                     name="locations",
@@ -312,6 +327,7 @@ def create_app(
             if runtime.scheduler is not None:
                 await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
             if loop is not None:
+                loop.cancel()  # a follower still waiting for the lease; a leader is done
                 await asyncio.gather(loop, return_exceptions=True)
             runtime.scheduler = None
             runtime.store = None
@@ -319,7 +335,8 @@ def create_app(
                 await active.close()
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        # The header tells replicas of `serve --workers N` apart (tests, load balancers).
+        return JSONResponse({"status": "ok"}, headers={"Stagegraph-Worker": str(os.getpid())})
 
     async def readyz(request: Request) -> Response:
         active = runtime.store

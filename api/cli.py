@@ -290,15 +290,23 @@ def serve(
             "`stagegraph worker` instead); runIngestion still works.",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes, each a replica on the store; the schedule runs in one. "
+            "[default: the number of CPU cores]",
+        ),
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (POST /graphql; GraphiQL at GET /graphql in a browser).
 
     With --config, the sources in the file run on their schedules inside this process
     (one run per source at a time, even across replicas), and GET /metrics reports them.
     """
-    import uvicorn
-
-    from api.app import create_app
+    from api.serving import serve as serve_app
+    from api.serving import worker_count
 
     settings = load_settings(
         config,
@@ -307,23 +315,19 @@ def serve(
         port=port,
         demo=demo or None,
         scheduler=False if no_scheduler else None,
+        workers=workers,
     )
     configure_logging(settings.log_level)
     sources = len(settings.sources)
+    processes = worker_count(settings)
     err.print(
         f"Stagegraph on http://{settings.host}:{settings.port}/graphql "
         f"(store {settings.store}{', demo catalog' if settings.demo else ''}"
         f"{f', {sources} sources' if sources else ''}"
-        f"{', scheduler off' if sources and not settings.scheduler else ''})"
+        f"{', scheduler off' if sources and not settings.scheduler else ''}"
+        f", {processes} worker{'s' if processes > 1 else ''})"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
-    )
+    serve_app(settings, processes)
 
 
 @ingest_app.callback()

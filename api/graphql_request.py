@@ -105,9 +105,11 @@ def get_refusal() -> RequestError:
 def request_data(data: Mapping[str, Any]) -> GraphQLRequestData:
     """The fields of a GraphQL request object, each checked for its JSON type."""
     query = data.get("query")
-    if query is None:
+    extensions = data.get("extensions")
+    persisted = isinstance(extensions, dict) and "persistedQuery" in extensions
+    if query is None and not persisted:  # a persisted query may be sent by hash alone
         raise RequestError(f"the request has no `query`: {_SHAPE}")
-    if not isinstance(query, str):
+    if not isinstance(query, str | None):
         raise RequestError(
             f"`query` is {_json_type(query)}: it must be a string holding the GraphQL document"
         )
@@ -123,7 +125,6 @@ def request_data(data: Mapping[str, Any]) -> GraphQLRequestData:
             f"`operationName` is {_json_type(operation_name)}: it must be the name of one "
             "operation in the document, or null"
         )
-    extensions = data.get("extensions")
     if not isinstance(extensions, dict | None):
         raise RequestError(
             f"`extensions` is {_json_type(extensions)}: it must be an object, or null"

@@ -220,6 +220,13 @@ class Settings(BaseSettings):
     task_timeout: Duration = Field(
         default=timedelta(minutes=30), description="A scaffolder task running longer is stopped."
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Worker processes of `stagegraph serve`, each a stateless replica on the "
+        "store (default: the number of CPU cores; 1 for an in-memory store).",
+    )
     metrics_auth: MetricsAuth = Field(
         default="auto",
         description="Who may read GET /metrics: open (anyone), token (a bearer token the API "

@@ -84,3 +84,7 @@ class DescriptorError(CatalogError):
         self.message = message
         self.location = location
         super().__init__(f"{location}: {message}")
+
+    def __reduce__(self) -> tuple[type[DescriptorError], tuple[str, SourceLocation]]:
+        # pickled with its own arguments: parses come back from other processes
+        return (type(self), (self.message, self.location))

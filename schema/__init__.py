@@ -10,6 +10,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
+from schema import direct
 from schema.errors import MaskInternalErrors, log_errors
 from schema.kinds import ALL_TYPES
 from schema.limits import QueryLimits, limit_extensions
@@ -54,10 +55,12 @@ def build_schema(
     if trace:
         chain.append(StoreTrace)
     chain.extend(extensions)
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=list(ALL_TYPES),
         extensions=chain,
     )
+    direct.install(built)  # graphql-core calls our methods without Strawberry's wrapper
+    return built

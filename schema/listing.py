@@ -61,6 +61,15 @@ class Facet:
 _PRELOADED_FIELDS = frozenset(
     {"owner", "dependsOn", "dependencyOf", "providesApis", "consumesApis"}
 )
+#: Forward relation types read by one preloaded field each: their targets are preloaded only
+#: when that field is selected (targets of other types always are, as other fields may
+#: walk them).
+_TARGETS_OF = {
+    "ownedBy": "owner",
+    "dependsOn": "dependsOn",
+    "providesApi": "providesApis",
+    "consumesApi": "consumesApis",
+}
 
 
 def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
@@ -72,18 +81,17 @@ def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
             yield from _fields(selection.selections)
 
 
-def _nodes_ask_for_relations(selected: Sequence[Selection]) -> bool:
-    """Whether the ``edges { node { ... } }`` of a listing select a preloaded field."""
-    for listing in _fields(selected):
-        for edges in _fields(listing.selections):
-            if edges.name != "edges":
-                continue
-            for node in _fields(edges.selections):
-                if node.name == "node" and any(
-                    f.name in _PRELOADED_FIELDS for f in _fields(node.selections)
-                ):
-                    return True
-    return False
+def _node_fields(selected: Sequence[Selection]) -> set[str]:
+    """The names of the fields the ``edges { node { ... } }`` of a listing select."""
+    return {
+        field.name
+        for listing in _fields(selected)
+        for edges in _fields(listing.selections)
+        if edges.name == "edges"
+        for node in _fields(edges.selections)
+        if node.name == "node"
+        for field in _fields(node.selections)
+    }
 
 
 @takes_filters("kind", "namespace", "owner", "tag", "search", "first", "after")
@@ -131,8 +139,10 @@ async def resolve_entities(
         has_previous = page.has_next if backward else after is not None
     for stored in found:
         info.context.loaders.entities.prime(stored.key, stored)
-    if found and _nodes_ask_for_relations(info.selected_fields):
-        await preload_related(info, [stored.key for stored in found])
+    asked = _node_fields(info.selected_fields)
+    if found and asked & _PRELOADED_FIELDS:
+        skip = {type_ for type_, field in _TARGETS_OF.items() if field not in asked}
+        await preload_related(info, [stored.key for stored in found], skip)
     edges = [
         EntityEdge(cursor=cursor, node=to_graphql(stored))
         for cursor, stored in zip(cursors, found, strict=True)

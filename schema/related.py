@@ -20,7 +20,7 @@ hundreds. Otherwise they return an awaitable. Either way the store sees the same
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from inspect import isawaitable
 from typing import TypeAlias, TypeVar
 
@@ -178,15 +178,17 @@ def _first(found: Resolved[list[StoredEntity]]) -> Resolved[StoredEntity | None]
     return then(found, lambda found: found[0] if found else None)
 
 
-async def preload_related(info: Info, keys: list[str]) -> None:
-    """Load the relations of ``keys`` and the entities their forward relations point at, in
-    two batches: the relation fields of a page's entities then answer without awaiting."""
+async def preload_related(info: Info, keys: list[str], skip: Collection[str] = ()) -> None:
+    """Load the relations of ``keys`` and the entities their forward relations point at
+    (except those of the types in ``skip``, which the request does not ask for: an API's
+    document can be large), in two batches: the relation fields of a page's entities then
+    answer without awaiting."""
     loaders = info.context.loaders
     rows_of = await loaders.relations.load_many(keys)
     targets = {
         row.target_ref.lower()
         for key, rows in zip(keys, rows_of, strict=True)
         for row in rows
-        if row.source_ref.lower() == key.lower()
+        if row.type not in skip and row.source_ref.lower() == key.lower()
     }
     await loaders.entities.load_many(sorted(targets))

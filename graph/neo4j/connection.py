@@ -13,6 +13,8 @@ from typing import Any, LiteralString, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from neo4j import (
+    READ_ACCESS,
+    WRITE_ACCESS,
     AsyncDriver,
     AsyncGraphDatabase,
     AsyncManagedTransaction,
@@ -87,8 +89,11 @@ class Connection:
             raise StoreError("the store is not open; call setup() first")
         driver = self._driver
         try:
+            # READ sessions and transactions: on a cluster (neo4j:// URL) reads go to followers.
             async with driver.session(
-                database=self._database, bookmark_manager=driver.execute_query_bookmark_manager
+                database=self._database,
+                bookmark_manager=driver.execute_query_bookmark_manager,
+                default_access_mode=WRITE_ACCESS if write else READ_ACCESS,
             ) as session:
                 if write:
                     return await session.execute_write(work)

@@ -27,6 +27,7 @@ from graph.port import (
 from graph.search import fts5_query
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
+from graph.sqlite.schema import COUNTED_FACETS
 from graph.sqlite.search import RELEVANCE, search_sql
 
 #: Sort expression and direction of each order (the key always breaks ties, ascending).
@@ -51,6 +52,12 @@ _FACETS: dict[str, tuple[str, str]] = {
     ),
     "source": ("e.source", ""),
 }
+
+
+_COUNTED_SQL = (
+    "SELECT value, n FROM facet_counts WHERE field = :field AND n > 0 "
+    "ORDER BY n DESC, value LIMIT :limit"
+)
 
 
 async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
@@ -298,6 +305,12 @@ async def facets(
     def read(conn: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:
         found: dict[str, list[tuple[str, int]]] = {}
         for field_name in dict.fromkeys(fields):
+            if where == "1 = 1" and field_name in COUNTED_FACETS:  # unfiltered: the counts
+                found[field_name] = [
+                    (str(v), int(n))
+                    for v, n in db.execute(conn, _COUNTED_SQL, {**params, "field": field_name})
+                ]
+                continue
             value, joins = _FACETS[field_name]
             sql = (
                 f"SELECT {value} AS value, count(*) AS n FROM entities e {joins} "

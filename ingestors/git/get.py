@@ -1,7 +1,8 @@
 """The git source's ``get``: open the repository (a clone or checkout by :mod:`.tree`, or a
 plain folder) and hand its files to the pure :mod:`.transform`.
 
-The tree is read lazily (a file's bytes come from git when the transform asks for them),
+Descriptor files are parsed across processes when a batch is large
+(:mod:`.parsing`). The tree is read lazily (a file's bytes come from git when the transform asks for them),
 so the transform runs while the checkout is open; both happen in one blocking call, which
 the fetch runs in a thread.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from graph.port import SourceFile
+from ingestors.git.parsing import ParserPool
 from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import Checkout, is_remote, open_source
@@ -24,12 +26,13 @@ def read_git_source(
     known: Mapping[str, SourceFile] | None = None,
     root: str | None = None,
 ) -> Snapshot:
-    """Open the source and transform it (blocking: git subprocesses); files ``known`` to be
-    unchanged are not read again (:mod:`ingestors.git.memo`). ``root``: the registered
-    location the read starts from (see :class:`Origin`)."""
-    with open_source(source, ref) as checkout:
+    """Open the source and transform it (blocking: git subprocesses; parsing in a process
+    pool for large batches); files ``known`` to be unchanged are not read again
+    (:mod:`ingestors.git.memo`). ``root``: the registered location the read starts from
+    (see :class:`Origin`)."""
+    with open_source(source, ref) as checkout, ParserPool() as parse_many:
         origin = checkout_origin(checkout, root)
-        snapshot = transform_tree(checkout.tree, origin, paths, known)
+        snapshot = transform_tree(checkout.tree, origin, paths, known, parse_many)
         if checkout.commit is None:
             snapshot.warnings.insert(
                 0, f"{checkout.repo} is not a git repository: read the files on disk as they are"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,14 @@ DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
 NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
+
+#: Parses (text, path) pairs into their files' documents, in order; :func:`parse_each` in
+#: this process, or :class:`ingestors.git.parsing.ParserPool` across processes.
+ParseMany = Callable[[Sequence[tuple[str, str]]], list[ParsedFile]]
+
+
+def parse_each(files: Sequence[tuple[str, str]]) -> list[ParsedFile]:
+    return [parse_descriptors(text, path) for text, path in files]
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,14 @@ def _identity(raw: Any) -> str | None:
 
 class _Walk:
     def __init__(
-        self, tree: Tree, origin: Origin, known: Mapping[str, SourceFile] | None = None
+        self,
+        tree: Tree,
+        origin: Origin,
+        known: Mapping[str, SourceFile] | None = None,
+        parse_many: ParseMany = parse_each,
     ) -> None:
         self.tree = tree
+        self.parse_many = parse_many
         self.origin = origin
         self.all_paths = tree.paths()
         self.known = set(self.all_paths)
@@ -168,7 +181,7 @@ class _Walk:
             if self.memo is not None:
                 batch = [path for path in batch if not self.skipped(path)]
             self.tree.prefetch(batch)
-            loaded = [self.load(path) for path in batch]
+            loaded = self.load_all(batch)
             self.tree.prefetch([target for item in loaded for target in self.placeholders(item)])
             for item in loaded:
                 self.take(item)
@@ -184,12 +197,21 @@ class _Walk:
             self.enqueue(target)
         return True
 
-    def load(self, path: str) -> _Loaded:
-        try:
-            text = self.tree.read(path)
-        except OSError as exc:
-            return _Loaded(path, None, exc, ParsedFile())
-        return _Loaded(path, text, None, parse_descriptors(text, path))
+    def load_all(self, paths: Sequence[str]) -> list[_Loaded]:
+        """Read the files, then parse the ones read (together: in parallel, with a pool)."""
+        texts: list[tuple[str, str | OSError]] = []
+        for path in paths:
+            try:
+                texts.append((path, self.tree.read(path)))
+            except OSError as exc:
+                texts.append((path, exc))
+        parsed = iter(self.parse_many([(t, p) for p, t in texts if isinstance(t, str)]))
+        return [
+            _Loaded(path, text, None, next(parsed))
+            if isinstance(text, str)
+            else _Loaded(path, None, text, ParsedFile())
+            for path, text in texts
+        ]
 
     def placeholders(self, item: _Loaded) -> list[str]:
         """Paths in the tree that the file's placeholders will read."""
@@ -372,17 +394,19 @@ def transform_tree(
     origin: Origin,
     entry_paths: Sequence[str] = (),
     known: Mapping[str, SourceFile] | None = None,
+    parse_many: ParseMany = parse_each,
 ) -> Snapshot:
     """Read every descriptor reachable in ``tree`` into a :class:`Snapshot`.
 
     Without ``entry_paths`` every ``catalog-info.yaml``/``.yml`` is read; with them, the given
     files are read and given folders are searched for ``catalog-info`` files. With ``known``
     (what the source's files produced last time), unchanged files are not read again
-    (:mod:`.memo`) and ``snapshot.files`` says which.
+    (:mod:`.memo`) and ``snapshot.files`` says which. ``parse_many`` parses the files of each
+    batch read (the same result whichever parser it is).
     """
     read_anyway: set[str] = set()
     while True:
-        snapshot, overlapping = _walk(tree, origin, entry_paths, known, read_anyway)
+        snapshot, overlapping = _walk(tree, origin, entry_paths, known, read_anyway, parse_many)
         if overlapping <= read_anyway:
             return snapshot
         read_anyway |= overlapping  # read these too: the walk's order decides which wins
@@ -394,10 +418,11 @@ def _walk(
     entry_paths: Sequence[str],
     known: Mapping[str, SourceFile] | None,
     read_anyway: set[str],
+    parse_many: ParseMany,
 ) -> tuple[Snapshot, set[str]]:
     """One walk, with the unchanged files not read except ``read_anyway``; and the
     unchanged files whose entities are defined again."""
-    walk = _Walk(tree, origin, known)
+    walk = _Walk(tree, origin, known, parse_many)
     if walk.memo is not None:
         walk.memo.read_anyway = read_anyway
     if not entry_paths:

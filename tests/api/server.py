@@ -61,8 +61,10 @@ def running_server(
     output (for a server that logs more than a pipe holds, which would stall it)."""
     port = free_port()
     output = log.open("w") if log is not None else subprocess.PIPE
+    # One worker unless the test asks for more: a process per core costs every test time.
+    workers = () if any(arg.startswith("--workers") for arg in extra) else ("--workers", "1")
     process = subprocess.Popen(
-        [STAGEGRAPH, "serve", "--port", str(port), *extra],
+        [STAGEGRAPH, "serve", "--port", str(port), *workers, *extra],
         env=env(store_url, environ),
         cwd=cwd,
         stdout=output,

@@ -118,3 +118,25 @@ async def test_opening_an_older_file_fills_the_searchable_fields(
         await reopened.close()
 
     assert found == 1
+
+
+async def test_type_and_lifecycle_are_counted_in_a_table_kept_by_triggers(
+    sqlite_store: SqliteStore,
+) -> None:
+    await sqlite_store.upsert_entities(
+        "s",
+        "r1",
+        [
+            record("component:default/a", spec={"type": "service", "lifecycle": "beta"}),
+            record("component:default/b", spec={"type": "service"}),
+        ],
+    )
+    await sqlite_store.delete_entities("s", ["component:default/b"])
+
+    rows = await sqlite_store._call(
+        lambda conn: conn.execute(
+            "SELECT field, value, n FROM facet_counts WHERE n > 0 ORDER BY field"
+        ).fetchall()
+    )
+
+    assert rows == [("spec.lifecycle", "beta", 1), ("spec.type", "service", 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from graph.fields import entity_uid
 from graph.port import (
@@ -645,3 +646,29 @@ async def test_source_files_are_kept_per_source_and_path(store: GraphStore) -> N
     assert await store.source_files("src") == {"a/catalog-info.yaml": changed}
     assert await store.source_files("other") == {"a/catalog-info.yaml": a}
     assert await store.source_files("none") == {}
+
+
+async def test_unfiltered_type_and_lifecycle_facets_follow_inserts_updates_and_deletes(
+    store: GraphStore,
+) -> None:
+    def svc(name: str, type_: str, lifecycle: str) -> Any:
+        return record(f"component:default/{name}", spec={"type": type_, "lifecycle": lifecycle})
+
+    await store.upsert_entities(
+        "s",
+        "r1",
+        [
+            svc("a", "service", "production"),
+            svc("b", "service", "beta"),
+            svc("c", "website", "beta"),
+        ],
+    )
+    await store.upsert_entities("s", "r2", [svc("a", "library", "production")])  # a changes type
+    await store.delete_entities("s", ["component:default/c"])
+
+    facets = await store.facets(["spec.type", "spec.lifecycle"], EntityFilter())
+    filtered = await store.facets(["spec.type"], EntityFilter(kinds=("component",)))
+
+    assert facets["spec.type"] == [("library", 1), ("service", 1)]
+    assert facets["spec.lifecycle"] == [("beta", 1), ("production", 1)]
+    assert filtered["spec.type"] == facets["spec.type"]

@@ -1,0 +1,85 @@
+"""``stagegraph serve --workers N``: N replicas on one store, the schedule in exactly one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from api.serving import listening_socket
+from tests.api.server import graphql, running_server
+from tests.gitrepo import GitRepo, component
+
+
+def _workers_answering(base: str, want: int, seconds: float = 60) -> set[str]:
+    """The worker ids that answered /healthz, asking on fresh connections, many at a time,
+    until ``want`` of them did (a worker still starting answers later)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+
+    def ask(_: int) -> str:
+        return httpx.get(f"{base}/healthz", timeout=10).headers["Stagegraph-Worker"]
+
+    with ThreadPoolExecutor(8) as pool:
+        while len(seen) < want and time.monotonic() < deadline:
+            seen.update(pool.map(ask, range(16)))
+    return seen
+
+
+def test_two_workers_both_answer_and_one_runs_the_schedule(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("catalog-info.yaml", component("alpha"))
+    repo.commit()
+    config = tmp_path / "stagegraph.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - name: services\n"
+        "    type: git\n"
+        f"    url: {repo.path}\n"
+        "    schedule: {every: 1h}\n"
+    )
+    log = tmp_path / "server.log"
+    store_url = f"sqlite:///{tmp_path / 'workers.db'}"
+
+    with running_server(store_url, "--workers", "2", "--config", str(config), log=log) as base:
+        workers = _workers_answering(base, want=2)
+        data = graphql(base, '{ entity(ref: "component:alpha") { ref } }')
+        deadline = time.monotonic() + 30
+        while data["entity"] is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            data = graphql(base, '{ entity(ref: "component:alpha") { ref } }')
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    assert len(workers) == 2
+    assert data == {"entity": {"ref": "component:default/alpha"}}  # the schedule ran
+    assert sum("holds the scheduler lease" in m for m in messages) == 1, messages
+    assert sum(m.startswith("scheduler ") and " started: " in m for m in messages) == 1
+
+
+async def test_the_workers_socket_gives_connections_tcp_nodelay() -> None:
+    """Without TCP_NODELAY every keep-alive answer waited ~40 ms for the client's delayed
+    ACK (uvicorn's own shared socket has protocol 0, and asyncio skips those)."""
+    listener = listening_socket("127.0.0.1", 0)
+    nodelay: list[int] = []
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        nodelay.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=listener)
+    async with server:
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(100):
+            if nodelay:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+
+    assert nodelay and nodelay[0] != 0
