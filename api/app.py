@@ -11,7 +11,6 @@ and closed there.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -53,16 +52,14 @@ from api.persisted import PersistedQueries
 from api.playground import asset_routes, playground_html
 from api.scaffolder.app import ScaffolderApi
 from api.scaffolder.runtime import start_scaffolder
+from api.scheduling import scheduling
 from api.settings import Settings
 from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
-from ingestors.clock import SystemClock
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
-from ingestors.leadership import Leadership
-from ingestors.locations import follow_locations, sync_locations
-from ingestors.scheduler import Scheduler, default_owner_id
+from ingestors.scheduler import Scheduler
 from scaffolder.service import Scaffolder
 from schema import build_schema
 from schema.context import Context
@@ -283,52 +280,20 @@ def create_app(
         if owned:
             await active.setup()
         runtime.store = active
-        loop: asyncio.Task[None] | None = None
-        follow: asyncio.Task[None] | None = None
         try:
             if settings.demo:
                 await load_demo(active, settings)
-            # Configured sources and the locations registered over the catalog API.
-            runtime.scheduler = Scheduler(
-                active,
-                settings.sources,
-                SystemClock(),
-                default_owner_id(),
-                run_retention=settings.run_retention,
-                policy=settings.run_policy(),
-                observer=runtime.metrics,
-            )
-            await sync_locations(active, runtime.scheduler, settings.location_refresh)
-            if settings.scheduler:
-                # Every worker has a scheduler (runIngestion, locations); the schedule runs
-                # in the one holding the store lease `scheduler` (ingestors.leadership).
-                leadership = Leadership(
-                    active,
-                    runtime.scheduler.owner_id,
-                    SystemClock(),
-                    grace_seconds=settings.shutdown_grace,
+            async with scheduling(active, settings, runtime.metrics) as scheduler:
+                runtime.scheduler = scheduler
+                runtime.scaffolder = start_scaffolder(
+                    active, settings, run_tasks=settings.scheduler
                 )
-                loop = asyncio.create_task(
-                    leadership.run(runtime.scheduler), name="scheduler leadership"
-                )
-                follow = asyncio.create_task(
-                    follow_locations(active, runtime.scheduler, settings.location_refresh),
-                    name="locations",
-                )
-            runtime.scaffolder = start_scaffolder(active, settings, run_tasks=settings.scheduler)
-            yield
+                try:
+                    yield
+                finally:
+                    await runtime.scaffolder.stop()
+                    runtime.scaffolder = None
         finally:
-            if runtime.scaffolder is not None:
-                await runtime.scaffolder.stop()
-                runtime.scaffolder = None
-            if follow is not None:
-                follow.cancel()
-                await asyncio.gather(follow, return_exceptions=True)
-            if runtime.scheduler is not None:
-                await runtime.scheduler.stop(grace_seconds=settings.shutdown_grace)
-            if loop is not None:
-                loop.cancel()  # a follower still waiting for the lease; a leader is done
-                await asyncio.gather(loop, return_exceptions=True)
             runtime.scheduler = None
             runtime.store = None
             if owned:
