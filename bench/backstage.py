@@ -25,7 +25,17 @@ from bench.reads import free_port
 
 PEERS = Path(__file__).resolve().parent / "peers"
 SCRIPT = PEERS / "backstage.js"
-KINDS = ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
+KINDS = (
+    "Component",
+    "API",
+    "Resource",
+    "System",
+    "Domain",
+    "Group",
+    "User",
+    "Location",
+    "Template",
+)
 START_TIMEOUT = 120.0
 
 
@@ -151,9 +161,7 @@ def running_backstage(work: Path, locations: Sequence[str]) -> Iterator[Backstag
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    backstage = Backstage(
-        f"http://127.0.0.1:{port}/api/catalog", process, log, time.perf_counter()
-    )
+    backstage = Backstage(f"http://127.0.0.1:{port}/api/catalog", process, log, time.perf_counter())
     try:
         with httpx.Client(timeout=60) as http:
             _wait_listening(backstage, http)

@@ -15,6 +15,7 @@ when the harness itself failed (a server did not start, an answer was not JSON).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -52,7 +53,8 @@ class Compared:
     differences: list[Difference]
 
 
-def send(http: httpx.Client, base: str, request: Request, params: list[tuple[str, str]]) -> Answer:
+def send(http: httpx.Client, base: str, request: Request, pairs: list[tuple[str, str]]) -> Answer:
+    params = httpx.QueryParams(pairs)
     if request.body is None:
         response = http.get(base + request.path, params=params)
     else:
@@ -90,6 +92,8 @@ def run_request(http: httpx.Client, ours: str, theirs: str, request: Request) ->
     pages = [compare(request, our_answer, their_answer, request.name)]
     for number, step in enumerate(request.walk, start=2):
         our_cursor, their_cursor = _cursor(our_answer, step), _cursor(their_answer, step)
+        if our_cursor is None and their_cursor is None:
+            break
         if our_cursor is None or their_cursor is None:
             pages.append(
                 Compared(
@@ -102,7 +106,9 @@ def run_request(http: httpx.Client, ours: str, theirs: str, request: Request) ->
             break
         our_answer = send(http, ours, request, [("cursor", our_cursor)])
         their_answer = send(http, theirs, request, [("cursor", their_cursor)])
-        pages.append(compare(request, our_answer, their_answer, f"{request.name} (page {number}, {step})"))
+        pages.append(
+            compare(request, our_answer, their_answer, f"{request.name} (page {number}, {step})")
+        )
     return pages
 
 
@@ -110,8 +116,17 @@ def ingest_fixture(store_url: str, log: Path) -> None:
     """``stagegraph ingest git`` of the fixture's entry files into ``store_url``."""
     paths = [arg for name in ENTRY_FILES for arg in ("--path", name)]
     done = subprocess.run(
-        [STAGEGRAPH, "ingest", "git", str(FIXTURE), "--name", "backstage-examples", *paths,
-         "--store", store_url],
+        [
+            STAGEGRAPH,
+            "ingest",
+            "git",
+            str(FIXTURE),
+            "--name",
+            "backstage-examples",
+            *paths,
+            "--store",
+            store_url,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -119,6 +134,19 @@ def ingest_fixture(store_url: str, log: Path) -> None:
     log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise PeerError(f"stagegraph ingest git failed ({done.returncode}); see {log}")
+
+
+def save(pages: list[Compared], path: Path) -> None:
+    """Both raw answers of every page, for reading a difference in full."""
+    rows = [
+        {
+            "name": page.name,
+            "stagegraph": {"status": page.ours.status, "body": page.ours.body},
+            "backstage": {"status": page.theirs.status, "body": page.theirs.body},
+        }
+        for page in pages
+    ]
+    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
 
 
 def report(pages: list[Compared], out: Any = sys.stdout) -> int:
@@ -147,10 +175,7 @@ def report(pages: list[Compared], out: Any = sys.stdout) -> int:
 
 def _kind(difference: Difference) -> str:
     """A difference's path without entity refs and indexes: what kind it is."""
-    parts = []
-    for part in difference.path.replace("[", ".[").split("."):
-        parts.append("[]" if part.startswith("[") else part)
-    return ".".join(parts)
+    return re.sub(r"\[[^\]]*\]", "[]", difference.path)
 
 
 @app.command()
@@ -183,7 +208,9 @@ def main(
     except (PeerError, RuntimeError, httpx.HTTPError) as exc:
         print(f"compat: the harness failed: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
+    save(pages, work / "answers.json")
     report(pages)
+    print(f"every answer, as received: {work / 'answers.json'}")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,16 @@ placeholder before comparing (:data:`NORMALISATIONS` says each in words):
 - ``metadata.uid`` and ``metadata.etag``: made by each server;
 - the location annotations (``backstage.io/managed-by-location``,
   ``backstage.io/managed-by-origin-location``, ``backstage.io/view-url``,
-  ``backstage.io/edit-url``, ``backstage.io/source-location``): they name where each
-  server read the file from (Backstage ``file:/abs/path``, Stagegraph its source);
+  ``backstage.io/edit-url``, ``backstage.io/source-location``,
+  ``stagegraph.dev/source-path``) are removed: they name where and how each server read
+  the file (Backstage a ``file:`` Location, Stagegraph a git source), so which of them an
+  entity carries differs too;
 - ``pageInfo.nextCursor`` / ``prevCursor``: opaque, each server's own (whether there is one
   is kept);
 - an error's ``message`` and ``stack`` (the wording is each server's; ``name`` and the
   status code are compared);
-- ``relations`` are compared as a set (sorted by type and target), as are facet values
-  (sorted by value): neither API promises an order;
+- ``relations`` are compared as a set (a relation on one side only is one difference),
+  facet values as a set too (sorted by value): neither API promises an order;
 - lists of entities are matched by entity ref, so a missing entity is one difference,
   not a shift of every later one; when the request asks for an order, the order of the
   refs both sides returned is compared as one more value.
@@ -24,6 +26,7 @@ where they disagree (a key or an entity on one side only, or unequal values).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,16 +40,18 @@ LOCATION_ANNOTATIONS = (
     "backstage.io/view-url",
     "backstage.io/edit-url",
     "backstage.io/source-location",
+    "stagegraph.dev/source-path",
 )
 CURSORS = ("nextCursor", "prevCursor")
 ERROR_TEXT = ("message", "stack")
 
 NORMALISATIONS = (
     "metadata.uid and metadata.etag: each server makes its own",
-    "annotations " + ", ".join(LOCATION_ANNOTATIONS) + ": where each server read the file",
+    "annotations " + ", ".join(LOCATION_ANNOTATIONS) + ": removed (where and how each "
+    "server read the file)",
     "pageInfo.nextCursor / prevCursor: opaque tokens (whether present is compared)",
     "error.message and error.stack: wording (error.name and the status code are compared)",
-    "relations: compared as a set (sorted by type, then targetRef)",
+    "relations: compared as a set of (type, targetRef)",
     "facet values: compared as a set (sorted by value)",
     "entity lists: matched by entity ref; the order is compared as one value where the "
     "request asks for an order",
@@ -79,8 +84,6 @@ def _short(value: Json, width: int = 160) -> str:
 
 
 def _dumps(value: Json) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
@@ -98,6 +101,18 @@ def entity_ref(value: Json) -> str | None:
     return f"{value['kind']}:{namespace}/{name}".lower()
 
 
+def entity_key(value: Json) -> str | None:
+    """What matches an entity across two lists: its ref, or (for an answer cut down by
+    ``fields`` to no kind) its ``metadata.namespace``/``name``."""
+    ref = entity_ref(value)
+    if ref is not None or not isinstance(value, dict):
+        return ref
+    metadata = value.get("metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+        return f"{metadata.get('namespace') or 'default'}/{metadata['name']}".lower()
+    return None
+
+
 def _entity(value: dict[str, Json]) -> dict[str, Json]:
     out = {key: normalise(item) for key, item in value.items()}
     metadata = out.get("metadata")
@@ -108,18 +123,18 @@ def _entity(value: dict[str, Json]) -> dict[str, Json]:
         annotations = metadata.get("annotations")
         if isinstance(annotations, dict):
             for key in LOCATION_ANNOTATIONS:
-                if key in annotations:
-                    annotations[key] = PLACEHOLDER
+                annotations.pop(key, None)
     relations = out.get("relations")
-    if isinstance(relations, list):
-        out["relations"] = sorted(relations, key=_relation_key)
+    if isinstance(relations, list) and all(_relation_key(r) for r in relations):
+        out["relations"] = {_relation_key(r): r for r in relations}
     return out
 
 
-def _relation_key(relation: Json) -> tuple[str, str]:
-    if isinstance(relation, dict):
-        return (str(relation.get("type", "")), str(relation.get("targetRef", "")).lower())
-    return ("", _dumps(relation))
+def _relation_key(relation: Json) -> str | None:
+    """``type targetRef`` for a relation (``{type, targetRef}``), else None."""
+    if isinstance(relation, dict) and {"type", "targetRef"} <= set(relation):
+        return f"{relation['type']} {str(relation['targetRef']).lower()}"
+    return None
 
 
 def _facets(value: dict[str, Json]) -> dict[str, Json]:
@@ -137,7 +152,7 @@ def normalise(value: Json) -> Json:
         return [normalise(item) for item in value]
     if not isinstance(value, dict):
         return value
-    if entity_ref(value) is not None:
+    if entity_key(value) is not None:
         return _entity(value)
     out: dict[str, Json] = {}
     for key, item in value.items():
@@ -146,14 +161,16 @@ def normalise(value: Json) -> Json:
         elif key == "facets" and isinstance(item, dict):
             out[key] = _facets(item)
         elif key == "error" and isinstance(item, dict):
-            out[key] = {k: PLACEHOLDER if k in ERROR_TEXT else normalise(v) for k, v in item.items()}
+            out[key] = {
+                k: PLACEHOLDER if k in ERROR_TEXT else normalise(v) for k, v in item.items()
+            }
         else:
             out[key] = normalise(item)
     return out
 
 
 def _entity_list(values: list[Json]) -> list[str] | None:
-    refs = [entity_ref(v) for v in values]
+    refs = [entity_key(v) for v in values]
     if not values or any(ref is None for ref in refs):
         return None
     return [ref for ref in refs if ref is not None]
@@ -165,6 +182,7 @@ def diff(ours: Json, theirs: Json, *, ordered: bool = True, path: str = "$") -> 
         found: list[Difference] = []
         for key in sorted(set(ours) | set(theirs), key=str):
             where = f"{path}.{key}"
+            where = f"{path}[{key}]" if " " in key else where
             if key not in ours:
                 found.append(Difference(where, MISSING, theirs[key]))
             elif key not in theirs:
@@ -179,7 +197,9 @@ def diff(ours: Json, theirs: Json, *, ordered: bool = True, path: str = "$") -> 
     return []
 
 
-def _diff_lists(ours: list[Json], theirs: list[Json], *, ordered: bool, path: str) -> list[Difference]:
+def _diff_lists(
+    ours: list[Json], theirs: list[Json], *, ordered: bool, path: str
+) -> list[Difference]:
     our_refs, their_refs = _entity_list(ours), _entity_list(theirs)
     if our_refs is None or their_refs is None:
         found: list[Difference] = []

@@ -61,7 +61,9 @@ REQUESTS: tuple[Request, ...] = (
     _entities("kind=component", (F, "kind=component")),
     _entities("case-insensitive key and value", (F, "KIND=Component")),
     _entities("AND", (F, "kind=component,spec.type=service")),
-    _entities("OR of two filters", (F, "kind=component,spec.lifecycle=production"), (F, "kind=api")),
+    _entities(
+        "OR of two filters", (F, "kind=component,spec.lifecycle=production"), (F, "kind=api")
+    ),
     _entities("any-of one key", (F, "kind=component,spec.type=website,spec.type=library")),
     _entities("label exists", (F, "metadata.labels.category")),
     _entities("label value, other case", (F, "metadata.labels.category=MUSIC")),
@@ -75,7 +77,9 @@ REQUESTS: tuple[Request, ...] = (
     _entities("relations.hasPart exists", (F, "relations.hasPart")),
     _entities("relations.memberOf", (F, "kind=user,relations.memberOf=group:default/team-b")),
     _entities("relations.providesApi exists", (F, "relations.providesApi")),
-    _entities("relations.apiConsumedBy", (F, "relations.apiConsumedBy=component:default/www-artist")),
+    _entities(
+        "relations.apiConsumedBy", (F, "relations.apiConsumedBy=component:default/www-artist")
+    ),
     _entities("no such kind", (F, "kind=nothing")),
     _entities("fields", (F, "kind=api"), ("fields", "kind,metadata.name,spec.type")),
     _entities("fields with relations", (F, "kind=system"), ("fields", "metadata.name,relations")),
@@ -87,14 +91,21 @@ REQUESTS: tuple[Request, ...] = (
     Request("order desc", "/entities", ((F, "kind=group"), ("order", "desc:metadata.name"))),
     # facets
     _facets("facet kind", ("facet", "kind")),
-    _facets("facets spec.type and spec.lifecycle", ("facet", "spec.type"), ("facet", "spec.lifecycle")),
+    _facets(
+        "facets spec.type and spec.lifecycle", ("facet", "spec.type"), ("facet", "spec.lifecycle")
+    ),
     _facets("facet tags of APIs", ("facet", "metadata.tags"), (F, "kind=api")),
     _facets("facet label", ("facet", "metadata.labels.category")),
     _facets("facet annotation", ("facet", SOURCE_TEMPLATE)),
     _facets("facet relations.ownedBy", ("facet", "relations.ownedBy")),
     _facets("facet relations.memberOf of users", ("facet", "relations.memberOf"), (F, "kind=user")),
     _facets("facet namespace", ("facet", "metadata.namespace")),
-    _facets("facet spec.owner, OR filter", ("facet", "spec.owner"), (F, "kind=component"), (F, "kind=api")),
+    _facets(
+        "facet spec.owner, OR filter",
+        ("facet", "spec.owner"),
+        (F, "kind=component"),
+        (F, "kind=api"),
+    ),
     # by-refs: request order, null for unknown, fields, filter
     _by_refs(
         "by-refs",
@@ -106,14 +117,20 @@ REQUESTS: tuple[Request, ...] = (
     ),
     _by_refs("by-refs, other case", ["Component:Default/Artist-Lookup", "API:default/Spotify"]),
     _by_refs(
-        "by-refs with fields",
+        "by-refs with fields in the query",
         ["system:default/audio-playback", "domain:default/playback"],
         ("fields", "kind,metadata.name"),
     ),
     _by_refs(
+        "by-refs with fields in the body",
+        ["system:default/audio-playback", "domain:default/playback"],
+        fields=["kind", "metadata.name", "spec.owner"],
+    ),
+    _by_refs(
         "by-refs with a filter",
-        ["component:default/searcher", "api:default/spotify"],
-        filter=[{"kind": "api"}],
+        ["component:default/searcher", "api:default/streetlights", "resource:default/artists-db"],
+        (F, "kind=api"),
+        (F, "kind=resource"),
     ),
     # by-query: pages both ways, order, full text
     _query(
