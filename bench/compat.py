@@ -54,7 +54,7 @@ class Compared:
 
 
 def send(http: httpx.Client, base: str, request: Request, pairs: list[tuple[str, str]]) -> Answer:
-    params = httpx.QueryParams(pairs)
+    params = tuple(pairs)
     if request.body is None:
         response = http.get(base + request.path, params=params)
     else:
