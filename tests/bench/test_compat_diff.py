@@ -6,7 +6,7 @@ from bench.compat_diff import MISSING, PLACEHOLDER, diff, normalise
 
 
 def _entity(name: str, **extra: object) -> dict[str, object]:
-    metadata = {"name": name, "uid": f"uid-{name}", "etag": f"etag-{name}"}
+    metadata: dict[str, object] = {"name": name, "uid": f"uid-{name}", "etag": f"etag-{name}"}
     metadata["annotations"] = {"backstage.io/managed-by-location": f"file:/{name}", "a": "b"}
     return {"kind": "Component", "metadata": metadata, **extra}
 
