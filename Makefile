@@ -11,7 +11,7 @@ EXPLORER_STAMP := $(EXPLORER)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench bench-webhooks
+.PHONY: install serve test fuzz soak lint typecheck pytest neo4j neo4j-stop schema clean bench bench-webhooks compat bench-peers peers
 
 install: $(STAMP) $(PLAYGROUND_STAMP) $(EXPLORER_STAMP)
 
@@ -78,6 +78,28 @@ bench: install
 bench-webhooks: install
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 
+# The peers (not in CI: ~400 MB of node modules): Backstage's catalog backend and
+# @neo4j/graphql, pinned in bench/peers/package-lock.json. better-sqlite3 has no prebuilt
+# binary reachable here, so it is compiled against the local Node headers when present.
+PEERS := bench/peers
+PEERS_STAMP := $(PEERS)/node_modules/.installed
+peers: $(PEERS_STAMP)
+$(PEERS_STAMP): $(PEERS)/package.json $(PEERS)/package-lock.json
+	@if [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi; \
+	  npm ci --prefix $(PEERS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Backstage's catalog backend and Stagegraph on the example catalog, every difference in
+# their answers (see README "Compatibility with Backstage"). Exit 1 only if the harness fails.
+compat: install peers
+	$(BIN)/python -m bench.compat $(COMPAT_ARGS)
+
+# Issue 14's tables: Backstage and @neo4j/graphql beside Stagegraph on the 10k catalog.
+# BENCH_PEERS_NEO4J_URL is required and that Neo4j is WIPED (use `make neo4j`'s throwaway).
+bench-peers: install peers
+	@test -n "$(BENCH_PEERS_NEO4J_URL)" || { echo "make bench-peers: set BENCH_PEERS_NEO4J_URL to a throwaway Neo4j (it is wiped)" >&2; exit 2; }
+	$(BIN)/python -m bench.side_by_side --neo4j-url $(BENCH_PEERS_NEO4J_URL) $(BENCH_PEERS_ARGS)
+
 # 16 concurrent readers for 10 minutes on a 10k catalog while its source re-ingests every
 # 30 s; prints throughput, p50/p99, errors and RSS every minute (see README "Soak").
 # SOAK_ARGS='--minutes 2 --readers 4' for a quick try.
@@ -95,4 +117,4 @@ schema: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache stagegraph.db* api/playground/node_modules \
-	  api/explorer/node_modules
+	  api/explorer/node_modules bench/peers/node_modules

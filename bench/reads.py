@@ -78,7 +78,7 @@ def measure(ask: Callable[[], int], budget: float) -> Latency:
     return Latency(percentile(samples, 0.5), percentile(samples, 0.99), len(samples), rows)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -100,7 +100,7 @@ class Server:
         self.store_url = store_url
         self.args = list(args)  # more `serve` options, e.g. ["--demo"]
         self.log = log
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.restarts = 0
         self.env = {
