@@ -59,7 +59,9 @@ class EntityFilterCondition:
     "the entities that satisfy at least one of them.",
 )
 class EntityFilterSet:
-    conditions: list[EntityFilterCondition]
+    conditions: list[EntityFilterCondition] = strawberry.field(
+        description="The conditions, all of which must hold."
+    )
 
 
 def _condition(condition: EntityFilterCondition, where: str) -> FieldCondition:

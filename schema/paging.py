@@ -12,8 +12,10 @@ import strawberry
 
 @strawberry.type(description="Where a page of a connection starts and ends (Relay).")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether entries follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last entry (pass it as `after`)."
+    )
     has_previous_page: bool = strawberry.field(
         default=False,
         description="Whether entries come before this page (paging forward: whether it "

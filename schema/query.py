@@ -32,7 +32,7 @@ from schema.runs import IngestionRunConnection, Source, resolve_runs, resolve_so
 from schema.tasks import Task, TaskConnection, resolve_task, resolve_tasks
 
 
-@strawberry.type
+@strawberry.type(description="What can be asked of the catalog.")
 class Query:
     @strawberry.field(description="One entity by ref (kind:namespace/name); null if unknown.")
     async def entity(self, info: Info, ref: str) -> Entity | None:

@@ -44,52 +44,70 @@ class TaskStatus(enum.Enum):
 
 @strawberry.type(description="One step of a task.")
 class TaskStep:
-    id: str
-    name: str
-    action: str
+    id: str = strawberry.field(description="The step's id in the template.")
+    name: str = strawberry.field(description="The step's name in the template.")
+    action: str = strawberry.field(
+        description="The action it runs (fetch:template, publish:github, ...)."
+    )
     status: str = strawberry.field(
         description="open, processing, completed, failed, skipped or cancelled."
     )
-    started_at: datetime | None
-    ended_at: datetime | None
+    started_at: datetime | None = strawberry.field(description="When it started; null until then.")
+    ended_at: datetime | None = strawberry.field(description="When it ended; null until then.")
 
 
 @strawberry.type(description="A link of a task's output.")
 class TaskOutputLink:
-    title: str | None
-    url: str | None
-    entity_ref: str | None
-    icon: str | None
+    title: str | None = strawberry.field(description="The link's title.")
+    url: str | None = strawberry.field(
+        description="Where it points (a URL), or null for an entity link."
+    )
+    entity_ref: str | None = strawberry.field(
+        description="The entity it points to, or null for a URL."
+    )
+    icon: str | None = strawberry.field(description="An icon name for front ends.")
 
 
 @strawberry.type(description="What a finished task gives back (the template's output, rendered).")
 class TaskOutput:
-    links: list[TaskOutputLink]
-    text: JSON | None
+    links: list[TaskOutputLink] = strawberry.field(
+        description="The template's `output.links`, rendered."
+    )
+    text: JSON | None = strawberry.field(description="The template's `output.text`, rendered.")
 
 
 @strawberry.type(description="A file a dry run rendered.")
 class DryRunFile:
-    path: str
-    content: str
+    path: str = strawberry.field(description="The file's path in the workspace.")
+    content: str = strawberry.field(description="The rendered content.")
 
 
 @strawberry.type(description="A log line of a task.")
 class TaskLogLine:
-    seq: int
-    at: datetime
-    step_id: str | None
-    message: str
+    seq: int = strawberry.field(
+        description="Its number in the task's log (pass it as `after` to read on)."
+    )
+    at: datetime = strawberry.field(description="When it was written.")
+    step_id: str | None = strawberry.field(
+        description="The step that wrote it; null for the task's own lines."
+    )
+    message: str = strawberry.field(description="The line (secrets redacted).")
 
 
 @strawberry.type(description="An event of a task: a log line, a step's new status, its end.")
 class TaskEvent:
-    seq: int
-    at: datetime
+    seq: int = strawberry.field(description="Its number in the task's events.")
+    at: datetime = strawberry.field(description="When it happened.")
     type: str = strawberry.field(description="log, cancelled or completion.")
-    step_id: str | None
-    status: str | None
-    message: str | None
+    step_id: str | None = strawberry.field(
+        description="The step it concerns; null for the task itself."
+    )
+    status: str | None = strawberry.field(
+        description="The step's or task's new status, for a status change."
+    )
+    message: str | None = strawberry.field(
+        description="The log line, for a log event (secrets redacted)."
+    )
 
     @classmethod
     def from_stored(cls, event: StoredEvent) -> TaskEvent:
@@ -122,7 +140,7 @@ def _links(output: dict[str, Any]) -> list[TaskOutputLink]:
 class Task:
     record: strawberry.Private[TaskRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The task's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.record.id)
 
@@ -130,23 +148,27 @@ class Task:
     def template(self) -> str:
         return self.record.template
 
-    @strawberry.field
+    @strawberry.field(description="open, processing, completed, failed or cancelled.")
     def status(self) -> TaskStatus:
         return TaskStatus(self.record.status)
 
-    @strawberry.field
+    @strawberry.field(description="When it was created.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
-    @strawberry.field
+    @strawberry.field(
+        description="Who created it (the token's name or the JWT subject); null when anonymous."
+    )
     def created_by(self) -> str | None:
         return self.record.created_by
 
-    @strawberry.field
+    @strawberry.field(description="When it ended; null while open or processing.")
     def ended_at(self) -> datetime | None:
         return self.record.ended_at
 
-    @strawberry.field
+    @strawberry.field(
+        description="Whether it is a dry run (renders, publishes and registers nothing)."
+    )
     def dry_run(self) -> bool:
         return self.record.dry_run
 
@@ -158,7 +180,7 @@ class Task:
     def error(self) -> str | None:
         return self.record.error
 
-    @strawberry.field
+    @strawberry.field(description="Its steps, in order, with their status.")
     def steps(self) -> list[TaskStep]:
         return [
             TaskStep(
@@ -199,17 +221,19 @@ class Task:
         return [DryRunFile(path=f["path"], content=f["content"]) for f in self.record.files]
 
 
-@strawberry.type
+@strawberry.type(description="A task and its cursor.")
 class TaskEdge:
-    cursor: str
-    node: Task
+    cursor: str = strawberry.field(description="Where this task is in the listing.")
+    node: Task = strawberry.field(description="The task.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of tasks.")
 class TaskConnection:
-    total_count: int
-    edges: list[TaskEdge]
-    page_info: PageInfo
+    total_count: int = strawberry.field(description="How many tasks match.")
+    edges: list[TaskEdge] = strawberry.field(description="The tasks on this page.")
+    page_info: PageInfo = strawberry.field(
+        description="Where this page ends and whether more follow."
+    )
 
 
 async def resolve_task(info: Info, id: strawberry.ID) -> Task | None:
@@ -300,7 +324,7 @@ async def follow_events(
         await asyncio.sleep(EVENT_POLL_SECONDS)
 
 
-@strawberry.type
+@strawberry.type(description="Streams over graphql-transport-ws (authenticated like queries).")
 class Subscription:
     @strawberry.subscription(
         description="A task's log lines, step changes and end, as they happen (graphql-transport-ws)."
