@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,9 +59,19 @@ def running_server(
 ) -> Iterator[str]:
     """Start ``stagegraph serve`` on a free loopback port; yield its base URL once ready.
     ``environ`` adds environment variables (settings) to the server's; ``log`` takes its
-    output (for a server that logs more than a pipe holds, which would stall it)."""
+    output (by default a temporary file: a pipe nobody reads would stall a server that logs
+    more than the pipe holds)."""
     port = free_port()
-    output = log.open("w") if log is not None else subprocess.PIPE
+    if log is None:
+        with (
+            tempfile.TemporaryDirectory(prefix="stagegraph-serve-") as folder,
+            running_server(
+                store_url, *extra, cwd=cwd, environ=environ, log=Path(folder) / "serve.log"
+            ) as base,
+        ):
+            yield base
+        return
+    output = log.open("w")
     # One worker unless the test asks for more: a process per core costs every test time.
     workers = () if any(arg.startswith("--workers") for arg in extra) else ("--workers", "1")
     process = subprocess.Popen(
@@ -71,14 +82,13 @@ def running_server(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    if log is not None:
-        output.close()  # type: ignore[union-attr]
+    output.close()
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                said = process.stdout.read() if process.stdout else log.read_text() if log else ""
+                said = log.read_text()
                 raise AssertionError(f"server exited with {process.returncode}:\n{said}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -96,8 +106,6 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 def graphql(base: str, query: str, **variables: object) -> dict[str, Any]:
