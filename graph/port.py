@@ -18,7 +18,7 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`Locations`: locations registered at run time (git sources kept in the store);
 - :class:`Deliveries`: webhook deliveries waiting for the worker that holds their source;
 - :class:`SourceFiles`: what each file of a source produced, by its git blob id;
-- :class:`ChangeLog`: recorded entity changes (not yet in :class:`GraphStore`).
+- :class:`ChangeLog`: recorded entity changes (the change feed).
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -778,9 +778,8 @@ class SourceFiles(Protocol):
 
 
 class ChangeLog(Protocol):
-    """The recorded entity changes (the change feed, issue 13). Not yet part of
-    :class:`GraphStore`: it joins when both adapters implement it. Ids increase in the
-    order changes are recorded, so a reader polls cheaply with ``after_id``."""
+    """The recorded entity changes (the change feed). Changes are listed in the order they
+    were recorded, so a reader polls cheaply with ``after_id`` (the last id it saw)."""
 
     async def record_changes(self, changes: Sequence[EntityChange]) -> None:
         """Record ``changes`` in one batch (one round trip, with the entity writes)."""
@@ -822,6 +821,7 @@ class GraphStore(
     Locations,
     Deliveries,
     SourceFiles,
+    ChangeLog,
     Tasks,
     Protocol,
 ):

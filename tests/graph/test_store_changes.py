@@ -1,15 +1,11 @@
-"""The SQLite ChangeLog (Neo4j's adapter is not written yet; see graph.port.ChangeLog)."""
+"""The ChangeLog role on both stores (see graph.port.ChangeLog)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from catalog.changes import ChangeType, EntityChange
-from graph.sqlite.store import SqliteStore
+from graph.port import GraphStore
 
 AT = datetime(2026, 12, 5, tzinfo=UTC)
 
@@ -29,17 +25,10 @@ def _change(n: int, ref: str = "component:default/a", kind: str = "Component") -
     )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(f"sqlite:///{tmp_path / 'changes.db'}")
-    await store.setup()
-    yield store
-    await store.close()
-
-
 async def test_changes_round_trip_in_recording_order_in_one_round_trip(
-    store: SqliteStore,
+    store: GraphStore,
 ) -> None:
+
     recorded = [_change(1), _change(2, ref="group:default/g", kind="Group"), _change(3)]
     before = store.query_count
     await store.record_changes(recorded)
@@ -52,7 +41,8 @@ async def test_changes_round_trip_in_recording_order_in_one_round_trip(
     assert await store.count_changes(source="git") == 3
 
 
-async def test_prune_forgets_only_older_changes(store: SqliteStore) -> None:
+async def test_prune_forgets_only_older_changes(store: GraphStore) -> None:
+
     await store.record_changes([_change(1), _change(2), _change(3)])
     assert await store.prune_changes(AT + timedelta(minutes=2)) == 1
     assert [c.id for c in await store.changes()] == ["c2", "c3"]
