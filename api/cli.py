@@ -398,6 +398,7 @@ def _scheduler(
         SystemClock(),
         default_owner_id(),
         run_retention=settings.run_retention,
+        change_retention=settings.change_retention,
         policy=settings.run_policy(),
         observer=observer,
     )

@@ -34,6 +34,7 @@ _KEYS: dict[tuple[str, ...], str] = {
     ("sources",): "sources",
     ("catalog", "rules"): "catalog_rules",
     ("runRetention",): "run_retention",
+    ("changeRetention",): "change_retention",
     ("metrics", "auth"): "metrics_auth",
     ("worker", "port"): "worker_port",
     ("auth", "tokens"): "tokens",

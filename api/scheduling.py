@@ -31,6 +31,7 @@ async def scheduling(
         SystemClock(),
         default_owner_id(),
         run_retention=settings.run_retention,
+        change_retention=settings.change_retention,
         policy=settings.run_policy(),
         observer=metrics,
     )

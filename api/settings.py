@@ -200,6 +200,10 @@ class Settings(BaseSettings):
     run_retention: Duration = Field(
         default=timedelta(days=30), description="Run records older than this are pruned."
     )
+    change_retention: Duration = Field(
+        default=timedelta(days=90),
+        description="Recorded entity changes (the change feed) older than this are pruned.",
+    )
     location_refresh: Duration = Field(
         default=timedelta(minutes=30),
         description="Locations registered over the catalog API (POST /api/catalog/locations) "

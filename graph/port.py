@@ -17,7 +17,8 @@ The methods are grouped into roles, and :class:`GraphStore` combines them all:
 - :class:`Tasks`: scaffolder tasks, their events, and claiming one for exactly one process.
 - :class:`Locations`: locations registered at run time (git sources kept in the store);
 - :class:`Deliveries`: webhook deliveries waiting for the worker that holds their source;
-- :class:`SourceFiles`: what each file of a source produced, by its git blob id.
+- :class:`SourceFiles`: what each file of a source produced, by its git blob id;
+- :class:`ChangeLog`: recorded entity changes (the change feed).
 
 Code that needs only some of them types against those roles, so what it may ask of the
 store is visible in its signature.
@@ -34,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from catalog.changes import EntityChange
 
 
 class Direction(enum.Enum):
@@ -774,6 +777,41 @@ class SourceFiles(Protocol):
         ...
 
 
+class ChangeLog(Protocol):
+    """The recorded entity changes (the change feed). Changes are listed in the order they
+    were recorded, so a reader polls cheaply with ``after_id`` (the last id it saw)."""
+
+    async def record_changes(self, changes: Sequence[EntityChange]) -> None:
+        """Record ``changes`` in one batch (one round trip, with the entity writes)."""
+        ...
+
+    async def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        after_id: str | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+    ) -> list[EntityChange]:
+        """Changes in recording order, oldest first, matching every given filter."""
+        ...
+
+    async def count_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+    ) -> int: ...
+
+    async def prune_changes(self, before: datetime) -> int:
+        """Forget changes recorded before ``before``; the number forgotten."""
+        ...
+
+
 class GraphStore(
     EntityWriter,
     EntityReader,
@@ -783,6 +821,7 @@ class GraphStore(
     Locations,
     Deliveries,
     SourceFiles,
+    ChangeLog,
     Tasks,
     Protocol,
 ):

@@ -81,6 +81,7 @@ log = logging.getLogger("stagegraph.scheduler")
 
 LEASE_TTL_SECONDS = 60.0
 DEFAULT_RUN_RETENTION = timedelta(days=30)
+DEFAULT_CHANGE_RETENTION = timedelta(days=90)
 _REMEMBERED = 200
 
 
@@ -133,6 +134,7 @@ class Scheduler:
         source_types: SourceTypes = SOURCE_TYPES,
         lease_ttl: float = LEASE_TTL_SECONDS,
         run_retention: timedelta | None = DEFAULT_RUN_RETENTION,
+        change_retention: timedelta | None = DEFAULT_CHANGE_RETENTION,
         policy: RunPolicy | None = None,
         observer: RunObserver | None = None,
         rng: random.Random | None = None,
@@ -154,6 +156,7 @@ class Scheduler:
             raise ValueError("lease_ttl must be positive")
         self._lease_ttl = lease_ttl
         self._retention = run_retention
+        self._change_retention = change_retention
         self._policy = policy
         self._observer = observer
         self._rng = rng or random.Random()
@@ -504,6 +507,7 @@ class Scheduler:
             self._finished.popitem(last=False)
 
     async def _prune(self, extra: dict[str, str]) -> None:
+        await self._prune_changes(extra)
         if self._retention is None:
             return
         try:
@@ -516,6 +520,22 @@ class Scheduler:
                 "pruned %d runs older than %s",
                 pruned,
                 format_duration(self._retention),
+                extra=extra,
+            )
+
+    async def _prune_changes(self, extra: dict[str, str]) -> None:
+        if self._change_retention is None:
+            return
+        try:
+            pruned = await self._store.prune_changes(self._clock.now() - self._change_retention)
+        except Exception:
+            log.exception("could not prune old entity changes", extra=extra)
+            return
+        if pruned:
+            log.info(
+                "pruned %d entity changes older than %s",
+                pruned,
+                format_duration(self._change_retention),
                 extra=extra,
             )
 

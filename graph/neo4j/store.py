@@ -9,7 +9,9 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from catalog.changes import EntityChange
 from graph.neo4j import (
+    changes,
     deliveries,
     files,
     locations,
@@ -272,6 +274,43 @@ class Neo4jStore:
 
     async def delete_location(self, id: str) -> LocationRecord | None:
         return await locations.delete_location(self._db, id)
+
+    # -- recorded entity changes -----------------------------------------------------------
+    async def record_changes(self, recorded: Sequence[EntityChange]) -> None:
+        await changes.record_changes(self._db, recorded)
+
+    async def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        after_id: str | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+    ) -> list[EntityChange]:
+        return await changes.changes(
+            self._db,
+            since=since,
+            after_id=after_id,
+            ref=ref,
+            kind=kind,
+            source=source,
+            limit=limit,
+        )
+
+    async def count_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+    ) -> int:
+        return await changes.count_changes(self._db, since=since, ref=ref, kind=kind, source=source)
+
+    async def prune_changes(self, before: datetime) -> int:
+        return await changes.prune_changes(self._db, before)
 
     # -- source files ----------------------------------------------------------------------
     async def source_files(self, source: str) -> dict[str, SourceFile]:

@@ -122,6 +122,21 @@ CREATE TABLE IF NOT EXISTS source_files (
     follows TEXT NOT NULL,
     PRIMARY KEY (source, path)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT,
+    ref TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    change TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX IF NOT EXISTS entity_changes_ref ON entity_changes (ref, seq);
+CREATE INDEX IF NOT EXISTS entity_changes_at ON entity_changes (at);
 CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from catalog.changes import EntityChange
 from graph.port import (
     Cursor,
     DanglingPage,
@@ -35,6 +36,7 @@ from graph.port import (
     Traversal,
 )
 from graph.sqlite import (
+    changes,
     deliveries,
     files,
     locations,
@@ -285,6 +287,43 @@ class SqliteStore:
         self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
     ) -> None:
         await files.update_source_files(self._db, source, upserts, deletes)
+
+    # -- recorded entity changes -----------------------------------------------------------
+    async def record_changes(self, recorded: Sequence[EntityChange]) -> None:
+        await changes.record_changes(self._db, recorded)
+
+    async def changes(
+        self,
+        *,
+        since: datetime | None = None,
+        after_id: str | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+    ) -> list[EntityChange]:
+        return await changes.changes(
+            self._db,
+            since=since,
+            after_id=after_id,
+            ref=ref,
+            kind=kind,
+            source=source,
+            limit=limit,
+        )
+
+    async def count_changes(
+        self,
+        *,
+        since: datetime | None = None,
+        ref: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+    ) -> int:
+        return await changes.count_changes(self._db, since=since, ref=ref, kind=kind, source=source)
+
+    async def prune_changes(self, before: datetime) -> int:
+        return await changes.prune_changes(self._db, before)
 
     # -- webhook deliveries ----------------------------------------------------------------
     async def record_delivery(self, delivery: Delivery) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import pytest
 
+from catalog.changes import ChangeType, EntityChange
 from graph.port import GraphStore, RunRecord, Scope, StaleSummary
 from ingestors.clock import FakeClock
 from ingestors.contract import Fetch, Schedule, SourceType
@@ -558,6 +559,36 @@ async def test_old_runs_are_pruned_after_each_run(
     record = await scheduler.run_once("cat")
 
     assert [r.id for r in await runs(store)] == ["old-20", record.id]
+
+
+async def test_old_entity_changes_are_pruned_after_each_run(
+    store: GraphStore, tmp_path: Path, clock: FakeClock, stopper: list[Scheduler]
+) -> None:
+    repo = catalog(tmp_path)
+    await store.record_changes(
+        [
+            EntityChange(
+                id=f"old-{age_days}",
+                at=START - timedelta(days=age_days),
+                source="cat",
+                run_id=None,
+                ref="component:default/old",
+                kind="Component",
+                change=ChangeType.DELETED,
+                fields=(),
+                before={},
+                after=None,
+            )
+            for age_days in (10, 5)
+        ]
+    )
+    scheduler = make(
+        store, [source(str(repo.path))], clock, stopper, change_retention=timedelta(days=7)
+    )
+
+    await scheduler.run_once("cat")
+
+    assert [c.id for c in await store.changes(ref="component:default/old")] == ["old-5"]
 
 
 async def test_every_log_line_of_a_run_carries_its_run_id(

@@ -1,0 +1,139 @@
+"""Recorded entity changes (:class:`graph.port.ChangeLog`) as ``(:EntityChange {id, seq, at,
+source, run_id, ref, kind, change, fields, before, after})``; ``seq`` comes from one
+``(:ChangeSeq)`` counter taken in the same statement, so it follows recording order across
+processes. ``before``/``after`` are JSON text (Neo4j properties cannot hold maps)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, LiteralString
+
+import orjson
+
+from catalog.changes import ChangeType, EntityChange
+from graph.neo4j.connection import Connection
+
+RECORD: LiteralString = """
+MERGE (s:ChangeSeq {name: 'changes'})
+SET s.value = coalesce(s.value, 0) + size($rows)
+WITH s.value - size($rows) AS base
+UNWIND range(0, size($rows) - 1) AS i
+WITH base, i, $rows[i] AS row
+CREATE (c:EntityChange)
+SET c = row, c.seq = base + i + 1
+"""
+
+_MATCH: LiteralString = """
+OPTIONAL MATCH (a:EntityChange {id: $after_id})
+WITH CASE WHEN $after_id IS NULL THEN 0 ELSE coalesce(a.seq, 0) END AS after_seq
+MATCH (c:EntityChange)
+WHERE c.seq > after_seq
+  AND ($since IS NULL OR c.at >= $since)
+  AND ($ref IS NULL OR c.ref = $ref)
+  AND ($kind IS NULL OR c.kind = $kind)
+  AND ($source IS NULL OR c.source = $source)
+"""
+
+LIST: LiteralString = (
+    _MATCH
+    + """
+RETURN c {.*} AS c ORDER BY c.seq LIMIT $limit
+"""
+)
+
+COUNT: LiteralString = _MATCH + "RETURN count(c) AS n"
+
+PRUNE: LiteralString = """
+MATCH (c:EntityChange) WHERE c.at < $before
+DELETE c
+RETURN count(*) AS n
+"""
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _row(change: EntityChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "at": change.at.isoformat(),
+        "source": change.source,
+        "run_id": change.run_id,
+        "ref": change.ref,
+        "kind": change.kind,
+        "change": change.change.value,
+        "fields": list(change.fields),
+        "before": _json(change.before),
+        "after": _json(change.after),
+    }
+
+
+def _change(props: dict[str, Any]) -> EntityChange:
+    before, after = props.get("before"), props.get("after")
+    return EntityChange(
+        id=props["id"],
+        at=datetime.fromisoformat(props["at"]),
+        source=props["source"],
+        run_id=props.get("run_id"),
+        ref=props["ref"],
+        kind=props["kind"],
+        change=ChangeType(props["change"]),
+        fields=tuple(props.get("fields") or ()),
+        before=None if before is None else orjson.loads(before),
+        after=None if after is None else orjson.loads(after),
+    )
+
+
+async def record_changes(db: Connection, changes: Sequence[EntityChange]) -> None:
+    if changes:
+        await db.write(db.statement(RECORD, rows=[_row(c) for c in changes]))
+
+
+def _params(
+    since: datetime | None,
+    after_id: str | None,
+    ref: str | None,
+    kind: str | None,
+    source: str | None,
+) -> dict[str, Any]:
+    return {
+        "since": since.isoformat() if since else None,
+        "after_id": after_id,
+        "ref": ref,
+        "kind": kind,
+        "source": source,
+    }
+
+
+async def changes(
+    db: Connection,
+    *,
+    since: datetime | None = None,
+    after_id: str | None = None,
+    ref: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+    limit: int = 100,
+) -> list[EntityChange]:
+    params = _params(since, after_id, ref, kind, source)
+    records = await db.read(db.statement(LIST, limit=limit, **params))
+    return [_change(dict(r["c"])) for r in records]
+
+
+async def count_changes(
+    db: Connection,
+    *,
+    since: datetime | None = None,
+    ref: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+) -> int:
+    (row,) = await db.read(db.statement(COUNT, **_params(since, None, ref, kind, source)))
+    return int(row["n"])
+
+
+async def prune_changes(db: Connection, before: datetime) -> int:
+    (row,) = await db.write(db.statement(PRUNE, before=before.isoformat()))
+    return int(row["n"])

@@ -1,0 +1,134 @@
+"""Recorded entity changes (:class:`graph.port.ChangeLog`), one row per change in recording
+order (``seq``), so a poller reads only what follows the last id it saw."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from catalog.changes import ChangeType, EntityChange
+from graph.sqlite.connection import Connection
+
+_COLUMNS = "id, at, source, run_id, ref, kind, change, fields, before, after"
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _row(change: EntityChange) -> tuple[Any, ...]:
+    return (
+        change.id,
+        change.at.isoformat(),
+        change.source,
+        change.run_id,
+        change.ref,
+        change.kind,
+        change.change.value,
+        _json(list(change.fields)),
+        _json(change.before),
+        _json(change.after),
+    )
+
+
+def _change(row: Sequence[Any]) -> EntityChange:
+    id_, at, source, run_id, ref, kind, change, fields, before, after = row
+    return EntityChange(
+        id=id_,
+        at=datetime.fromisoformat(at),
+        source=source,
+        run_id=run_id,
+        ref=ref,
+        kind=kind,
+        change=ChangeType(change),
+        fields=tuple(orjson.loads(fields)),
+        before=None if before is None else orjson.loads(before),
+        after=None if after is None else orjson.loads(after),
+    )
+
+
+def _where(
+    since: datetime | None,
+    after_id: str | None,
+    ref: str | None,
+    kind: str | None,
+    source: str | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(since.isoformat())
+    if after_id is not None:
+        clauses.append("seq > (SELECT seq FROM entity_changes WHERE id = ?)")
+        params.append(after_id)
+    for column, value in (("ref", ref), ("kind", kind), ("source", source)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+async def record_changes(db: Connection, changes: Sequence[EntityChange]) -> None:
+    if not changes:
+        return
+    rows = [_row(c) for c in changes]
+
+    def write(conn: sqlite3.Connection) -> None:
+        db.executemany(
+            conn,
+            f"INSERT INTO entity_changes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    await db.call(write)
+
+
+async def changes(
+    db: Connection,
+    *,
+    since: datetime | None = None,
+    after_id: str | None = None,
+    ref: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+    limit: int = 100,
+) -> list[EntityChange]:
+    where, params = _where(since, after_id, ref, kind, source)
+    sql = f"SELECT {_COLUMNS} FROM entity_changes{where} ORDER BY seq LIMIT ?"
+
+    def read(conn: sqlite3.Connection) -> list[EntityChange]:
+        return [_change(row) for row in db.execute(conn, sql, (*params, limit))]
+
+    return await db.call(read)
+
+
+async def count_changes(
+    db: Connection,
+    *,
+    since: datetime | None = None,
+    ref: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+) -> int:
+    where, params = _where(since, None, ref, kind, source)
+
+    def read(conn: sqlite3.Connection) -> int:
+        (count,) = db.execute(
+            conn, f"SELECT count(*) FROM entity_changes{where}", params
+        ).fetchone()
+        return int(count)
+
+    return await db.call(read)
+
+
+async def prune_changes(db: Connection, before: datetime) -> int:
+    def write(conn: sqlite3.Connection) -> int:
+        cursor = db.execute(conn, "DELETE FROM entity_changes WHERE at < ?", (before.isoformat(),))
+        return int(cursor.rowcount)
+
+    return await db.call(write)
