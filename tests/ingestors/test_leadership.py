@@ -4,6 +4,7 @@ follower takes over when the leader stops renewing."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from graph.port import GraphStore
@@ -13,6 +14,15 @@ from ingestors.scheduler import Scheduler
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 TTL = 60.0
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (real time, at most 5 s) for ``condition``: the store answers from its own
+    thread or server, which the fake clock does not wait for."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_one_leader_runs_the_schedule_and_a_follower_takes_over(
@@ -26,6 +36,7 @@ async def test_one_leader_runs_the_schedule_and_a_follower_takes_over(
     )
     leading = asyncio.create_task(leader.run(first))
     await clock.advance(0)
+    await _until(lambda: leader.leading)
     following = asyncio.create_task(follower.run(second))
     await clock.advance(TTL)  # the leader renews; the follower keeps asking
 
@@ -34,6 +45,7 @@ async def test_one_leader_runs_the_schedule_and_a_follower_takes_over(
     await asyncio.gather(leading, return_exceptions=True)
     await store.acquire_lease(SCHEDULER_LEASE, "w1", clock.now(), clock.now())  # ...and expires
     await clock.advance(TTL / 3 + 1)
+    await _until(lambda: follower.leading)
     after = follower.leading
 
     await second.stop(grace_seconds=0)

@@ -122,7 +122,7 @@ def test_every_problem_is_listed_with_its_path() -> None:
             "sources",
             2,
             "type",
-        ): "unknown source type 'azure'; known types: aws, git, github, gitlab, jenkins",
+        ): "unknown source type 'azure'; known types: aws, git, github, gitlab, jenkins, location",
         ("sources", 2, "name"): (
             "'b b' is not a valid source name: use 1-63 characters of [a-zA-Z0-9] with - _ . inside"
         ),
