@@ -174,6 +174,13 @@ class FaultBench:
     async def read(self) -> StoreSets:
         return await read_sets(await self.reader(), SOURCE)
 
+    async def forget_files(self) -> None:
+        """Forget what each file produced last time, so that the next run reads every file
+        (unchanged files are otherwise not read again: README, "Keeping it live")."""
+        store = await self.reader()
+        known = await store.source_files(SOURCE)
+        await store.update_source_files(SOURCE, [], list(known))
+
     async def runs(self) -> list[RunRecord]:
         return await (await self.reader()).get_runs(SOURCE, first=10_000)
 

@@ -103,8 +103,10 @@ async def test_git_killed_mid_blob_changes_nothing(tmp_path: Path) -> None:
     )
     await bench.converge(evolve=False)
     before = await bench.read()
+    await bench.forget_files()
     recorded = bench.cat_file_output()
     cut = recorded.index(b"name: api-33\n") + len(b"name: api-3")
+    await bench.forget_files()
 
     result = bench.run(bench.git_env(f"cat-file:{cut}"))
 
