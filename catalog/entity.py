@@ -155,5 +155,15 @@ class Entity(BaseModel):
         return EntityRef(self.kind, self.metadata.namespace, self.metadata.name)
 
     def to_document(self) -> dict[str, Any]:
-        """The entity as Backstage JSON, defaults filled in (what the store keeps)."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        """The entity as Backstage JSON (what the store keeps): ``metadata.namespace`` filled
+        in as Backstage does, but ``labels``, ``tags`` and ``links`` only when the descriptor
+        wrote them, since Backstage returns an entity without them as written."""
+        document = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        written = self.metadata.model_fields_set
+        for key in _WRITTEN_ONLY:
+            if key not in written:
+                document["metadata"].pop(key, None)
+        return document
+
+
+_WRITTEN_ONLY = ("labels", "tags", "links")

@@ -76,6 +76,38 @@ async def test_entity_json_has_uid_etag_and_relations_both_ways(catalog: Catalog
     assert petstore["metadata"]["annotations"]["backstage.io/managed-by-location"]
 
 
+async def test_entity_json_has_only_the_metadata_fields_its_descriptor_wrote(
+    catalog: Catalog,
+) -> None:
+    # petstore writes links but no labels or tags: Backstage answers it as written, with no
+    # empty labels, tags or links added, in whole entities, projections and ancestry alike.
+    path = "/entities/by-name/component/default/petstore"
+    petstore = (await catalog.client.get(path)).json()
+    projected = (await catalog.client.get("/entities", params={"fields": "kind,metadata"})).json()
+    ancestry = (await catalog.client.get(f"{path}/ancestry")).json()
+    by_refs = (
+        await catalog.client.post(
+            "/entities/by-refs", json={"entityRefs": ["component:default/petstore"]}
+        )
+    ).json()
+
+    assert petstore["metadata"]["links"][0]["title"] == "GitHub Repo"
+    for metadata in [
+        petstore["metadata"],
+        ancestry["items"][0]["entity"]["metadata"],
+        by_refs["items"][0]["metadata"],
+        *[
+            e["metadata"]
+            for e in projected
+            if e["kind"] == "Component" and e["metadata"]["name"] == "petstore"
+        ],
+    ]:
+        assert "labels" not in metadata
+        assert "tags" not in metadata
+        assert metadata["namespace"] == "default"
+    assert not [e for e in projected if e["metadata"].get("tags") == []]
+
+
 async def test_etag_changes_when_the_entity_does_and_uid_does_not(catalog: Catalog) -> None:
     from tests.factories import record
 
