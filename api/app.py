@@ -361,6 +361,7 @@ def create_app(
                 max_body_bytes=settings.max_body_bytes,
                 scheduler=lambda: runtime.scheduler,
                 location_refresh=settings.location_refresh,
+                kinds=settings.kind_rules,
             ),
         ),
         Mount(

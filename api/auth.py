@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -44,7 +44,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from catalog.kinds import CORE_KINDS, SOURCE_KINDS
+from catalog.refs import is_valid_kind
 from schema.access import ROLES, Role, WriteScope
 
 log = logging.getLogger("stagegraph.api")
@@ -91,13 +91,17 @@ class TokenScope(BaseModel):
     def _known_kinds(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        known = {**CORE_KINDS, **SOURCE_KINDS}
-        unknown = [v for v in value if v.lower() not in known]
-        if unknown:
+        malformed = [v for v in value if not is_valid_kind(v)]
+        if malformed:
             raise ValueError(
-                f"unknown kind {', '.join(unknown)}; use one of {', '.join(known.values())}"
+                f"{', '.join(malformed)} is not a kind: a letter then letters or digits"
             )
         return [v.lower() for v in value]
+
+    def unadmitted_kinds(self, admitted: Collection[str]) -> list[str]:
+        """The scope's kinds that are not in ``admitted`` (lowercase kinds the catalog takes:
+        the built-in ones, or those ``catalog.rules`` and the sources' rules allow)."""
+        return [k for k in self.kinds or [] if k not in admitted]
 
     def write_scope(self, rule: str) -> WriteScope:
         """The scope, with ``rule`` naming where it was configured (for refusals)."""

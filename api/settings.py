@@ -7,7 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from api.auth import DEFAULT_JWT_ALGORITHMS, JwtAlgorithm, JwtVerifier, TokenEntry
@@ -154,6 +162,31 @@ class Settings(BaseSettings):
                 "bolt://host:7687 or neo4j://host:7687"
             )
         return value
+
+    @model_validator(mode="after")
+    def _token_kinds_admitted(self) -> Self:
+        """A token scope may name a custom kind the catalog admits (``catalog.rules`` or a
+        source's rules), and no kind the catalog refuses (a typo would grant nothing)."""
+        admitted = set(self.kind_rules.allowed())
+        for source in self.sources:
+            admitted |= {k.lower() for rule in source.rules for k in rule.allow}
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "unknown_kind",
+                    "unknown kind {kinds}: the catalog admits {admitted} (add a kind to "
+                    "catalog.rules, or a source's rules, to admit it)",
+                    {"kinds": ", ".join(bad), "admitted": ", ".join(sorted(admitted))},
+                ),
+                loc=("tokens", index, "scope", "kinds"),
+                input=bad,
+            )
+            for index, token in enumerate(self.tokens)
+            if token.scope is not None and (bad := token.scope.unadmitted_kinds(admitted))
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
 
     @model_validator(mode="after")
     def _jwt_key_usable(self) -> Self:

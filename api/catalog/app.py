@@ -25,15 +25,17 @@ from api.auth import Authenticator, AuthError
 from api.catalog.errors import (
     AuthenticationError,
     CatalogApiError,
+    InputError,
     NotAllowedError,
     NotFoundError,
     ServiceUnavailableError,
     error_response,
 )
 from api.catalog.locations import LocationRoutes
-from api.catalog.openapi import openapi_document
+from api.catalog.openapi import declared_query, openapi_document
 from api.catalog.routes import Reads, json_response
 from api.catalog.writes import Writes
+from catalog.rules import KindRules
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import GraphStore
 from ingestors.locations import DEFAULT_REFRESH
@@ -41,6 +43,25 @@ from ingestors.scheduler import Scheduler
 from schema.access import Role, role_allows
 
 log = logging.getLogger("stagegraph.api.catalog")
+
+
+def _refuse_unknown_query(request: Request) -> None:
+    """Backstage validates each request against its OpenAPI document and refuses a query
+    parameter the operation does not declare (``400 InputError``); so do we, from ours."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return
+    known = declared_query(path, request.method)
+    unknown = sorted({k for k in request.query_params if k not in known})
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise InputError(
+            f"unknown query parameter(s) {', '.join(unknown)} for {request.method} "
+            f"/api/catalog{path} (allowed: {allowed})"
+        )
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -56,11 +77,12 @@ class CatalogApi:
         max_body_bytes: int,
         scheduler: Callable[[], Scheduler | None] = lambda: None,
         location_refresh: timedelta = DEFAULT_REFRESH,
+        kinds: KindRules | None = None,
     ) -> None:
         self._store = store
         self._authenticator = authenticator
         reads = Reads(self._open_store, max_body_bytes)
-        writes = Writes(self._open_store, max_body_bytes)
+        writes = Writes(self._open_store, max_body_bytes, kinds)
         locations = LocationRoutes(
             self._open_store,
             scheduler,
@@ -137,6 +159,7 @@ class CatalogApi:
                     ),
                 )
             try:
+                _refuse_unknown_query(request)
                 return await handler(request)
             except CatalogApiError as exc:
                 return error_response(request.scope, exc)
@@ -155,6 +178,7 @@ class CatalogApi:
         return guarded
 
     async def _openapi(self, request: Request) -> Response:
+        _refuse_unknown_query(request)
         return json_response(openapi_document())
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -376,3 +376,16 @@ def openapi_document() -> Json:
         },
         "paths": PATHS,
     }
+
+
+def declared_query(path: str, method: str) -> frozenset[str]:
+    """The query parameters ``method path`` declares (a route template, e.g.
+    ``/locations/{id}``); none for an operation the document does not have."""
+    operation = PATHS.get(path, {}).get(method.lower(), {})
+    names = set()
+    for parameter in operation.get("parameters", []):
+        ref = parameter.get("$ref")
+        found = PARAMETERS[ref.rsplit("/", 1)[1]] if ref else parameter
+        if found.get("in") == "query":
+            names.add(found["name"])
+    return frozenset(names)

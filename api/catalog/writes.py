@@ -6,7 +6,9 @@ an entity without storing it.
   Backstage, a source that still has the entity brings it back on its next run.
 - ``POST /validate-entity`` (``reader``): ``{"entity": {...}, "location": "type:target"}``;
   200 with no body when the entity is valid, else 400 with Backstage's
-  ``{"errors": [{"name", "message"}]}`` (the message names the entity and the field).
+  ``{"errors": [{"name", "message"}]}`` (the message names the entity and the field). The
+  kind must be one the catalog admits (``catalog.rules``: a configured custom kind passes,
+  a kind outside the rules is refused naming the setting).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.responses import Response
 from api.catalog.errors import NotFoundError
 from api.catalog.routes import json_body, json_response
 from catalog.errors import CatalogError
+from catalog.rules import KindRules
 from catalog.validation import validate_entity
 from graph.port import EntityFilter, EntityReader, EntityWriter, FieldCondition
 
@@ -31,9 +34,12 @@ class Store(EntityReader, EntityWriter, Protocol):
 class Writes:
     """The write handlers over one store (given by a function: the app opens it later)."""
 
-    def __init__(self, store: Callable[[], Store], max_body_bytes: int) -> None:
+    def __init__(
+        self, store: Callable[[], Store], max_body_bytes: int, kinds: KindRules | None = None
+    ) -> None:
         self._store = store
         self._max_body_bytes = max_body_bytes
+        self._kinds = kinds or KindRules()
 
     async def delete_by_uid(self, request: Request) -> Response:
         store = self._store()
@@ -51,9 +57,12 @@ class Writes:
         problem = _body_problem(body)
         if problem is None:
             try:
-                validate_entity(body["entity"])
+                kind = validate_entity(body["entity"]).kind
             except CatalogError as exc:
                 problem = str(exc)
+            else:
+                if not self._kinds.admits(kind):
+                    problem = self._kinds.refusal(kind)
         if problem is not None:
             return json_response({"errors": [{"name": "InputError", "message": problem}]}, 400)
         return Response(status_code=200)

@@ -534,3 +534,29 @@ def test_a_bad_token_scope_is_a_configuration_error_with_its_line(
     (problem,) = refused.value.problems
     assert problem.startswith(f"{config}:3: auth.tokens[0]")
     assert message in problem
+
+
+def test_a_token_scope_may_name_a_custom_kind_the_catalog_rules_admit(tmp_path: Path) -> None:
+    config = tmp_path / "stagegraph.yaml"
+    token = f"{{name: bot, sha256: {hash_token(WRITER_TOKEN)}, role: writer"
+    config.write_text(
+        "catalog:\n  rules:\n    - allow: [Component, Widget]\n"
+        f"auth:\n  tokens:\n    - {token}, scope: {{kinds: [Widget, component]}}}}\n"
+    )
+    refused = tmp_path / "refused.yaml"
+    refused.write_text(
+        "catalog:\n  rules:\n    - allow: [Component, Widget]\n"
+        f"auth:\n  tokens:\n    - {token}, scope: {{kinds: [API]}}}}\n"
+    )
+
+    settings = build_settings(Settings, config, {})
+    with pytest.raises(ConfigError) as problem:
+        build_settings(Settings, refused, {})
+
+    (entry,) = settings.tokens
+    assert entry.principal().scope == WriteScope(
+        rule="auth.tokens[bot].scope", kinds=frozenset({"widget", "component"})
+    )
+    (message,) = problem.value.problems
+    assert message.startswith(f"{refused}:6: auth.tokens[0]")
+    assert "unknown kind api" in message and "catalog.rules" in message

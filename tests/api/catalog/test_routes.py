@@ -279,6 +279,22 @@ async def test_errors_have_backstages_shape(catalog: Catalog) -> None:
     assert_error(wrong_token, 401, "AuthenticationError", "/api/catalog/entities")
 
 
+async def test_a_query_parameter_the_operation_does_not_declare_is_refused(
+    catalog: Catalog,
+) -> None:
+    # Backstage validates requests against its OpenAPI document: by-refs takes its fields in
+    # the body, so ?fields= is a 400 there, and so is a misspelt parameter anywhere.
+    body = {"entityRefs": ["component:default/petstore"]}
+    by_refs = await catalog.client.post("/entities/by-refs?fields=kind", json=body)
+    misspelt = await catalog.client.get("/entities", params={"filters": "kind=api"})
+    declared = await catalog.client.post("/entities/by-refs?filter=kind=component", json=body)
+
+    assert_error(by_refs, 400, "InputError", "/api/catalog/entities/by-refs?fields=kind")
+    assert "fields" in by_refs.json()["error"]["message"]
+    assert_error(misspelt, 400, "InputError", "/api/catalog/entities?filters=kind%3Dapi")
+    assert declared.json()["items"][0]["metadata"]["name"] == "petstore"
+
+
 async def test_openapi_document_describes_exactly_the_served_routes(catalog: Catalog) -> None:
     from api.catalog.app import CatalogApi
 

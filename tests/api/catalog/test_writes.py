@@ -3,7 +3,15 @@ role) and validating an entity without storing it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+
+from api.app import create_app
+from api.settings import Settings
+from catalog.rules import KindRule
 from graph.fields import entity_uid
+from graph.port import GraphStore
 from tests.api.catalog.conftest import WRITER_TOKEN, Catalog
 from tests.api.catalog.test_routes import assert_error
 
@@ -65,3 +73,41 @@ async def test_validate_entity_answers_200_or_backstages_errors(catalog: Catalog
         (error,) = response.json()["errors"]
         assert error["name"] == "InputError"
         assert words in error["message"]
+
+
+async def test_validate_entity_honours_catalog_rules(store: GraphStore, tmp_path: Path) -> None:
+    settings = Settings(
+        store=f"sqlite:///{tmp_path / 'unused.db'}",
+        scheduler=False,
+        anonymous_read=True,
+        catalog_rules=(KindRule(allow=("Component", "Widget")),),
+    )
+    app = create_app(settings, store=store)
+    widget = {
+        "apiVersion": "acme.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": "knob"},
+        "spec": {"size": 3},
+    }
+    api = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "API",
+        "metadata": {"name": "orders"},
+        "spec": {"type": "openapi", "lifecycle": "production", "owner": "a", "definition": "x"},
+    }
+    location = "url:https://github.com/acme/widgets/blob/main/catalog-info.yaml"
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test/api/catalog"
+        ) as client,
+    ):
+        custom = await client.post(
+            "/validate-entity", json={"entity": widget, "location": location}
+        )
+        outside = await client.post("/validate-entity", json={"entity": api, "location": location})
+
+    assert (custom.status_code, custom.content) == (200, b"")
+    assert outside.status_code == 400, outside.text
+    (error,) = outside.json()["errors"]
+    assert "kind 'API' is not allowed by catalog.rules" in error["message"]
