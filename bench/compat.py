@@ -15,6 +15,7 @@ when the harness itself failed (a server did not start, an answer was not JSON).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from neo4j import GraphDatabase
 
 from bench.backstage import PeerError, running_backstage, wait_processed
 from bench.compat_diff import NORMALISATIONS, Difference, diff, normalise
@@ -112,7 +114,7 @@ def run_request(http: httpx.Client, ours: str, theirs: str, request: Request) ->
     return pages
 
 
-def ingest_fixture(store_url: str, log: Path) -> None:
+def ingest_fixture(store_url: str, log: Path, env: dict[str, str] | None = None) -> None:
     """``stagegraph ingest git`` of the fixture's entry files into ``store_url``."""
     paths = [arg for name in ENTRY_FILES for arg in ("--path", name)]
     done = subprocess.run(
@@ -130,6 +132,7 @@ def ingest_fixture(store_url: str, log: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
@@ -178,24 +181,43 @@ def _kind(difference: Difference) -> str:
     return re.sub(r"\[[^\]]*\]", "[]", difference.path)
 
 
+def wipe(url: str, user: str, password: str) -> None:
+    """Delete every node of the Neo4j at ``url`` (the compared catalog is all it holds)."""
+    with GraphDatabase.driver(url, auth=(user, password)) as driver, driver.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+
+
 @app.command()
 def main(
     work: Annotated[Path, typer.Option(help="Where the config, logs and store go.")] = Path(
         ".cache/compat"
     ),
+    neo4j_url: Annotated[
+        str | None,
+        typer.Option(help="Run Stagegraph on this Neo4j instead of SQLite; it is WIPED first."),
+    ] = None,
+    neo4j_user: Annotated[str, typer.Option(help="The Neo4j user.")] = "neo4j",
+    neo4j_password: Annotated[str, typer.Option(help="The Neo4j password.")] = "stagegraph",
 ) -> None:
     """Compare Backstage's catalog backend and Stagegraph on the same catalog."""
     work.mkdir(parents=True, exist_ok=True)
-    db = (work / "stagegraph.db").resolve()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    store_url = f"sqlite:///{db}"
+    user = password = None
+    if neo4j_url is not None:
+        store_url, user, password = neo4j_url, neo4j_user, neo4j_password
+        wipe(neo4j_url, neo4j_user, neo4j_password)
+    else:
+        db = (work / "stagegraph.db").resolve()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        store_url = f"sqlite:///{db}"
+    env = {**os.environ, "NEO4J_USER": neo4j_user, "NEO4J_PASSWORD": neo4j_password}
+    print(f"Stagegraph's store: {store_url}")
     try:
-        ingest_fixture(store_url, work / "ingest.log")
+        ingest_fixture(store_url, work / "ingest.log", env)
         locations = [str(FIXTURE / name) for name in ENTRY_FILES]
         with (
             running_backstage(work / "backstage", locations) as backstage,
-            running_server(store_url, None, None, work / "stagegraph.log") as server,
+            running_server(store_url, user, password, work / "stagegraph.log") as server,
             httpx.Client(timeout=60) as http,
         ):
             seconds = wait_processed(backstage, http)

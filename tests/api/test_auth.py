@@ -553,6 +553,7 @@ def test_a_token_scope_may_name_a_custom_kind_the_catalog_rules_admit(tmp_path: 
     with pytest.raises(ConfigError) as problem:
         build_settings(Settings, refused, {})
 
+    assert isinstance(settings, Settings)
     (entry,) = settings.tokens
     assert entry.principal().scope == WriteScope(
         rule="auth.tokens[bot].scope", kinds=frozenset({"widget", "component"})
