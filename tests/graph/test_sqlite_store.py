@@ -164,7 +164,9 @@ async def test_opening_a_file_whose_locations_have_no_template_column_adds_it(
     try:
         (kept,) = await reopened.get_locations()
         added = await reopened.add_location(
-            dataclasses.replace(kept, id="b2", target="file:///srv/y", template="template:default/t")
+            dataclasses.replace(
+                kept, id="b2", target="file:///srv/y", template="template:default/t"
+            )
         )
     finally:
         await reopened.close()
