@@ -178,6 +178,7 @@ def _action_context(
     )
     return ctx, lines
 
+
 async def run_task(
     spec: TaskSpec,
     reporter: Reporter,
