@@ -286,7 +286,7 @@ def create_app(
             async with scheduling(active, settings, runtime.metrics) as scheduler:
                 runtime.scheduler = scheduler
                 runtime.scaffolder = start_scaffolder(
-                    active, settings, run_tasks=settings.scheduler
+                    active, settings, run_tasks=settings.scheduler, scheduler=scheduler
                 )
                 try:
                     yield

@@ -444,7 +444,7 @@ def worker(
         await graph.setup()
         metrics = Metrics()
         scheduler = _scheduler(graph, settings, observer=metrics)
-        scaffolder = start_scaffolder(graph, settings, run_tasks=True)
+        scaffolder = start_scaffolder(graph, settings, run_tasks=True, scheduler=scheduler)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
         await sync_locations(graph, scheduler, settings.location_refresh)

@@ -21,7 +21,7 @@ from graph import open_store
 from graph.port import GraphStore, TaskRecord
 from ingestors.scheduler import default_owner_id
 from scaffolder.actions.contract import Services
-from scaffolder.register import git_registrar
+from scaffolder.register import location_registrar
 from scaffolder.service import redact_server_log
 from scaffolder.tasks import create_task, template_key
 from scaffolder.worker import TaskWorker
@@ -78,7 +78,9 @@ async def run_scaffold(
     await store.setup()
     try:
         owner = default_owner_id()
-        services = Services(integrations=settings.git_integrations(), register=git_registrar(store))
+        services = Services(
+            integrations=settings.git_integrations(), register=location_registrar(store)
+        )
         worker = TaskWorker(store, services, owner, timeout=settings.task_timeout)
         redact_server_log()
         until = datetime.now(UTC) + timedelta(seconds=worker.lease_ttl)

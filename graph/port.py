@@ -395,7 +395,9 @@ class LocationRecord:
     """A location registered at run time (Backstage's ``POST /locations``), kept in the store
     so it outlives the process: ``type`` and ``target`` as registered, ``source`` the name
     the entities read from it carry, and what that git source reads (``url`` at ``ref``,
-    limited to ``paths``)."""
+    limited to ``paths``). ``template``: the ref of the Template a scaffolder task made the
+    location's repository from (``catalog:register``); every entity read from it is
+    annotated ``backstage.io/source-template`` with it, on every read."""
 
     id: str
     type: str
@@ -405,6 +407,7 @@ class LocationRecord:
     created_at: datetime
     ref: str | None = None
     paths: tuple[str, ...] = ()
+    template: str | None = None
 
 
 class EntityWriter(Protocol):

@@ -12,7 +12,9 @@ schedule by the :class:`~ingestors.scheduler.Scheduler`.
 - :func:`sync_locations` brings a scheduler in line with the stored locations (at start,
   and now and then in a worker, which learns of registrations made by an API replica).
 
-A location's source is named ``location-<id>``; its entities carry that name.
+A location's source is named ``location-<id>``; its entities carry that name. A location
+registered with a ``template`` (``catalog:register``) keeps it: every read of the location,
+at once, on refresh or on schedule, annotates its entities with that template.
 """
 
 from __future__ import annotations
@@ -77,7 +79,11 @@ def source_name(location_id: str) -> str:
 
 
 def new_location(
-    target: str, *, type_: str = LOCATION_TYPE, now: datetime | None = None
+    target: str,
+    *,
+    type_: str = LOCATION_TYPE,
+    now: datetime | None = None,
+    template: str | None = None,
 ) -> LocationRecord:
     """A location record for ``target`` with a new id (not stored); raises
     :class:`~ingestors.git.targets.InvalidTargetError` when the target names no
@@ -95,6 +101,7 @@ def new_location(
         created_at=now or datetime.now(UTC),
         ref=git.ref,
         paths=git.paths,
+        template=template,
     )
 
 
@@ -108,6 +115,7 @@ def location_source(
         target=location.target,
         schedule=Schedule(every=refresh),
         initial_delay=first_after,
+        template=location.template,
     )
 
 
@@ -120,6 +128,7 @@ async def register_location(
     type_: str = LOCATION_TYPE,
     policy: RunPolicy | None = None,
     trigger: str = "location",
+    template: str | None = None,
 ) -> Registration:
     """Register ``target`` (a git repository URL, or a GitHub/GitLab URL of a descriptor
     file or folder) and ingest it now; see :class:`Registration`.
@@ -130,9 +139,10 @@ async def register_location(
     stored locations (:func:`sync_locations`). Raises
     :class:`~ingestors.git.targets.InvalidTargetError` for a target that names no
     repository. A target that cannot be read is still registered: its run is FAILED and
-    says why, as Backstage keeps a location whose target is unreachable.
+    says why, as Backstage keeps a location whose target is unreachable. ``template``: the
+    Template ref the location's entities are annotated with (the scaffolder's).
     """
-    wanted = new_location(target, type_=type_)
+    wanted = new_location(target, type_=type_, template=template)
     location = await store.add_location(wanted)
     if location.id != wanted.id:
         return Registration(location, False, None, await _refs(store, location.source))
@@ -144,7 +154,7 @@ async def register_location(
             store,
             source=location.source,
             source_type=SOURCE_TYPE,
-            fetch=location_fetch(location.target),
+            fetch=location_fetch(location.target, location.template),
             trigger=trigger,
             policy=policy,
         )
@@ -170,7 +180,7 @@ async def preview_location(
         for stored in await store.get_locations():
             if (stored.type, stored.target) == (location.type, location.target):
                 location = stored
-    snapshot = await asyncio.to_thread(read_location, location.target, type_)
+    snapshot = await asyncio.to_thread(read_location, location.target, type_, location.template)
     errors = [f"{e.file}: {e.message}" if e.file else e.message for e in snapshot.errors]
     errors += [f"{r.error.file}: {r.error.message}" for r in snapshot.rejected]
     return Preview(location, [d.entity for d in snapshot.descriptors], errors)

@@ -1,71 +1,61 @@
-"""``catalog:register``'s way into the catalog: read the new repository's descriptor and
-ingest it at once, every entity annotated with the template it was made from.
+"""``catalog:register``'s way into the catalog: the new repository's descriptor registered as
+a location, exactly as ``POST /api/catalog/locations`` registers one
+(:func:`ingestors.locations.register_location`), and ingested at once.
 
-The descriptor URL is ``<repository>/blob/<ref>/<path>`` (what the ``publish:*`` actions
-give as ``repoContentsUrl``); the repository becomes the git source
-``scaffolder:<repository>``, read at ``ref`` for ``path`` only.
+The location keeps the template's ref, so every entity read from it (the first time, on a
+``POST /refresh``, on its schedule, in any process) is annotated
+``backstage.io/source-template`` and is ``scaffoldedFrom`` the template, even when the
+skeleton wrote no annotation. It is listed by ``GET /api/catalog/locations`` and removed
+with its entities by ``DELETE /api/catalog/locations/:id``.
+
+The descriptor URL is what the ``publish:*`` actions give as ``repoContentsUrl`` plus
+``catalogInfoPath``: ``https://github.com/o/r/blob/main/catalog-info.yaml``, a GitLab
+``/-/blob/`` URL, or ``<clone URL ending in .git>/blob/<branch>/<file>`` for other hosts and
+``file://`` repositories.
+
+A registration whose first read fails is taken back (the location is deleted, so running the
+task again registers afresh) and the step fails with the run's errors.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
+from datetime import timedelta
 
-from catalog.relations import SOURCE_TEMPLATE_ANNOTATION
-from graph.port import EntityFilter, GraphStore
-from ingestors.git import git_fetch
-from ingestors.runner import run_ingestion
-from ingestors.snapshot import Snapshot
+from graph.port import GraphStore
+from ingestors.errors import IngestError
+from ingestors.locations import DEFAULT_REFRESH, register_location, remove_location
+from ingestors.scheduler import Scheduler
 from scaffolder.actions.contract import Registrar
 from scaffolder.errors import ActionError
 
-_BLOB = re.compile(r"^(?P<repo>.+?)/(?:-/)?(?:blob|tree)/(?P<ref>[^/]+)/(?P<path>.+)$")
+TRIGGER = "scaffolder"
 
 
-def split_descriptor_url(url: str) -> tuple[str, str, str]:
-    """``<repository>/blob/<ref>/<path>`` -> (repository, ref, path)."""
-    found = _BLOB.match(url)
-    if found is None:
-        raise ActionError(
-            f"cannot register {url!r}: expected <repository>/blob/<branch>/<file>, as the "
-            "publish actions' repoContentsUrl plus catalogInfoPath gives"
-        )
-    return found["repo"], found["ref"], found["path"]
-
-
-def annotate(snapshot: Snapshot, template_ref: str) -> Snapshot:
-    """Every entity of the snapshot marked ``backstage.io/source-template: template_ref``."""
-    for index, item in enumerate(snapshot.descriptors):
-        metadata = item.entity.metadata
-        annotations = {SOURCE_TEMPLATE_ANNOTATION: template_ref, **metadata.annotations}
-        entity = item.entity.model_copy(
-            update={"metadata": metadata.model_copy(update={"annotations": annotations})}
-        )
-        snapshot.descriptors[index] = replace(item, entity=entity)
-    return snapshot
-
-
-def git_registrar(store: GraphStore) -> Registrar:
-    """A registrar that ingests the descriptor's repository as a git source of its own."""
+def location_registrar(
+    store: GraphStore, scheduler: Scheduler | None = None, refresh: timedelta = DEFAULT_REFRESH
+) -> Registrar:
+    """A registrar that registers descriptors as catalog locations. With the process's
+    ``scheduler`` the location joins it at once (read again every ``refresh``); without one
+    (the ``stagegraph scaffold`` command) it is read here and taken on by the schedulers
+    sharing the store at their next look at the stored locations."""
 
     async def register(target: str, template_ref: str) -> list[str]:
-        repo, ref, path = split_descriptor_url(target)
-        fetch = git_fetch(repo, ref, [path])
-
-        async def annotated() -> Snapshot:
-            return annotate(await fetch(), template_ref)
-
-        run = await run_ingestion(
-            store,
-            source=f"scaffolder:{repo}",
-            source_type="git",
-            fetch=annotated,
-            trigger="scaffolder",
-        )
-        if run.status not in ("SUCCEEDED", "PARTIAL"):
+        try:
+            registered = await register_location(
+                store,
+                target,
+                scheduler=scheduler,
+                refresh=refresh,
+                trigger=TRIGGER,
+                template=template_ref,
+            )
+        except (IngestError, ValueError) as exc:
+            raise ActionError(f"cannot register {target}: {exc}") from None
+        run = registered.run
+        if run is not None and run.status not in ("SUCCEEDED", "PARTIAL"):
+            await remove_location(store, registered.location.id, scheduler=scheduler)
             problems = "; ".join(e.message for e in run.errors) or run.status
-            raise ActionError(f"ingesting {target} failed: {problems}")
-        page = await store.list_entities(EntityFilter(source=f"scaffolder:{repo}"), first=100)
-        return [e.ref for e in page.entities]
+            raise ActionError(f"reading {target} failed, so it was not registered: {problems}")
+        return registered.entity_refs
 
     return register

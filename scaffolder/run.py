@@ -3,9 +3,15 @@
 1. The values are checked against the parameters (every problem listed) and every step's
    action is looked up: nothing runs when either fails.
 2. A fresh workspace is made; the steps run in order. A step's ``if`` and ``input`` are
-   rendered first (``parameters``, ``steps[id].output``, ``user``, ``secrets``); a false
-   ``if`` skips it; its input is checked against the action's schema; its action runs.
-3. ``output`` (links, text) is rendered at the end. A dry run also returns the files the
+   rendered first (``parameters``, ``steps[id].output``, ``user``, ``secrets``,
+   ``context.task.id``); a false ``if`` skips it; its input is checked against the action's
+   schema; its action runs.
+3. A step with ``each`` (Backstage's loop) runs its action once per item of the list or
+   object ``each`` renders to, with ``each.key`` (the index as a string, or the member's
+   name) and ``each.value`` in its ``if`` and ``input``; the ``if`` is read per item. Every
+   item's input is checked before the first runs; each output is the list of the items'
+   values. ``each`` rendering to nothing (null, false, empty text) fails the step.
+4. ``output`` (links, text) is rendered at the end. A dry run also returns the files the
    workspace holds and each step's rendered input; its actions publish and register nothing.
 
 The first failing step fails the run (the steps after it are skipped). Every log line, step
@@ -16,6 +22,7 @@ happens; the workspace is removed at the end.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -103,6 +110,75 @@ def _files(workspace: Workspace, redactor: Redactor) -> list[dict[str, str]]:
     return found
 
 
+Iteration = tuple[dict[str, Any] | None, dict[str, Any] | None]
+"""One run of a step's action: its ``each`` item (None without ``each``) and its rendered
+input (None when the item's ``if`` is false)."""
+
+
+def _skipped(step: Step, context: Mapping[str, Any]) -> bool:
+    """Whether the ``if`` of a step without ``each`` skips it (with ``each``, it is read per
+    item)."""
+    if step.each is not None or step.condition is None:
+        return False
+    return not is_truthy(render_value(step.condition, context))
+
+
+def _iterations(step: Step, context: Mapping[str, Any]) -> list[Iteration]:
+    """The runs of ``step``'s action (one without ``each``)."""
+    if step.each is None:
+        return [(None, render_value(step.input, context))]
+    items = render_value(step.each, context)
+    if items is None or items is False or items == "" or items == 0:
+        raise ActionError(
+            f"the each of step {step.id!r} ({step.each!r}) renders to nothing; give a list or "
+            "an object to loop over"
+        )
+    if isinstance(items, Mapping):
+        pairs = [(str(key), value) for key, value in items.items()]
+    elif isinstance(items, list):
+        pairs = [(str(index), value) for index, value in enumerate(items)]
+    else:
+        raise ActionError(
+            f"the each of step {step.id!r} renders to a {type(items).__name__}; it must be a "
+            "list or an object"
+        )
+    runs: list[Iteration] = []
+    for key, value in pairs:
+        item = {"key": key, "value": value}
+        scoped = {**context, "each": item}
+        runs_it = step.condition is None or is_truthy(render_value(step.condition, scoped))
+        runs.append((item, render_value(step.input, scoped) if runs_it else None))
+    return runs
+
+
+def _item(item: dict[str, Any] | None) -> str:
+    return json.dumps(item, default=str, ensure_ascii=False)
+
+
+def _action_context(
+    spec: TaskSpec,
+    step: Step,
+    workspace: Workspace,
+    step_input: dict[str, Any],
+    services: Services,
+) -> tuple[ActionContext, list[str]]:
+    """The context one run of ``step``'s action works with, and the log lines it writes."""
+    lines: list[str] = []
+    ctx = ActionContext(
+        task_id=spec.task_id,
+        step_id=step.id,
+        template=spec.template,
+        workspace=workspace,
+        input=step_input,
+        user_ref=spec.user_ref,
+        secrets=spec.secrets,
+        dry_run=spec.dry_run,
+        services=services,
+        log=lines.append,
+    )
+    return ctx, lines
+
+
 async def run_task(
     spec: TaskSpec,
     reporter: Reporter,
@@ -133,45 +209,45 @@ async def run_task(
         "steps": {},
         "user": user,
         "secrets": dict(spec.secrets),
+        "context": {"task": {"id": spec.task_id}},
     }
     current: Step | None = None
     try:
         for step in spec.template.steps:
             current = step
-            if step.condition is not None and not is_truthy(render_value(step.condition, context)):
+            if _skipped(step, context):
                 await reporter.step_ended(step, "skipped", None)
                 await reporter.log(step, f"skipped: its if is false ({step.condition})")
                 continue
             await reporter.step_started(step)
+            iterations = _iterations(step, context)
             action = actions[step.action]
-            step_input = render_value(step.input, context)
-            _check_input(step, action.input_schema, step_input)
+            for _, step_input in iterations:
+                if step_input is not None:
+                    _check_input(step, action.input_schema, step_input)
             if spec.dry_run:
-                result.step_inputs[step.id] = redactor.value(step_input)
-            lines: list[str] = []
-
-            def log(line: str, lines: list[str] = lines) -> None:
-                lines.append(redactor.text(line))
-
-            ctx = ActionContext(
-                task_id=spec.task_id,
-                step_id=step.id,
-                template=spec.template,
-                workspace=workspace,
-                input=step_input,
-                user_ref=spec.user_ref,
-                secrets=spec.secrets,
-                dry_run=spec.dry_run,
-                services=services,
-                log=log,
-            )
-            try:
-                await action.handler(ctx)
-            finally:
-                for line in lines:
-                    await reporter.log(step, line)
-            context["steps"][step.id] = {"output": ctx.outputs}
-            result.notifications.extend(redactor.value(ctx.notifications))
+                inputs = [redactor.value(given) for _, given in iterations]
+                result.step_inputs[step.id] = inputs if step.each is not None else inputs[0]
+            outputs: dict[str, Any] = {}
+            for item, step_input in iterations:
+                if step_input is None:
+                    await reporter.log(step, f"skipping step each: {_item(item)}")
+                    continue
+                if item is not None:
+                    await reporter.log(step, f"running step each: {_item(item)}")
+                ctx, lines = _action_context(spec, step, workspace, step_input, services)
+                try:
+                    await action.handler(ctx)
+                finally:
+                    for line in lines:
+                        await reporter.log(step, redactor.text(line))
+                for name, value in ctx.outputs.items():
+                    if step.each is None:
+                        outputs[name] = value
+                    else:
+                        outputs.setdefault(name, []).append(value)
+                result.notifications.extend(redactor.value(ctx.notifications))
+            context["steps"][step.id] = {"output": outputs}
             await reporter.step_ended(step, "completed", None)
         current = None
         result.output = redactor.value(render_value(spec.template.output, context))

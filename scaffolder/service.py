@@ -16,7 +16,7 @@ from typing import Any
 from graph.port import GraphStore, TaskRecord
 from scaffolder.actions.contract import Services
 from scaffolder.actions.registry import ACTIONS, Actions
-from scaffolder.register import git_registrar
+from scaffolder.register import location_registrar
 from scaffolder.secrets import SERVER_LOG_FILTER
 from scaffolder.tasks import SecretVault, cancel_task, create_task
 from scaffolder.worker import TaskWorker
@@ -54,7 +54,7 @@ class Scaffolder:
     ) -> Scaffolder:
         services = services or Services()
         if services.register is None:
-            services.register = git_registrar(store)
+            services.register = location_registrar(store)
         runner = TaskWorker(store, services, owner, **worker) if run_tasks else None
         return cls(store, owner, runner)
 

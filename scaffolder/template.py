@@ -4,7 +4,8 @@
 - ``spec.parameters`` is one JSON Schema object or a list of them (the pages of a front
   end's form); ``ui:*`` keys are kept for front ends and ignored by validation.
 - ``spec.steps``: each has an ``action`` and optionally ``id`` (default ``step-N``), ``name``
-  (default the id), ``input`` and ``if``; ids are unique.
+  (default the id), ``input``, ``if`` and ``each`` (a list or object the step loops over,
+  :mod:`scaffolder.run`); ids are unique.
 - ``spec.output``: ``links`` and ``text``, rendered when the steps are done.
 - The template's location (``backstage.io/managed-by-location``) is where relative
   ``fetch:*`` URLs start from.
@@ -29,6 +30,7 @@ class Step:
     action: str
     input: dict[str, Any] = field(default_factory=dict)
     condition: Any = None  # the ``if``: None runs the step
+    each: Any = None  # what the step loops over (an expression, a list or an object)
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,8 @@ def _steps(raw: Any, ref: str) -> list[Step]:
         step_input = item.get("input") or {}
         if not isinstance(step_input, dict):
             raise TemplateError(f"{where}: input must be a mapping")
-        steps.append(
-            Step(step_id, str(item.get("name") or step_id), action, step_input, item.get("if"))
-        )
+        name = str(item.get("name") or step_id)
+        steps.append(Step(step_id, name, action, step_input, item.get("if"), item.get("each")))
     return steps
 
 

@@ -1,5 +1,5 @@
 """Locations registered at run time: ``(:RegisteredLocation {id, key, type, target, source,
-url, ref, paths, created_at})``, unique on ``key`` (type and target). The label is not
+url, ref, paths, created_at, template})``, unique on ``key`` (type and target). The label is not
 ``Location``: that is the label of entities of kind Location."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from graph.port import LocationRecord
 ADD_LOCATION: LiteralString = """
 MERGE (l:RegisteredLocation {key: $key})
 ON CREATE SET l.id = $id, l.type = $type, l.target = $target, l.source = $source,
-    l.url = $url, l.ref = $ref, l.paths = $paths, l.created_at = $created_at
+    l.url = $url, l.ref = $ref, l.paths = $paths, l.created_at = $created_at,
+    l.template = $template
 RETURN l {.*} AS location
 """
 
@@ -48,6 +49,7 @@ def _location(row: Mapping[str, Any]) -> LocationRecord:
         ref=row.get("ref"),
         paths=tuple(row.get("paths") or ()),
         created_at=stored_time(row["created_at"]),
+        template=row.get("template"),
     )
 
 
@@ -64,6 +66,7 @@ async def add_location(db: Connection, location: LocationRecord) -> LocationReco
             ref=location.ref,
             paths=list(location.paths),
             created_at=location.created_at.astimezone(UTC),
+            template=location.template,
         )
     )
     return _location(row["location"])

@@ -12,7 +12,7 @@ from graph.port import LocationRecord
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import iso, json_list
 
-_COLUMNS = "id, type, target, source, url, ref, paths, created_at"
+_COLUMNS = "id, type, target, source, url, ref, paths, created_at, template"
 
 
 def _location(row: sqlite3.Row | tuple[object, ...]) -> LocationRecord:
@@ -25,12 +25,13 @@ def _location(row: sqlite3.Row | tuple[object, ...]) -> LocationRecord:
         ref=None if row[5] is None else str(row[5]),
         paths=tuple(orjson.loads(str(row[6]))),
         created_at=datetime.fromisoformat(str(row[7])),
+        template=None if row[8] is None else str(row[8]),
     )
 
 
 async def add_location(db: Connection, location: LocationRecord) -> LocationRecord:
     insert = (
-        f"INSERT INTO locations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        f"INSERT INTO locations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (type, target) DO NOTHING"
     )
     params = (
@@ -42,6 +43,7 @@ async def add_location(db: Connection, location: LocationRecord) -> LocationReco
         location.ref,
         orjson.dumps(list(location.paths)).decode(),
         iso(location.created_at),
+        location.template,
     )
     select = f"SELECT {_COLUMNS} FROM locations WHERE type = ? AND target = ?"
 

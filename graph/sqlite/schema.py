@@ -103,6 +103,7 @@ CREATE TABLE IF NOT EXISTS locations (
     ref TEXT,
     paths TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
+    template TEXT,
     UNIQUE (type, target)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -226,6 +227,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
             "ALTER TABLE runs ADD COLUMN status TEXT "
             "GENERATED ALWAYS AS (json_extract(document, '$.status')) VIRTUAL"
         )
+    locations = {row[1] for row in conn.execute("PRAGMA table_xinfo(locations)")}
+    if "template" not in locations:  # the scaffolder's template ref (issue 12)
+        conn.execute("ALTER TABLE locations ADD COLUMN template TEXT")
     for statement in _LATE_INDEXES:
         conn.execute(statement)
     if conn.execute("PRAGMA user_version").fetchone()[0] < 2:

@@ -13,6 +13,11 @@ as that repository at that ref, limited to that path:
   ref ``main``, path ``catalog-info.yaml`` (``/tree/main/services`` names a folder);
 - ``https://gitlab.com/group/sub/repo/-/blob/main/catalog-info.yaml`` (``/-/tree/…``).
 
+Any other host (and ``file://``) names a file or folder the same way after a repository path
+ending in ``.git`` (what the scaffolder's ``publish:git`` gives as ``repoContentsUrl``):
+``file:///srv/git/shop.git/blob/main/catalog-info.yaml`` -> ``file:///srv/git/shop.git``,
+ref ``main``, path ``catalog-info.yaml``.
+
 The ref is the path segment after ``blob``/``tree``: a branch whose name holds a ``/`` is
 read as that branch's first segment (Backstage reads such URLs the same way).
 
@@ -120,7 +125,7 @@ def parse_target(target: str) -> GitTarget:
     if parts.scheme == "file":
         if parts.path.strip("/") == "":
             raise InvalidTargetError(target, "names no folder")
-        return GitTarget(text)
+        return _dot_git_target(text) or GitTarget(text)
     if not parts.hostname:
         raise InvalidTargetError(target, "names no host")
     if parts.query or parts.fragment:
@@ -131,7 +136,7 @@ def parse_target(target: str) -> GitTarget:
     kind = _host_kind(parts.hostname) if parts.scheme in ("https", "http") else None
     split = _web_split(kind, segments) if kind is not None else None
     if split is None:
-        return GitTarget(text)
+        return _dot_git_target(text) or GitTarget(text)
     repo, rest = split
     if len(repo) < 2:
         raise InvalidTargetError(target, "names no org/repository before blob/tree")
@@ -153,3 +158,15 @@ def _web_split(
         if kind == "gitlab" and segment == "-" and segments[i + 1 : i + 2] in (["blob"], ["tree"]):
             return segments[:i], segments[i + 2 :]
     return None
+
+
+_DOT_GIT = re.compile(r"^(?P<repo>.+?\.git)/(?:blob|tree)/(?P<ref>[^/]+)(?:/(?P<path>.*))?$")
+
+
+def _dot_git_target(text: str) -> GitTarget | None:
+    """``<repository>.git/blob|tree/REF[/PATH]`` on any host; None for other URLs."""
+    found = _DOT_GIT.match(text)
+    if found is None:
+        return None
+    path = (found["path"] or "").strip("/")
+    return GitTarget(found["repo"], found["ref"], (path,) if path else ())

@@ -29,6 +29,12 @@ class LocationSource(SourceConfig):
         description="A git repository URL (https, http, ssh, git@host:…, file://) or a "
         "GitHub/GitLab blob or tree URL of a descriptor file or folder.",
     )
+    template: str | None = Field(
+        default=None,
+        description="A Template entity ref (set by the scaffolder's catalog:register): every "
+        "entity read from the location that names no backstage.io/source-template gets this "
+        "one, so it is scaffoldedFrom the template on every read.",
+    )
 
     @field_validator("target")
     @classmethod

@@ -5,7 +5,7 @@
 ones first create the repository through the host's API with the credentials of its
 :class:`~scaffolder.actions.contract.Integration` (or a ``token`` input), then push, set the
 default branch, topics and team access. Each outputs ``remoteUrl``, ``repoContentsUrl``
-(``<repository>/blob/<branch>``, what ``catalog:register`` reads) and ``commitHash``. A dry
+(``<repository>/blob/<branch>``, what ``catalog:register`` registers as a location) and ``commitHash``. A dry
 run pushes nothing and creates nothing.
 """
 
@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ingestors.git.targets import web_repo
 from scaffolder.actions.contract import Action, ActionContext, Integration, schema, text
 from scaffolder.errors import ActionError
 from scaffolder.git import push_tree
@@ -23,9 +24,12 @@ from scaffolder.render import parse_repo_url
 
 
 def contents_url(clone_url: str, branch: str, gitlab: bool = False) -> str:
-    """``<repository>/blob/<branch>`` from a clone URL (``.git`` kept for local paths)."""
-    base = clone_url if clone_url.startswith("file:") else clone_url.removesuffix(".git")
-    return f"{base}/{'-/' if gitlab else ''}blob/{branch}"
+    """``<repository>/blob/<branch>`` from a clone URL: the web form on GitHub and GitLab
+    hosts; elsewhere (``file://`` included) the clone URL as it is, so a ``….git/blob/…``
+    location target names the repository (:mod:`ingestors.git.targets`)."""
+    if web_repo(clone_url) is None:
+        return f"{clone_url}/blob/{branch}"
+    return f"{clone_url.removesuffix('.git')}/{'-/' if gitlab else ''}blob/{branch}"
 
 
 async def _push(

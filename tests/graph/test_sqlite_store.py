@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -140,3 +141,35 @@ async def test_type_and_lifecycle_are_counted_in_a_table_kept_by_triggers(
     )
 
     assert rows == [("spec.lifecycle", "beta", 1), ("spec.type", "service", 1)]
+
+
+async def test_opening_a_file_whose_locations_have_no_template_column_adds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the locations table as the last release made it
+        conn.execute(
+            "CREATE TABLE locations (id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT "
+            "NULL, source TEXT NOT NULL, url TEXT NOT NULL, ref TEXT, paths TEXT NOT NULL "
+            "DEFAULT '[]', created_at TEXT NOT NULL, UNIQUE (type, target)) WITHOUT ROWID"
+        )
+        conn.execute(
+            "INSERT INTO locations VALUES ('a1', 'url', 'file:///srv/x', 'location-a1', "
+            "'file:///srv/x', NULL, '[]', '2026-01-02T03:04:05+00:00')"
+        )
+    conn.close()
+    reopened = SqliteStore(f"sqlite:///{path}")
+
+    await reopened.setup()
+    try:
+        (kept,) = await reopened.get_locations()
+        added = await reopened.add_location(
+            dataclasses.replace(
+                kept, id="b2", target="file:///srv/y", template="template:default/t"
+            )
+        )
+    finally:
+        await reopened.close()
+
+    assert (kept.id, kept.template) == ("a1", None)
+    assert added.template == "template:default/t"

@@ -516,6 +516,7 @@ async def test_locations_are_kept_unique_on_type_and_target_and_deleted_by_id(
         source="location-b2",
         url="file:///srv/y",
         created_at=at + timedelta(seconds=1),
+        template="template:default/example-nodejs-template",
     )
 
     assert await store.add_location(first) == first

@@ -31,6 +31,14 @@ from ingestors.git.targets import GitTarget, InvalidTargetError, WebRepo, parse_
         ("ssh://git@git.example.com/acme/shop", GitTarget("ssh://git@git.example.com/acme/shop")),
         ("git@github.com:acme/shop.git", GitTarget("git@github.com:acme/shop.git")),
         ("file:///srv/git/shop", GitTarget("file:///srv/git/shop")),
+        (
+            "file:///srv/git/shop.git/blob/main/catalog-info.yaml",
+            GitTarget("file:///srv/git/shop.git", "main", ("catalog-info.yaml",)),
+        ),
+        (
+            "https://git.example.com/acme/shop.git/tree/trunk",
+            GitTarget("https://git.example.com/acme/shop.git", "trunk"),
+        ),
     ],
 )
 def test_a_target_names_a_repository_ref_and_path(target: str, expected: GitTarget) -> None:

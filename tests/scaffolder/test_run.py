@@ -279,3 +279,87 @@ async def test_secret_values_are_redacted_from_logs_outputs_and_errors(tmp_path:
     everything = json.dumps([recorder.lines, recorder.events, result.error, result.output])
     assert secret not in everything
     assert "***" in (result.error or "")
+
+
+async def test_each_loops_a_step_over_a_list_and_an_object(tmp_path: Path) -> None:
+    template = local_template(
+        tmp_path,
+        {
+            "parameters": {"properties": {"things": {"type": "array"}}},
+            "steps": [
+                {
+                    "id": "files",
+                    "each": "${{ parameters.things }}",
+                    "if": "${{ each.value != 'skip-me' }}",
+                    "action": "catalog:write",
+                    "input": {
+                        "filePath": "${{ each.value }}-${{ each.key }}.yaml",
+                        "entity": {"kind": "Component", "metadata": {"name": "${{ each.value }}"}},
+                    },
+                },
+                {
+                    "id": "owners",
+                    "each": {"team-a": "alice", "team-b": "bob"},
+                    "action": "debug:log",
+                    "input": {"message": "${{ each.key }} -> ${{ each.value }}"},
+                },
+                {
+                    "id": "push",
+                    "each": ["file:///srv/a.git", "file:///srv/b.git"],
+                    "action": "publish:git",
+                    "input": {"repoUrl": "${{ each.value }}"},
+                },
+                {
+                    "id": "after",
+                    "action": "debug:log",
+                    "input": {"message": "task ${{ context.task.id }}"},
+                },
+            ],
+            "output": {
+                "text": [
+                    {"title": "pushed", "content": "${{ steps.push.output.remoteUrl | join(' ') }}"}
+                ]
+            },
+        },
+    )
+    recorder = Recorder()
+
+    result = await run_task(
+        TaskSpec("t9", template, {"things": ["cart", "skip-me", "shop"]}, dry_run=True),
+        recorder,
+        Services(),
+    )
+
+    assert result.status == "completed", result.error
+    assert [f["path"] for f in result.files] == ["cart-0.yaml", "shop-2.yaml"]
+    assert [i and i["filePath"] for i in result.step_inputs["files"]] == [
+        "cart-0.yaml",
+        None,
+        "shop-2.yaml",
+    ]
+    assert "team-a -> alice" in recorder.lines and "team-b -> bob" in recorder.lines
+    assert 'skipping step each: {"key": "1", "value": "skip-me"}' in recorder.lines
+    assert "task t9" in recorder.lines
+    assert result.output["text"][0]["content"] == "file:///srv/a.git file:///srv/b.git"
+    assert [e[:2] for e in recorder.events].count(("files", "completed")) == 1
+
+
+async def test_each_that_renders_to_nothing_fails_the_step(tmp_path: Path) -> None:
+    template = local_template(
+        tmp_path,
+        {
+            "steps": [
+                {
+                    "id": "loop",
+                    "each": "${{ parameters.missing }}",
+                    "action": "debug:log",
+                    "input": {"message": "x"},
+                }
+            ]
+        },
+    )
+
+    result = await run_task(TaskSpec("t10", template, {}), Recorder(), Services())
+
+    assert (result.status, result.failed_step) == ("failed", "loop")
+    assert "renders to nothing" in (result.error or "")

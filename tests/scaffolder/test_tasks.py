@@ -1,40 +1,49 @@
 """Tasks in the store, run by the worker, on both stores: the Backstage example template end
-to end (published to a loopback GitHub that pushes to a real bare repository, registered,
-the component in the catalog made from the template), the dry run, a dead process's task,
-cancellation and timeouts stopping the running step."""
+to end (published to a loopback GitHub that pushes to a real bare repository, registered as
+a catalog location, the component in the catalog made from the template, on every later
+read of the location too), the dry run, a dead process's task, cancellation and timeouts
+stopping the running step."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from catalog.refs import parse_ref
 from graph.port import Direction, GraphStore
+from ingestors.clock import FakeClock
 from ingestors.git import ingest_git
+from ingestors.locations import remove_location, source_name, sync_locations
 from ingestors.push import push_entities
+from ingestors.scheduler import Scheduler
 from scaffolder.actions.contract import Action, ActionContext, Integration, Services
 from scaffolder.actions.registry import ACTIONS
 from scaffolder.errors import ParameterError
-from scaffolder.register import git_registrar
+from scaffolder.register import location_registrar
 from scaffolder.tasks import cancel_task, create_task
 from scaffolder.worker import EXPIRED, TaskWorker
+from tests.gitrepo import GitRepo
 from tests.loopback import LoopbackServer
-from tests.scaffolder.helpers import FakeGithubRepos, template_repo
+from tests.scaffolder.helpers import EXAMPLE_REF, FakeGithubRepos, template_repo
 
 VALUES = {"name": "hello-world", "repoUrl": "github.com?owner=acme&repo=hello-world"}
 TOKEN = "ghp-loopback-token-1"
 
 
 def _worker(
-    store: GraphStore, tmp_path: Path, api_url: str = "http://127.0.0.1:9", **extra: object
+    store: GraphStore,
+    tmp_path: Path,
+    api_url: str = "http://127.0.0.1:9",
+    scheduler: Scheduler | None = None,
+    **extra: object,
 ) -> TaskWorker:
     services = Services(
         integrations={"github.com": Integration("github.com", "github", api_url, TOKEN)},
-        register=git_registrar(store),
+        register=location_registrar(store, scheduler),
     )
     return TaskWorker(store, services, "worker-1", work_dir=tmp_path, **extra)  # type: ignore[arg-type]
 
@@ -102,6 +111,64 @@ async def test_the_example_template_end_to_end(store: GraphStore, tmp_path: Path
     print(
         f"\ncreateTask -> component queryable: {elapsed:.2f}s ({store.url.split(':')[0]}; {steps})"
     )
+
+
+async def _made_from_template(store: GraphStore, key: str) -> bool:
+    found = (await store.get_entities([key])).get(key)
+    relations = {(r.type, r.target_ref) for r in await store.get_relations([key], Direction.OUT)}
+    made = await store.get_relations([parse_ref(EXAMPLE_REF).key], Direction.IN)
+    return (
+        found is not None
+        and found.document["metadata"]["annotations"].get("backstage.io/source-template")
+        == EXAMPLE_REF
+        and ("scaffoldedFrom", EXAMPLE_REF) in relations
+        and any(r.type == "scaffoldedFrom" and r.source_ref == found.ref for r in made)
+    )
+
+
+async def test_the_registered_location_keeps_the_template_on_every_read(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    await _load_templates(store, tmp_path)
+    key = parse_ref("component:default/hello-world").key
+    api_process = Scheduler(store, [], FakeClock(datetime(2030, 1, 1, tzinfo=UTC)), "api")
+    with LoopbackServer() as api:
+        github = FakeGithubRepos(api, tmp_path / "github")
+        task = await create_task(store, "example-nodejs-template", VALUES)
+        assert await _worker(store, tmp_path, api.url, scheduler=api_process).run_once()
+    done = (await store.get_tasks([task.id]))[task.id]
+    assert done.status == "completed", done.error
+    (location,) = await store.get_locations()
+    first_read = await _made_from_template(store, key)
+    # The team edits the descriptor (still no source-template in it) and pushes.
+    clone = GitRepo(tmp_path / "clone")
+    clone.git("pull", "--quiet", str(github.bare("hello-world")), "main")
+    text = clone.path.joinpath("catalog-info.yaml").read_text()
+    clone.write("catalog-info.yaml", text.replace("  name:", "  description: edited\n  name:"))
+    clone.commit("describe it")
+    clone.git("push", "--quiet", str(github.bare("hello-world")), "main")
+
+    refreshed = await api_process.run_once(location.source, "refresh")  # POST /refresh's way
+    after_refresh = await _made_from_template(store, key)
+    worker = Scheduler(store, [], FakeClock(datetime(2030, 1, 1, tzinfo=UTC)), "worker")
+    assert await sync_locations(store, worker) == (1, 0)  # another process takes it on
+    scheduled = await worker.run_once(location.source, "schedule")
+    after_schedule = await _made_from_template(store, key)
+    described = (await store.get_entities([key]))[key].document["metadata"].get("description")
+    removed = await remove_location(store, location.id, scheduler=worker)
+    await api_process.stop(grace_seconds=0)
+    await worker.stop(grace_seconds=0)
+
+    assert location.source == source_name(location.id)
+    assert location.template == EXAMPLE_REF
+    assert location.target == f"file://{github.bare('hello-world')}/blob/main/catalog-info.yaml"
+    assert location.source in {s.name for s in api_process.sources}
+    assert done.output["links"][1]["entityRef"] == "component:default/hello-world"
+    assert (first_read, after_refresh, after_schedule) == (True, True, True)
+    assert (refreshed.status, scheduled.status) == ("SUCCEEDED", "SUCCEEDED")
+    assert described == "edited"
+    assert removed == location
+    assert await store.get_entities([key]) == {}
 
 
 async def test_the_dry_run_returns_the_three_files_and_publishes_nothing(
