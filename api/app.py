@@ -30,13 +30,13 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.auth import Authenticator, BearerAuth, principal
+from api.auth import Authenticator, AuthError, BearerAuth, principal, websocket_principal
 from api.body_limit import BodyLimit
 from api.catalog import CatalogApi
 from api.explorer import explorer_routes
@@ -57,6 +57,7 @@ from api.settings import Settings
 from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
+from ingestors.feed import Feed
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
 from ingestors.scheduler import Scheduler
@@ -82,11 +83,20 @@ class Runtime:
     store: GraphStore | None = None
     scheduler: Scheduler | None = None
     scaffolder: Scaffolder | None = None
+    feed: Feed | None = None  # the catalogChanged subscriptions' one poller
 
     def wake(self) -> None:
         """A webhook delivery was recorded: this process's scheduler takes it in now."""
         if self.scheduler is not None:
             self.scheduler.wake()
+
+
+@dataclass
+class SocketContext(Context):
+    """The context of a GraphQL websocket: one for the whole connection, which knows its
+    socket (to authenticate it at ``connection_init``)."""
+
+    websocket: WebSocket | None = None
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
@@ -98,6 +108,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         runtime: Runtime,
         settings: Settings,
         schema: strawberry.Schema | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         if schema is None:
             schema = build_schema(
@@ -112,6 +123,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self._runtime = runtime
+        self._authenticator = authenticator
         self._playground = playground_html() if settings.graphiql else ""
         self._caps = query_limits(settings).document
         self._persisted = PersistedQueries()
@@ -195,7 +207,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         if runtime.store is None:
             raise RuntimeError("the store is not open (the app is starting or stopping)")
         who = principal(request.scope)
-        return Context(
+        make = SocketContext if isinstance(request, WebSocket) else Context
+        context = make(
             store=runtime.store,
             role=who.role,
             principal=who.name,
@@ -204,14 +217,40 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
             kinds=runtime.settings.kind_rules,
             scaffolder=runtime.scaffolder,
+            feed=runtime.feed,
         )
+        if isinstance(context, SocketContext) and isinstance(request, WebSocket):
+            context.websocket = request
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Authenticate a websocket by its ``connection_init`` payload when its handshake
+        had no ``Authorization`` header (:func:`api.auth.websocket_principal`); refused
+        with close code 4403 without a valid token where anonymous read is off."""
+        if self._authenticator is None or not isinstance(context, SocketContext):
+            return None
+        websocket = context.websocket
+        if websocket is None:
+            return None
+        try:
+            who = websocket_principal(
+                websocket.scope, context.connection_params, self._authenticator
+            )
+        except AuthError as exc:
+            client = websocket.scope.get("client") or ("?", 0)
+            log.info("refused websocket connection_init from %s: %s", client[0], exc)
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        context.role, context.principal, context.scope = who.role, who.name, who.scope
+        return None
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page (api.playground), with assets served by this app, not a CDN."""
         return HTMLResponse(self._playground)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: strawberry sends bytes as binary websocket frames, which
+        # graphql-transport-ws clients (gql, graphql-ws) refuse; HTTP takes either.
+        return orjson.dumps(data).decode()
 
 
 def query_limits(settings: Settings) -> QueryLimits:
@@ -280,6 +319,7 @@ def create_app(
         if owned:
             await active.setup()
         runtime.store = active
+        runtime.feed = Feed(active)
         try:
             if settings.demo:
                 await load_demo(active, settings)
@@ -294,6 +334,8 @@ def create_app(
                     await runtime.scaffolder.stop()
                     runtime.scaffolder = None
         finally:
+            await runtime.feed.close()
+            runtime.feed = None
             runtime.scheduler = None
             runtime.store = None
             if owned:
@@ -322,7 +364,9 @@ def create_app(
             settings.host,
         )
     graphql = BearerAuth(
-        BodyLimit(StagegraphGraphQL(runtime, settings, schema), settings.max_body_bytes),
+        BodyLimit(
+            StagegraphGraphQL(runtime, settings, schema, authenticator), settings.max_body_bytes
+        ),
         authenticator,
     )
     middleware: list[Middleware] = []

@@ -252,9 +252,9 @@ async def push_entities(
     run_id = _run_id()
     written = [record for _, _, record, _ in records.values()]
     await store.mutate(source, run_id, written, add, remove, [])
-    before = {key: b.document for key, (_, _, _, b) in records.items() if b is not None}
+    stored = {key: b.document for key, (_, _, _, b) in records.items() if b is not None}
     await store.record_changes(
-        written_changes(source=source, run_id=run_id, records=written, before=before)
+        written_changes(source=source, run_id=run_id, records=written, before=stored)
     )
     return results
 

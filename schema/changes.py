@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+
 import strawberry
 from strawberry.scalars import JSON
 

@@ -21,11 +21,11 @@ from strawberry.scalars import JSON
 from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.port import StoredEntity
 from schema import related
+from schema.changes import EntityChange
 from schema.context import Info
 from schema.errors import UserInputError
-from schema.related import Resolved, seen_from, then
-from schema.changes import EntityChange
 from schema.inputs import page_size
+from schema.related import Resolved, seen_from, then
 from schema.runs import to_run
 
 if TYPE_CHECKING:

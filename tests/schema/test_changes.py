@@ -28,7 +28,7 @@ HISTORY = """query ($first: Int!) {
 
 
 def _pushed(name: str, owner: str, kind: str = "Component") -> dict[str, object]:
-    spec = {"type": "service", "lifecycle": "production", "owner": owner}
+    spec: dict[str, object] = {"type": "service", "lifecycle": "production", "owner": owner}
     if kind == "Group":
         spec = {"type": "team", "children": []}
     return {
