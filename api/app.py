@@ -30,13 +30,13 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.auth import Authenticator, AuthError, BearerAuth, principal, websocket_principal
+from api.auth import Authenticator, BearerAuth, principal
 from api.body_limit import BodyLimit
 from api.catalog import CatalogApi
 from api.explorer import explorer_routes
@@ -54,6 +54,7 @@ from api.scaffolder.app import ScaffolderApi
 from api.scaffolder.runtime import start_scaffolder
 from api.scheduling import scheduling
 from api.settings import Settings
+from api.sockets import SocketContext, authenticate_socket
 from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
@@ -89,14 +90,6 @@ class Runtime:
         """A webhook delivery was recorded: this process's scheduler takes it in now."""
         if self.scheduler is not None:
             self.scheduler.wake()
-
-
-@dataclass
-class SocketContext(Context):
-    """The context of a GraphQL websocket: one for the whole connection, which knows its
-    socket (to authenticate it at ``connection_init``)."""
-
-    websocket: WebSocket | None = None
 
 
 class StagegraphGraphQL(GraphQL[Context, None]):
@@ -224,24 +217,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         return context
 
     async def on_ws_connect(self, context: Context) -> None:
-        """Authenticate a websocket by its ``connection_init`` payload when its handshake
-        had no ``Authorization`` header (:func:`api.auth.websocket_principal`); refused
-        with close code 4403 without a valid token where anonymous read is off."""
-        if self._authenticator is None or not isinstance(context, SocketContext):
-            return None
-        websocket = context.websocket
-        if websocket is None:
-            return None
-        try:
-            who = websocket_principal(
-                websocket.scope, context.connection_params, self._authenticator
-            )
-        except AuthError as exc:
-            client = websocket.scope.get("client") or ("?", 0)
-            log.info("refused websocket connection_init from %s: %s", client[0], exc)
-            raise ConnectionRejectionError({"message": exc.message}) from None
-        context.role, context.principal, context.scope = who.role, who.name, who.scope
-        return None
+        """Authenticate a websocket at ``connection_init`` (:mod:`api.sockets`)."""
+        authenticate_socket(context, self._authenticator)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page (api.playground), with assets served by this app, not a CDN."""
