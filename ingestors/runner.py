@@ -429,13 +429,15 @@ async def _load(
     rejected = [r.ref.lower() for r in snapshot.rejected]
     states = await _stored_states(store, [*unique, *rejected])
     taken_over = await _take_over_pushed(store, run, list(unique), states)
-    written = await _write_entities(store, run, unique, states, errors, report, taken_over)
+    written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
     await _keep_unchanged_files(store, run, snapshot.files, unique, written)
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)
     report("cleaning up", 0, 0)
     read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
-    deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
+    deleted, cancelled = await _cleanup(
+        store, run, policy, read_nothing, snapshot, live_events, now
+    )
     if snapshot.files is not None and not cancelled:
         await _remember_files(store, run, snapshot.files, unique, states)
     await _finish(store, run, written, deleted, errors, now())
@@ -478,6 +480,7 @@ async def _write_entities(
     errors: list[RunError],
     report: Progress,
     taken_over: dict[str, dict[str, Any]] | None = None,
+    now: Callable[[], datetime] = _utcnow,
 ) -> _Written:
     """Write the entities and their relations, stamped with the source and run, and record
     what changed (:func:`_write_chunk`); ``taken_over`` holds the pushed documents of the
@@ -525,7 +528,7 @@ async def _write_entities(
                 writing = None
             if records:
                 writing = asyncio.ensure_future(
-                    _write_chunk(store, run, records, changed, states, taken_over or {})
+                    _write_chunk(store, run, records, changed, states, taken_over or {}, now())
                 )
             written.accepted += len(records)
             report("writing entities", start + len(chunk), len(keys))
@@ -548,6 +551,7 @@ async def _write_chunk(
     changed: Sequence[str],
     states: dict[str, EntityState],
     taken_over: dict[str, dict[str, Any]],
+    at: datetime,
 ) -> None:
     """Write one chunk and record its changes: the stored documents of ``changed`` keys
     are read first (one call; new entities need none, unchanged ones record nothing), the
@@ -558,7 +562,7 @@ async def _write_chunk(
     news = (r for r in records if r.key in before or r.key not in states)
     await store.upsert_entities(run.source, run.id, records)
     await store.record_changes(
-        written_changes(source=run.source, run_id=run.id, records=news, before=before)
+        written_changes(source=run.source, run_id=run.id, records=news, before=before, at=at)
     )
 
 
@@ -699,6 +703,7 @@ async def _cleanup(
     read_nothing: bool,
     snapshot: Snapshot,
     live_events: set[str],
+    now: Callable[[], datetime] = _utcnow,
 ) -> tuple[dict[str, int], bool]:
     """Delete what the source no longer has, under the guard: nothing when the read found
     nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
@@ -727,7 +732,7 @@ async def _cleanup(
     # cancellation arriving meanwhile waits for it (and for its changes to be recorded) and
     # is let through after the record.
     cancelled = False
-    deleting = asyncio.ensure_future(_delete_stale(store, run, scope, going))
+    deleting = asyncio.ensure_future(_delete_stale(store, run, scope, going, now))
     try:
         deleted = await asyncio.shield(deleting)
     except asyncio.CancelledError:
@@ -750,7 +755,11 @@ async def _stored(store: RunStore, keys: Sequence[str]) -> list[StoredEntity]:
 
 
 async def _delete_stale(
-    store: RunStore, run: RunRecord, scope: Scope, going: Sequence[StoredEntity]
+    store: RunStore,
+    run: RunRecord,
+    scope: Scope,
+    going: Sequence[StoredEntity],
+    now: Callable[[], datetime],
 ) -> dict[str, int]:
     """Delete the stale entities, then record each one ``going`` (read just before, under
     the source's lease) as deleted, one call per chunk."""
@@ -758,7 +767,7 @@ async def _delete_stale(
     if sum(deleted.values()):
         for chunk in _chunks(going):
             await store.record_changes(
-                deleted_changes(source=run.source, run_id=run.id, entities=chunk)
+                deleted_changes(source=run.source, run_id=run.id, entities=chunk, at=now())
             )
     return deleted
 
