@@ -54,9 +54,11 @@ from api.scaffolder.app import ScaffolderApi
 from api.scaffolder.runtime import start_scaffolder
 from api.scheduling import scheduling
 from api.settings import Settings
+from api.sockets import SocketContext, authenticate_socket
 from api.webhooks import Webhooks
 from graph import open_store
 from graph.port import GraphStore
+from ingestors.feed import Feed
 from ingestors.git import ingest_git
 from ingestors.github import ingest_recorded
 from ingestors.scheduler import Scheduler
@@ -82,6 +84,7 @@ class Runtime:
     store: GraphStore | None = None
     scheduler: Scheduler | None = None
     scaffolder: Scaffolder | None = None
+    feed: Feed | None = None  # the catalogChanged subscriptions' one poller
 
     def wake(self) -> None:
         """A webhook delivery was recorded: this process's scheduler takes it in now."""
@@ -98,6 +101,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         runtime: Runtime,
         settings: Settings,
         schema: strawberry.Schema | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         if schema is None:
             schema = build_schema(
@@ -112,6 +116,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self._runtime = runtime
+        self._authenticator = authenticator
         self._playground = playground_html() if settings.graphiql else ""
         self._caps = query_limits(settings).document
         self._persisted = PersistedQueries()
@@ -195,7 +200,8 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         if runtime.store is None:
             raise RuntimeError("the store is not open (the app is starting or stopping)")
         who = principal(request.scope)
-        return Context(
+        make = SocketContext if isinstance(request, WebSocket) else Context
+        context = make(
             store=runtime.store,
             role=who.role,
             principal=who.name,
@@ -204,14 +210,24 @@ class StagegraphGraphQL(GraphQL[Context, None]):
             sources=(runtime.scheduler.sources if runtime.scheduler else runtime.settings.sources),
             kinds=runtime.settings.kind_rules,
             scaffolder=runtime.scaffolder,
+            feed=runtime.feed,
         )
+        if isinstance(context, SocketContext) and isinstance(request, WebSocket):
+            context.websocket = request
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Authenticate a websocket at ``connection_init`` (:mod:`api.sockets`)."""
+        authenticate_socket(context, self._authenticator)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page (api.playground), with assets served by this app, not a CDN."""
         return HTMLResponse(self._playground)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: strawberry sends bytes as binary websocket frames, which
+        # graphql-transport-ws clients (gql, graphql-ws) refuse; HTTP takes either.
+        return orjson.dumps(data).decode()
 
 
 def query_limits(settings: Settings) -> QueryLimits:
@@ -280,6 +296,7 @@ def create_app(
         if owned:
             await active.setup()
         runtime.store = active
+        runtime.feed = Feed(active)
         try:
             if settings.demo:
                 await load_demo(active, settings)
@@ -294,6 +311,8 @@ def create_app(
                     await runtime.scaffolder.stop()
                     runtime.scaffolder = None
         finally:
+            await runtime.feed.close()
+            runtime.feed = None
             runtime.scheduler = None
             runtime.store = None
             if owned:
@@ -322,7 +341,9 @@ def create_app(
             settings.host,
         )
     graphql = BearerAuth(
-        BodyLimit(StagegraphGraphQL(runtime, settings, schema), settings.max_body_bytes),
+        BodyLimit(
+            StagegraphGraphQL(runtime, settings, schema, authenticator), settings.max_body_bytes
+        ),
         authenticator,
     )
     middleware: list[Middleware] = []

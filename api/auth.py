@@ -30,7 +30,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -401,10 +401,17 @@ class BearerAuth:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A GraphQL websocket (subscriptions) is let in as a request would be: by its
-        ``Authorization`` header, or anonymously where anonymous read is on; otherwise the
-        handshake is refused (close code 4401) before any operation runs."""
+        ``Authorization`` header (a wrong one refuses the handshake, close code 4401, before
+        any operation runs). Without the header it is let in unauthenticated: the client
+        authenticates in its ``connection_init`` payload (:func:`websocket_principal`), as
+        browsers must, and is refused there (4403) without a valid token where anonymous
+        read is off."""
+        header = Headers(scope=scope).get("authorization")
+        if header is None:
+            await self.app(scope, receive, send)
+            return
         try:
-            who = self.authenticator.authenticate(Headers(scope=scope).get("authorization"))
+            who = self.authenticator.authenticate(header)
         except AuthError as exc:
             client = scope.get("client") or ("?", 0)
             log.info("refused websocket %s from %s: %s", scope["path"], client[0], exc)
@@ -413,6 +420,25 @@ class BearerAuth:
             return
         scope.setdefault("state", {})[_PRINCIPAL] = who
         await self.app(scope, receive, send)
+
+
+def websocket_principal(
+    scope: Scope, params: Mapping[str, object] | None, authenticator: Authenticator
+) -> Principal:
+    """Who holds a GraphQL websocket: the principal of its ``Authorization`` header when it
+    had one, else the token of its ``connection_init`` payload (``{"Authorization": "Bearer
+    <token>"}``, any case, or ``{"token": "<token>"}``), else anonymous where anonymous read
+    is on. Raises :class:`AuthError` otherwise."""
+    found = scope.get("state", {}).get(_PRINCIPAL)
+    if isinstance(found, Principal):
+        return found
+    given = {str(k).lower(): v for k, v in (params or {}).items()}
+    header = given.get("authorization")
+    if header is None and isinstance(given.get("token"), str):
+        header = f"Bearer {given['token']}"
+    if header is not None and not isinstance(header, str):
+        raise AuthError("connection_init: Authorization must be a string: Bearer <token>")
+    return authenticator.authenticate(header)
 
 
 def principal(scope: Scope) -> Principal:
@@ -435,4 +461,5 @@ __all__ = [
     "hash_token",
     "new_token",
     "principal",
+    "websocket_principal",
 ]

@@ -814,6 +814,22 @@ class ChangeLog(Protocol):
         """Forget changes recorded before ``before``; the number forgotten."""
         ...
 
+    async def latest_changes(
+        self, refs: Sequence[str], limit: int
+    ) -> dict[str, list[EntityChange]]:
+        """For each of ``refs`` (keys), its newest ``limit`` changes, newest first (a ref
+        without any is absent); one round trip for them all."""
+        ...
+
+    async def feed_cursor(self, name: str) -> str | None:
+        """The position a named reader of the feed saved (:meth:`save_feed_cursor`), or
+        None when it never saved one: what an outgoing-webhook sender resumes from."""
+        ...
+
+    async def save_feed_cursor(self, name: str, position: str) -> None:
+        """Save (insert or replace) a named reader's position."""
+        ...
+
 
 class GraphStore(
     EntityWriter,

@@ -28,6 +28,7 @@ from catalog.relations import Relation, derive_relations
 from catalog.rules import KindRules
 from catalog.validation import validate_entity
 from graph.port import EntityReader, EntityWriter, GraphStore, RelationRecord, StoredEntity
+from ingestors.changes import deleted_changes, written_changes
 from ingestors.errors import IngestError
 from ingestors.records import to_record
 
@@ -248,13 +249,12 @@ async def push_entities(
             dropped |= _declared(before.document) - declared_now[key]
     remove = await _removable(store, source, dropped, declared_now)
     add = [_relation_record(r) for relations in declared_now.values() for r in sorted(relations)]
-    await store.mutate(
-        source,
-        _run_id(),
-        [record for _, _, record, _ in records.values()],
-        add,
-        remove,
-        [],
+    run_id = _run_id()
+    written = [record for _, _, record, _ in records.values()]
+    await store.mutate(source, run_id, written, add, remove, [])
+    stored = {key: b.document for key, (_, _, _, b) in records.items() if b is not None}
+    await store.record_changes(
+        written_changes(source=source, run_id=run_id, records=written, before=stored)
     )
     return results
 
@@ -292,7 +292,11 @@ async def delete_pushed(
     for entity in mine.values():
         dropped |= _declared(entity.document)
     remove = await _removable(store, source, dropped, {key: set() for key in mine})
-    await store.mutate(source, _run_id(), [], [], remove, list(mine))
+    run_id = _run_id()
+    await store.mutate(source, run_id, [], [], remove, list(mine))
+    await store.record_changes(
+        deleted_changes(source=source, run_id=run_id, entities=mine.values())
+    )
     return len(mine)
 
 

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, 
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from catalog.entity import Entity
 from catalog.errors import InvalidRefError
@@ -49,6 +49,7 @@ from catalog.validation import relations_of
 from graph.errors import StoreError
 from graph.port import SOURCE_PATH_ANNOTATION as SOURCE_PATH_ANNOTATION
 from graph.port import (
+    ChangeLog,
     EntityFilter,
     EntityReader,
     EntityRecord,
@@ -63,6 +64,7 @@ from graph.port import (
     SourceFiles,
     StoredEntity,
 )
+from ingestors.changes import deleted_changes, read_before, written_changes
 from ingestors.errors import IngestError
 from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
 from ingestors.records import to_record
@@ -79,9 +81,10 @@ Progress = Callable[[str, int, int], None]
 log = logging.getLogger("stagegraph.runner")
 
 
-class RunStore(EntityWriter, EntityReader, RunLog, SourceFiles, Protocol):
+class RunStore(EntityWriter, EntityReader, RunLog, SourceFiles, ChangeLog, Protocol):
     """What a run asks of the store: its writes, the reads it compares them with (who holds
-    a ref, what a source stored before), its run record, and what its files produced."""
+    a ref, what a source stored before), its run record, what its files produced, and the
+    change log it records what it changed in."""
 
 
 @dataclass(frozen=True)
@@ -140,19 +143,19 @@ def _counts(
 
 async def _take_over_pushed(
     store: RunStore, run: RunRecord, keys: Sequence[str], states: dict[str, EntityState]
-) -> None:
+) -> dict[str, dict[str, Any]]:
     """Sources rank: of ``keys`` (what this run read), those a pushed source holds become
     this source's. Their pushed relations go first (:func:`~ingestors.push.yield_to_pulled`),
     they leave ``states`` (so the run writes and counts them as added), and the run's
     warnings name them with the source they were pushed to; ``stats.takenOverEntities``
-    counts them."""
+    counts them. Returns the pushed documents by key (what the run's changes compare with)."""
     held = [k for k in keys if (s := states.get(k)) is not None and s.source != run.source]
     pushed: list[StoredEntity] = []
     for chunk in _chunks(held):
         found = await store.get_entities(chunk)
         pushed.extend(entity for entity in found.values() if is_pushed(entity))
     if not pushed:
-        return
+        return {}
     await yield_to_pulled(store, run.id, pushed)
     by_source: dict[str, list[str]] = {}
     for entity in pushed:
@@ -167,6 +170,7 @@ async def _take_over_pushed(
             f"{shown}{more}"
         )
     run.stats["takenOverEntities"] = len(pushed)
+    return {entity.key: entity.document for entity in pushed}
 
 
 async def _entities_from_files(
@@ -424,14 +428,16 @@ async def _load(
     unique = _dedupe(snapshot.descriptors, errors)
     rejected = [r.ref.lower() for r in snapshot.rejected]
     states = await _stored_states(store, [*unique, *rejected])
-    await _take_over_pushed(store, run, list(unique), states)
-    written = await _write_entities(store, run, unique, states, errors, report)
+    taken_over = await _take_over_pushed(store, run, list(unique), states)
+    written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
     await _keep_unchanged_files(store, run, snapshot.files, unique, written)
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)
     report("cleaning up", 0, 0)
     read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
-    deleted, cancelled = await _cleanup(store, run, policy, read_nothing, snapshot, live_events)
+    deleted, cancelled = await _cleanup(
+        store, run, policy, read_nothing, snapshot, live_events, now
+    )
     if snapshot.files is not None and not cancelled:
         await _remember_files(store, run, snapshot.files, unique, states)
     await _finish(store, run, written, deleted, errors, now())
@@ -473,8 +479,12 @@ async def _write_entities(
     states: dict[str, EntityState],
     errors: list[RunError],
     report: Progress,
+    taken_over: dict[str, dict[str, Any]] | None = None,
+    now: Callable[[], datetime] = _utcnow,
 ) -> _Written:
-    """Write the entities and their relations, stamped with the source and run.
+    """Write the entities and their relations, stamped with the source and run, and record
+    what changed (:func:`_write_chunk`); ``taken_over`` holds the pushed documents of the
+    entities this run took over (their changes compare with them).
 
     Refs another configured source holds are conflicts for this one (or, for a ``defer``
     entity, that source keeps the entity and this one adds its relations). Entities are
@@ -490,6 +500,7 @@ async def _write_entities(
         for start in range(0, len(keys), BATCH_SIZE):
             chunk = keys[start : start + BATCH_SIZE]
             records: list[EntityRecord] = []
+            changed: list[str] = []  # keys whose stored document differs: read for the diff
             for key in chunk:
                 item = unique[key]
                 before = states.get(key)
@@ -508,13 +519,17 @@ async def _write_entities(
                     written.added[record.kind] += 1
                 elif before.hash != record.hash or before.error is not None:
                     written.updated[record.kind] += 1
+                    if before.hash != record.hash:
+                        changed.append(key)
                 else:
                     written.unchanged[record.kind] += 1
             if writing is not None:
                 await writing
                 writing = None
             if records:
-                writing = asyncio.ensure_future(store.upsert_entities(source, run.id, records))
+                writing = asyncio.ensure_future(
+                    _write_chunk(store, run, records, changed, states, taken_over or {}, now())
+                )
             written.accepted += len(records)
             report("writing entities", start + len(chunk), len(keys))
         if writing is not None:
@@ -527,6 +542,28 @@ async def _write_entities(
     if written.deferred:
         run.stats["deferredEntities"] = written.deferred
     return written
+
+
+async def _write_chunk(
+    store: RunStore,
+    run: RunRecord,
+    records: Sequence[EntityRecord],
+    changed: Sequence[str],
+    states: dict[str, EntityState],
+    taken_over: dict[str, dict[str, Any]],
+    at: datetime,
+) -> None:
+    """Write one chunk and record its changes: the stored documents of ``changed`` keys
+    are read first (one call; new entities need none, unchanged ones record nothing), the
+    changes recorded after the write (one call), so a reader of the change log finds the
+    entity already written."""
+    stored = await read_before(store, changed)
+    before: dict[str, dict[str, Any] | None] = {**taken_over, **stored}
+    news = (r for r in records if r.key in before or r.key not in states)
+    await store.upsert_entities(run.source, run.id, records)
+    await store.record_changes(
+        written_changes(source=run.source, run_id=run.id, records=news, before=before, at=at)
+    )
 
 
 async def _keep_unchanged_files(
@@ -666,6 +703,7 @@ async def _cleanup(
     read_nothing: bool,
     snapshot: Snapshot,
     live_events: set[str],
+    now: Callable[[], datetime] = _utcnow,
 ) -> tuple[dict[str, int], bool]:
     """Delete what the source no longer has, under the guard: nothing when the read found
     nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
@@ -689,10 +727,12 @@ async def _cleanup(
             "(check the source, or delete them deliberately)"
         )
         return {}, False
+    going = await _stored(store, [ref.lower() for ref in summary.stale_refs])
     # The last store write, one transaction. Once sent it cannot be called back, so a
-    # cancellation arriving meanwhile waits for it and is let through after the record.
+    # cancellation arriving meanwhile waits for it (and for its changes to be recorded) and
+    # is let through after the record.
     cancelled = False
-    deleting = asyncio.ensure_future(store.delete_stale(run.source, run.id, scope))
+    deleting = asyncio.ensure_future(_delete_stale(store, run, scope, going, now))
     try:
         deleted = await asyncio.shield(deleting)
     except asyncio.CancelledError:
@@ -704,6 +744,32 @@ async def _cleanup(
         )
     run.cleanup = f"done: {sum(deleted.values())} stale entities deleted"
     return deleted, cancelled
+
+
+async def _stored(store: RunStore, keys: Sequence[str]) -> list[StoredEntity]:
+    """The stored entities of ``keys`` (what cleanup's changes record as deleted)."""
+    found: list[StoredEntity] = []
+    for chunk in _chunks(keys):
+        found.extend((await store.get_entities(chunk)).values())
+    return found
+
+
+async def _delete_stale(
+    store: RunStore,
+    run: RunRecord,
+    scope: Scope,
+    going: Sequence[StoredEntity],
+    now: Callable[[], datetime],
+) -> dict[str, int]:
+    """Delete the stale entities, then record each one ``going`` (read just before, under
+    the source's lease) as deleted, one call per chunk."""
+    deleted = await store.delete_stale(run.source, run.id, scope)
+    if sum(deleted.values()):
+        for chunk in _chunks(going):
+            await store.record_changes(
+                deleted_changes(source=run.source, run_id=run.id, entities=chunk, at=now())
+            )
+    return deleted
 
 
 async def _finish(

@@ -12,11 +12,11 @@ from strawberry.types import ExecutionContext
 
 from schema import direct
 from schema.errors import MaskInternalErrors, log_errors
+from schema.feed import Subscription
 from schema.kinds import ALL_TYPES
 from schema.limits import QueryLimits, limit_extensions
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.tasks import Subscription
 from schema.tracing import StoreTrace
 
 

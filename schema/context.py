@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import strawberry
 
 from catalog.rules import KindRules
 from graph.port import GraphStore
 from ingestors.contract import SourceConfig
+from ingestors.feed import Feed
 from ingestors.scheduler import Scheduler
 from scaffolder.service import Scaffolder
 from schema.access import Role, WriteScope
@@ -25,6 +27,8 @@ class Context:
     sources: tuple[SourceConfig, ...] = ()  # the configured sources
     scaffolder: Scaffolder | None = None  # creates tasks and runs them here (None: elsewhere)
     kinds: KindRules = field(default_factory=KindRules)  # the kinds pushes may write
+    feed: Feed | None = None  # the process's catalog feed (None: a subscription polls alone)
+    connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

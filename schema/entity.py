@@ -21,8 +21,10 @@ from strawberry.scalars import JSON
 from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.port import StoredEntity
 from schema import related
+from schema.changes import EntityChange
 from schema.context import Info
 from schema.errors import UserInputError
+from schema.inputs import page_size
 from schema.related import Resolved, seen_from, then
 from schema.runs import to_run
 
@@ -156,6 +158,14 @@ class Entity:
         self, info: Info
     ) -> Annotated[IngestionRun, strawberry.lazy("schema.runs")] | None:
         return to_run(await info.context.loaders.runs.load(self.stored.run_id))
+
+    @strawberry.field(
+        description="Its recorded changes (the change feed), newest first: what changed, "
+        "when, by which run or push. Kept for changeRetention (default 90 days)."
+    )
+    async def history(self, info: Info, first: int | None = 10) -> list[EntityChange]:
+        found = await info.context.loaders.history.load((self.stored.key, page_size(first, 10)))
+        return [EntityChange(record=change) for change in found]
 
     @strawberry.field(description="Set when the source now has an invalid version of it.")
     def error(self) -> str | None:

@@ -11,7 +11,9 @@ from typing import Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
+from catalog.changes import EntityChange
 from graph.port import (
+    ChangeLog,
     Direction,
     EntityReader,
     RunLog,
@@ -23,8 +25,9 @@ from graph.port import (
 T = TypeVar("T")
 
 
-class LoaderStore(EntityReader, RunLog, Protocol):
-    """What the loaders read: entities and their relations, and run records."""
+class LoaderStore(EntityReader, RunLog, ChangeLog, Protocol):
+    """What the loaders read: entities and their relations, run records, and entity
+    changes."""
 
 
 def _finished(future: Future[T] | None) -> Future[T] | None:
@@ -102,15 +105,38 @@ class RunLoader(DataLoader[str, RunRecord | None]):
         return [found.get(run_id) for run_id in ids]
 
 
+class HistoryLoader(DataLoader[tuple[str, int], list[EntityChange]]):
+    """An entity's newest changes, newest first, by (key, how many): one store call per
+    batch and count asked for."""
+
+    def __init__(self, store: ChangeLog) -> None:
+        super().__init__()
+        self.store = store
+
+    async def batch_load_fn(self, keys: list[tuple[str, int]]) -> list[list[EntityChange]]:
+        by_limit: dict[int, list[str]] = defaultdict(list)
+        for key, limit in keys:
+            by_limit[limit].append(key.lower())
+        found = {
+            limit: await self.store.latest_changes(refs, limit) for limit, refs in by_limit.items()
+        }
+        return [found[limit].get(key.lower(), []) for key, limit in keys]
+
+
 @dataclass
 class Loaders:
     entities: EntityLoader
     relations: RelationsLoader
     runs: RunLoader
     owners: OwnersLoader
+    history: HistoryLoader
 
     @classmethod
     def for_store(cls, store: LoaderStore) -> Loaders:
         return cls(
-            EntityLoader(store), RelationsLoader(store), RunLoader(store), OwnersLoader(store)
+            EntityLoader(store),
+            RelationsLoader(store),
+            RunLoader(store),
+            OwnersLoader(store),
+            HistoryLoader(store),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.changes import EntityChangeConnection, resolve_changes
 from schema.context import Info
 from schema.entity import Entity, ref_from_global_id, to_graphql
 from schema.inputs import parse_input_ref
@@ -94,6 +95,12 @@ class Query:
     ingestion_runs: IngestionRunConnection = strawberry.field(
         resolver=resolve_runs,
         description="Ingestion runs, newest first.",
+    )
+    changes: EntityChangeConnection = strawberry.field(
+        resolver=resolve_changes,
+        description="Recorded entity changes (every change an ingestion run or a push made), "
+        "oldest first, matching every given filter: since (recorded at or after), ref, kind, "
+        "source. Keep the last endCursor and pass it as `after` to read on.",
     )
     task: Task | None = strawberry.field(
         resolver=resolve_task, description="A scaffolder task by id; null if unknown."

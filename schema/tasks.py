@@ -322,15 +322,3 @@ async def follow_events(
             if event.type == "completion":
                 return
         await asyncio.sleep(EVENT_POLL_SECONDS)
-
-
-@strawberry.type(description="Streams over graphql-transport-ws (authenticated like queries).")
-class Subscription:
-    @strawberry.subscription(
-        description="A task's log lines, step changes and end, as they happen (graphql-transport-ws)."
-    )
-    async def task_events(
-        self, info: Info, id: strawberry.ID, after: int = 0
-    ) -> AsyncGenerator[TaskEvent, None]:
-        async for event in follow_events(info, id, after):
-            yield event

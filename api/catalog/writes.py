@@ -24,11 +24,12 @@ from api.catalog.routes import json_body, json_response
 from catalog.errors import CatalogError
 from catalog.rules import KindRules
 from catalog.validation import validate_entity
-from graph.port import EntityFilter, EntityReader, EntityWriter, FieldCondition
+from graph.port import ChangeLog, EntityFilter, EntityReader, EntityWriter, FieldCondition
+from ingestors.changes import deleted_changes
 
 
-class Store(EntityReader, EntityWriter, Protocol):
-    """What the write routes need of the store."""
+class Store(EntityReader, EntityWriter, ChangeLog, Protocol):
+    """What the write routes need of the store (deletions are recorded as changes)."""
 
 
 class Writes:
@@ -49,7 +50,10 @@ class Writes:
         if not found:
             raise NotFoundError(f"No entity with uid {uid}")
         (entity,) = found
-        await store.delete_entities(entity.source, [entity.key])
+        if await store.delete_entities(entity.source, [entity.key]):
+            await store.record_changes(
+                deleted_changes(source=entity.source, run_id=None, entities=[entity])
+            )
         return Response(status_code=204)
 
     async def validate(self, request: Request) -> Response:

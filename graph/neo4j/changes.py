@@ -51,6 +51,20 @@ RETURN count(*) AS n
 """
 
 
+LATEST: LiteralString = """
+UNWIND $refs AS r
+CALL (r) {
+  MATCH (c:EntityChange {ref: r})
+  RETURN c ORDER BY c.seq DESC LIMIT $limit
+}
+RETURN c {.*} AS c ORDER BY c.ref, c.seq DESC
+"""
+
+READ_CURSOR: LiteralString = "MATCH (f:FeedCursor {name: $name}) RETURN f.position AS position"
+
+SAVE_CURSOR: LiteralString = "MERGE (f:FeedCursor {name: $name}) SET f.position = $position"
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -132,6 +146,27 @@ async def count_changes(
 ) -> int:
     (row,) = await db.read(db.statement(COUNT, **_params(since, None, ref, kind, source)))
     return int(row["n"])
+
+
+async def latest_changes(
+    db: Connection, refs: Sequence[str], limit: int
+) -> dict[str, list[EntityChange]]:
+    if not refs:
+        return {}
+    found: dict[str, list[EntityChange]] = {}
+    for record in await db.read(db.statement(LATEST, refs=list(refs), limit=limit)):
+        change = _change(dict(record["c"]))
+        found.setdefault(change.ref, []).append(change)
+    return found
+
+
+async def feed_cursor(db: Connection, name: str) -> str | None:
+    rows = await db.read(db.statement(READ_CURSOR, name=name))
+    return str(rows[0]["position"]) if rows else None
+
+
+async def save_feed_cursor(db: Connection, name: str, position: str) -> None:
+    await db.write(db.statement(SAVE_CURSOR, name=name, position=position))
 
 
 async def prune_changes(db: Connection, before: datetime) -> int:

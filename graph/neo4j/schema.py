@@ -41,6 +41,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT entity_change_id IF NOT EXISTS FOR (c:EntityChange) REQUIRE c.id IS UNIQUE",
     "CREATE INDEX entity_change_seq IF NOT EXISTS FOR (c:EntityChange) ON (c.seq)",
     "CREATE INDEX entity_change_at IF NOT EXISTS FOR (c:EntityChange) ON (c.at)",
+    "CREATE INDEX entity_change_ref IF NOT EXISTS FOR (c:EntityChange) ON (c.ref)",
+    "CREATE CONSTRAINT feed_cursor_name IF NOT EXISTS FOR (f:FeedCursor) REQUIRE f.name IS UNIQUE",
     "CREATE INDEX entity_source_path IF NOT EXISTS FOR (n:Entity) ON (n.source_path)",
     "CREATE INDEX entity_kind IF NOT EXISTS FOR (n:Entity) ON (n.kind)",
     "CREATE INDEX entity_namespace IF NOT EXISTS FOR (n:Entity) ON (n.namespace)",

@@ -312,6 +312,17 @@ class Neo4jStore:
     async def prune_changes(self, before: datetime) -> int:
         return await changes.prune_changes(self._db, before)
 
+    async def latest_changes(
+        self, refs: Sequence[str], limit: int
+    ) -> dict[str, list[EntityChange]]:
+        return await changes.latest_changes(self._db, refs, limit)
+
+    async def feed_cursor(self, name: str) -> str | None:
+        return await changes.feed_cursor(self._db, name)
+
+    async def save_feed_cursor(self, name: str, position: str) -> None:
+        await changes.save_feed_cursor(self._db, name, position)
+
     # -- source files ----------------------------------------------------------------------
     async def source_files(self, source: str) -> dict[str, SourceFile]:
         return await files.source_files(self._db, source)

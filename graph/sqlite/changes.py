@@ -126,6 +126,50 @@ async def count_changes(
     return await db.call(read)
 
 
+async def latest_changes(
+    db: Connection, refs: Sequence[str], limit: int
+) -> dict[str, list[EntityChange]]:
+    if not refs:
+        return {}
+    sql = (
+        f"SELECT {_COLUMNS} FROM (SELECT *, row_number() OVER "
+        "(PARTITION BY ref ORDER BY seq DESC) AS n FROM entity_changes "
+        "WHERE ref IN (SELECT value FROM json_each(?))) WHERE n <= ? ORDER BY ref, seq DESC"
+    )
+    params = (orjson.dumps(list(refs)).decode(), limit)
+
+    def read(conn: sqlite3.Connection) -> dict[str, list[EntityChange]]:
+        found: dict[str, list[EntityChange]] = {}
+        for row in db.execute(conn, sql, params):
+            change = _change(row)
+            found.setdefault(change.ref, []).append(change)
+        return found
+
+    return await db.call(read)
+
+
+async def feed_cursor(db: Connection, name: str) -> str | None:
+    def read(conn: sqlite3.Connection) -> str | None:
+        row = db.execute(
+            conn, "SELECT position FROM feed_cursors WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    return await db.call(read)
+
+
+async def save_feed_cursor(db: Connection, name: str, position: str) -> None:
+    def write(conn: sqlite3.Connection) -> None:
+        db.execute(
+            conn,
+            "INSERT INTO feed_cursors (name, position) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (name, position),
+        )
+
+    await db.call(write)
+
+
 async def prune_changes(db: Connection, before: datetime) -> int:
     def write(conn: sqlite3.Connection) -> int:
         cursor = db.execute(conn, "DELETE FROM entity_changes WHERE at < ?", (before.isoformat(),))

@@ -138,6 +138,10 @@ CREATE TABLE IF NOT EXISTS entity_changes (
 );
 CREATE INDEX IF NOT EXISTS entity_changes_ref ON entity_changes (ref, seq);
 CREATE INDEX IF NOT EXISTS entity_changes_at ON entity_changes (at);
+CREATE TABLE IF NOT EXISTS feed_cursors (
+    name TEXT PRIMARY KEY,
+    position TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
 

@@ -325,6 +325,17 @@ class SqliteStore:
     async def prune_changes(self, before: datetime) -> int:
         return await changes.prune_changes(self._db, before)
 
+    async def latest_changes(
+        self, refs: Sequence[str], limit: int
+    ) -> dict[str, list[EntityChange]]:
+        return await changes.latest_changes(self._db, refs, limit)
+
+    async def feed_cursor(self, name: str) -> str | None:
+        return await changes.feed_cursor(self._db, name)
+
+    async def save_feed_cursor(self, name: str, position: str) -> None:
+        await changes.save_feed_cursor(self._db, name, position)
+
     # -- webhook deliveries ----------------------------------------------------------------
     async def record_delivery(self, delivery: Delivery) -> bool:
         return await deliveries.record_delivery(self._db, delivery)

@@ -1,6 +1,8 @@
 """``taskEvents`` over ``graphql-transport-ws`` on a real ``stagegraph serve``: a websocket
-without a valid token is refused before any operation runs when tokens are configured; with
-one, the subscription streams a task's events to its completion."""
+with a wrong token in its handshake is refused before any operation runs when tokens are
+configured (one without a token at all is refused at connection_init:
+tests/api/test_catalog_subscription.py); with a valid one, the subscription streams a task's
+events to its completion."""
 
 from __future__ import annotations
 
@@ -44,8 +46,12 @@ def test_task_events_over_graphql_transport_ws(tmp_path: Path) -> None:
 
     with running_server(store_url, environ={"STAGEGRAPH_TOKENS": tokens}) as base:
         url = base.replace("http://", "ws://") + "/graphql"
-        with pytest.raises(InvalidStatus) as refused:
-            connect(url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+        with pytest.raises(InvalidStatus) as refused:  # a wrong header: no handshake
+            connect(
+                url,
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                additional_headers={"Authorization": "Bearer sg_not-the-token"},
+            )
         with connect(
             url,
             subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]

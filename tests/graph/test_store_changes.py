@@ -46,3 +46,33 @@ async def test_prune_forgets_only_older_changes(store: GraphStore) -> None:
     await store.record_changes([_change(1), _change(2), _change(3)])
     assert await store.prune_changes(AT + timedelta(minutes=2)) == 1
     assert [c.id for c in await store.changes()] == ["c2", "c3"]
+
+
+async def test_latest_changes_of_many_refs_newest_first_in_one_round_trip(
+    store: GraphStore,
+) -> None:
+    a, g = "component:default/a", "group:default/g"
+    await store.record_changes([_change(1), _change(2, ref=g), _change(3), _change(4)])
+
+    before = store.query_count
+    latest = await store.latest_changes([a, g, "component:default/none"], 2)
+
+    assert store.query_count - before == 1
+    assert {ref: [c.id for c in found] for ref, found in latest.items()} == {
+        a: ["c4", "c3"],
+        g: ["c2"],
+    }
+    assert await store.latest_changes([], 5) == {}
+
+
+async def test_a_feed_cursor_is_saved_and_replaced(store: GraphStore) -> None:
+    assert await store.feed_cursor("notify:a") is None
+
+    await store.save_feed_cursor("notify:a", "c1")
+    await store.save_feed_cursor("notify:a", "c2")
+    await store.save_feed_cursor("notify:b", "c9")
+
+    assert (await store.feed_cursor("notify:a"), await store.feed_cursor("notify:b")) == (
+        "c2",
+        "c9",
+    )
