@@ -61,7 +61,7 @@ async def call(asgi: ASGI, request: Call) -> tuple[int, bytes]:
         "raw_path": request.path.encode(),
         "query_string": urlencode(request.query).encode(),
         "root_path": "",
-        "headers": headers + [(b"content-length", str(len(body)).encode())],
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
