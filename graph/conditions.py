@@ -14,12 +14,13 @@ case-insensitively).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.relations import ALL_TYPES, normalize_type
-from graph.port import FieldCondition
+from graph.port import EntityFilter, FieldCondition
 
 RELATIONS_PREFIX = "relations."
 _TYPES = {name.lower(): name for name in ALL_TYPES}
@@ -83,3 +84,25 @@ def required_kinds(sets: Sequence[Sequence[Condition]]) -> list[str] | None:
             return None
         kinds += named[0]
     return list(dict.fromkeys(kinds))
+
+
+_NO_FILTER = EntityFilter()
+
+
+def kinds_only(flt: EntityFilter) -> tuple[str, ...] | None:
+    """The kinds (lowercased) ``flt`` keeps when kinds are all it asks for: ``()`` when it
+    keeps every entity, the kinds for ``kinds=...`` or filter sets that are each one
+    ``kind=...`` condition (Backstage's pickers: ``facet=spec.type&filter=kind=component``);
+    None when it asks anything else. Stores answer such a filter's facets from counts."""
+    if dataclasses.replace(flt, kinds=(), any_of=()) != _NO_FILTER:
+        return None
+    if flt.kinds and flt.any_of:
+        return None
+    if flt.kinds:
+        return tuple(dict.fromkeys(k.lower() for k in flt.kinds))
+    if any(len(conditions) != 1 for conditions in flt.any_of):
+        return None
+    kinds = required_kinds(resolve_sets(flt.any_of))
+    if flt.any_of and kinds is None:
+        return None
+    return tuple(kinds or ())

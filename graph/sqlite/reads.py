@@ -1,5 +1,6 @@
 """Reads: entities and relations by key, and listings — an :class:`~graph.port.EntityFilter`
-as SQL, keyset pages in every :class:`~graph.port.Order`, counts, facets and FTS5 search.
+as SQL, keyset pages in every :class:`~graph.port.Order`, counts and FTS5 search (facets:
+:mod:`graph.sqlite.facets`).
 """
 
 from __future__ import annotations
@@ -8,16 +9,19 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from graph.conditions import Condition, Match, required_kinds, resolve, resolve_sets
+from graph.conditions import (
+    Condition,
+    Match,
+    required_kinds,
+    resolve_sets,
+)
 from graph.errors import StoreError
 from graph.port import (
-    FACET_FIELDS,
     MAX_ORDER_FIELDS,
     Cursor,
     Direction,
     EntityFilter,
     EntityState,
-    FieldCondition,
     FieldOrder,
     Order,
     Page,
@@ -27,7 +31,6 @@ from graph.port import (
 from graph.search import fts5_query
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
-from graph.sqlite.schema import COUNTED_FACETS
 from graph.sqlite.search import RELEVANCE, search_sql
 
 #: Sort expression and direction of each order (the key always breaks ties, ascending).
@@ -38,26 +41,6 @@ _ORDER_VALUES: dict[Order, tuple[str, str]] = {
     Order.UPDATED_AT: ("e.updated_at", "DESC"),
     Order.RELEVANCE: ("", "ASC"),  # graph.sqlite.search.RELEVANCE
 }
-
-#: facet field -> (value expression, joins) over ``entities e``.
-_FACETS: dict[str, tuple[str, str]] = {
-    "kind": ("e.kind", ""),
-    "namespace": ("e.namespace", ""),
-    "spec.type": ("e.spec_type", ""),
-    "spec.lifecycle": ("e.lifecycle", ""),
-    "metadata.tags": ("t.value", "JOIN json_each(e.tags) t"),
-    "owner": (
-        "o.target_ref",
-        "JOIN relations o ON o.source_key = e.key AND o.type = 'ownedBy'",
-    ),
-    "source": ("e.source", ""),
-}
-
-
-_COUNTED_SQL = (
-    "SELECT value, n FROM facet_counts WHERE field = :field AND n > 0 "
-    "ORDER BY n DESC, value LIMIT :limit"
-)
 
 
 async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
@@ -293,38 +276,6 @@ async def count_entities(db: Connection, flt: EntityFilter) -> int:
     return await db.call(read)
 
 
-async def facets(
-    db: Connection, fields: Sequence[str], flt: EntityFilter, limit: int = 100
-) -> dict[str, list[tuple[str, int]]]:
-    unknown = [f for f in fields if f not in _FACETS]
-    if unknown:
-        raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
-    where, params = _filter_sql(flt)
-    params["limit"] = limit
-
-    def read(conn: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:
-        found: dict[str, list[tuple[str, int]]] = {}
-        for field_name in dict.fromkeys(fields):
-            if where == "1 = 1" and field_name in COUNTED_FACETS:  # unfiltered: the counts
-                found[field_name] = [
-                    (str(v), int(n))
-                    for v, n in db.execute(conn, _COUNTED_SQL, {**params, "field": field_name})
-                ]
-                continue
-            value, joins = _FACETS[field_name]
-            sql = (
-                f"SELECT {value} AS value, count(*) AS n FROM entities e {joins} "
-                f"WHERE {where} AND {value} IS NOT NULL "
-                "GROUP BY 1 ORDER BY n DESC, value LIMIT :limit"
-            )
-            found[field_name] = [
-                (str(v), int(n)) for v, n in db.execute(conn, sql, params).fetchall()
-            ]
-        return found
-
-    return await db.call(read)
-
-
 async def select_entities(
     db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
 ) -> list[StoredEntity]:
@@ -350,48 +301,3 @@ async def select_entities(
         return [stored_entity(r) for r in db.execute(conn, sql, params).fetchall()]
 
     return await db.call(read)
-
-
-async def field_facets(
-    db: Connection, paths: Sequence[str], flt: EntityFilter
-) -> dict[str, list[tuple[str, int]]]:
-    """One statement: each path's counts are one arm of a UNION ALL over the matching keys."""
-    wanted = list(dict.fromkeys(paths))
-    if not wanted:
-        return {}
-    where, params = _filter_sql(flt)
-    arms = []
-    for i, path in enumerate(wanted):
-        condition = resolve(FieldCondition(path))
-        if condition.match is Match.NEVER:
-            continue
-        if condition.match is Match.FIELD:
-            params[f"facet_{i}"] = condition.path
-            arms.append(
-                f"SELECT {i} AS facet, f.original AS value, count(DISTINCT f.key) AS n "
-                f"FROM entity_fields f WHERE f.path = :facet_{i} AND f.original IS NOT NULL "
-                "AND f.key IN (SELECT key FROM matched) GROUP BY f.original"
-            )
-            continue
-        params[f"facet_{i}"] = condition.rel_type
-        near, far = ("source", "target") if condition.match is Match.OUT else ("target", "source")
-        arms.append(
-            f"SELECT {i} AS facet, r.{far}_ref AS value, count(DISTINCT r.{near}_key) AS n "
-            f"FROM relations r WHERE r.type = :facet_{i} "
-            f"AND r.{near}_key IN (SELECT key FROM matched) GROUP BY r.{far}_ref"
-        )
-    found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
-    if not arms:
-        return found
-    sql = (
-        f"WITH matched AS (SELECT e.key FROM entities e WHERE {where}) "
-        + " UNION ALL ".join(arms)
-        + " ORDER BY facet, n DESC, value"
-    )
-
-    def read(conn: sqlite3.Connection) -> None:
-        for facet, value, n in db.execute(conn, sql, params).fetchall():
-            found[wanted[facet]].append((str(value), int(n)))
-
-    await db.call(read)
-    return found

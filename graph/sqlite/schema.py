@@ -165,55 +165,67 @@ _LATE_INDEXES = (
 )
 
 
-#: Facet counts of the fields whose values live in the document (``spec.type``,
-#: ``spec.lifecycle``), kept by triggers: an unfiltered facet reads this table instead of
-#: every document (the index on a generated column does not cover it before SQLite 3.41).
-#: Kind, namespace and source are counted from their covering indexes.
-COUNTED_FACETS = {"spec.type": "spec_type", "spec.lifecycle": "lifecycle"}
-_FACET_COUNTS = """
-CREATE TABLE IF NOT EXISTS facet_counts (
-    field TEXT NOT NULL,
+#: Facet counts (:mod:`graph.sqlite.facets`): for each of these dot paths (:mod:`graph.fields`
+#: paths with few values, which catalogs facet on), kind and value as written, how many
+#: entities have it, kept by triggers on ``entity_fields`` in the writer's transaction.
+#: Rows whose count fell to zero stay (one per value ever seen); reads leave them out.
+COUNTED_PATHS = (
+    "kind",
+    "metadata.namespace",
+    "metadata.tags",
+    "spec.type",
+    "spec.lifecycle",
+    "spec.owner",
+)
+_PATHS_SQL = ", ".join(f"'{path}'" for path in COUNTED_PATHS)
+_KIND = "substr({row}.key, 1, instr({row}.key, ':') - 1)"
+_FIELD_COUNTS = f"""
+CREATE TABLE IF NOT EXISTS field_counts (
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
     value TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (field, value)
+    PRIMARY KEY (path, kind, value)
 ) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS field_counts_insert AFTER INSERT ON entity_fields
+WHEN new.original IS NOT NULL AND new.path IN ({_PATHS_SQL}) BEGIN
+    INSERT INTO field_counts (path, kind, value, n)
+    VALUES (new.path, {_KIND.format(row="new")}, new.original, 1)
+    ON CONFLICT (path, kind, value) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS field_counts_delete AFTER DELETE ON entity_fields
+WHEN old.original IS NOT NULL AND old.path IN ({_PATHS_SQL}) BEGIN
+    UPDATE field_counts SET n = n - 1
+    WHERE path = old.path AND kind = {_KIND.format(row="old")} AND value = old.original;
+END;
 """
-_COUNT = """
-INSERT INTO facet_counts (field, value, n) SELECT '{field}', {row}.{column}, {step}
-WHERE {row}.{column} IS NOT NULL
-ON CONFLICT (field, value) DO UPDATE SET n = n + {step};"""
-
-
-def _facet_triggers() -> list[str]:
-    triggers = []
-    for field, column in COUNTED_FACETS.items():
-        plus = _COUNT.format(field=field, row="new", column=column, step=1)
-        minus = _COUNT.format(field=field, row="old", column=column, step=-1)
-        triggers += [
-            f"CREATE TRIGGER IF NOT EXISTS facet_{column}_insert AFTER INSERT ON entities "
-            f"BEGIN {plus} END",
-            f"CREATE TRIGGER IF NOT EXISTS facet_{column}_delete AFTER DELETE ON entities "
-            f"BEGIN {minus} END",
-            f"CREATE TRIGGER IF NOT EXISTS facet_{column}_update AFTER UPDATE OF document "
-            f"ON entities WHEN old.{column} IS NOT new.{column} BEGIN {minus} {plus} END",
-        ]
-    return triggers
+_FILL = f"""
+INSERT INTO field_counts (path, kind, value, n)
+SELECT path, {_KIND.format(row="f")}, original, count(*) FROM entity_fields f
+WHERE original IS NOT NULL AND path IN ({_PATHS_SQL}) GROUP BY 1, 2, 3
+"""
+#: The counts of the facets before ``field_counts`` (spec.type and spec.lifecycle only).
+_RETIRED = (
+    "DROP TRIGGER IF EXISTS facet_spec_type_insert",
+    "DROP TRIGGER IF EXISTS facet_spec_type_delete",
+    "DROP TRIGGER IF EXISTS facet_spec_type_update",
+    "DROP TRIGGER IF EXISTS facet_lifecycle_insert",
+    "DROP TRIGGER IF EXISTS facet_lifecycle_delete",
+    "DROP TRIGGER IF EXISTS facet_lifecycle_update",
+    "DROP TABLE IF EXISTS facet_counts",
+)
 
 
 def _count_facets(conn: sqlite3.Connection) -> None:
-    """Create the facet count table and its triggers, and fill it once."""
-    conn.executescript(_FACET_COUNTS)
-    for trigger in _facet_triggers():
-        conn.execute(trigger)
-    if conn.execute("PRAGMA user_version").fetchone()[0] < 4:
-        conn.execute("DELETE FROM facet_counts")
-        for field, column in COUNTED_FACETS.items():
-            conn.execute(
-                f"INSERT INTO facet_counts (field, value, n) SELECT ?, {column}, count(*) "
-                f"FROM entities WHERE {column} IS NOT NULL GROUP BY {column}",
-                (field,),
-            )
-        conn.execute("PRAGMA user_version = 4")
+    """Create the count table and its triggers; fill it when it is new (idempotent)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'field_counts'"
+    ).fetchone()
+    conn.executescript(_FIELD_COUNTS)
+    if exists is None:
+        conn.execute(_FILL)
+    for statement in _RETIRED:
+        conn.execute(statement)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

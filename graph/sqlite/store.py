@@ -38,6 +38,7 @@ from graph.port import (
 from graph.sqlite import (
     changes,
     deliveries,
+    facets,
     files,
     locations,
     questions,
@@ -144,7 +145,7 @@ class SqliteStore:
     async def facets(
         self, fields: Sequence[str], flt: EntityFilter, limit: int = 100
     ) -> dict[str, list[tuple[str, int]]]:
-        return await reads.facets(self._db, fields, flt, limit)
+        return await facets.facets(self._db, fields, flt, limit)
 
     async def select_entities(
         self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
@@ -154,7 +155,7 @@ class SqliteStore:
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter
     ) -> dict[str, list[tuple[str, int]]]:
-        return await reads.field_facets(self._db, paths, flt)
+        return await facets.field_facets(self._db, paths, flt)
 
     # -- graph questions -----------------------------------------------------------------
     async def traverse(

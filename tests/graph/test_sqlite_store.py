@@ -121,7 +121,7 @@ async def test_opening_an_older_file_fills_the_searchable_fields(
     assert found == 1
 
 
-async def test_type_and_lifecycle_are_counted_in_a_table_kept_by_triggers(
+async def test_facet_paths_are_counted_per_kind_in_a_table_kept_by_triggers(
     sqlite_store: SqliteStore,
 ) -> None:
     await sqlite_store.upsert_entities(
@@ -130,17 +130,53 @@ async def test_type_and_lifecycle_are_counted_in_a_table_kept_by_triggers(
         [
             record("component:default/a", spec={"type": "service", "lifecycle": "beta"}),
             record("component:default/b", spec={"type": "service"}),
+            record("api:default/c", spec={"type": "openapi"}),
         ],
+    )
+    await sqlite_store.upsert_entities(
+        "s", "r2", [record("component:default/a", spec={"type": "library", "lifecycle": "beta"})]
     )
     await sqlite_store.delete_entities("s", ["component:default/b"])
 
     rows = await sqlite_store._call(
         lambda conn: conn.execute(
-            "SELECT field, value, n FROM facet_counts WHERE n > 0 ORDER BY field"
+            "SELECT path, kind, value, n FROM field_counts "
+            "WHERE n > 0 AND path LIKE 'spec.%' ORDER BY path, kind, value"
         ).fetchall()
     )
 
-    assert rows == [("spec.lifecycle", "beta", 1), ("spec.type", "service", 1)]
+    assert rows == [
+        ("spec.lifecycle", "component", "beta", 1),
+        ("spec.type", "api", "openapi", 1),
+        ("spec.type", "component", "library", 1),
+    ]
+
+
+async def test_opening_a_file_without_counts_counts_its_entities(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    await sqlite_store.upsert_entities(
+        "src", "r", [record("component:default/old", spec={"type": "service"})]
+    )
+    await sqlite_store.close()
+    with sqlite3.connect(tmp_path / "store.db") as conn:  # as a file of an older release
+        conn.execute("DROP TABLE field_counts")
+    conn.close()
+    reopened = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}")
+
+    await reopened.setup()
+    try:
+        found = await reopened.field_facets(["spec.type"], EntityFilter())
+        tables = await reopened._call(
+            lambda c: c.execute(
+                "SELECT name FROM sqlite_master WHERE name = 'facet_counts'"
+            ).fetchall()
+        )
+    finally:
+        await reopened.close()
+
+    assert found == {"spec.type": [("service", 1)]}
+    assert tables == []
 
 
 async def test_opening_a_file_whose_locations_have_no_template_column_adds_it(

@@ -76,6 +76,44 @@ async def test_field_facets_count_entities_per_value_on_any_path(store: GraphSto
     }
 
 
+async def test_facets_of_kinds_follow_every_write(store: GraphStore) -> None:
+    """Facets over every entity or of some kinds (which a store may read from counts it
+    keeps) give what counting the entities gives, after updates and deletes too."""
+    await _catalog(store)
+    components = EntityFilter(any_of=((FieldCondition("Kind", ("COMPONENT",)),),))
+    either = EntityFilter(
+        any_of=((FieldCondition("kind", ("group",)),), (FieldCondition("kind", ("component",)),))
+    )
+    narrower = EntityFilter(
+        any_of=((FieldCondition("kind", ("component",)), FieldCondition("metadata.tags")),)
+    )
+    paths = ["kind", "spec.type", "metadata.tags", "relations.ownedBy"]
+
+    before = await store.field_facets(paths, components)
+    await store.upsert_entities(
+        "src", "r2", [record("component:default/alpha", spec={"type": "library"})]
+    )
+    await store.delete_entities("src", ["component:default/charlie"])
+    after = await store.field_facets(["kind", "spec.type"], EntityFilter())
+    of_either = await store.field_facets(["kind"], either)
+    of_tagged = await store.field_facets(["spec.type"], narrower)
+    summary = await store.facets(["kind", "spec.type"], EntityFilter(kinds=("component",)))
+
+    assert before == {
+        "kind": [("Component", 4)],
+        "spec.type": [("service", 2), ("Website", 1)],
+        "metadata.tags": [("java", 2), ("go", 1)],
+        "relations.ownedBy": [("group:default/team", 2), ("group:default/other", 1)],
+    }
+    assert after == {
+        "kind": [("Component", 3), ("Group", 1)],
+        "spec.type": [("Website", 1), ("library", 1)],
+    }
+    assert of_either == {"kind": [("Component", 3), ("Group", 1)]}
+    assert of_tagged == {"spec.type": [("Website", 1)]}
+    assert summary == {"kind": [("component", 3)], "spec.type": [("Website", 1), ("library", 1)]}
+
+
 async def test_text_filter_finds_substrings_in_the_given_paths(store: GraphStore) -> None:
     await _catalog(store)
 
