@@ -344,7 +344,8 @@ def _import(out: Path, catalog: Catalog, message: str) -> int:
     except BrokenPipeError:
         pass  # git stopped: its exit status and message say why, below
     assert importer.stderr is not None
-    errors = importer.stderr.read().decode().strip()
+    with importer.stderr:
+        errors = importer.stderr.read().decode().strip()
     if importer.wait() != 0:
         raise RuntimeError(f"git fast-import failed in {out}: {errors}")
     return count
