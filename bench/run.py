@@ -95,7 +95,9 @@ def _generator_fingerprint(size: int, seed: int) -> str:
     return digest.hexdigest()
 
 
-def catalog_repo(size: int, options: Options, report: Report, *, checkout: bool = False) -> Generated:
+def catalog_repo(
+    size: int, options: Options, report: Report, *, checkout: bool = False
+) -> Generated:
     """The generated repository for ``size``, reused from the work folder when the same
     generator code made it. The git source reads only the commit; ``checkout`` also writes
     the files to the work tree (for a peer that reads files from disk)."""
