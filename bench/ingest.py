@@ -2,7 +2,8 @@
 
 :func:`measure_ingest` runs ``python -m bench.ingest`` and reads back one JSON line: the
 time ``ingest_git`` took (store connection and schema setup excluded), the run's status
-and counts, and the child's peak resident memory. With ``profile`` set, the child runs
+and counts, the child's CPU time (on a shared machine the wall-clock time mostly measures
+the load; the CPU time much less so) and its peak resident memory. With ``profile`` set, the child runs
 under pyinstrument and writes the profile as text there.
 """
 
@@ -31,6 +32,7 @@ SOURCE_NAME = "bench"
 @dataclass(frozen=True)
 class IngestResult:
     seconds: float
+    cpu_seconds: float  # the child's own CPU time (user + system), parse workers not counted
     peak_rss_mb: float
     status: str
     entities: int
@@ -89,7 +91,9 @@ def main(argv: list[str]) -> None:
         with Profiler(interval=0.005, async_mode="disabled") as profiler:
             result = asyncio.run(_ingest(store_url, repo, user, password, inline=True))
         profile.write_text(profiler.output_text(unicode=True, color=False))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     sys.stdout.write(json.dumps(result) + "\n")
 
 
@@ -116,6 +120,7 @@ def measure_ingest(
     data = json.loads(done.stdout.strip().splitlines()[-1])
     return IngestResult(
         seconds=data["seconds"],
+        cpu_seconds=data["cpu_seconds"],
         peak_rss_mb=data["peak_rss_mb"],
         status=data["status"],
         entities=data["entities"],

@@ -22,7 +22,7 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable
 
 from bench import generate as generate_module
 from bench import shape
-from bench.generate import Generated, generate, head_commit
+from bench.generate import Generated, check_out, generate, head_commit
 from bench.ingest import IngestResult, measure_ingest
 from bench.questions import questions
 from bench.reads import ReadResult, neo4j_asker, read_phase, running_server, sqlite_asker
@@ -95,9 +95,12 @@ def _generator_fingerprint(size: int, seed: int) -> str:
     return digest.hexdigest()
 
 
-def catalog_repo(size: int, options: Options, report: Report) -> Generated:
+def catalog_repo(
+    size: int, options: Options, report: Report, *, checkout: bool = False
+) -> Generated:
     """The generated repository for ``size``, reused from the work folder when the same
-    generator code made it."""
+    generator code made it. The git source reads only the commit; ``checkout`` also writes
+    the files to the work tree (for a peer that reads files from disk)."""
     path = options.work / f"catalog-{size}-seed{options.seed}"
     marker = path / ".git" / "stagegraph-bench"
     fingerprint = _generator_fingerprint(size, options.seed)
@@ -105,10 +108,12 @@ def catalog_repo(size: int, options: Options, report: Report) -> Generated:
         commit = head_commit(path)
         files = int(marker.read_text().split()[1])
         report(f"catalog of {size:,} entities: reusing {path}")
+        if checkout:
+            check_out(path)
         return Generated(path, commit, build_catalog(size, options.seed), files)
     shutil.rmtree(path, ignore_errors=True)
     report(f"catalog of {size:,} entities: generating into {path}")
-    generated = generate(size, path, options.seed)
+    generated = generate(size, path, options.seed, checkout=checkout)
     marker.write_text(f"{fingerprint} {generated.files}\n")
     return generated
 

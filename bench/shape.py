@@ -167,8 +167,25 @@ class _Zipf:
         return bisect.bisect_left(self.cumulative, self.rng.random() * top)
 
 
-def _pick(rng: random.Random, weights: dict[int, float]) -> int:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+class _Choice:
+    """Draws one of the keys of ``weights`` with their weights: ``rng.choices`` with the
+    cumulative weights computed once (the same draws, a fraction of the time)."""
+
+    def __init__(self, weights: dict[int, float]) -> None:
+        self.values = list(weights)
+        self.cumulative = list(itertools.accumulate(weights.values()))
+        self.total = self.cumulative[-1] + 0.0
+        self.top = len(self.cumulative) - 1
+
+    def draw(self, rng: random.Random) -> int:
+        point = rng.random() * self.total
+        return self.values[bisect.bisect(self.cumulative, point, 0, self.top)]
+
+
+APIS_PER_SERVICE = _Choice({0: 0.25, 1: 0.5, 2: 0.25})
+RESOURCES_PER_SERVICE = _Choice({0: 0.4, 1: 0.4, 2: 0.2})
+CONSUMED_PER_SERVICE = _Choice({0: 0.35, 1: 0.35, 2: 0.2, 3: 0.1})
+DEPENDENCIES_PER_SERVICE = _Choice({0: 0.6, 1: 0.3, 2: 0.1})
 
 
 def build_catalog(entities: int, seed: int = 1) -> Catalog:
@@ -247,13 +264,13 @@ def _services(rng: random.Random, budget: int, teams: list[Team]) -> list[Servic
         name = f"{area}-{role}-{index:05d}"
         service = Service(name, team.name, team.system, LIFECYCLES[rng.randrange(5)])
         budget -= 1
-        apis = _pick(rng, {0: 0.25, 1: 0.5, 2: 0.25}) if index >= 10 else 1
+        apis = APIS_PER_SERVICE.draw(rng) if index >= 10 else 1
         for k in range(min(apis, budget)):
             suffix = "api" if k == 0 else "events"
             kind = API_TYPES[rng.randrange(len(API_TYPES))] if k == 0 else "asyncapi"
             service.apis.append(Api(f"{name}-{suffix}", kind, rng.random() < 0.25))
         budget -= len(service.apis)
-        resources = _pick(rng, {0: 0.4, 1: 0.4, 2: 0.2})
+        resources = RESOURCES_PER_SERVICE.draw(rng)
         for k in range(min(resources, budget)):
             kind = RESOURCE_TYPES[rng.randrange(len(RESOURCE_TYPES))]
             service.resources.append(Resource(f"{name}-{kind}-{k}", kind))
@@ -278,14 +295,14 @@ def _wire(rng: random.Random, services: list[Service]) -> None:
     for index, service in enumerate(services):
         own = {api.name for api in service.apis}
         consumed: dict[str, None] = {}
-        for _ in range(_pick(rng, {0: 0.35, 1: 0.35, 2: 0.2, 3: 0.1})):
+        for _ in range(CONSUMED_PER_SERVICE.draw(rng)):
             api = apis[api_law.draw()]
             if api not in own:
                 consumed[api] = None
         service.consumes = list(consumed)
         needs: dict[str, None] = {f"resource:{r.name}": None for r in service.resources}
         if index > 0:
-            for _ in range(_pick(rng, {0: 0.6, 1: 0.3, 2: 0.1})):
+            for _ in range(DEPENDENCIES_PER_SERVICE.draw(rng)):
                 needs[f"component:{services[service_law.draw(below=index)].name}"] = None
         if resources and rng.random() < 0.15:
             shared = resources[resource_law.draw()]

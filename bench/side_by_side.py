@@ -244,7 +244,7 @@ def main(
     if reason is not None:
         print(f"bench-peers: no Neo4j at {neo4j_url} ({reason}); `make neo4j` starts one")
         raise typer.Exit(1)
-    generated = catalog_repo(size, options, print)
+    generated = catalog_repo(size, options, print, checkout=True)  # Backstage reads files
     catalog = generated.catalog
     t = q.targets(catalog)
     deps_label = "dependencies within depth 10, p50"

@@ -13,7 +13,8 @@
 #
 # Environment: NEO4J_PORT (default 7687), NEO4J_DIR (data, log and pid files; default
 # .cache/neo4j: give a second instance its own, with its own port), NEO4J_RUNTIME (auto|java|docker, default auto),
-# NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_JAVA_OPTS (extra JVM options),
+# NEO4J_START_TIMEOUT (seconds, default 180), NEO4J_JAVA_OPTS (extra JVM options; the page
+# cache is 128 MB unless -Dstagegraph.pagecacheMb=N is one of them),
 # NEO4J_EXCLUSIVE=1 (start refuses a server on the port that this script, with this
 # NEO4J_DIR, did not start, instead of using it; scripts/with-neo4j.sh sets it).
 #
