@@ -181,7 +181,9 @@ def main(
     if only:
         requests = {k: v for k, v in requests.items() if k in only}
     db = work / f"cpu-{size}-{generated.commit[:12]}.db"
-    stores = [("sqlite", f"sqlite:///{db}", None, None)]
+    stores: list[tuple[str, str, str | None, str | None]] = [
+        ("sqlite", f"sqlite:///{db}", None, None)
+    ]
     if neo4j_url:
         stores.append(("neo4j", neo4j_url, neo4j_user, neo4j_password))
     for store, url, user, password in stores:
