@@ -429,9 +429,12 @@ def worker(
     or Ctrl-C lets running ingestions finish (up to STAGEGRAPH_SHUTDOWN_GRACE seconds).
     The worker serves GET /healthz, /readyz and /metrics on a port of its own (--port).
     """
+    from contextlib import AsyncExitStack
+
     from api.metrics import Metrics
     from api.scaffolder.runtime import start_scaffolder
     from api.worker_http import serve_task, worker_app
+    from ingestors.notify import delivering
 
     if config is None and store is None:
         err.print("configuration error: worker needs --config (or STAGEGRAPH_CONFIG) or --store")
@@ -449,6 +452,10 @@ def worker(
         stopping: list[asyncio.Task[None]] = []
         await sync_locations(graph, scheduler, settings.location_refresh)
         running = asyncio.create_task(scheduler.run(), name="scheduler")
+        outgoing = AsyncExitStack()  # the outgoing webhooks, while this worker holds the lease
+        await outgoing.enter_async_context(
+            delivering(graph, settings.notify, scheduler.owner_id, metrics)
+        )
         follow = asyncio.create_task(
             follow_locations(graph, scheduler, settings.location_refresh), name="locations"
         )
@@ -480,6 +487,7 @@ def worker(
             await asyncio.gather(*stopping)
         finally:
             follow.cancel()
+            await outgoing.aclose()
             server.should_exit = True
             await asyncio.gather(http, follow, return_exceptions=True)
             await graph.close()

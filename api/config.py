@@ -3,7 +3,8 @@
 Top-level keys: ``store`` (the store URL), ``auth`` (``tokens``, each with ``name``,
 ``sha256``, ``role`` and an optional ``scope``: ``sources``, ``namespaces``, ``kinds``;
 ``anonymousRead``; ``jwt``: ``key``, ``algorithms``, ``audience``, ``issuer``, ``roleClaim``,
-``scopeClaim``), ``runRetention``, ``metrics`` (``auth``), ``worker`` (``port``), ``catalog``
+``scopeClaim``), ``runRetention``, ``changeRetention``, ``notify`` (outgoing webhooks, see
+:mod:`ingestors.notify.config`), ``metrics`` (``auth``), ``worker`` (``port``), ``catalog``
 (``rules``: the kinds admitted, see :mod:`catalog.rules`) and ``sources`` (see :mod:`ingestors.contract` and :mod:`ingestors.registry`). Strings may use
 ``${NAME}`` (or ``${NAME:-default}``) to take a value from the environment, so secrets stay
 out of the file; they are never written to the graph or the logs.
@@ -35,6 +36,7 @@ _KEYS: dict[tuple[str, ...], str] = {
     ("catalog", "rules"): "catalog_rules",
     ("runRetention",): "run_retention",
     ("changeRetention",): "change_retention",
+    ("notify",): "notify",
     ("metrics", "auth"): "metrics_auth",
     ("worker", "port"): "worker_port",
     ("auth", "tokens"): "tokens",

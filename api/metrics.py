@@ -1,6 +1,8 @@
 """Prometheus metrics at ``GET /metrics``: ingestion runs per source, GraphQL operations,
-and GraphQL requests refused by a limit (``stagegraph_graphql_refusals_total{limit}``,
-the scan's refusals before parsing included).
+GraphQL requests refused by a limit (``stagegraph_graphql_refusals_total{limit}``,
+the scan's refusals before parsing included), and the outgoing webhooks' deliveries
+(``stagegraph_notify_{delivered,retried,dropped}_total{host,event}``, counted by the process
+that holds the ``notify`` lease and sends them).
 
 One :class:`Metrics` per app, on its own registry (several apps in one process, as in
 tests, do not collide). It is the scheduler's run observer and the factory of the GraphQL
@@ -154,6 +156,25 @@ class Metrics:
             buckets=(1, 2, 3, 5, 8, 13, 21, 34, 55, 100),
             registry=r,
         )
+        self.notify_delivered = Counter(
+            "stagegraph_notify_delivered",
+            "Outgoing webhook events delivered (a 2xx answer), by receiver host and event.",
+            ["host", "event"],
+            registry=r,
+        )
+        self.notify_retried = Counter(
+            "stagegraph_notify_retried",
+            "Outgoing webhook attempts that failed and were retried, by receiver host and event.",
+            ["host", "event"],
+            registry=r,
+        )
+        self.notify_dropped = Counter(
+            "stagegraph_notify_dropped",
+            "Outgoing webhook events given up on (attempts used up, or a final answer such as "
+            "a 4xx), by receiver host and event.",
+            ["host", "event"],
+            registry=r,
+        )
         self._operation_names: set[str] = set()
         self._counted: set[str] = set()  # ids of runs already in the counters
         self._sources: set[str] = set()
@@ -205,6 +226,16 @@ class Metrics:
             seen = count.added + count.updated + count.unchanged
             self.entities.labels(run.source, count.kind).set(seen)
         self._since.last_success[run.source] = run.finished_at or datetime.now(UTC)
+
+    # -- outgoing webhooks (an ingestors.notify.sender.DeliveryObserver) ----------------
+    def delivered(self, host: str, event: str) -> None:
+        self.notify_delivered.labels(host, event).inc()
+
+    def retried(self, host: str, event: str) -> None:
+        self.notify_retried.labels(host, event).inc()
+
+    def dropped(self, host: str, event: str) -> None:
+        self.notify_dropped.labels(host, event).inc()
 
     # -- GraphQL -------------------------------------------------------------------------
     def operation_label(self, name: str | None) -> str:

@@ -1,12 +1,14 @@
 """The scheduling side of a server process: its scheduler, the schedule loop (run only where
 the store lease ``scheduler`` is held, :mod:`ingestors.leadership`), and the locations
-registered over the catalog API followed from the store (:mod:`ingestors.locations`)."""
+registered over the catalog API followed from the store (:mod:`ingestors.locations`), and the
+outgoing webhooks (``notify:``, sent where the store lease ``notify`` is held:
+:mod:`ingestors.notify`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from api.metrics import Metrics
 from api.settings import Settings
@@ -14,6 +16,7 @@ from graph.port import GraphStore
 from ingestors.clock import SystemClock
 from ingestors.leadership import Leadership
 from ingestors.locations import follow_locations, sync_locations
+from ingestors.notify import delivering
 from ingestors.scheduler import Scheduler, default_owner_id
 
 
@@ -38,7 +41,11 @@ async def scheduling(
     await sync_locations(store, scheduler, settings.location_refresh)
     leading: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
+    outgoing = AsyncExitStack()
     if settings.scheduler:
+        await outgoing.enter_async_context(
+            delivering(store, settings.notify, scheduler.owner_id, metrics)
+        )
         leadership = Leadership(
             store, scheduler.owner_id, SystemClock(), grace_seconds=settings.shutdown_grace
         )
@@ -48,6 +55,7 @@ async def scheduling(
     try:
         yield scheduler
     finally:
+        await outgoing.aclose()
         if following is not None:
             following.cancel()
             await asyncio.gather(following, return_exceptions=True)

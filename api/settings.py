@@ -24,6 +24,7 @@ from api.metrics import MetricsAuth
 from catalog.rules import KindRule, KindRules
 from graph import DEFAULT_STORE_URL, STORE_SCHEMES
 from ingestors.contract import Duration
+from ingestors.notify.config import NotifyTarget
 from ingestors.registry import Sources
 from ingestors.runner import RunPolicy
 from scaffolder.actions.contract import Integration
@@ -201,6 +202,18 @@ class Settings(BaseSettings):
             raise ValueError("two entries have the same sha256; give each holder its own token")
         return value
 
+    @field_validator("notify")
+    @classmethod
+    def _distinct_receivers(cls, value: tuple[NotifyTarget, ...]) -> tuple[NotifyTarget, ...]:
+        urls = [t.url for t in value]
+        twice = sorted({u for u in urls if urls.count(u) > 1})
+        if twice:
+            raise ValueError(
+                f"{', '.join(twice)} is listed twice: give each receiver one entry (its "
+                "events list can name both events)"
+            )
+        return value
+
     def jwt_verifier(self) -> JwtVerifier | None:
         """The JWT verifier of ``jwt_key``, or None when no key is configured."""
         if self.jwt_key is None:
@@ -236,6 +249,11 @@ class Settings(BaseSettings):
     change_retention: Duration = Field(
         default=timedelta(days=90),
         description="Recorded entity changes (the change feed) older than this are pruned.",
+    )
+    notify: tuple[NotifyTarget, ...] = Field(
+        default=(),
+        description="Outgoing webhooks, from the config file's `notify:`: each receiver's url, "
+        "events (entity.changed, run.finished), secret, attempts, backoff, timeout.",
     )
     location_refresh: Duration = Field(
         default=timedelta(minutes=30),

@@ -618,6 +618,11 @@ class RunLog(Protocol):
         """Delete finished runs that started before the given time; returns how many."""
         ...
 
+    async def finished_runs(self, since: datetime, first: int) -> list[RunRecord]:
+        """Runs that finished at or after ``since`` (any status but RUNNING), by finish time
+        then id, oldest first: what the outgoing webhooks deliver as ``run.finished``."""
+        ...
+
 
 class Leases(Protocol):
     """Named leases with an owner and an expiry: one run per source across processes."""

@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from graph.port import Leases
 from ingestors.clock import Clock
-from ingestors.scheduler import LEASE_TTL_SECONDS, Scheduler
+from ingestors.scheduler import LEASE_TTL_SECONDS
 
 log = logging.getLogger("stagegraph.scheduler")
 
@@ -30,8 +31,18 @@ log = logging.getLogger("stagegraph.scheduler")
 SCHEDULER_LEASE = "scheduler"
 
 
+class Led(Protocol):
+    """What runs under a leadership: a loop that runs until stopped (the scheduler, the
+    outgoing webhooks' :class:`~ingestors.notify.sender.Notifier`)."""
+
+    async def run(self) -> None: ...
+
+    async def stop(self, grace_seconds: float = 30.0) -> None: ...
+
+
 class Leadership:
-    """Runs a scheduler's schedule loop while this process (``owner``) holds the lease."""
+    """Runs a scheduler's schedule loop (or another :class:`Led` loop, under its own
+    ``lease``) while this process (``owner``) holds the lease."""
 
     def __init__(
         self,
@@ -41,6 +52,7 @@ class Leadership:
         *,
         ttl: float = LEASE_TTL_SECONDS,
         grace_seconds: float = 30.0,
+        lease: str = SCHEDULER_LEASE,
     ) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
@@ -49,6 +61,7 @@ class Leadership:
         self._clock = clock
         self._ttl = ttl
         self._grace = grace_seconds
+        self._lease = lease
         self.leading = False
 
     async def _take(self) -> bool | None:
@@ -56,31 +69,33 @@ class Leadership:
         now = self._clock.now()
         try:
             return await self._store.acquire_lease(
-                SCHEDULER_LEASE, self._owner, now, now + timedelta(seconds=self._ttl)
+                self._lease, self._owner, now, now + timedelta(seconds=self._ttl)
             )
         except Exception as exc:
-            log.warning("could not take or renew the scheduler lease: %s", exc)
+            log.warning("could not take or renew the %s lease: %s", self._lease, exc)
             return None
 
-    async def run(self, scheduler: Scheduler) -> None:
+    async def run(self, scheduler: Led) -> None:
         """Wait until this process holds the lease, then run ``scheduler`` until it stops
         or the lease is lost; give the lease back at the end."""
         try:
             while not await self._take():
                 await self._clock.sleep(self._ttl / 3)
             self.leading = True
-            log.info("%s holds the scheduler lease: running the schedule here", self._owner)
+            log.info("%s holds the %s lease: running it here", self._owner, self._lease)
             await self._lead(scheduler)
         finally:
             if self.leading:
                 self.leading = False
                 try:
-                    await asyncio.shield(self._store.release_lease(SCHEDULER_LEASE, self._owner))
+                    await asyncio.shield(self._store.release_lease(self._lease, self._owner))
                 except Exception:
-                    log.exception("could not release the scheduler lease (it expires on its own)")
+                    log.exception(
+                        "could not release the %s lease (it expires on its own)", self._lease
+                    )
 
-    async def _lead(self, scheduler: Scheduler) -> None:
-        loop = asyncio.create_task(scheduler.run(), name="scheduler")
+    async def _lead(self, scheduler: Led) -> None:
+        loop = asyncio.create_task(scheduler.run(), name=self._lease)
         held_until = self._clock.now() + timedelta(seconds=self._ttl)
         try:
             while True:
@@ -95,9 +110,9 @@ class Leadership:
                     held_until = now + timedelta(seconds=self._ttl)
                 elif held is False or now >= held_until:
                     log.error(
-                        "%s lost the scheduler lease: stopping the schedule here (another "
-                        "process runs it now)",
+                        "%s lost the %s lease: stopping it here (another process runs it now)",
                         self._owner,
+                        self._lease,
                     )
                     await scheduler.stop(grace_seconds=self._grace)
                     await loop

@@ -15,7 +15,13 @@ from graph.runs import run_from_json, run_to_json
 SAVE_RUN: LiteralString = """
 MERGE (r:Run {id: $id})
 ON CREATE SET r.source = $source, r.started_at = $started_at
-SET r.document = $document, r.status = $status
+SET r.document = $document, r.status = $status, r.finished_at = $finished_at
+"""
+
+FINISHED_RUNS: LiteralString = """
+MATCH (r:Run) WHERE r.finished_at >= $since
+RETURN r.document AS document
+ORDER BY r.finished_at, r.id LIMIT $first
 """
 
 PRUNE_RUNS: LiteralString = """
@@ -64,6 +70,11 @@ async def save_run(db: Connection, run: RunRecord) -> None:
             source=run.source,
             started_at=run.started_at.astimezone(UTC),
             status=run.status,
+            finished_at=(
+                run.finished_at.astimezone(UTC)
+                if run.finished_at and run.status != "RUNNING"
+                else None
+            ),
             document=run_to_json(run),
         )
     )
@@ -104,6 +115,11 @@ async def runs_by_id(db: Connection, ids: Sequence[str]) -> dict[str, RunRecord]
 async def prune_runs(db: Connection, started_before: datetime) -> int:
     (row,) = await db.write(db.statement(PRUNE_RUNS, before=started_before.astimezone(UTC)))
     return int(row["deleted"])
+
+
+async def finished_runs(db: Connection, since: datetime, first: int) -> list[RunRecord]:
+    rows = await db.read(db.statement(FINISHED_RUNS, since=since.astimezone(UTC), first=first))
+    return [run_from_json(r["document"]) for r in rows]
 
 
 # -- leases --------------------------------------------------------------------------

@@ -55,6 +55,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
     "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
     "CREATE INDEX run_status IF NOT EXISTS FOR (r:Run) ON (r.status)",
+    "CREATE INDEX run_finished_at IF NOT EXISTS FOR (r:Run) ON (r.finished_at)",
     "CREATE FULLTEXT INDEX entity_search IF NOT EXISTS FOR (n:Entity) "
     "ON EACH [n.name, n.title, n.description, n.tags_text]",
     # cleanup finds a source's relationships through these (one per type: Neo4j indexes

@@ -211,6 +211,9 @@ class Neo4jStore:
     async def prune_runs(self, started_before: datetime) -> int:
         return await runs.prune_runs(self._db, started_before)
 
+    async def finished_runs(self, since: datetime, first: int) -> list[RunRecord]:
+        return await runs.finished_runs(self._db, since, first)
+
     # -- leases --------------------------------------------------------------------------
     async def acquire_lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         return await runs.acquire_lease(self._db, name, owner, now, until)

@@ -13,12 +13,15 @@ from graph.sqlite.rows import iso, json_list
 
 
 async def save_run(db: Connection, run: RunRecord) -> None:
+    finished = iso(run.finished_at) if run.finished_at and run.status != "RUNNING" else None
+
     def write(conn: sqlite3.Connection) -> None:
         db.execute(
             conn,
-            "INSERT INTO runs (id, source, started_at, document) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET document = excluded.document",
-            (run.id, run.source, iso(run.started_at), run_to_json(run)),
+            "INSERT INTO runs (id, source, started_at, finished_at, document) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "document = excluded.document, finished_at = excluded.finished_at",
+            (run.id, run.source, iso(run.started_at), finished, run_to_json(run)),
         )
 
     await db.call(write)
@@ -92,6 +95,17 @@ async def prune_runs(db: Connection, started_before: datetime) -> int:
     sql = "DELETE FROM runs WHERE started_at < ? AND status != 'RUNNING'"
     cutoff = iso(started_before)
     return await db.call(lambda c: db.execute(c, sql, (cutoff,)).rowcount)
+
+
+async def finished_runs(db: Connection, since: datetime, first: int) -> list[RunRecord]:
+    sql = """
+        SELECT document FROM runs WHERE finished_at >= ?
+        ORDER BY finished_at, id LIMIT ?
+    """
+    params = (iso(since), first)
+    return await db.call(
+        lambda c: [run_from_json(r[0]) for r in db.execute(c, sql, params).fetchall()]
+    )
 
 
 # -- leases --------------------------------------------------------------------------

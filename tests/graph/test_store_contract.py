@@ -389,6 +389,34 @@ async def test_latest_runs_per_source_and_runs_by_id(store: GraphStore) -> None:
     assert by_id["run-2"].status == "PARTIAL"
 
 
+async def test_finished_runs_by_finish_time_from_a_moment(store: GraphStore) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # run-0 started first but finished last; run-2 is still running; run-3 finished before.
+    finishes = {"run-0": 30, "run-1": 10, "run-2": None, "run-3": -5, "run-4": 10}
+    for i, (run_id, minutes) in enumerate(finishes.items()):
+        await store.save_run(
+            RunRecord(
+                run_id,
+                "a",
+                "git",
+                "RUNNING" if minutes is None else "SUCCEEDED",
+                "schedule",
+                start + timedelta(minutes=i),
+                finished_at=None if minutes is None else start + timedelta(minutes=minutes),
+            )
+        )
+    running = RunRecord("run-5", "b", "git", "RUNNING", "schedule", start, finished_at=start)
+    await store.save_run(running)  # a RUNNING record with a time set is not finished
+
+    found = await store.finished_runs(start, 10)
+    first = await store.finished_runs(start, 1)
+    later = await store.finished_runs(start + timedelta(minutes=11), 10)
+
+    assert [r.id for r in found] == ["run-1", "run-4", "run-0"]
+    assert [r.id for r in first] == ["run-1"]
+    assert [r.id for r in later] == ["run-0"]
+
+
 async def test_source_facet_counts_entities_per_source(store: GraphStore) -> None:
     await store.upsert_entities("one", "r", [record("component:default/a")])
     await store.upsert_entities(
