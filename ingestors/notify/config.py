@@ -58,7 +58,7 @@ class NotifyTarget(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PydanticCustomError(
                 "notify_url",
-                "{url!r} is not a URL a webhook can be posted to: write an absolute http:// "
+                "'{url}' is not a URL a webhook can be posted to: write an absolute http:// "
                 "or https:// URL with a host, e.g. https://hooks.example.com/stagegraph",
                 {"url": value},
             )

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from graph.port import ChangeLog, RunLog
+from graph.port import ChangeLog, RunLog, RunRecord
 from ingestors.notify.config import NotifyTarget
 from ingestors.notify.events import Event, change_event, headers, run_event
 
@@ -211,6 +211,11 @@ class Notifier:
         past them."""
         events: list[Event] = []
         after = position
+        runs: list[RunRecord] = []
+        if "run.finished" in target.events:
+            # Runs first: a run's changes are recorded before it finishes, so every change
+            # of a run read here is read below, and goes out before the run's own event.
+            runs = await self.store.finished_runs(position.runs_since - RUN_OVERLAP, PAGE)
         if "entity.changed" in target.events:
             if position.change is None:
                 changes = await self.store.changes(since=position.changes_since, limit=PAGE)
@@ -219,18 +224,18 @@ class Notifier:
             events.extend(change_event(c) for c in changes)
             if changes:
                 after = _replace(after, change=changes[-1].id)
-        if "run.finished" in target.events:
-            runs = await self.store.finished_runs(position.runs_since - RUN_OVERLAP, PAGE)
-            fresh = [r for r in runs if r.id not in position.runs and r.finished_at is not None]
+            if len(changes) >= PAGE:
+                runs = []  # more changes to send first: the runs wait for the next page
+        fresh = [r for r in runs if r.id not in position.runs and r.finished_at is not None]
+        if fresh:
             events.extend(run_event(r) for r in fresh)
-            if fresh:
-                since = max(position.runs_since, *(r.finished_at for r in fresh if r.finished_at))
-                sent = position.runs | {r.id for r in fresh}
-                window = since - RUN_OVERLAP
-                kept = {
-                    r.id for r in runs if r.id in sent and r.finished_at and r.finished_at >= window
-                }
-                after = _replace(after, runs_since=since, runs=frozenset(kept))
+            since = max(position.runs_since, *(r.finished_at for r in fresh if r.finished_at))
+            sent = position.runs | {r.id for r in fresh}
+            window = since - RUN_OVERLAP
+            kept = {
+                r.id for r in runs if r.id in sent and r.finished_at and r.finished_at >= window
+            }
+            after = _replace(after, runs_since=since, runs=frozenset(kept))
         return events, after
 
     async def _deliver(self, client: httpx.AsyncClient, target: NotifyTarget, event: Event) -> None:
