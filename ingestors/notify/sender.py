@@ -283,7 +283,7 @@ class Notifier:
             answer = await client.post(
                 target.url, content=event.body, headers=head, timeout=target.timeout
             )
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:  # connection, timeout, protocol: worth another try
             return f"{type(exc).__name__} {exc}".strip(), True
         if answer.is_success:
             return None, False

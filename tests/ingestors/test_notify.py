@@ -2,7 +2,7 @@
 ingestion's changes and its finished run arrive signed; a receiver that fails a few times
 gets the event on a retry; one that always fails has it dropped after its attempts (and
 counted); a receiver gets only the events it asked for; a sender that restarts resumes
-where the last one stopped."""
+where the last one stopped; of two processes on one store, only the lease holder sends."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import orjson
 from api.metrics import Metrics
 from graph.port import GraphStore
 from ingestors.git import ingest_git
-from ingestors.notify import Notifier, NotifyTarget
+from ingestors.notify import Notifier, NotifyTarget, delivering
 from tests.gitrepo import GitRepo, component
 from tests.loopback import LoopbackServer, Reply, Request, sequence
 
@@ -201,6 +201,30 @@ async def test_a_receiver_gets_only_the_events_it_asked_for(
     ]
     assert {r.headers["x-stagegraph-event"] for r in to_changes} == {"entity.changed"}
     assert len(to_changes) == 3
+
+
+async def test_two_processes_on_one_store_deliver_each_event_once(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    repo = repo_with(tmp_path, "a")
+    with LoopbackServer() as receiver:
+        receiver.route("POST", "/hook", OK)
+        hook = target(receiver)
+        async with (
+            delivering(store, [hook], "replica-1"),
+            delivering(store, [hook], "replica-2"),
+        ):
+            await eventually(lambda: None, store=store, targets=(hook,))
+            run = await ingest_git(store, str(repo.path), name="repo")
+            await eventually(lambda: len(posts(receiver)) >= 2)
+            await asyncio.sleep(1.0)  # two polls more: a second sender would have sent by now
+        received = posts(receiver)
+
+    assert [r.headers["x-stagegraph-event"] for r in received] == [
+        "entity.changed",
+        "run.finished",
+    ]
+    assert orjson.loads(received[1].body)["id"] == run.id
 
 
 async def test_a_restarted_sender_delivers_what_happened_while_it_was_down(
