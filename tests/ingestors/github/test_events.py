@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 
 from graph.port import GraphStore
-from ingestors.github import github_event_fetcher
+from ingestors.github import github_event_fetcher, github_fetcher
 from ingestors.github.config import GithubSource
 from ingestors.http import ETagCache
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import run_ingestion
+from ingestors.webhooks import github_targets
 from tests.gitrepo import component
 from tests.ingestors.github.test_ingest import (
     FakeSleep,
     GithubApi,
+    _load,
     ingest,
     make_repo,
     repo_item,
@@ -158,3 +160,54 @@ async def test_a_source_that_reads_no_actions_or_deployments_takes_none_from_web
     assert snapshot.skipped == [
         f"acme/payments: a {'workflow run' if switch == 'actions' else 'deployment'}, but {switch}: false"
     ]
+
+
+async def test_a_membership_delivery_re_reads_only_the_teams(
+    store: GraphStore, server: LoopbackServer, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "payments", {"catalog-info.yaml": component("payments")})
+    api = GithubApi(server, [repo_item("payments", repo.url())])
+    api.install()
+    source = GithubSource(name="acme-github", org="acme", api_url=server.url)
+    first = await ingest(store, source, ETagCache(), FakeSleep())
+    assert first.status == "SUCCEEDED", first.errors
+    assert "user:default/linus" in await store.get_entities(["user:default/linus"])
+    # linus leaves the organisation's teams (GitHub lists him in the parent team too)
+    for team in api.teams:
+        path = f"/orgs/acme/teams/{team['slug']}/members"
+        listed = _load(f"teams/{team['slug']}/members.json")
+        members = [m for m in listed if m["login"] != "linus"]
+        server.route("GET", path, api.page(members))
+    targets, _ = github_targets(
+        [source], "membership", {"action": "removed", "organization": {"login": "acme"}}
+    )
+    server.requests.clear()
+
+    run = await run_ingestion(
+        store,
+        source=source.name,
+        source_type="github",
+        fetch=github_fetcher(
+            source, CatalogLookup(store), sleep=FakeSleep(), scope=targets[0].scope
+        ),
+        trigger="webhook",
+        scope=targets[0].scope,
+    )
+
+    assert (run.status, run.scope) == ("SUCCEEDED", ["github:acme/teams"])
+    assert not [
+        r.path for r in server.requests if not r.path.startswith(("/orgs/acme/teams", "/users/"))
+    ]
+    gone = await store.get_entities(["user:default/linus", "group:default/payments-team"])
+    assert "user:default/linus" not in gone
+    assert (
+        "user:default/linus" not in gone["group:default/payments-team"].document["spec"]["members"]
+    )
+    changes = await store.changes(source=source.name, since=run.started_at, limit=20)
+    assert {(c.ref, c.change) for c in changes} >= {
+        ("user:default/linus", "DELETED"),
+        ("group:default/payments-team", "UPDATED"),
+    }
+    assert {c.run_id for c in changes} == {run.id}
+    still = await store.get_entities(["component:default/payments"])
+    assert still["component:default/payments"].run_id == first.id
