@@ -112,7 +112,7 @@ class Webhooks:
                 raise _refused(request, "gitlab", delivery, "no configured source's secret")
             event = request.headers.get("x-gitlab-event", "")
             targets, reason = gitlab_targets(signers, event, payload)
-            return await self._record(f"gitlab:{delivery}", targets, reason)
+            return await self._record(f"gitlab:{delivery}", targets, reason, body)
         except _Refused as refused:
             return _answer(refused.status, error=refused.message)
 

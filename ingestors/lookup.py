@@ -69,3 +69,10 @@ class CatalogLookup:
                 break
             after = page.last_key
         return found
+
+    async def documents(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored documents of ``keys`` (absent ones left out); with no store, none."""
+        if self._store is None or not keys:
+            return {}
+        found = await self._store.get_entities(keys)
+        return {key: entity.document for key, entity in found.items()}

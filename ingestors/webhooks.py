@@ -16,22 +16,25 @@ GitHub (``X-GitHub-Event``), for the ``github`` sources of the repository's orga
 - and, for ``git`` sources whose ``url`` is the repository, a push to their ``ref`` (or the
   default branch): the whole source.
 
-GitLab (``X-Gitlab-Event``): ``Push Hook`` (default branch or the source's ``branch``),
-``Pipeline Hook``, ``Deployment Hook``, and project events (``System Hook`` with
-``project_create/destroy/rename/transfer/update``) re-read the project (``gitlab/PATH``) in
-the ``gitlab`` sources whose group holds it.
+GitLab (``X-Gitlab-Event``): ``Push Hook`` (default branch or the source's ``branch``) and
+project events (``System Hook`` with ``project_create/destroy/rename/transfer/update``)
+re-read the project (``gitlab/PATH``) in the ``gitlab`` sources whose group holds it;
+``Pipeline Hook`` and ``Deployment Hook`` write their Build or Deployment directly
+(``direct``; :mod:`ingestors.gitlab.events`), scoped to the project.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ingestors.contract import Scope, SourceConfig
+from ingestors.errors import SourceUnavailableError
 
 SIGNATURE_PREFIX = "sha256="
 GITHUB_DIRECT_EVENTS = frozenset({"workflow_run", "deployment", "deployment_status"})
@@ -50,6 +53,18 @@ class Target:
     scope: Scope
     event: str
     direct: bool = False
+
+
+def parse_payloads(texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Recorded delivery bodies (JSON objects) as payloads; a corrupt one is an
+    :class:`~ingestors.errors.SourceUnavailableError` (the run fails, saying so)."""
+    try:
+        payloads = [json.loads(text) for text in texts]
+    except ValueError as exc:
+        raise SourceUnavailableError("webhook deliveries", f"unreadable payload: {exc}") from exc
+    if not all(isinstance(p, dict) for p in payloads):
+        raise SourceUnavailableError("webhook deliveries", "a payload is not a JSON object")
+    return payloads
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -203,7 +218,8 @@ def gitlab_targets(
             continue
         parts = tuple(dict.fromkeys(f"gitlab/{p}" for p in (old, path) if p))
         if parts:
-            targets.append(Target(source.name, parts, kind))
+            direct = kind in ("pipeline", "deployment")
+            targets.append(Target(source.name, parts, kind, direct=direct))
     if targets:
         return targets, ""
     return [], f"event {kind!r} (on {path}) asks nothing Stagegraph reads again"

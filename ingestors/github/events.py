@@ -20,7 +20,6 @@ the run's ``skipped``; the next read of the repository brings it in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +43,7 @@ from ingestors.github.transform import (
 )
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Descriptor, Snapshot
+from ingestors.webhooks import parse_payloads
 
 #: the events whose payload says everything their entity needs
 DIRECT_EVENTS = frozenset({"workflow_run", "deployment", "deployment_status"})
@@ -59,14 +59,6 @@ class Known:
     """full name -> the components the source read from the repository last time."""
     catalog_components: dict[str, list[str]] = field(default_factory=dict)
     """lowercased full name -> catalog components annotated with the slug."""
-
-
-def parse_events(texts: Sequence[str]) -> list[Json]:
-    """The delivery bodies (as recorded) as payloads; SourceUnavailableError on a corrupt one."""
-    try:
-        return [dict(json.loads(text)) for text in texts]
-    except (ValueError, TypeError) as exc:
-        raise SourceUnavailableError("webhook deliveries", f"unreadable payload: {exc}") from exc
 
 
 def _repo(payload: Json) -> Json:
@@ -181,7 +173,7 @@ async def read_events(
     source: GithubSource, lookup: CatalogLookup, texts: Sequence[str]
 ) -> Snapshot:
     """Get what the events need from the catalog, then transform them."""
-    events = parse_events(texts)
+    events = parse_payloads(texts)
     try:
         known = await get_known(source, lookup, events)
     except InvalidEntityError as exc:  # a stored component no longer valid: read it again
