@@ -76,6 +76,7 @@ class Org:
         )
         for name, repo in self.repos.items():
             api.route("GET", f"/repos/acme/{name}", self._repo(name, repo))
+            api.route("GET", f"/repos/acme/{name}/environments", {"environments": []})
 
     def _repo(self, name: str, repo: GitRepo) -> Callable[[Request], Any]:
         def answer(request: Request) -> Any:
@@ -104,7 +105,6 @@ def _config(tmp_path: Path) -> Path:
         "    apiUrl: ${GITHUB_API}\n"
         "    teams: false\n"
         "    actions: false\n"
-        "    deployments: false\n"
         '    webhook: {secret: "${HOOK_SECRET}"}\n'
         "  - name: services\n"
         "    type: git\n"
@@ -199,9 +199,7 @@ async def test_signed_deliveries_re_read_only_what_changed(
         services = GitRepo(tmp_path / "services")
         services.write("catalog-info.yaml", component("svc"))
         services.commit()
-        source = GithubSource(
-            name="acme", org="acme", api_url=api.url, teams=False, actions=False, deployments=False
-        )
+        source = GithubSource(name="acme", org="acme", api_url=api.url, teams=False, actions=False)
         first = await run_ingestion(
             store, source="acme", source_type="github", fetch=github_fetcher(source)
         )
@@ -218,7 +216,10 @@ async def test_signed_deliveries_re_read_only_what_changed(
         assert answer.json()["deliveries"] == [{"source": "acme", "scope": ["github:acme/r07"]}]
         _wait_for(lambda: _title(base, "component:default/r07") == "Seventh", "the push")
         latency = time.monotonic() - sent
-        assert [r.path for r in api.requests] == ["/repos/acme/r07"]
+        assert [r.path for r in api.requests] == [
+            "/repos/acme/r07",
+            "/repos/acme/r07/environments",
+        ]
         assert _fetched(fetches) == ["r07"]
         after = await store.get_entities(list(before))
         untouched = [k for k in before if k != "component:default/r07"]
@@ -235,6 +236,34 @@ async def test_signed_deliveries_re_read_only_what_changed(
             "status": "SUCCEEDED",
         }
         assert latency < 10
+
+        # a deployment status: the Deployment is written from the payload, nothing is read
+        api.requests.clear()
+        deployment = {
+            "id": 9001,
+            "sha": "a" * 40,
+            "ref": "main",
+            "environment": "production",
+            "created_at": "2026-12-01T10:00:00Z",
+            "creator": {"login": "deploy-bot"},
+        }
+        status = {"state": "success", "target_url": "https://ci.example/9001"}
+        payload = {
+            "action": "created",
+            "deployment": deployment,
+            "deployment_status": status,
+            **_push("r05"),
+        }
+        answer = _post(base, "deployment_status", payload)
+        assert answer.json()["deliveries"] == [{"source": "acme", "scope": ["github:acme/r05"]}]
+        ref = "deployment:default/acme-r05-production-9001"
+        changes = "query($r: String!) { changes(ref: $r) { edges { node { change runId } } } }"
+        _wait_for(lambda: graphql(base, changes, r=ref)["changes"]["edges"], "the deployment")
+        (change,) = graphql(base, changes, r=ref)["changes"]["edges"]
+        assert change["node"]["change"] == "CREATED"
+        assert api.requests == [] and _fetched(fetches) == ["r07"]
+        stored = (await store.get_entities([ref]))[ref].document["spec"]
+        assert (stored["component"], stored["status"]) == ("component:default/r05", "success")
 
         # wrong signature, unsigned: 401 and logged; nothing recorded
         wrong = _post(base, "push", _push("r07"), secret="not-the-secret-at-all")
