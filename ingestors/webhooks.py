@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ingestors.contract import Scope, SourceConfig
-from ingestors.errors import SourceUnavailableError
 
 SIGNATURE_PREFIX = "sha256="
 GITHUB_DIRECT_EVENTS = frozenset({"workflow_run", "deployment", "deployment_status"})
@@ -53,18 +51,6 @@ class Target:
     scope: Scope
     event: str
     direct: bool = False
-
-
-def parse_payloads(texts: Sequence[str]) -> list[dict[str, Any]]:
-    """Recorded delivery bodies (JSON objects) as payloads; a corrupt one is an
-    :class:`~ingestors.errors.SourceUnavailableError` (the run fails, saying so)."""
-    try:
-        payloads = [json.loads(text) for text in texts]
-    except ValueError as exc:
-        raise SourceUnavailableError("webhook deliveries", f"unreadable payload: {exc}") from exc
-    if not all(isinstance(p, dict) for p in payloads):
-        raise SourceUnavailableError("webhook deliveries", "a payload is not a JSON object")
-    return payloads
 
 
 def sign(secret: str, body: bytes) -> str:

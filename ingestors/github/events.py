@@ -12,7 +12,8 @@ source path, and the catalog's components annotated with its slug).
 :func:`~ingestors.github.transform.deployment_document`.
 
 The snapshot is ``additive``: written as read, nothing cleaned up. Several deliveries about
-one run or deployment keep the newest (by ``updated_at``, then by arrival). A delivery the
+one run or deployment keep the newest (by ``updated_at``, then by arrival), and a late one
+does not undo a final state already stored (:func:`ingestors.direct.drop_regressions`). A delivery the
 catalog cannot place yet (a workflow whose pipeline no read has stored, a repository with
 no component, a repository the source's filters leave out) is passed over with a note in
 the run's ``skipped``; the next read of the repository brings it in.
@@ -29,6 +30,7 @@ from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.refs import EntityRef, parse_ref
 from catalog.validation import validate_entity
 from graph.port import SOURCE_PATH_ANNOTATION
+from ingestors.direct import newest_only, parse_payloads
 from ingestors.errors import SourceUnavailableError
 from ingestors.github.config import GithubSource
 from ingestors.github.payload import Json, RepoPayload
@@ -43,7 +45,6 @@ from ingestors.github.transform import (
 )
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Descriptor, Snapshot
-from ingestors.webhooks import parse_payloads
 
 #: the events whose payload says everything their entity needs
 DIRECT_EVENTS = frozenset({"workflow_run", "deployment", "deployment_status"})
@@ -180,4 +181,4 @@ async def read_events(
         raise SourceUnavailableError(
             source.name, f"a stored component is unreadable: {exc}"
         ) from exc
-    return transform_events(source, events, known)
+    return await newest_only(transform_events(source, events, known), lookup.documents)

@@ -16,7 +16,9 @@ name :func:`~catalog.delivery.pipeline_name` gives it), its components (the desc
 this source stored under the project's source path, and the catalog's components annotated
 with its slug) and the stored Builds and Deployments the hooks name. A pipeline whose
 Pipeline no read stored, or a deployment of a project with no component, is passed over
-(``skipped``) until the next read. The snapshot is ``additive`` (nothing cleaned up).
+(``skipped``) until the next read. The snapshot is ``additive`` (nothing cleaned up); of
+several hooks about one entity the last wins, and a late one does not undo a final state
+already stored (:func:`ingestors.direct.drop_regressions`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from catalog.delivery import (
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.validation import validate_entity
 from graph.port import SOURCE_PATH_ANNOTATION
+from ingestors.direct import newest_only, parse_payloads
 from ingestors.errors import SourceUnavailableError
 from ingestors.gitlab.config import GitlabSource
 from ingestors.gitlab.payload import Json, ProjectPayload
@@ -50,7 +53,6 @@ from ingestors.gitlab.transform import (
 )
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
-from ingestors.webhooks import parse_payloads
 
 #: the ``object_kind`` of hooks applied directly
 DIRECT_EVENTS = frozenset({"pipeline", "deployment"})
@@ -228,4 +230,4 @@ async def read_hooks(source: GitlabSource, lookup: CatalogLookup, texts: Sequenc
         raise SourceUnavailableError(
             source.name, f"a stored component is unreadable: {exc}"
         ) from exc
-    return transform_hooks(source, hooks, known)
+    return await newest_only(transform_hooks(source, hooks, known), lookup.documents)

@@ -140,6 +140,19 @@ async def test_deliveries_write_what_a_full_read_of_the_same_data_finds(
     counts = {c.kind: (c.added, c.updated) for c in full.counts}
     assert counts["build"] == (0, 0) and counts["deployment"] == (0, 0)
 
+    # a delivery arriving late (in_progress after completed) does not undo the stored state
+    late = {**run, "status": "in_progress", "conclusion": None}
+    fetch = github_event_fetcher(
+        source,
+        CatalogLookup(store),
+        [json.dumps({"workflow_run": late, "workflow": workflow, "repository": payments})],
+    )
+    snapshot = await fetch()
+    assert snapshot.descriptors == []
+    assert snapshot.skipped == [
+        f"{BUILD}: a late delivery (in_progress) after the stored completed"
+    ]
+
 
 @pytest.mark.parametrize("switch", ["actions", "deployments"])
 async def test_a_source_that_reads_no_actions_or_deployments_takes_none_from_webhooks(
