@@ -720,6 +720,8 @@ class Delivery:
     ``id`` is the sender's delivery id, prefixed by the sender (``github:<guid>``): a second
     delivery with the same id is a replay. ``scope`` is what to re-read (:data:`Scope`);
     empty: the whole source. ``event`` says what arrived (``push``, ``repository.deleted``).
+    ``payload``: the delivery's body (JSON text) when its entities are made from it
+    directly (a workflow run, a deployment), else None.
     """
 
     id: str
@@ -728,6 +730,7 @@ class Delivery:
     received_at: datetime
     scope: tuple[str, ...] = ()
     run_id: str | None = None  # the run that took it in; None while it waits
+    payload: str | None = None
 
 
 class Deliveries(Protocol):

@@ -584,7 +584,9 @@ async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: Gra
     at = datetime(2026, 1, 1, tzinfo=UTC)
     first = Delivery("github:1", "gh", "push", at, ("github:acme/pay",))
     replay = Delivery("github:1", "gh", "push", at + timedelta(seconds=1))
-    other = Delivery("github:2", "gh", "repository.deleted", at + timedelta(seconds=2))
+    other = Delivery(
+        "github:2", "gh", "workflow_run", at + timedelta(seconds=2), payload='{"a": "\u00e9"}'
+    )
     elsewhere = Delivery("gitlab:3", "gl", "push", at)
 
     recorded = [await store.record_delivery(d) for d in (first, replay, other, elsewhere)]
