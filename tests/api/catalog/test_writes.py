@@ -12,6 +12,7 @@ from api.settings import Settings
 from catalog.rules import KindRule
 from graph.fields import entity_uid
 from graph.port import GraphStore
+from ingestors.git.config import GitSource
 from tests.api.catalog.conftest import WRITER_TOKEN, Catalog
 from tests.api.catalog.test_routes import assert_error
 
@@ -111,3 +112,48 @@ async def test_validate_entity_honours_catalog_rules(store: GraphStore, tmp_path
     assert outside.status_code == 400, outside.text
     (error,) = outside.json()["errors"]
     assert "kind 'API' is not allowed by catalog.rules" in error["message"]
+
+
+async def test_validate_entity_honours_the_rules_of_the_source_reading_the_location(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    settings = Settings(
+        store=f"sqlite:///{tmp_path / 'unused.db'}",
+        scheduler=False,
+        anonymous_read=True,
+        sources=(
+            GitSource(name="shop", url="https://github.com/acme/shop.git"),
+            GitSource(
+                name="widgets",
+                url="git@github.com:acme/widgets.git",
+                rules=(KindRule(allow=("Widget",)),),
+            ),
+        ),
+    )
+    app = create_app(settings, store=store)
+    widget = {
+        "apiVersion": "acme.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": "knob"},
+        "spec": {"size": 3},
+    }
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test/api/catalog"
+        ) as client,
+    ):
+        answers = {
+            where: await client.post(
+                "/validate-entity",
+                json={"entity": widget, "location": f"url:https://github.com/acme/{where}"},
+            )
+            for where in ("widgets/blob/main/catalog-info.yaml", "shop/blob/main/x.yaml")
+        }
+
+    admitted, refused = answers.values()
+    assert (admitted.status_code, admitted.content) == (200, b"")
+    assert refused.status_code == 400, refused.text
+    (error,) = refused.json()["errors"]
+    assert "unknown kind 'Widget'" in error["message"]
+    assert "a source's rules" in error["message"]
