@@ -664,8 +664,11 @@ class Tasks(Protocol):
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        """Tasks newest first (by creation time, then id), after the task id ``after``."""
+        """Tasks newest first (by creation time, then id), after the task id ``after``.
+        ``backward``: the ``first`` tasks just before ``after`` (newer than it; the oldest
+        ``first`` when it is None), still newest first."""
         ...
 
     async def count_tasks(
@@ -808,8 +811,11 @@ class ChangeLog(Protocol):
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
-        """Changes in recording order, oldest first, matching every given filter."""
+        """Changes in recording order, oldest first, matching every given filter, after the
+        change ``after_id``. ``backward``: the ``limit`` changes just before ``after_id``
+        (the newest ``limit`` when it is None), still oldest first."""
         ...
 
     async def count_changes(

@@ -50,17 +50,6 @@ class Edge(Protocol):
     def cursor(self) -> str: ...
 
 
-def page_info(edges: Sequence[Edge], has_next: bool, after_a_cursor: bool) -> PageInfo:
-    """The ``PageInfo`` of a page read forward: more follow when ``has_next``; entries come
-    before it when it was asked for after a cursor."""
-    return PageInfo(
-        has_next_page=has_next,
-        end_cursor=edges[-1].cursor if edges else None,
-        has_previous_page=after_a_cursor,
-        start_cursor=edges[0].cursor if edges else None,
-    )
-
-
 @dataclass(frozen=True)
 class PageRequest:
     """A page asked for forward (``first`` after ``cursor``) or back (``last`` before it)."""

@@ -238,8 +238,11 @@ class Neo4jStore:
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, backward
+        )
 
     async def count_tasks(
         self,
@@ -293,6 +296,7 @@ class Neo4jStore:
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
         return await changes.changes(
             self._db,
@@ -302,6 +306,7 @@ class Neo4jStore:
             kind=kind,
             source=source,
             limit=limit,
+            backward=backward,
         )
 
     async def count_changes(

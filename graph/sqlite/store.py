@@ -243,8 +243,11 @@ class SqliteStore:
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, backward
+        )
 
     async def count_tasks(
         self,
@@ -307,6 +310,7 @@ class SqliteStore:
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
         return await changes.changes(
             self._db,
@@ -316,6 +320,7 @@ class SqliteStore:
             kind=kind,
             source=source,
             limit=limit,
+            backward=backward,
         )
 
     async def count_changes(

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from graph.port import RunRecord
+from catalog.changes import ChangeType, EntityChange
+from graph.port import RunRecord, TaskRecord
 from tests.factories import record, rel
 from tests.schema.conftest import Client
 
@@ -64,11 +65,13 @@ BOTH_WAYS = {
     "danglingRelations": "targetRef",
     "orphans": "entity { ref }",
     "ingestionRuns": "id",
+    "changes": "id",
+    "tasks": "id",
 }
 
 
 async def _both_ways_catalog(client: Client) -> None:
-    """Five orphans, six dangling relations, five runs."""
+    """Five orphans, six dangling relations, five runs, five changes, five tasks."""
     names = [f"c{i}" for i in range(5)]
     await client.store.upsert_entities(
         "test", "r1", [record(f"component:default/{n}") for n in names]
@@ -84,6 +87,18 @@ async def _both_ways_catalog(client: Client) -> None:
         await client.store.save_run(
             RunRecord(f"run-{i}", "a", "git", "SUCCEEDED", "cli", start + timedelta(minutes=i))
         )
+        await client.store.save_task(
+            TaskRecord(f"task-{i}", "template:default/t", "open", start + timedelta(minutes=i))
+        )
+    await client.store.record_changes(
+        [
+            EntityChange(
+                f"change-{i}", start, "test", None, "component:default/c0", "component",
+                ChangeType.UPDATED, ("spec",), {}, {},
+            )
+            for i in range(5)
+        ]
+    )  # fmt: skip
 
 
 def _leaf(node: Any) -> str:
