@@ -4,8 +4,10 @@ role) and validating an entity without storing it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from api.app import create_app
 from api.settings import Settings
@@ -13,7 +15,7 @@ from catalog.rules import KindRule
 from graph.fields import entity_uid
 from graph.port import GraphStore
 from ingestors.git.config import GitSource
-from tests.api.catalog.conftest import WRITER_TOKEN, Catalog
+from tests.api.catalog.conftest import ADMIN_TOKEN, READER_TOKEN, WRITER_TOKEN, Catalog
 from tests.api.catalog.test_routes import assert_error
 
 AS_WRITER = {"Authorization": f"Bearer {WRITER_TOKEN}"}
@@ -157,3 +159,39 @@ async def test_validate_entity_honours_the_rules_of_the_source_reading_the_locat
     (error,) = refused.json()["errors"]
     assert "unknown kind 'Widget'" in error["message"]
     assert "a source's rules" in error["message"]
+
+
+#: (method, path, body, the role one below the one it needs, the answer with that role)
+ROUTE_ROLES = [
+    ("DELETE", "/entities/by-uid/nope", None, "reader", 404),
+    ("POST", "/refresh", {"entityRef": "component:default/nope"}, "reader", 404),
+    ("POST", "/locations", {"type": "url", "target": "ftp://x/y"}, "writer", 400),
+    ("DELETE", "/locations/nope", None, "writer", 404),
+    (
+        "POST",
+        "/analyze-location",
+        {"location": {"type": "url", "target": "ftp://x"}},
+        "writer",
+        400,
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "below", "answer"), ROUTE_ROLES)
+async def test_each_route_needs_its_role_and_a_token(
+    catalog: Catalog, method: str, path: str, body: Any, below: str, answer: int
+) -> None:
+    tokens = {"reader": READER_TOKEN, "writer": WRITER_TOKEN, "admin": ADMIN_TOKEN}
+    needed = {"reader": "writer", "writer": "admin"}[below]
+
+    def call(token: str) -> Any:
+        headers = {"Authorization": f"Bearer {token}"}
+        return catalog.client.request(method, path, json=body, headers=headers)
+
+    refused = await call(tokens[below])
+    allowed = await call(tokens[needed])
+    unknown = await call("sg_wrong")
+
+    assert_error(refused, 403, "NotAllowedError", f"/api/catalog{path}")
+    assert allowed.status_code == answer, allowed.text
+    assert_error(unknown, 401, "AuthenticationError", f"/api/catalog{path}")
