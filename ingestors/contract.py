@@ -224,6 +224,13 @@ class SourceConfig(BaseModel):
         "catalog.locations[].rules): [{allow: [Group, User]}].",
     )
 
+    def reads_repository(self, repository: str) -> bool:
+        """Whether this source reads ``repository`` (a
+        :func:`ingestors.git.targets.repository_key`, or the path of a file in a local
+        folder): what ``POST /api/catalog/validate-entity`` asks to add this source's rules.
+        None of them unless the source type says otherwise."""
+        return False
+
     @field_validator("name")
     @classmethod
     def _name_is_valid(cls, value: str) -> str:

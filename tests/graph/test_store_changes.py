@@ -76,3 +76,15 @@ async def test_a_feed_cursor_is_saved_and_replaced(store: GraphStore) -> None:
         "c2",
         "c9",
     )
+
+
+async def test_changes_page_backward_oldest_first(store: GraphStore) -> None:
+    await store.record_changes([_change(n) for n in range(1, 6)])
+
+    newest = await store.changes(limit=2, backward=True)
+    before = await store.changes(after_id=newest[0].id, limit=2, backward=True)
+    first = await store.changes(after_id=before[0].id, limit=2, backward=True)
+
+    assert [c.id for c in newest] == ["c4", "c5"]
+    assert [c.id for c in before] == ["c2", "c3"]
+    assert [c.id for c in first] == ["c1"]
