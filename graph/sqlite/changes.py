@@ -65,8 +65,9 @@ def _where(
         clauses.append("at >= ?")
         params.append(since.isoformat())
     if after_id is not None:
-        compare = "<" if backward else ">"
-        clauses.append(f"seq {compare} (SELECT seq FROM entity_changes WHERE id = ?)")
+        # Forward from a change pruned since (retention): all that is left is newer.
+        at_seq = "(SELECT seq FROM entity_changes WHERE id = ?)"
+        clauses.append(f"seq < {at_seq}" if backward else f"seq > coalesce({at_seq}, 0)")
         params.append(after_id)
     for column, value in (("ref", ref), ("kind", kind), ("source", source)):
         if value is not None:

@@ -48,6 +48,15 @@ async def test_prune_forgets_only_older_changes(store: GraphStore) -> None:
     assert [c.id for c in await store.changes()] == ["c2", "c3"]
 
 
+async def test_a_cursor_whose_change_was_pruned_reads_what_is_left(store: GraphStore) -> None:
+    """A poller whose last-seen change aged out of retention still moves on: everything kept
+    is newer than what was pruned."""
+
+    await store.record_changes([_change(1), _change(2), _change(3)])
+    await store.prune_changes(AT + timedelta(minutes=2))
+    assert [c.id for c in await store.changes(after_id="c1")] == ["c2", "c3"]
+
+
 async def test_latest_changes_of_many_refs_newest_first_in_one_round_trip(
     store: GraphStore,
 ) -> None:
