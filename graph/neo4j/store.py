@@ -46,6 +46,7 @@ from graph.port import (
     StoredEntity,
     StoredRelation,
     TaskEvent,
+    TaskOrder,
     TaskRecord,
     Traversal,
 )
@@ -231,17 +232,21 @@ class Neo4jStore:
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, order, offset
+        )
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int:
         return await tasks.count_tasks(self._db, template, status, created_by)
 
