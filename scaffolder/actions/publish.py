@@ -47,6 +47,7 @@ async def _push(
             str(ctx.input.get("gitAuthorEmail") or "scaffolder@stagegraph.invalid"),
         ),
         token=token,
+        user=user,
         env=ctx.services.git_env,
     )
     ctx.log(f"pushed {commit[:12]} to {remote} ({branch})")
