@@ -38,6 +38,7 @@ from scaffolder.tasks import (
     cancel_task,
     create_task,
     load_template,
+    user_entity,
 )
 from scaffolder.template import Step, template_from_document
 from scaffolder.workspace import safe_relative
@@ -265,8 +266,10 @@ class Routes:
             except ScaffolderError as exc:
                 raise InputError(str(exc)) from None
             dry_log = _DryRunLog()
+            who = self._principal(request).name
+            user = await user_entity(self._store(), who)
             result: RunResult = await run_task(
-                TaskSpec("dry-run", template, values, secrets, self._principal(request).name, True),
+                TaskSpec("dry-run", template, values, secrets, who, True, user),
                 dry_log,
                 Services(),
             )

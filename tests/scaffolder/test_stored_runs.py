@@ -18,6 +18,7 @@ from catalog.refs import parse_ref
 from graph.port import Direction, GraphStore
 from graph.tasks import task_to_json
 from ingestors.git import ingest_git
+from ingestors.push import push_entities
 from scaffolder.tasks import SecretVault, create_task
 from tests.gitrepo import GitRepo, component
 from tests.scaffolder.helpers import task_worker
@@ -215,3 +216,36 @@ async def test_a_task_secret_is_never_stored(store: GraphStore, tmp_path: Path) 
     assert "***" in (done.error or "")
     everything = json.dumps([stored_open, task_to_json(done), [e.body for e in events]])
     assert secret not in everything
+
+
+async def test_user_is_the_catalog_entity_of_who_created_the_task(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    jo = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "User",
+        "metadata": {"name": "jo"},
+        "spec": {"profile": {"displayName": "Jo Park", "email": "jo@acme.test"}, "memberOf": []},
+    }
+    await push_entities(store, "people", [jo])
+    message = (
+        "${{ user.ref }} ${{ user.entity.metadata.name }} ${{ user.entity.spec.profile.email }}"
+    )
+    await _template_in_store(
+        store,
+        tmp_path,
+        {"steps": [{"id": "who", "action": "debug:log", "input": {"message": message}}]},
+        {},
+    )
+    worker = task_worker(store, tmp_path)
+
+    known = await create_task(store, "test-template", {}, created_by="user:default/jo")
+    unknown = await create_task(store, "test-template", {}, created_by="user:default/ann")
+    assert await worker.run_once() and await worker.run_once()
+
+    said = {
+        task.id: [e.body.get("message") for e in await store.get_task_events(task.id)]
+        for task in (known, unknown)
+    }
+    assert "user:default/jo jo jo@acme.test" in said[known.id]
+    assert "user:default/ann ann " in said[unknown.id]
