@@ -13,22 +13,37 @@ ENVIRON = {"GITHUB_TOKEN": "gh-1", "GHE_TOKEN": "ghe-2", "GL_TOKEN": "gl-3", "OP
 
 
 def test_sources_and_integrations_give_each_host_its_api_and_token() -> None:
+    # As stagegraph.yaml writes them.
     sources = [
-        GithubSource(name="gh", org="acme"),
-        GithubSource(
-            name="ghe", org="acme", apiUrl="https://ghe.acme.test/api/v3", tokenEnv="GHE_TOKEN"
+        GithubSource.model_validate({"name": "gh", "org": "acme"}),
+        GithubSource.model_validate(
+            {
+                "name": "ghe",
+                "org": "acme",
+                "apiUrl": "https://ghe.acme.test/api/v3",
+                "tokenEnv": "GHE_TOKEN",
+            }
         ),
-        GitlabSource(
-            name="gl", group="acme", apiUrl="https://gitlab.acme.test", tokenEnv="GL_TOKEN"
+        GitlabSource.model_validate(
+            {
+                "name": "gl",
+                "group": "acme",
+                "apiUrl": "https://gitlab.acme.test",
+                "tokenEnv": "GL_TOKEN",
+            }
         ),
     ]
     configured = [
-        IntegrationConfig(host="gitlab.com", type="gitlab", tokenEnv="OPS_TOKEN"),
-        IntegrationConfig(
-            host="ghe.acme.test",
-            type="github",
-            apiUrl="https://ghe.acme.test/api/v3/",
-            tokenEnv="MISSING_TOKEN",
+        IntegrationConfig.model_validate(
+            {"host": "gitlab.com", "type": "gitlab", "tokenEnv": "OPS_TOKEN"}
+        ),
+        IntegrationConfig.model_validate(
+            {
+                "host": "ghe.acme.test",
+                "type": "github",
+                "apiUrl": "https://ghe.acme.test/api/v3/",
+                "tokenEnv": "MISSING_TOKEN",
+            }
         ),
     ]
 
