@@ -1,6 +1,7 @@
 """Built-in actions whose inputs the end-to-end runs leave out: ``publish:github`` with
 topics and team access, ``publish:gitlab`` against a loopback GitLab API (the project created
-in the owner's namespace, contents pushed to a real bare repository, the default branch set),
+in the owner's namespace, contents pushed to a real bare repository, the default branch set,
+shared with a group),
 each with its ``remoteUrl``, ``repoContentsUrl`` and ``commitHash``; ``fetch:plain``,
 ``fetch:template`` with ``templateFileExtension``, ``replace`` and a git URL."""
 
@@ -95,6 +96,8 @@ class FakeGitlabProjects:
         api.route("GET", "/namespaces/acme", {"id": 7, "full_path": "acme"})
         api.route("POST", "/projects", self._create)
         api.route("PUT", "/projects/42", {"id": 42})
+        api.route("GET", "/groups/acme%2Fplatform", {"id": 9, "full_path": "acme/platform"})
+        api.route("POST", "/projects/42/share", (201, {}, {"group_id": 9}))
 
     def bare(self) -> Path:
         return self.root / "acme" / "svc.git"
@@ -116,7 +119,13 @@ class FakeGitlabProjects:
 async def test_publish_gitlab_creates_the_project_and_pushes_to_it(tmp_path: Path) -> None:
     template = local_template(
         tmp_path,
-        _publishing("publish:gitlab", {"repoVisibility": "internal"}),
+        _publishing(
+            "publish:gitlab",
+            {
+                "repoVisibility": "internal",
+                "collaborators": [{"team": "acme/platform", "access": "push"}],
+            },
+        ),
         {"README.md": "# svc\n"},
     )
     with LoopbackServer() as api:
@@ -127,6 +136,7 @@ async def test_publish_gitlab_creates_the_project_and_pushes_to_it(tmp_path: Pat
         result = await run_task(TaskSpec("p2", template, {}), Recorder(), services)
         (created,) = api.requests_to("/projects", "POST")
         (branch,) = api.requests_to("/projects/42", "PUT")
+        shared = api.requests_to("/projects/42/share", "POST")
 
     assert result.status == "completed", result.error
     assert created.headers["private-token"] == TOKEN
@@ -139,6 +149,7 @@ async def test_publish_gitlab_creates_the_project_and_pushes_to_it(tmp_path: Pat
         "topics": ["python", "svc"],
     }
     assert branch.json() == {"default_branch": "trunk"}
+    assert [r.json() for r in shared] == [{"group_id": 9, "group_access": 30}]
     assert _git(gitlab.bare(), "show", "trunk:README.md") == "# svc\n"
     assert _outputs(result) == {
         "remoteUrl": "https://gitlab.com/acme/svc",
