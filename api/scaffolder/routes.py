@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -114,6 +115,21 @@ class _DryRunLog:
         if step is not None:
             body["stepId"] = step.id
         self.entries.append({"body": body})
+
+
+def _write_sent_file(root: Path, item: Any) -> None:
+    """One ``directoryContents`` entry of a dry run, written under ``root``."""
+    path = item.get("path", "") if isinstance(item, dict) else ""
+    try:
+        relative = safe_relative(str(path), "a directoryContents path")
+        data = base64.b64decode(str(item.get("base64Content", "")), validate=True)
+    except ScaffolderError as exc:
+        raise InputError(str(exc)) from None
+    except binascii.Error:
+        raise InputError(f"directoryContents {path!r}: base64Content is not base64") from None
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 class Routes:
@@ -248,10 +264,7 @@ class Routes:
         with tempfile.TemporaryDirectory(prefix="stagegraph-dry-run-") as folder:
             root = Path(folder)
             for item in body.get("directoryContents") or []:
-                relative = safe_relative(str(item.get("path", "")), "a directoryContents path")
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(base64.b64decode(str(item.get("base64Content", ""))))
+                _write_sent_file(root, item)
             document = {
                 **document,
                 "metadata": {

@@ -4,7 +4,6 @@ repeated for keys in turn, ``limit`` and ``offset``; bad ones are a 400 saying w
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,12 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.app import create_app
-from api.auth import TokenEntry, hash_token
-from api.settings import Settings
 from graph.port import GraphStore, TaskRecord, TaskStep
+from tests.api.scaffolder_app import scaffolder_client
 
-READER = "sg_reader-" + secrets.token_urlsafe(24)
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 JO, GUEST = "user:default/jo", "user:default/guest"
 #: id, minutes after T0, created by, status
@@ -43,20 +39,7 @@ async def client(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.Async
                 steps=[TaskStep("fetch", "Fetch", "fetch:template")],
             )
         )
-    settings = Settings(
-        store=f"sqlite:///{tmp_path / 'unused.db'}",
-        scheduler=False,
-        tokens=[TokenEntry(name="portal", sha256=hash_token(READER), role="reader")],
-    )
-    app = create_app(settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://test/api/scaffolder/v2",
-            headers={"Authorization": f"Bearer {READER}"},
-        ) as http,
-    ):
+    async with scaffolder_client(store, tmp_path) as http:
         yield http
 
 
