@@ -151,3 +151,23 @@ def task_worker(
         register=location_registrar(store, scheduler),
     )
     return TaskWorker(store, services, "worker-1", work_dir=tmp_path, **extra)
+
+
+async def template_in_store(
+    store: GraphStore, folder: Path, spec: dict[str, Any], files: dict[str, str]
+) -> None:
+    """``template:default/test-template`` and its skeleton (``files``) in a git repository
+    under ``folder``, read into ``store`` by the git source, as a team keeps a template."""
+    repo = GitRepo(folder / "templates")
+    document = {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {"name": "test-template"},
+        "spec": {"owner": "team-a", "type": "service", **spec},
+    }
+    repo.write("template.yaml", yaml.safe_dump(document))
+    for name, text in files.items():
+        repo.write(f"skeleton/{name}", text)
+    repo.commit("the template")
+    run = await ingest_git(store, str(repo.path), name="templates", paths=["template.yaml"])
+    assert run.status == "SUCCEEDED", run.errors

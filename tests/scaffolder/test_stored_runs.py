@@ -12,37 +12,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from catalog.refs import parse_ref
 from graph.port import Direction, GraphStore
 from graph.tasks import task_to_json
-from ingestors.git import ingest_git
 from ingestors.push import push_entities
 from scaffolder.tasks import SecretVault, create_task
-from tests.gitrepo import GitRepo, component
-from tests.scaffolder.helpers import task_worker
+from tests.gitrepo import component
+from tests.scaffolder.helpers import task_worker, template_in_store
 
 TEMPLATE_REF = "template:default/test-template"
-
-
-async def _template_in_store(
-    store: GraphStore, tmp_path: Path, spec: dict[str, Any], files: dict[str, str]
-) -> None:
-    """A template and its skeleton in a git repository, read into the store by the git source."""
-    repo = GitRepo(tmp_path / "templates")
-    document = {
-        "apiVersion": "scaffolder.backstage.io/v1beta3",
-        "kind": "Template",
-        "metadata": {"name": "test-template"},
-        "spec": {"owner": "team-a", "type": "service", **spec},
-    }
-    repo.write("template.yaml", yaml.safe_dump(document))
-    for name, text in files.items():
-        repo.write(f"skeleton/{name}", text)
-    repo.commit("the template")
-    run = await ingest_git(store, str(repo.path), name="templates", paths=["template.yaml"])
-    assert run.status == "SUCCEEDED", run.errors
 
 
 def _bare(path: Path) -> Path:
@@ -128,7 +106,7 @@ async def test_a_failing_step_fails_the_stored_task_there_and_registers_nothing(
     remote.mkdir()
     _bare(remote / "svc.git")
     _bare(remote / "good.git")
-    await _template_in_store(store, tmp_path, _publishing_template(remote), SKELETON)
+    await template_in_store(store, tmp_path, _publishing_template(remote), SKELETON)
     worker = task_worker(store, tmp_path)
 
     failing = await create_task(store, "test-template", {"name": "svc"})
@@ -179,7 +157,7 @@ async def test_a_failing_step_fails_the_stored_task_there_and_registers_nothing(
 
 async def test_a_task_secret_is_never_stored(store: GraphStore, tmp_path: Path) -> None:
     secret = "s3cr3t-token-value"
-    await _template_in_store(
+    await template_in_store(
         store,
         tmp_path,
         {
@@ -231,7 +209,7 @@ async def test_user_is_the_catalog_entity_of_who_created_the_task(
     message = (
         "${{ user.ref }} ${{ user.entity.metadata.name }} ${{ user.entity.spec.profile.email }}"
     )
-    await _template_in_store(
+    await template_in_store(
         store,
         tmp_path,
         {"steps": [{"id": "who", "action": "debug:log", "input": {"message": message}}]},
