@@ -34,7 +34,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from catalog.changes import EntityChange
 
@@ -369,6 +369,19 @@ class TaskRecord:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: The fields a task listing can be ordered by (Backstage's ``order=<asc|desc>:<field>``).
+TaskOrderField = Literal["created_at", "status", "created_by"]
+TASK_ORDER_FIELDS: tuple[TaskOrderField, ...] = ("created_at", "status", "created_by")
+
+
+@dataclass(frozen=True)
+class TaskOrder:
+    """One key of a task listing's order; a task with no ``created_by`` sorts as ``""``."""
+
+    field: TaskOrderField
+    descending: bool = False
+
+
 @dataclass(frozen=True)
 class TaskEvent:
     """One event of a task, numbered from 1 in order: ``log`` (a line, of a step or of the
@@ -662,21 +675,26 @@ class Tasks(Protocol):
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
         backward: bool = False,
     ) -> list[TaskRecord]:
-        """Tasks newest first (by creation time, then id), after the task id ``after``.
+        """At most ``first`` tasks, ordered by ``order``'s keys in turn, then newest first
+        (by creation time, then id); ``offset`` skips that many. ``status`` and
+        ``created_by`` match one value or any of several. ``after`` (a task id) pages the
+        default order only: with ``order`` it is a ``ValueError``, page with ``offset``.
         ``backward``: the ``first`` tasks just before ``after`` (newer than it; the oldest
-        ``first`` when it is None), still newest first."""
+        ``first`` when it is None), still newest first (default order only)."""
         ...
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int: ...
 
     async def claim_task(self, owner: str, now: datetime, until: datetime) -> TaskRecord | None:

@@ -46,6 +46,7 @@ from graph.port import (
     StoredEntity,
     StoredRelation,
     TaskEvent,
+    TaskOrder,
     TaskRecord,
     Traversal,
 )
@@ -236,20 +237,22 @@ class Neo4jStore:
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
         backward: bool = False,
     ) -> list[TaskRecord]:
         return await tasks.list_tasks(
-            self._db, first, after, template, status, created_by, backward
+            self._db, first, after, template, status, created_by, order, offset, backward
         )
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int:
         return await tasks.count_tasks(self._db, template, status, created_by)
 

@@ -32,6 +32,7 @@ from graph.port import (
     StoredEntity,
     StoredRelation,
     TaskEvent,
+    TaskOrder,
     TaskRecord,
     Traversal,
 )
@@ -241,20 +242,22 @@ class SqliteStore:
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
         backward: bool = False,
     ) -> list[TaskRecord]:
         return await tasks.list_tasks(
-            self._db, first, after, template, status, created_by, backward
+            self._db, first, after, template, status, created_by, order, offset, backward
         )
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int:
         return await tasks.count_tasks(self._db, template, status, created_by)
 

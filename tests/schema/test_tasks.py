@@ -25,7 +25,8 @@ query($id: ID!) {
   task(id: $id) {
     template status createdBy dryRun
     steps { id action status startedAt endedAt }
-    log { message stepId }
+    log { seq message stepId }
+    later: log(after: 3) { seq }
     output { links { title url entityRef } }
     dryRunFiles { path }
   }
@@ -96,4 +97,8 @@ async def test_create_follow_and_read_a_dry_run(
     ]
     assert got["output"]["links"][0]["url"] == "https://github.com/acme/hello-world"
     assert any(line["message"] == "Beginning step Publish" for line in got["log"])
+    assert [line["seq"] for line in got["later"]] == [
+        line["seq"] for line in got["log"] if line["seq"] > 3
+    ]
+    assert got["later"] and len(got["later"]) < len(got["log"])
     assert listed.data["tasks"]["totalCount"] == 1
