@@ -12,7 +12,7 @@ import asyncio
 import enum
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -244,8 +244,14 @@ async def resolve_task(info: Info, id: strawberry.ID) -> Task | None:
 async def resolve_tasks(
     info: Info,
     template: str | None = None,
-    status: TaskStatus | None = None,
-    created_by: str | None = None,
+    status: Annotated[
+        list[TaskStatus] | None,
+        strawberry.argument(description="Any of these states (one value reads as a list)."),
+    ] = None,
+    created_by: Annotated[
+        list[str] | None,
+        strawberry.argument(description="Created by any of these (one value reads as a list)."),
+    ] = None,
     first: int | None = 25,
     after: str | None = None,
     last: Last = None,
@@ -254,7 +260,7 @@ async def resolve_tasks(
     asked = PageRequest.of(first, after, last, before)
     size = asked.size
     position = str(decode_cursor(asked.cursor, "tasks")[0]) if asked.cursor else None
-    wanted = status.value if status else None
+    wanted = [s.value for s in status] if status else None
     store = info.context.store
     found = await store.list_tasks(
         size + 1,
