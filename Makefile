@@ -55,8 +55,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two pytest-xdist workers (the machine has 2 cores); the tests that share the Neo4j stay on
+# one of them (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Lint, types and tests with the tests' own throwaway Neo4j (scripts/with-neo4j.sh: port 7697,
 # .cache/neo4j-test/; never a server it did not start), stopped afterwards.
@@ -66,7 +69,7 @@ test: install
 # The long forms of the trust suite (tests/trust): GraphQL fuzzing, the malformed-descriptor
 # corpus and the source-fault runs at full size, each printing its figures.
 fuzz: install
-	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest \
+	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest PYTEST_WORKERS=0 \
 	  PYTEST_ARGS="tests/trust -s -o timeout=0 $(PYTEST_ARGS)"
 
 # Ingest and read benchmarks on SQLite and (when it answers) Neo4j; see README "Benchmarks".

@@ -34,7 +34,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from catalog.changes import EntityChange
 
@@ -369,6 +369,19 @@ class TaskRecord:
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: The fields a task listing can be ordered by (Backstage's ``order=<asc|desc>:<field>``).
+TaskOrderField = Literal["created_at", "status", "created_by"]
+TASK_ORDER_FIELDS: tuple[TaskOrderField, ...] = ("created_at", "status", "created_by")
+
+
+@dataclass(frozen=True)
+class TaskOrder:
+    """One key of a task listing's order; a task with no ``created_by`` sorts as ``""``."""
+
+    field: TaskOrderField
+    descending: bool = False
+
+
 @dataclass(frozen=True)
 class TaskEvent:
     """One event of a task, numbered from 1 in order: ``log`` (a line, of a step or of the
@@ -560,14 +573,22 @@ class GraphQuestions(Protocol):
         when there is none within ``max_depth`` hops. from == to gives ``[ref]``."""
         ...
 
-    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
-        """Relations whose source or target is not an entity, after the position
-        ``(source_key, type, target_key)``."""
+    async def dangling(
+        self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
+    ) -> DanglingPage:
+        """Relations whose source or target is not an entity, ordered by the position
+        ``(source_key, type, target_key)``, after the position ``after``. ``backward``: the
+        ``first`` just before ``after`` (the last ``first`` when it is None), still in that
+        order; ``has_next`` then says whether more come before them."""
         ...
 
-    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+    async def orphans(
+        self, first: int, after: str | None = None, backward: bool = False
+    ) -> tuple[list[Orphan], bool]:
         """Entities of :data:`OWNED_KINDS` with no owner or an owner that does not exist,
-        ordered by key, after the key ``after``; and whether more follow."""
+        ordered by key, after the key ``after``; and whether more follow. ``backward``: the
+        ``first`` just before ``after`` (the last ``first`` when it is None), still ordered
+        by key; the flag then says whether more come before them."""
         ...
 
     async def count_dangling(self) -> int:
@@ -597,9 +618,12 @@ class RunLog(Protocol):
         first: int,
         after: str | None = None,
         status: str | None = None,
+        backward: bool = False,
     ) -> list[RunRecord]:
         """Runs newest first (by start time, then id), after the run id ``after``; only
-        those of ``source`` and with ``status`` when given."""
+        those of ``source`` and with ``status`` when given. ``backward``: the ``first``
+        runs just before ``after`` (newer than it; the oldest ``first`` when it is None),
+        still newest first."""
         ...
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int: ...
@@ -656,18 +680,26 @@ class Tasks(Protocol):
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        """Tasks newest first (by creation time, then id), after the task id ``after``."""
+        """At most ``first`` tasks, ordered by ``order``'s keys in turn, then newest first
+        (by creation time, then id); ``offset`` skips that many. ``status`` and
+        ``created_by`` match one value or any of several. ``after`` (a task id) pages the
+        default order only: with ``order`` it is a ``ValueError``, page with ``offset``.
+        ``backward``: the ``first`` tasks just before ``after`` (newer than it; the oldest
+        ``first`` when it is None), still newest first (default order only)."""
         ...
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int: ...
 
     async def claim_task(self, owner: str, now: datetime, until: datetime) -> TaskRecord | None:
@@ -725,6 +757,8 @@ class Delivery:
     ``id`` is the sender's delivery id, prefixed by the sender (``github:<guid>``): a second
     delivery with the same id is a replay. ``scope`` is what to re-read (:data:`Scope`);
     empty: the whole source. ``event`` says what arrived (``push``, ``repository.deleted``).
+    ``payload``: the delivery's body (JSON text) when its entities are made from it
+    directly (a workflow run, a deployment), else None.
     """
 
     id: str
@@ -733,6 +767,7 @@ class Delivery:
     received_at: datetime
     scope: tuple[str, ...] = ()
     run_id: str | None = None  # the run that took it in; None while it waits
+    payload: str | None = None
 
 
 class Deliveries(Protocol):
@@ -802,8 +837,11 @@ class ChangeLog(Protocol):
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
-        """Changes in recording order, oldest first, matching every given filter."""
+        """Changes in recording order, oldest first, matching every given filter, after the
+        change ``after_id``. ``backward``: the ``limit`` changes just before ``after_id``
+        (the newest ``limit`` when it is None), still oldest first."""
         ...
 
     async def count_changes(

@@ -3,12 +3,13 @@ task as one document beside the columns or properties they filter on)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from graph.port import TaskEvent, TaskRecord, TaskStep
+from graph.port import TaskEvent, TaskOrder, TaskRecord, TaskStep
 
 
 def _time(value: datetime | None) -> str | None:
@@ -90,3 +91,17 @@ def event_to_json(event: TaskEvent) -> str:
 def event_from_json(task_id: str, seq: int, text: str | bytes) -> TaskEvent:
     data: dict[str, Any] = orjson.loads(text)
     return TaskEvent(task_id, seq, datetime.fromisoformat(data["at"]), data["type"], data["body"])
+
+
+def any_of(value: str | Sequence[str] | None) -> list[str] | None:
+    """A listing filter as the adapters bind it: None (any value) or the values to match."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def check_paging(after: str | None, order: Sequence[TaskOrder], backward: bool = False) -> None:
+    """``after`` and ``backward`` are a keyset over the default order: they cannot page
+    another order."""
+    if (after is not None or backward) and order:
+        raise ValueError("a task listing with an order pages with offset, not after or before")

@@ -81,10 +81,11 @@ async def push_tree(
     message: str,
     author: tuple[str, str],
     token: str | None = None,
+    user: str = "x-access-token",
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Commit everything under ``source`` as the first commit of ``branch`` and push it to
-    ``remote``; the commit's hash."""
+    ``remote`` (as ``user`` with ``token``, when given); the commit's hash."""
     name, email = author
     identity = {
         "GIT_AUTHOR_NAME": name,
@@ -97,7 +98,7 @@ async def push_tree(
     await run_git(["add", "--all"], source, identity)
     await run_git(["commit", "--quiet", "--allow-empty", "-m", message], source, identity)
     await run_git(
-        [*auth_header(token), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
+        [*auth_header(token, user), "push", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
         source,
         identity,
         f"pushing to {remote}",

@@ -78,6 +78,7 @@ class TaskSpec:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     user_ref: str | None = None
     dry_run: bool = False
+    user_entity: Mapping[str, Any] | None = None  # the catalog's entity of user_ref, if any
 
 
 def check_task(
@@ -202,7 +203,9 @@ async def run_task(
     workspace.root.mkdir()
     user = {
         "ref": spec.user_ref,
-        "entity": {"metadata": {"name": (spec.user_ref or "").rpartition("/")[2]}},
+        "entity": dict(spec.user_entity)
+        if spec.user_entity
+        else {"metadata": {"name": (spec.user_ref or "").rpartition("/")[2]}},
     }
     context: dict[str, Any] = {
         "parameters": values,

@@ -64,6 +64,17 @@ async def load_template(store: EntityReader, ref: str) -> Template:
     return template_from_document(found.ref, found.document)
 
 
+async def user_entity(store: EntityReader, ref: str | None) -> dict[str, Any] | None:
+    """The catalog's entity of the user who created a task (``user.entity`` in expressions),
+    None when ``ref`` names none."""
+    try:
+        key = parse_ref(ref, default_kind="user").key if ref else None
+    except CatalogError:
+        return None
+    found = (await store.get_entities([key])).get(key) if key else None
+    return dict(found.document) if found is not None else None
+
+
 class TaskStore(EntityReader, Tasks, Protocol):
     """What creating and running tasks needs of the store."""
 

@@ -31,7 +31,7 @@ from scaffolder.actions.registry import ACTIONS, Actions
 from scaffolder.errors import ScaffolderError
 from scaffolder.run import RunResult, TaskSpec, run_task
 from scaffolder.secrets import SERVER_LOG_FILTER, Redactor
-from scaffolder.tasks import SecretVault, TaskStore, load_template
+from scaffolder.tasks import SecretVault, TaskStore, load_template, user_entity
 from scaffolder.template import Step
 
 log = logging.getLogger("stagegraph.scaffolder")
@@ -164,7 +164,15 @@ class TaskWorker:
         stop_reason: list[tuple[str, str]] = []
         try:
             template = await load_template(self.store, task.template)
-            spec = TaskSpec(task.id, template, task.values, secrets, task.created_by, task.dry_run)
+            spec = TaskSpec(
+                task.id,
+                template,
+                task.values,
+                secrets,
+                task.created_by,
+                task.dry_run,
+                await user_entity(self.store, task.created_by),
+            )
             running = asyncio.create_task(
                 run_task(
                     spec, reporter, self.services, actions=self.actions, work_dir=self.work_dir

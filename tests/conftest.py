@@ -138,3 +138,24 @@ async def store(store_url: str) -> AsyncIterator[GraphStore]:
         yield graph_store
     finally:
         await graph_store.close()
+
+
+_NEO4J_MODULE_NAMES = ("NEO4J_URL", "require_neo4j", "wipe_neo4j")
+
+
+def _uses_neo4j(item: pytest.Item) -> bool:
+    """Whether a test talks to the tests' one Neo4j: a ``[neo4j]`` parameter, a Neo4j module,
+    the ``neo4j`` mark, or a module that imports the Neo4j helpers above."""
+    if "neo4j" in item.nodeid.lower() or item.get_closest_marker("neo4j") is not None:
+        return True
+    module = getattr(item, "module", None)
+    return any(hasattr(module, name) for name in _NEO4J_MODULE_NAMES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) every test that uses
+    the shared Neo4j runs on one worker, in order, since each wipes that database; the
+    SQLite and store-less tests spread over the other worker(s)."""
+    for item in items:
+        if _uses_neo4j(item):
+            item.add_marker(pytest.mark.xdist_group("neo4j"))

@@ -1,7 +1,10 @@
 """The answers of the scaffolder REST API, one handler per route of Backstage's spec.
 
 Creating a task checks it at once: invalid values are a 400 ``{errors: [...]}`` listing every
-problem, an unknown template a 404. The event stream (SSE) sends each stored event as
+problem, an unknown template a 404. Listing tasks takes Backstage's parameters: ``createdBy``
+and ``status`` repeated for any of several, ``order=<asc|desc>:<field>`` (``created_at``,
+``status``, ``created_by``) repeated for keys in turn, then newest first, with ``limit``
+(default 100, at most 1000) and ``offset``; ``totalTasks`` counts every match. The event stream (SSE) sends each stored event as
 ``event: <type>`` with the ``SerializedTaskEvent`` as data, and ends after ``completion``,
 as Backstage's front end expects. A dry run runs inline on the template and the files sent
 in the request and answers with the rendered files (base64), the log and the output.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from api.auth import Principal
 from api.catalog.errors import InputError, NotFoundError
 from api.scaffolder.shapes import serialized_event, serialized_task, validation_errors
-from graph.port import GraphStore
+from graph.port import TASK_ORDER_FIELDS, GraphStore, TaskOrder
 from scaffolder.actions.contract import Services
 from scaffolder.actions.registry import ACTIONS
 from scaffolder.errors import ParameterError, ScaffolderError
@@ -35,12 +39,47 @@ from scaffolder.tasks import (
     cancel_task,
     create_task,
     load_template,
+    user_entity,
 )
 from scaffolder.template import Step, template_from_document
 from scaffolder.workspace import safe_relative
 
 #: How often the event stream looks for new events.
 STREAM_POLL_SECONDS = 0.2
+
+
+#: The statuses a task listing may ask for: Backstage's (no task here is ever ``skipped``).
+TASK_STATUSES = ("open", "processing", "completed", "failed", "cancelled", "skipped")
+
+
+def task_statuses(values: list[str]) -> list[str]:
+    """The ``status`` parameters of a task listing, each one Backstage knows."""
+    for value in values:
+        if value not in TASK_STATUSES:
+            raise InputError(
+                f"Invalid status parameter {value!r}: use one of {', '.join(TASK_STATUSES)} "
+                "(repeat status= for several)"
+            )
+    return values
+
+
+def task_order(values: list[str]) -> list[TaskOrder]:
+    """Backstage's ``order=<asc|desc>:<field>`` parameters, keys in turn."""
+    keys = []
+    for value in values:
+        direction, _, name = value.partition(":")
+        if direction not in ("asc", "desc") or not name:
+            raise InputError(
+                f'Invalid order parameter "{value}", expected "<asc or desc>:<field name>", '
+                "e.g. desc:created_at"
+            )
+        field = next((f for f in TASK_ORDER_FIELDS if f == name), None)
+        if field is None:
+            raise InputError(
+                f'Invalid order field "{name}": tasks are ordered by {", ".join(TASK_ORDER_FIELDS)}'
+            )
+        keys.append(TaskOrder(field, descending=direction == "desc"))
+    return keys
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -76,6 +115,21 @@ class _DryRunLog:
         if step is not None:
             body["stepId"] = step.id
         self.entries.append({"body": body})
+
+
+def _write_sent_file(root: Path, item: Any) -> None:
+    """One ``directoryContents`` entry of a dry run, written under ``root``."""
+    path = item.get("path", "") if isinstance(item, dict) else ""
+    try:
+        relative = safe_relative(str(path), "a directoryContents path")
+        data = base64.b64decode(str(item.get("base64Content", "")), validate=True)
+    except ScaffolderError as exc:
+        raise InputError(str(exc)) from None
+    except binascii.Error:
+        raise InputError(f"directoryContents {path!r}: base64Content is not base64") from None
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 class Routes:
@@ -122,13 +176,15 @@ class Routes:
             raise InputError("limit and offset must be integers") from None
         if not 0 <= limit <= 1000 or offset < 0:
             raise InputError("limit must be 0 to 1000 and offset at least 0")
-        created_by, status = params.get("createdBy"), params.get("status")
+        created_by = params.getlist("createdBy") or None
+        status = task_statuses(params.getlist("status")) or None
+        order = task_order(params.getlist("order"))
         store = self._store()
-        found = await store.list_tasks(offset + limit, created_by=created_by, status=status)
-        total = await store.count_tasks(created_by=created_by, status=status)
-        return json_response(
-            {"tasks": [serialized_task(t) for t in found[offset:]], "totalTasks": total}
+        found = await store.list_tasks(
+            limit, created_by=created_by, status=status, order=order, offset=offset
         )
+        total = await store.count_tasks(created_by=created_by, status=status)
+        return json_response({"tasks": [serialized_task(t) for t in found], "totalTasks": total})
 
     async def _task(self, request: Request) -> Any:
         task_id = request.path_params["task_id"]
@@ -208,10 +264,7 @@ class Routes:
         with tempfile.TemporaryDirectory(prefix="stagegraph-dry-run-") as folder:
             root = Path(folder)
             for item in body.get("directoryContents") or []:
-                relative = safe_relative(str(item.get("path", "")), "a directoryContents path")
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(base64.b64decode(str(item.get("base64Content", ""))))
+                _write_sent_file(root, item)
             document = {
                 **document,
                 "metadata": {
@@ -226,8 +279,10 @@ class Routes:
             except ScaffolderError as exc:
                 raise InputError(str(exc)) from None
             dry_log = _DryRunLog()
+            who = self._principal(request).name
+            user = await user_entity(self._store(), who)
             result: RunResult = await run_task(
-                TaskSpec("dry-run", template, values, secrets, self._principal(request).name, True),
+                TaskSpec("dry-run", template, values, secrets, who, True, user),
                 dry_log,
                 Services(),
             )

@@ -46,6 +46,7 @@ from graph.port import (
     StoredEntity,
     StoredRelation,
     TaskEvent,
+    TaskOrder,
     TaskRecord,
     Traversal,
 )
@@ -169,11 +170,15 @@ class Neo4jStore:
     ) -> list[str] | None:
         return await questions.shortest_path(self._db, from_key, to_key, rel_type, max_depth)
 
-    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
-        return await questions.dangling(self._db, first, after)
+    async def dangling(
+        self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
+    ) -> DanglingPage:
+        return await questions.dangling(self._db, first, after, backward)
 
-    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
-        return await questions.orphans(self._db, first, after)
+    async def orphans(
+        self, first: int, after: str | None = None, backward: bool = False
+    ) -> tuple[list[Orphan], bool]:
+        return await questions.orphans(self._db, first, after, backward)
 
     async def count_dangling(self) -> int:
         return await questions.count_dangling(self._db)
@@ -194,8 +199,9 @@ class Neo4jStore:
         first: int,
         after: str | None = None,
         status: str | None = None,
+        backward: bool = False,
     ) -> list[RunRecord]:
-        return await runs.get_runs(self._db, source, first, after, status)
+        return await runs.get_runs(self._db, source, first, after, status, backward)
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int:
         return await runs.count_runs(self._db, source, status)
@@ -234,17 +240,22 @@ class Neo4jStore:
         after: str | None = None,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
+        order: Sequence[TaskOrder] = (),
+        offset: int = 0,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, order, offset, backward
+        )
 
     async def count_tasks(
         self,
         *,
         template: str | None = None,
-        status: str | None = None,
-        created_by: str | None = None,
+        status: str | Sequence[str] | None = None,
+        created_by: str | Sequence[str] | None = None,
     ) -> int:
         return await tasks.count_tasks(self._db, template, status, created_by)
 
@@ -291,6 +302,7 @@ class Neo4jStore:
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
         return await changes.changes(
             self._db,
@@ -300,6 +312,7 @@ class Neo4jStore:
             kind=kind,
             source=source,
             limit=limit,
+            backward=backward,
         )
 
     async def count_changes(

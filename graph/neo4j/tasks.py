@@ -18,8 +18,15 @@ from typing import Any, LiteralString
 from neo4j import Record
 
 from graph.neo4j.connection import Connection
-from graph.port import TaskEvent, TaskRecord
-from graph.tasks import event_from_json, event_to_json, task_to_json, task_with_state
+from graph.port import TaskEvent, TaskOrder, TaskRecord
+from graph.tasks import (
+    any_of,
+    check_paging,
+    event_from_json,
+    event_to_json,
+    task_to_json,
+    task_with_state,
+)
 
 #: How many of the oldest open tasks a claim locks and looks through.
 CLAIM_WINDOW = 16
@@ -53,24 +60,49 @@ SET t.template = $template, t.created_by = $created_by, t.created_at = $created_
 GET_TASKS: LiteralString = "MATCH (t:Task) WHERE t.id IN $ids " + _RETURN
 
 _FILTER: LiteralString = """
-WHERE ($template IS NULL OR t.template = $template) AND ($status IS NULL OR t.status = $status)
-  AND ($created_by IS NULL OR t.created_by = $created_by)
+WHERE ($template IS NULL OR t.template = $template)
+  AND ($status IS NULL OR t.status IN $status)
+  AND ($created_by IS NULL OR t.created_by IN $created_by)
 """
 
-LIST_TASKS: LiteralString = (
-    """
+#: What each order field sorts on (fixed text: the field names are checked, never spliced).
+_ORDER_BY: dict[str, LiteralString] = {
+    "created_at": "t.created_at",
+    "status": "t.status",
+    "created_by": "coalesce(t.created_by, '')",
+}
+
+
+def list_tasks_statement(order: Sequence[TaskOrder], backward: bool = False) -> LiteralString:
+    """The listing in ``order`` (then newest first), from the task after ``$after``
+    (``backward``: newer than it, read oldest first)."""
+    older: LiteralString = ">" if backward else "<"
+    direction: LiteralString = " ASC" if backward else " DESC"
+    keys: list[LiteralString] = [
+        _ORDER_BY[o.field] + (" DESC" if o.descending else " ASC") for o in order
+    ]
+    return (
+        """
 OPTIONAL MATCH (a:Task {id: $after})
 WITH a
 MATCH (t:Task)
 """
-    + _FILTER
-    + """
-  AND ($after IS NULL OR (a IS NOT NULL AND (t.created_at < a.created_at
-       OR (t.created_at = a.created_at AND t.id < a.id))))
-WITH t ORDER BY t.created_at DESC, t.id DESC LIMIT $first
+        + _FILTER
+        + """
+  AND ($after IS NULL OR (a IS NOT NULL AND (t.created_at """
+        + older
+        + """ a.created_at
+       OR (t.created_at = a.created_at AND t.id """
+        + older
+        + """ a.id))))
+WITH t ORDER BY """
+        + ", ".join([*keys, "t.created_at" + direction, "t.id" + direction])
+        + """
+SKIP $offset LIMIT $first
 """
-    + _RETURN
-)
+        + _RETURN
+    )
+
 
 COUNT_TASKS: LiteralString = "MATCH (t:Task) " + _FILTER + " RETURN count(t) AS total"
 
@@ -168,27 +200,39 @@ async def list_tasks(
     first: int,
     after: str | None,
     template: str | None,
-    status: str | None,
-    created_by: str | None,
+    status: str | Sequence[str] | None,
+    created_by: str | Sequence[str] | None,
+    order: Sequence[TaskOrder] = (),
+    offset: int = 0,
+    backward: bool = False,
 ) -> list[TaskRecord]:
-    rows = await db.read(
-        db.statement(
-            LIST_TASKS,
-            first=first,
-            after=after,
-            template=template,
-            status=status,
-            created_by=created_by,
-        )
+    check_paging(after, order, backward)
+    statement = db.statement(
+        list_tasks_statement(order, backward),
+        first=first,
+        offset=offset,
+        after=after,
+        template=template,
+        status=any_of(status),
+        created_by=any_of(created_by),
     )
-    return [_task(r) for r in rows]
+    found = [_task(r) for r in await db.read(statement)]
+    return found[::-1] if backward else found
 
 
 async def count_tasks(
-    db: Connection, template: str | None, status: str | None, created_by: str | None
+    db: Connection,
+    template: str | None,
+    status: str | Sequence[str] | None,
+    created_by: str | Sequence[str] | None,
 ) -> int:
     (row,) = await db.read(
-        db.statement(COUNT_TASKS, template=template, status=status, created_by=created_by)
+        db.statement(
+            COUNT_TASKS,
+            template=template,
+            status=any_of(status),
+            created_by=any_of(created_by),
+        )
     )
     return int(row["total"])
 

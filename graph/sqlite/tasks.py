@@ -8,10 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from graph.port import TaskEvent, TaskRecord
+from graph.port import TaskEvent, TaskOrder, TaskRecord
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import iso, json_list
-from graph.tasks import event_from_json, event_to_json, task_to_json, task_with_state
+from graph.tasks import (
+    any_of,
+    check_paging,
+    event_from_json,
+    event_to_json,
+    task_to_json,
+    task_with_state,
+)
 
 _COLUMNS = "document, status, owner, lease_until, pinned_to, cancel_requested, error, ended_at"
 
@@ -71,9 +78,28 @@ async def get_tasks(db: Connection, ids: Sequence[str]) -> dict[str, TaskRecord]
 
 
 _WHERE = """
-    (:template IS NULL OR t.template = :template) AND (:status IS NULL OR t.status = :status)
-    AND (:created_by IS NULL OR t.created_by = :created_by)
+    (:template IS NULL OR t.template = :template)
+    AND (:status IS NULL OR t.status IN (SELECT value FROM json_each(:status)))
+    AND (:created_by IS NULL OR t.created_by IN (SELECT value FROM json_each(:created_by)))
 """
+
+#: What each order field sorts on (fixed text: the field names are checked, never spliced).
+_ORDER_BY: dict[str, str] = {
+    "created_at": "t.created_at",
+    "status": "t.status",
+    "created_by": "coalesce(t.created_by, '')",
+}
+
+
+def _filter(
+    template: str | None, status: str | Sequence[str] | None, created_by: str | Sequence[str] | None
+) -> dict[str, Any]:
+    statuses, creators = any_of(status), any_of(created_by)
+    return {
+        "template": template,
+        "status": json_list(statuses) if statuses is not None else None,
+        "created_by": json_list(creators) if creators is not None else None,
+    }
 
 
 async def list_tasks(
@@ -81,31 +107,42 @@ async def list_tasks(
     first: int,
     after: str | None,
     template: str | None,
-    status: str | None,
-    created_by: str | None,
+    status: str | Sequence[str] | None,
+    created_by: str | Sequence[str] | None,
+    order: Sequence[TaskOrder] = (),
+    offset: int = 0,
+    backward: bool = False,
 ) -> list[TaskRecord]:
+    """``backward`` reads oldest first from the position, then turns the page round."""
+    check_paging(after, order, backward)
+    compare, direction = (">", "ASC") if backward else ("<", "DESC")
+    keys = [f"{_ORDER_BY[o.field]} {'DESC' if o.descending else 'ASC'}" for o in order]
     sql = f"""
         SELECT {", ".join("t." + c.strip() for c in _COLUMNS.split(","))} FROM tasks t
         WHERE {_WHERE}
-          AND (:after IS NULL OR (t.created_at, t.id) <
+          AND (:after IS NULL OR (t.created_at, t.id) {compare}
                (SELECT a.created_at, a.id FROM tasks a WHERE a.id = :after))
-        ORDER BY t.created_at DESC, t.id DESC LIMIT :first
+        ORDER BY {", ".join([*keys, f"t.created_at {direction}", f"t.id {direction}"])}
+        LIMIT :first OFFSET :offset
     """
     params = {
-        "template": template,
-        "status": status,
-        "created_by": created_by,
+        **_filter(template, status, created_by),
         "after": after,
         "first": first,
+        "offset": offset,
     }
-    return await db.call(lambda c: [_task(row) for row in db.execute(c, sql, params)])
+    found = await db.call(lambda c: [_task(row) for row in db.execute(c, sql, params)])
+    return found[::-1] if backward else found
 
 
 async def count_tasks(
-    db: Connection, template: str | None, status: str | None, created_by: str | None
+    db: Connection,
+    template: str | None,
+    status: str | Sequence[str] | None,
+    created_by: str | Sequence[str] | None,
 ) -> int:
     sql = f"SELECT count(*) FROM tasks t WHERE {_WHERE}"
-    params = {"template": template, "status": status, "created_by": created_by}
+    params = _filter(template, status, created_by)
     return await db.call(lambda c: int(db.execute(c, sql, params).fetchone()[0]))
 
 

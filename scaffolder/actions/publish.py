@@ -4,7 +4,8 @@
 ``publish:git`` pushes to any git URL (``file://`` bare repositories included). The hosted
 ones first create the repository through the host's API with the credentials of its
 :class:`~scaffolder.actions.contract.Integration` (or a ``token`` input), then push, set the
-default branch, topics and team access. Each outputs ``remoteUrl``, ``repoContentsUrl``
+default branch, topics and team access (``collaborators: [{team, access}]``: a GitHub team's
+slug, or a GitLab group's full path shared at the matching access level). Each outputs ``remoteUrl``, ``repoContentsUrl``
 (``<repository>/blob/<branch>``, what ``catalog:register`` registers as a location) and ``commitHash``. A dry
 run pushes nothing and creates nothing.
 """
@@ -47,6 +48,7 @@ async def _push(
             str(ctx.input.get("gitAuthorEmail") or "scaffolder@stagegraph.invalid"),
         ),
         token=token,
+        user=user,
         env=ctx.services.git_env,
     )
     ctx.log(f"pushed {commit[:12]} to {remote} ({branch})")
@@ -144,6 +146,41 @@ async def publish_github(ctx: ActionContext) -> None:
     ctx.output("commitHash", commit)
 
 
+#: GitLab's access levels for the access words of ``collaborators`` (GitHub's and GitLab's).
+GITLAB_ACCESS = {
+    "pull": 20,
+    "triage": 20,
+    "reporter": 20,
+    "push": 30,
+    "developer": 30,
+    "maintain": 40,
+    "maintainer": 40,
+    "admin": 50,
+    "owner": 50,
+}
+
+
+async def _share_with_group(
+    api: httpx.AsyncClient, project_id: int, group: str, access: str | None
+) -> None:
+    """Give the GitLab group ``group`` (its full path) ``access`` to the project."""
+    level = GITLAB_ACCESS.get(str(access or "pull"))
+    if level is None:
+        raise ActionError(
+            f"publish:gitlab: access {access!r} for the team {group!r} is not one of "
+            f"{', '.join(GITLAB_ACCESS)}"
+        )
+    found = _check(
+        await api.get(f"/groups/{quote(group, safe='')}"), f"looking up the group {group!r}"
+    )
+    _check(
+        await api.post(
+            f"/projects/{project_id}/share", json={"group_id": found["id"], "group_access": level}
+        ),
+        f"giving the team {group!r} access",
+    )
+
+
 async def publish_gitlab(ctx: ActionContext) -> None:
     repo = parse_repo_url(str(ctx.input.get("repoUrl") or ""))
     owner, name, host = repo.get("owner", ""), repo["repo"], repo["host"]
@@ -178,6 +215,9 @@ async def publish_gitlab(ctx: ActionContext) -> None:
             await api.put(f"/projects/{created['id']}", json={"default_branch": branch}),
             "setting the default branch",
         )
+        for access in ctx.input.get("collaborators") or []:
+            if group := access.get("team"):
+                await _share_with_group(api, created["id"], str(group), access.get("access"))
     ctx.output("remoteUrl", created.get("web_url") or created["http_url_to_repo"])
     ctx.output("repoContentsUrl", contents_url(created["http_url_to_repo"], branch, gitlab=True))
     ctx.output("commitHash", commit)

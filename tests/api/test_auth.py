@@ -118,6 +118,8 @@ def test_a_request_without_a_token_gets_401_with_a_graphql_error(secured: str) -
         (f"Basic {base64.b64encode(b'user:pass').decode()}", "unsupported Authorization header"),
         ("Bearer", "unsupported Authorization header"),
     ],
+    # The tokens are random: fixed ids keep collection the same in every xdist worker.
+    ids=["unknown-token", "reader-token-altered", "basic-auth", "bearer-without-token"],
 )
 def test_a_wrong_token_gets_401(secured: str, authorization: str, message: str) -> None:
     response = post(secured, Authorization=authorization)
@@ -127,7 +129,7 @@ def test_a_wrong_token_gets_401(secured: str, authorization: str, message: str) 
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("token", [READER_TOKEN, WRITER_TOKEN])
+@pytest.mark.parametrize("token", [READER_TOKEN, WRITER_TOKEN], ids=["reader", "writer"])
 def test_a_configured_token_reads(secured: str, token: str) -> None:
     response = post(secured, token=token)
 

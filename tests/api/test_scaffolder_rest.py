@@ -1,12 +1,11 @@
 """The scaffolder REST API driven the way Backstage's scaffolder front end drives it, against
-a real ``stagegraph serve``: read the parameter schema, create a task, follow its event
-stream to the completion, read the task and its output; the component is then in the
-catalog, made from the template. A secret sent with the task is in no answer and not in
+a real ``stagegraph serve`` on each store: read the parameter schema, create a task, follow
+its event stream to the completion, read the task and its output; the component is then in
+the catalog, made from the template. A secret sent with the task is in no answer and not in
 the server log."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -14,27 +13,14 @@ from typing import Any
 import httpx
 
 from api.auth import hash_token
-from graph import open_store
-from ingestors.git import ingest_git
+from graph.port import GraphStore
 from tests.api.server import running_server
 from tests.loopback import LoopbackServer
-from tests.scaffolder.helpers import FakeGithubRepos, template_repo
+from tests.scaffolder.helpers import FakeGithubRepos, load_templates
 
 WRITER = "sg_scaffold-writer-token-0123456789"
 SECRET = "very-secret-value-42"
 BASE = "/api/scaffolder/v2"
-
-
-async def _load_templates(store_url: str, tmp_path: Path) -> None:
-    store = open_store(store_url)
-    await store.setup()
-    try:
-        repo = template_repo(tmp_path)
-        await ingest_git(
-            store, str(repo.path), name="templates", paths=["example-nodejs-template/template.yaml"]
-        )
-    finally:
-        await store.close()
 
 
 def _events(client: httpx.Client, task_id: str) -> list[dict[str, Any]]:
@@ -53,10 +39,8 @@ def _events(client: httpx.Client, task_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_a_front_end_creates_follows_and_reads_a_task(tmp_path: Path) -> None:
-    store_url = f"sqlite:///{tmp_path / 'store.db'}"
-    asyncio.run(_load_templates(store_url, tmp_path))
-    log = tmp_path / "server.log"
+def _drive(store_url: str, tmp_path: Path, log: Path) -> dict[str, Any]:
+    """What the front end sees, against a real server (blocking HTTP, as a browser's)."""
     with LoopbackServer() as api:
         FakeGithubRepos(api, tmp_path / "github")
         environ = {
@@ -112,6 +96,28 @@ def test_a_front_end_creates_follows_and_reads_a_task(tmp_path: Path) -> None:
                 },
             ).json()
             missing = client.get(f"{BASE}/tasks/nope")
+    return {
+        "schema": schema,
+        "invalid": invalid,
+        "created": created,
+        "events": events,
+        "task": task,
+        "listed": listed,
+        "actions": actions,
+        "made": made,
+        "missing": missing,
+    }
+
+
+async def test_a_front_end_creates_follows_and_reads_a_task(
+    store: GraphStore, store_url: str, tmp_path: Path
+) -> None:
+    await load_templates(store, tmp_path)
+    log = tmp_path / "server.log"
+    seen = _drive(store_url, tmp_path, log)
+    schema, invalid, created = seen["schema"], seen["invalid"], seen["created"]
+    events, task, listed = seen["events"], seen["task"], seen["listed"]
+    actions, made, missing = seen["actions"], seen["made"], seen["missing"]
 
     assert [step["title"] for step in schema["steps"]] == [
         "Fill in some steps",

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from graph.port import GraphStore, TaskRecord, TaskStep
+import pytest
+
+from graph.port import GraphStore, TaskOrder, TaskRecord, TaskStep
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -42,6 +44,41 @@ async def test_tasks_are_saved_read_and_listed_newest_first(store: GraphStore) -
     assert [t.id for t in listed] == ["t2", "t1"] and [t.id for t in rest] == ["t0"]
     assert await store.count_tasks(status="open") == 4
     assert await store.count_tasks(template="template:default/none") == 0
+
+
+async def test_tasks_match_any_of_several_values_in_the_order_asked(store: GraphStore) -> None:
+    rows = [
+        ("a", 0, "user:default/jo", "completed"),
+        ("b", 1, "user:default/guest", "failed"),
+        ("c", 2, None, "completed"),
+        ("d", 3, "user:default/jo", "open"),
+        ("e", 4, "user:default/guest", "completed"),
+    ]
+    for task_id, minute, by, status in rows:
+        record = task(task_id, minute)
+        record.created_by, record.status = by, status
+        await store.save_task(record)
+    people = ["user:default/jo", "user:default/guest"]
+
+    both = await store.list_tasks(10, created_by=people, status=["completed", "failed"])
+    oldest = await store.list_tasks(10, order=[TaskOrder("created_at")])
+    by_status = await store.list_tasks(10, order=[TaskOrder("status", descending=True)])
+    by_creator = await store.list_tasks(
+        10, order=[TaskOrder("created_by"), TaskOrder("created_at")]
+    )
+    page = await store.list_tasks(2, order=[TaskOrder("created_at")], offset=3)
+    newest_page = await store.list_tasks(2, offset=1, status=["completed"])
+
+    assert [t.id for t in both] == ["e", "b", "a"]
+    assert await store.count_tasks(created_by=people, status=["completed", "failed"]) == 3
+    assert await store.count_tasks(status=[]) == 0
+    assert [t.id for t in oldest] == ["a", "b", "c", "d", "e"]
+    assert [t.id for t in by_status] == ["d", "b", "e", "c", "a"]  # ties newest first
+    assert [t.id for t in by_creator] == ["c", "b", "e", "a", "d"]  # no creator sorts first
+    assert [t.id for t in page] == ["d", "e"]
+    assert [t.id for t in newest_page] == ["c", "a"]
+    with pytest.raises(ValueError, match="pages with offset"):
+        await store.list_tasks(2, "a", order=[TaskOrder("status")])
 
 
 async def test_each_open_task_is_claimed_once_oldest_first(store: GraphStore) -> None:
@@ -95,3 +132,16 @@ async def test_events_are_numbered_in_order(store: GraphStore) -> None:
     ]
     assert (await store.get_task_events("t"))[0].body == {"message": "a"}
     assert await store.add_task_events("missing", T0, [("log", {})]) == []
+
+
+async def test_tasks_page_backward_newest_first(store: GraphStore) -> None:
+    for index in range(5):
+        await store.save_task(task(f"t{index}", index))
+
+    oldest = await store.list_tasks(2, backward=True)
+    newer = await store.list_tasks(2, oldest[0].id, backward=True)
+    newest = await store.list_tasks(2, newer[0].id, backward=True)
+
+    assert [t.id for t in oldest] == ["t1", "t0"]
+    assert [t.id for t in newer] == ["t3", "t2"]
+    assert [t.id for t in newest] == ["t4"]

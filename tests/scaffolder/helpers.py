@@ -1,5 +1,6 @@
 """Templates for the scaffolder tests: the Backstage example fixture, and templates written
-into a test's folder, plus a reporter that records what a run tells it."""
+into a test's folder, plus a reporter that records what a run tells it, and a task worker
+over a store that publishes to a loopback GitHub and registers into that store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from typing import Any
 
 import yaml
 
+from graph.port import GraphStore
+from ingestors.git import ingest_git
+from ingestors.scheduler import Scheduler
+from scaffolder.actions.contract import Integration, Services
+from scaffolder.register import location_registrar
 from scaffolder.template import Step, Template, template_from_document
+from scaffolder.worker import TaskWorker
 from tests.gitrepo import GitRepo
 from tests.loopback import LoopbackServer, Reply, Request
 
@@ -22,6 +29,8 @@ FIXTURE = (
 if not FIXTURE.is_dir():  # the worktree sits beside shared/ like main does
     FIXTURE = Path("/work/shared/fixtures/backstage-templates/example-nodejs-template")
 EXAMPLE_REF = "template:default/example-nodejs-template"
+EXAMPLE_VALUES = {"name": "hello-world", "repoUrl": "github.com?owner=acme&repo=hello-world"}
+GITHUB_TOKEN = "ghp-loopback-token-1"
 
 
 def example_template(folder: Path) -> Template:
@@ -117,3 +126,48 @@ class FakeGithubRepos:
             capture_output=True,
             text=True,
         ).stdout
+
+
+async def load_templates(store: GraphStore, tmp_path: Path) -> None:
+    """The example template into ``store`` the way a team's catalog gets it: a git source."""
+    repo = template_repo(tmp_path)
+    run = await ingest_git(
+        store, str(repo.path), name="templates", paths=["example-nodejs-template/template.yaml"]
+    )
+    assert run.status == "SUCCEEDED", run.errors
+
+
+def task_worker(
+    store: GraphStore,
+    tmp_path: Path,
+    api_url: str = "http://127.0.0.1:9",
+    scheduler: Scheduler | None = None,
+    **extra: Any,
+) -> TaskWorker:
+    """A worker whose github.com integration is the loopback API at ``api_url`` and whose
+    ``catalog:register`` registers locations in ``store``."""
+    services = Services(
+        integrations={"github.com": Integration("github.com", "github", api_url, GITHUB_TOKEN)},
+        register=location_registrar(store, scheduler),
+    )
+    return TaskWorker(store, services, "worker-1", work_dir=tmp_path, **extra)
+
+
+async def template_in_store(
+    store: GraphStore, folder: Path, spec: dict[str, Any], files: dict[str, str]
+) -> None:
+    """``template:default/test-template`` and its skeleton (``files``) in a git repository
+    under ``folder``, read into ``store`` by the git source, as a team keeps a template."""
+    repo = GitRepo(folder / "templates")
+    document = {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {"name": "test-template"},
+        "spec": {"owner": "team-a", "type": "service", **spec},
+    }
+    repo.write("template.yaml", yaml.safe_dump(document))
+    for name, text in files.items():
+        repo.write(f"skeleton/{name}", text)
+    repo.commit("the template")
+    run = await ingest_git(store, str(repo.path), name="templates", paths=["template.yaml"])
+    assert run.status == "SUCCEEDED", run.errors

@@ -1,12 +1,12 @@
-"""A template run end to end without a store: the example template's dry run, a run that
-publishes to a real bare repository and fails at a later step, parameters and unknown
-actions refused before anything runs, and the security cases."""
+"""A template run without a store (what is stored is proved on both stores in
+``test_stored_runs.py`` and ``test_tasks.py``): the example template's dry run, parameters
+and unknown actions refused before anything runs, paths and skeletons that would leave the
+workspace or are too large, and ``each``."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,17 +17,6 @@ from scaffolder.errors import WorkspaceError
 from scaffolder.run import TaskSpec, run_task
 from scaffolder.workspace import Workspace
 from tests.scaffolder.helpers import Recorder, example_template, local_template
-
-
-class Registrations:
-    """A registrar that records what it was asked to register (the catalog is not here)."""
-
-    def __init__(self) -> None:
-        self.targets: list[str] = []
-
-    async def __call__(self, target: str, template_ref: str) -> list[str]:
-        self.targets.append(target)
-        return ["component:default/x"]
 
 
 async def test_the_example_template_dry_run_renders_exactly_three_files(tmp_path: Path) -> None:
@@ -59,96 +48,6 @@ async def test_the_example_template_dry_run_renders_exactly_three_files(tmp_path
     )
     assert result.output["links"][0]["url"] == "https://github.com/acme/hello-world"
     assert result.notifications == []  # a dry run notifies nobody
-
-
-def _bare(path: Path) -> Path:
-    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    return path
-
-
-def _show(bare: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "--git-dir", str(bare), *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
-async def test_publish_git_if_rename_verbatim_then_a_failing_step(tmp_path: Path) -> None:
-    bare = _bare(tmp_path / "remote.git")
-    template = local_template(
-        tmp_path,
-        {
-            "parameters": {
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "docs": {"type": "boolean", "default": False},
-                },
-            },
-            "steps": [
-                {
-                    "id": "fetch",
-                    "action": "fetch:template",
-                    "input": {
-                        "url": "./skeleton",
-                        "values": {"name": "${{ parameters.name }}"},
-                        "copyWithoutTemplating": ["static/*"],
-                    },
-                },
-                {
-                    "id": "docs",
-                    "if": "${{ parameters.docs }}",
-                    "action": "fs:delete",
-                    "input": {"files": ["README.md"]},
-                },
-                {
-                    "id": "rename",
-                    "action": "fs:rename",
-                    "input": {"files": [{"from": "app.txt", "to": "${{ parameters.name }}.txt"}]},
-                },
-                {
-                    "id": "publish",
-                    "action": "publish:git",
-                    "input": {"repoUrl": f"file://{bare}", "defaultBranch": "trunk"},
-                },
-                {
-                    "id": "broken",
-                    "action": "fs:rename",
-                    "input": {"files": [{"from": "missing.txt", "to": "x.txt"}]},
-                },
-                {
-                    "id": "register",
-                    "action": "catalog:register",
-                    "input": {"repoContentsUrl": "${{ steps.publish.output.repoContentsUrl }}"},
-                },
-            ],
-        },
-        {
-            "app.txt": "app ${{ values.name }}\n",
-            "README.md": "# ${{ values.name }}\n",
-            "static/raw.txt": "kept ${{ values.name }}\n",
-        },
-    )
-    recorder, registrations = Recorder(), Registrations()
-
-    result = await run_task(
-        TaskSpec("t2", template, {"name": "svc"}), recorder, Services(register=registrations)
-    )
-
-    assert (result.status, result.failed_step) == ("failed", "broken")
-    assert "'missing.txt' does not exist" in (result.error or "")
-    assert ("docs", "skipped", None) in recorder.events
-    assert ("publish", "completed", None) in recorder.events
-    assert recorder.events[-1][:2] == ("broken", "failed")
-    assert "register" not in {step for step, _, _ in recorder.events}
-    assert registrations.targets == []
-    assert sorted(_show(bare, "ls-tree", "-r", "--name-only", "trunk").split()) == [
-        "README.md",
-        "static/raw.txt",
-        "svc.txt",
-    ]
-    assert _show(bare, "show", "trunk:svc.txt") == "app svc\n"
-    assert _show(bare, "show", "trunk:static/raw.txt") == "kept ${{ values.name }}\n"
-    assert _show(bare, "show", "trunk:README.md") == "# svc\n"
 
 
 async def test_invalid_values_are_refused_with_every_problem_before_any_step(
@@ -246,39 +145,6 @@ async def test_a_100_mb_skeleton_is_refused(tmp_path: Path) -> None:
 
     assert result.status == "failed"
     assert "larger than 50 MB" in (result.error or "")
-
-
-async def test_secret_values_are_redacted_from_logs_outputs_and_errors(tmp_path: Path) -> None:
-    secret = "s3cr3t-token-value"
-    template = local_template(
-        tmp_path,
-        {
-            "steps": [
-                {
-                    "id": "say",
-                    "action": "debug:log",
-                    "input": {"message": "token is ${{ secrets.token }}"},
-                },
-                {
-                    "id": "push",
-                    "action": "publish:git",
-                    "input": {"repoUrl": "file:///nonexistent/${{ secrets.token }}.git"},
-                },
-            ],
-            "output": {"text": [{"title": "t", "content": "${{ secrets.token }}"}]},
-        },
-    )
-    recorder = Recorder()
-
-    result = await run_task(
-        TaskSpec("t8", template, {}, secrets={"token": secret}, dry_run=False), recorder, Services()
-    )
-
-    assert result.status == "failed"
-    assert "token is ***" in recorder.lines
-    everything = json.dumps([recorder.lines, recorder.events, result.error, result.output])
-    assert secret not in everything
-    assert "***" in (result.error or "")
 
 
 async def test_each_loops_a_step_over_a_list_and_an_object(tmp_path: Path) -> None:

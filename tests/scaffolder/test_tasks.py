@@ -16,55 +16,35 @@ import pytest
 from catalog.refs import parse_ref
 from graph.port import Direction, GraphStore
 from ingestors.clock import FakeClock
-from ingestors.git import ingest_git
 from ingestors.locations import remove_location, source_name, sync_locations
 from ingestors.push import push_entities
 from ingestors.scheduler import Scheduler
-from scaffolder.actions.contract import Action, ActionContext, Integration, Services
+from scaffolder.actions.contract import Action, ActionContext, Services
 from scaffolder.actions.registry import ACTIONS
 from scaffolder.errors import ParameterError
-from scaffolder.register import location_registrar
 from scaffolder.tasks import cancel_task, create_task
 from scaffolder.worker import EXPIRED, TaskWorker
 from tests.gitrepo import GitRepo
 from tests.loopback import LoopbackServer
-from tests.scaffolder.helpers import EXAMPLE_REF, FakeGithubRepos, template_repo
-
-VALUES = {"name": "hello-world", "repoUrl": "github.com?owner=acme&repo=hello-world"}
-TOKEN = "ghp-loopback-token-1"
-
-
-def _worker(
-    store: GraphStore,
-    tmp_path: Path,
-    api_url: str = "http://127.0.0.1:9",
-    scheduler: Scheduler | None = None,
-    **extra: object,
-) -> TaskWorker:
-    services = Services(
-        integrations={"github.com": Integration("github.com", "github", api_url, TOKEN)},
-        register=location_registrar(store, scheduler),
-    )
-    return TaskWorker(store, services, "worker-1", work_dir=tmp_path, **extra)  # type: ignore[arg-type]
-
-
-async def _load_templates(store: GraphStore, tmp_path: Path) -> None:
-    repo = template_repo(tmp_path)
-    run = await ingest_git(
-        store, str(repo.path), name="templates", paths=["example-nodejs-template/template.yaml"]
-    )
-    assert run.status == "SUCCEEDED", run.errors
+from tests.scaffolder.helpers import (
+    EXAMPLE_REF,
+    EXAMPLE_VALUES,
+    GITHUB_TOKEN,
+    FakeGithubRepos,
+    load_templates,
+    task_worker,
+)
 
 
 async def test_the_example_template_end_to_end(store: GraphStore, tmp_path: Path) -> None:
-    await _load_templates(store, tmp_path)
+    await load_templates(store, tmp_path)
     with LoopbackServer() as api:
         github = FakeGithubRepos(api, tmp_path / "github")
-        worker = _worker(store, tmp_path, api.url)
+        worker = task_worker(store, tmp_path, api.url)
         started = time.perf_counter()
 
         task = await create_task(
-            store, "example-nodejs-template", VALUES, created_by="user:default/guest"
+            store, "example-nodejs-template", EXAMPLE_VALUES, created_by="user:default/guest"
         )
         assert await worker.run_once()
         key = parse_ref("component:default/hello-world").key
@@ -84,7 +64,7 @@ async def test_the_example_template_end_to_end(store: GraphStore, tmp_path: Path
     ]
     assert done.notifications[0]["title"] == "Template executed"
     created = api.requests_to("/orgs/acme/repos", "POST")[0]
-    assert created.headers["authorization"] == f"Bearer {TOKEN}"
+    assert created.headers["authorization"] == f"Bearer {GITHUB_TOKEN}"
     assert created.json()["description"] == "This is hello-world"
     assert api.requests_to("/repos/acme/hello-world", "PATCH")[0].json() == {
         "default_branch": "main"
@@ -129,13 +109,13 @@ async def _made_from_template(store: GraphStore, key: str) -> bool:
 async def test_the_registered_location_keeps_the_template_on_every_read(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await _load_templates(store, tmp_path)
+    await load_templates(store, tmp_path)
     key = parse_ref("component:default/hello-world").key
     api_process = Scheduler(store, [], FakeClock(datetime(2030, 1, 1, tzinfo=UTC)), "api")
     with LoopbackServer() as api:
         github = FakeGithubRepos(api, tmp_path / "github")
-        task = await create_task(store, "example-nodejs-template", VALUES)
-        assert await _worker(store, tmp_path, api.url, scheduler=api_process).run_once()
+        task = await create_task(store, "example-nodejs-template", EXAMPLE_VALUES)
+        assert await task_worker(store, tmp_path, api.url, scheduler=api_process).run_once()
     done = (await store.get_tasks([task.id]))[task.id]
     assert done.status == "completed", done.error
     (location,) = await store.get_locations()
@@ -174,17 +154,17 @@ async def test_the_registered_location_keeps_the_template_on_every_read(
 async def test_the_dry_run_returns_the_three_files_and_publishes_nothing(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await _load_templates(store, tmp_path)
+    await load_templates(store, tmp_path)
     with LoopbackServer() as api:
         task = await create_task(
-            store, "template:default/example-nodejs-template", VALUES, dry_run=True
+            store, "template:default/example-nodejs-template", EXAMPLE_VALUES, dry_run=True
         )
-        await _worker(store, tmp_path, api.url).run_once()
+        await task_worker(store, tmp_path, api.url).run_once()
 
     done = (await store.get_tasks([task.id]))[task.id]
     assert done.status == "completed", done.error
     assert [f["path"] for f in done.files] == ["catalog-info.yaml", "index.js", "package.json"]
-    assert done.step_inputs["publish"]["repoUrl"] == VALUES["repoUrl"]
+    assert done.step_inputs["publish"]["repoUrl"] == EXAMPLE_VALUES["repoUrl"]
     assert api.requests == []
     assert await store.get_entities([parse_ref("component:default/hello-world").key]) == {}
 
@@ -192,7 +172,7 @@ async def test_the_dry_run_returns_the_three_files_and_publishes_nothing(
 async def test_invalid_values_are_refused_before_the_task_is_stored(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await _load_templates(store, tmp_path)
+    await load_templates(store, tmp_path)
 
     with pytest.raises(ParameterError, match="repoUrl: 'repoUrl' is a required property"):
         await create_task(store, "example-nodejs-template", {"name": "x"})
@@ -203,8 +183,8 @@ async def test_invalid_values_are_refused_before_the_task_is_stored(
 async def test_a_task_whose_process_died_is_failed_after_its_lease_expires(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    await _load_templates(store, tmp_path)
-    task = await create_task(store, "example-nodejs-template", VALUES)
+    await load_templates(store, tmp_path)
+    task = await create_task(store, "example-nodejs-template", EXAMPLE_VALUES)
     dead = TaskWorker(store, Services(), "dead-process", lease_ttl=0.2)
     claimed = await store.claim_task(
         "dead-process", dead.now(), dead.now() + timedelta(seconds=0.2)
@@ -212,7 +192,7 @@ async def test_a_task_whose_process_died_is_failed_after_its_lease_expires(
     assert claimed is not None and claimed.id == task.id
     await asyncio.sleep(0.3)
 
-    assert not await _worker(store, tmp_path).run_once()
+    assert not await task_worker(store, tmp_path).run_once()
 
     done = (await store.get_tasks([task.id]))[task.id]
     assert (done.status, done.error) == ("failed", EXPIRED)
@@ -247,7 +227,7 @@ async def test_cancellation_and_timeout_stop_the_running_step(
     store: GraphStore, tmp_path: Path, how: str
 ) -> None:
     task_id = await _slow_task(store)
-    worker = _worker(
+    worker = task_worker(
         store,
         tmp_path,
         actions=SLOW,

@@ -12,6 +12,7 @@ import strawberry
 from graph.port import GraphStore
 from ingestors.git import ingest_git
 from scaffolder.service import Scaffolder
+from scaffolder.tasks import create_task
 from schema.context import Context
 from tests.scaffolder.helpers import template_repo
 
@@ -25,12 +26,14 @@ query($id: ID!) {
   task(id: $id) {
     template status createdBy dryRun
     steps { id action status startedAt endedAt }
-    log { message stepId }
+    log { seq message stepId }
+    later: log(after: 3) { seq }
     output { links { title url entityRef } }
     dryRunFiles { path }
   }
 }
 """
+TEMPLATE = "template:default/example-nodejs-template"
 VALUES = {"name": "hello-world", "repoUrl": "github.com?owner=acme&repo=hello-world"}
 
 
@@ -96,4 +99,45 @@ async def test_create_follow_and_read_a_dry_run(
     ]
     assert got["output"]["links"][0]["url"] == "https://github.com/acme/hello-world"
     assert any(line["message"] == "Beginning step Publish" for line in got["log"])
+    assert [line["seq"] for line in got["later"]] == [
+        line["seq"] for line in got["log"] if line["seq"] > 3
+    ]
+    assert got["later"] and len(got["later"]) < len(got["log"])
     assert listed.data["tasks"]["totalCount"] == 1
+
+
+async def test_cancel_task_needs_a_writer_and_tasks_match_any_of_several_values(
+    graphql_schema: strawberry.Schema, store: GraphStore, tmp_path: Path
+) -> None:
+    """No worker runs here, so the tasks stay open until cancelTask ends one."""
+    repo = template_repo(tmp_path)
+    await ingest_git(
+        store, str(repo.path), name="templates", paths=["example-nodejs-template/template.yaml"]
+    )
+    ids = [
+        (await create_task(store, TEMPLATE, VALUES, created_by=who, dry_run=True)).id
+        for who in ("ci", "portal", "alice")
+    ]
+    cancel = "mutation($id: ID!) { cancelTask(id: $id) { id status error } }"
+
+    refused = await _run(graphql_schema, Context(store), cancel, id=ids[0])
+    cancelled = await _run(graphql_schema, Context(store, role="writer"), cancel, id=ids[0])
+    unknown = await _run(graphql_schema, Context(store, role="writer"), cancel, id="no-such")
+    listed = await _run(
+        graphql_schema,
+        Context(store),
+        '{ tasks(status: [OPEN, CANCELLED], createdBy: ["ci", "portal"]) '
+        "{ totalCount edges { node { id status createdBy } } } }",
+    )
+    single = await _run(graphql_schema, Context(store), "{ tasks(status: OPEN) { totalCount } }")
+
+    assert "writer" in refused.errors[0].message
+    assert cancelled.data["cancelTask"]["status"] == "CANCELLED"
+    assert unknown.errors[0].extensions["code"] == "NOT_FOUND"
+    nodes = [e["node"] for e in listed.data["tasks"]["edges"]]
+    assert listed.data["tasks"]["totalCount"] == 2
+    assert {(n["id"], n["status"], n["createdBy"]) for n in nodes} == {
+        (ids[0], "CANCELLED", "ci"),
+        (ids[1], "OPEN", "portal"),
+    }
+    assert single.data["tasks"]["totalCount"] == 2
