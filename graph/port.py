@@ -210,6 +210,10 @@ class Page:
         return self.cursors[-1] if self.cursors else None
 
 
+#: The most :class:`RelatedPlan` one :meth:`EntityReader.entity_page` call takes.
+MAX_RELATED_PLANS = 8
+
+
 @dataclass(frozen=True)
 class RelatedPlan:
     """One relation walk a page answers together with its entities: the entities at the

@@ -20,12 +20,19 @@ from graph.neo4j.connection import Connection
 from graph.neo4j.filters import entity_match, list_query
 from graph.neo4j.rows import stored_entity, stored_time
 from graph.neo4j.schema import rel_type
-from graph.port import Cursor, EntityFilter, Order, RelatedPage, RelatedPlan, StoredEntity
+from graph.port import (
+    MAX_RELATED_PLANS,
+    Cursor,
+    EntityFilter,
+    Order,
+    RelatedPage,
+    RelatedPlan,
+    StoredEntity,
+)
 
-#: The most plans one statement takes (parameter names must be literal text).
-MAX_PLANS = 8
+# Parameter names: literal text, one pair per plan.
 _PARAMS: tuple[tuple[LiteralString, LiteralString], ...] = tuple(
-    (f"rel_type_{i}", f"rel_kind_{i}") for i in range(MAX_PLANS)
+    (f"rel_type_{i}", f"rel_kind_{i}") for i in range(MAX_RELATED_PLANS)
 )
 
 _FULL: LiteralString = (
@@ -104,8 +111,10 @@ async def entity_page(
     order: Order = Order.KEY,
     backward: bool = False,
 ) -> RelatedPage:
-    if len(plans) > MAX_PLANS:
-        raise StoreError(f"a page takes at most {MAX_PLANS} relation plans, got {len(plans)}")
+    if len(plans) > MAX_RELATED_PLANS:
+        raise StoreError(
+            f"a page takes at most {MAX_RELATED_PLANS} relation plans, got {len(plans)}"
+        )
     match = entity_match(flt)
     if match is None:
         return RelatedPage([], has_next=False)

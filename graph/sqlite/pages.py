@@ -22,7 +22,15 @@ import orjson
 
 from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.errors import StoreError
-from graph.port import Cursor, EntityFilter, Order, RelatedPage, RelatedPlan, StoredEntity
+from graph.port import (
+    MAX_RELATED_PLANS,
+    Cursor,
+    EntityFilter,
+    Order,
+    RelatedPage,
+    RelatedPlan,
+    StoredEntity,
+)
 from graph.sqlite.connection import Connection
 from graph.sqlite.reads import page_query
 from graph.sqlite.rows import stored_entity
@@ -65,6 +73,10 @@ async def entity_page(
     order: Order = Order.KEY,
     backward: bool = False,
 ) -> RelatedPage:
+    if len(plans) > MAX_RELATED_PLANS:
+        raise StoreError(
+            f"a page takes at most {MAX_RELATED_PLANS} relation plans, got {len(plans)}"
+        )
     query = page_query(flt, first, after, order, backward)
     params = dict(query.params)
     columns = []
