@@ -3,7 +3,7 @@ attached, on both stores, against what ``list_entities`` and ``get_relations`` s
 
 from __future__ import annotations
 
-from graph.port import EntityFilter, GraphStore, Order, RelatedPlan
+from graph.port import EntityFilter, GraphStore, Order, RelatedPlan, StoredEntity
 from graph.tracing import counting
 from tests.factories import record, rel
 
@@ -37,8 +37,8 @@ async def _catalog(store: GraphStore) -> None:
     )
 
 
-def _refs(found: list[list[list[object]]]) -> list[list[list[str | None]]]:
-    return [[[getattr(e, "ref", None) for e in plan] for plan in entity] for entity in found]
+def _refs(found: list[list[list[StoredEntity | None]]]) -> list[list[list[str | None]]]:
+    return [[[e.ref if e else None for e in plan] for plan in entity] for entity in found]
 
 
 async def test_page_attaches_each_plan_in_key_order_with_dangling_ends(store: GraphStore) -> None:
