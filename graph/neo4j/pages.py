@@ -141,12 +141,19 @@ async def entity_page(
     page = rows[:first][::-1] if backward else rows[:first]
     entities = [stored_entity(item[0]) for item in page]
     cursors = [cursor_of(order, item[1], e.key) for item, e in zip(page, entities, strict=True)]
+    made: dict[tuple[bool, str], StoredEntity] = {}  # each target made once per page
+
+    def target(t: Mapping[str, Any] | None, light: bool) -> StoredEntity | None:
+        if t is None:
+            return None
+        found = made.get((light, t["ref"]))
+        if found is None:
+            found = made[light, t["ref"]] = _light_entity(t) if light else stored_entity(t)
+        return found
+
     attached = [
         [
-            [
-                None if t is None else _light_entity(t) if plan.light else stored_entity(t)
-                for t in found
-            ]
+            [target(t, plan.light) for t in found]
             for plan, found in zip(plans, item[2] if plans else [], strict=True)
         ]
         for item in page

@@ -95,13 +95,21 @@ async def entity_page(
         rows = db.execute(conn, sql, params).fetchall()
         page = rows[:first][::-1] if backward else rows[:first]
         entities, cursors, attached = [], [], []
+        made: dict[tuple[bool, str | None], StoredEntity | None] = {}  # each target once
+
+        def target(found: list[Any], light: bool) -> StoredEntity | None:
+            key = (light, found[0])
+            if key not in made:
+                made[key] = _entity(found, light)
+            return made[key]
+
         for row in page:
             entity = stored_entity(row)
             entities.append(entity)
             cursors.append(Cursor(row[-1 - width], entity.key))
             attached.append(
                 [
-                    [_entity(found, plan.light) for found in orjson.loads(cell)]
+                    [target(found, plan.light) for found in orjson.loads(cell)]
                     for plan, cell in zip(plans, row[len(row) - width :], strict=True)
                 ]
             )
