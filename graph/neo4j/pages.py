@@ -19,7 +19,7 @@ from graph.errors import StoreError
 from graph.neo4j.connection import Connection
 from graph.neo4j.filters import entity_match, list_query
 from graph.neo4j.rows import stored_entity, stored_time
-from graph.neo4j.schema import rel_type
+from graph.neo4j.schema import REL_TYPES
 from graph.port import (
     MAX_RELATED_PLANS,
     Cursor,
@@ -30,33 +30,33 @@ from graph.port import (
     StoredEntity,
 )
 
-# Parameter names: literal text, one pair per plan.
-_PARAMS: tuple[tuple[LiteralString, LiteralString], ...] = tuple(
-    (f"rel_type_{i}", f"rel_kind_{i}") for i in range(MAX_RELATED_PLANS)
-)
+# Parameter names: literal text, one per plan.
+_KIND_PARAMS: tuple[LiteralString, ...] = tuple(f"rel_kind_{i}" for i in range(MAX_RELATED_PLANS))
 
 _FULL: LiteralString = (
     "t {.ref, .kind, .namespace, .name, .document, .hash, .source, .run_id, .error, "
     "updated_at: t.updated_at.epochSeconds * 1000000 + t.updated_at.microsecond}"
 )
+# Relationship types as Cypher text: the fixed names of catalog.relations, never input.
+_REL_TYPES: dict[str, LiteralString] = dict(REL_TYPES)
 _LIGHT: LiteralString = "t {.ref, .kind, .namespace, .name}"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _subquery(index: int, forward: bool, light: bool) -> LiteralString:
-    type_param, kind_param = _PARAMS[index]
-    walk: LiteralString = "(e)-[r]->(t:Ref)" if forward else "(e)<-[r]-(t:Ref)"
+def _subquery(index: int, rel: LiteralString, forward: bool, light: bool) -> LiteralString:
+    kind_param = _KIND_PARAMS[index]
+    walk: LiteralString = (
+        "(e)-[:" + rel + "]->(t:Ref)" if forward else "(e)<-[:" + rel + "]-(t:Ref)"
+    )
     fields = _LIGHT if light else _FULL
     return (
         "COLLECT { MATCH "
         + walk
-        + " WHERE type(r) = $"
-        + type_param
-        + " AND ($"
+        + " WHERE $"
         + kind_param
         + " IS NULL OR t.key STARTS WITH $"
         + kind_param
-        + ") WITH DISTINCT t ORDER BY t.key RETURN CASE WHEN t:Entity THEN "
+        + " WITH DISTINCT t ORDER BY t.key RETURN CASE WHEN t:Entity THEN "
         + fields
         + " END }"
     )
@@ -126,10 +126,9 @@ async def entity_page(
         forward = plan.type in RELATION_TYPES
         if not forward and plan.type not in INVERSE_TYPES:
             raise StoreError(f"unknown relation type {plan.type!r}")
-        type_param, kind_param = _PARAMS[index]
-        params[type_param] = rel_type(plan.type if forward else INVERSE_TYPES[plan.type])
-        params[kind_param] = f"{plan.kind}:" if plan.kind else None
-        related += (", " if index else "") + _subquery(index, forward, plan.light)
+        rel = _REL_TYPES[plan.type if forward else INVERSE_TYPES[plan.type]]
+        params[_KIND_PARAMS[index]] = f"{plan.kind}:" if plan.kind else None
+        related += (", " if index else "") + _subquery(index, rel, forward, plan.light)
     related += "]"
     query = list_query(match, order, backward, related if plans else "")
     where = position(order, after)
