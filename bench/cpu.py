@@ -99,6 +99,7 @@ def calls(targets: q.Targets) -> dict[str, Call]:
     return {
         "by-ref REST": Call("GET", f"/api/catalog/entities/by-name/{kind}/{namespace}/{name}", []),
         "page GraphQL": _graphql(PAGE_GRAPHQL),
+        "page-deps GraphQL": _graphql(q.PAGE_WITH_DEPENDENCIES_GRAPHQL),
         "page REST": Call(
             "GET",
             "/api/catalog/entities/by-query",

@@ -210,6 +210,32 @@ class Page:
         return self.cursors[-1] if self.cursors else None
 
 
+#: The most :class:`RelatedPlan` one :meth:`EntityReader.entity_page` call takes.
+MAX_RELATED_PLANS = 8
+
+
+@dataclass(frozen=True)
+class RelatedPlan:
+    """One relation walk a page answers together with its entities: the entities at the
+    other end of ``type`` relations (a forward name such as ``dependsOn`` or an inverse
+    one such as ``dependencyOf``), of ``kind`` (lowercase) when given. ``light``: read
+    only their ref, kind, namespace and name; their document is then empty and their
+    provenance blank, so only fields made of those may be read from them."""
+
+    type: str
+    kind: str | None = None
+    light: bool = False
+
+
+@dataclass(frozen=True)
+class RelatedPage(Page):
+    """A page with the other ends of each :class:`RelatedPlan` attached: ``related[i][j]``
+    holds, for ``entities[i]`` and the ``j``-th plan, the entity at each ref at the other
+    end, each ref once, in key order; None where the ref is not an entity (dangling)."""
+
+    related: list[list[list[StoredEntity | None]]] = field(default_factory=list)
+
+
 #: The most order fields :meth:`EntityReader.select_entities` takes.
 MAX_ORDER_FIELDS = 4
 
@@ -516,6 +542,19 @@ class EntityReader(Protocol):
         search orders by key. ``backward``: the ``first`` entities just before ``after``
         (the last ``first`` when it is None), still in ``order``; ``has_next`` then says
         whether more come before them."""
+        ...
+
+    async def entity_page(
+        self,
+        flt: EntityFilter,
+        first: int,
+        plans: Sequence[RelatedPlan],
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+        backward: bool = False,
+    ) -> RelatedPage:
+        """The page :meth:`list_entities` gives, with the other ends of each of ``plans``
+        attached to each entity (see :class:`RelatedPage`), in one statement."""
         ...
 
     async def count_entities(self, flt: EntityFilter) -> int: ...

@@ -29,6 +29,7 @@ class Context:
     kinds: KindRules = field(default_factory=KindRules)  # the kinds pushes may write
     feed: Feed | None = None  # the process's catalog feed (None: a subscription polls alone)
     connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
+    plan_pages: bool = True  # entities pages answer planned relations in one store call
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,7 +13,13 @@ does nothing, with one call:
   ``method(source, info=Info(...))``.
 
 A field with arguments, field extensions or permission classes keeps Strawberry's chain (it
-converts the arguments and runs the extensions). Results are returned as the method returns
+converts the arguments and runs the extensions).
+
+An interface's type resolver (which concrete type an ``Entity`` is, asked for every entity
+in a response) reads the name of the object's Strawberry type straight off its class; an
+object that is not a plain Strawberry type (a generic one, or a value Strawberry would
+match some other way) goes to Strawberry's resolver as before. Nothing in the schema uses
+``strawberry.cast``, which that resolver also honours. Results are returned as the method returns
 them (a value or an awaitable); graphql-core awaits awaitables itself, and errors propagate
 exactly as they did (Strawberry's chain did not catch them either).
 """
@@ -24,7 +30,14 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo
+from graphql import (
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLTypeResolver,
+)
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -74,12 +87,32 @@ def direct_resolver(field: StrawberryField, info_class: type[Any]) -> Resolve | 
     return _method_with_info(function, info.name, field, info_class)
 
 
+def type_name_resolver(fallback: GraphQLTypeResolver) -> GraphQLTypeResolver:
+    """An interface's type resolver: the Strawberry type name of the object's class, else
+    ``fallback`` (Strawberry's)."""
+
+    def resolve_type(
+        value: Any, info: GraphQLResolveInfo[Any], abstract_type: GraphQLAbstractType
+    ) -> Any:
+        definition = getattr(type(value), "__strawberry_definition__", None)
+        if definition is None or definition.is_graphql_generic or definition.is_input:
+            return fallback(value, info, abstract_type)
+        return definition.name
+
+    return resolve_type
+
+
 def install(schema: strawberry.Schema) -> int:
-    """Give every object type field that can have one its direct resolver; how many did."""
+    """Give every object type field that can have one its direct resolver, and every
+    interface its type-name resolver; how many fields did."""
     info_class = schema.config.info_class
     installed = 0
     for named in schema._schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+        if named.name.startswith("__"):
+            continue
+        if isinstance(named, GraphQLInterfaceType) and named.resolve_type is not None:
+            named.resolve_type = type_name_resolver(named.resolve_type)
+        if not isinstance(named, GraphQLObjectType):
             continue
         for graphql_field in named.fields.values():
             installed += _install_one(graphql_field, info_class)

@@ -69,9 +69,15 @@ class Relation:
         return to_graphql(stored) if stored else None
 
 
+#: Relations a page attached to an entity (:mod:`schema.planner`): by (relation name, kind
+#: of the other end), the entities at the other end in key order, None where dangling.
+Planned = dict[tuple[str, str | None], list[StoredEntity | None]]
+
+
 @strawberry.interface(description="A catalog entity of any kind.")
 class Entity:
     stored: strawberry.Private[StoredEntity]
+    planned: strawberry.Private[Planned | None] = None
 
     @property
     def _metadata(self) -> dict[str, Any]:
@@ -175,13 +181,18 @@ class Entity:
         self, info: Info, type_: str, kind: str | None = None
     ) -> Resolved[list[Entity]]:
         """The entities at the other end of ``type_`` relations (forward or inverse name),
-        of ``kind`` when given, in ref order (see :mod:`schema.related`)."""
+        of ``kind`` when given, in ref order (see :mod:`schema.related`); from what the page
+        attached when it planned this walk."""
+        if self.planned is not None and (found := self.planned.get((type_, kind))) is not None:
+            return [to_graphql(stored) for stored in found if stored is not None]
         return then(related.related(info, [self.stored.key], type_, kind), to_graphql_all)
 
     def related_entity(
         self, info: Info, type_: str, kind: str | None = None
     ) -> Resolved[Entity | None]:
         """The entity at the first of those refs; None when it is not an entity."""
+        if self.planned is not None and (found := self.planned.get((type_, kind))) is not None:
+            return to_graphql(found[0]) if found and found[0] is not None else None
         return then(related.related_one(info, self.stored.key, type_, kind), to_graphql_or_none)
 
     @strawberry.field(
@@ -244,9 +255,10 @@ def entity_types() -> tuple[type[Entity], ...]:
     return (*_KIND_TYPES.values(), GenericEntity)
 
 
-def to_graphql(stored: StoredEntity) -> Entity:
-    """The GraphQL object for a stored entity: its kind's type, or the generic one."""
-    return _KIND_TYPES.get(stored.kind.lower(), GenericEntity)(stored=stored)
+def to_graphql(stored: StoredEntity, planned: Planned | None = None) -> Entity:
+    """The GraphQL object for a stored entity: its kind's type, or the generic one;
+    ``planned``: the relations its page attached."""
+    return _KIND_TYPES.get(stored.kind.lower(), GenericEntity)(stored=stored, planned=planned)
 
 
 def to_graphql_all(found: Sequence[StoredEntity]) -> list[Entity]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from graph.port import FACET_FIELDS, Cursor, EntityFilter, FieldOrder
+from graph.port import FACET_FIELDS, Cursor, EntityFilter, FieldOrder, Order
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.errors import UserInputError
@@ -17,6 +17,7 @@ from schema.filters import FilterArguments, takes_filters
 from schema.inputs import MAX_PAGE, decode_cursor, encode_cursor, page_size, parse_input_ref
 from schema.ordering import EntityOrderBy, chosen_order, offset_page
 from schema.paging import PageInfo
+from schema.planner import PagePlan, plan_page
 from schema.related import preload_related
 
 
@@ -123,6 +124,9 @@ async def resolve_entities(
     flt = await filters.build(info)
     order = chosen_order(order_by, bool(flt.search))
     store = info.context.store
+    plan = plan_page(info.selected_fields) if info.context.plan_pages else None
+    if plan is not None and not isinstance(order, FieldOrder):
+        return await _planned_page(info, flt, plan, order, size, after, before, backward)
     if isinstance(order, FieldOrder):
         by_offset = await offset_page(store, flt, order, size, after, before, backward)
         found, cursors = by_offset.entities, by_offset.cursors
@@ -147,16 +151,55 @@ async def resolve_entities(
         EntityEdge(cursor=cursor, node=to_graphql(stored))
         for cursor, stored in zip(cursors, found, strict=True)
     ]
+    return _connection(flt, edges, has_next, has_previous)
+
+
+def _connection(
+    flt: EntityFilter, edges: list[EntityEdge], has_next: bool, has_previous: bool
+) -> EntityConnection:
     return EntityConnection(
         filter=flt,
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+async def _planned_page(
+    info: Info,
+    flt: EntityFilter,
+    plan: PagePlan,
+    order: Order,
+    size: int,
+    after: str | None,
+    before: str | None,
+    backward: bool,
+) -> EntityConnection:
+    """The page and the relations ``plan`` names, from one store call; each node carries
+    its relations (:attr:`Entity.planned`), so its relation fields need no loader."""
+    position = None
+    if after or before:
+        value, key = decode_cursor(after or before or "", f"entities:{order.value}")
+        position = Cursor(value, key)
+    page = await info.context.store.entity_page(flt, size, plan.plans, position, order, backward)
+    loader = info.context.loaders.entities
+    edges = []
+    for stored, cursor, related in zip(page.entities, page.cursors, page.related, strict=True):
+        loader.prime(stored.key, stored)
+        planned = {(p.type, p.kind): found for p, found in zip(plan.plans, related, strict=True)}
+        node = to_graphql(stored, planned)
+        edges.append(
+            EntityEdge(
+                cursor=encode_cursor(f"entities:{order.value}", cursor.value, cursor.key), node=node
+            )
+        )
+    has_next = before is not None if backward else page.has_next
+    has_previous = page.has_next if backward else after is not None
+    return _connection(flt, edges, has_next, has_previous)
 
 
 #: The most values a facet lists (most frequent first).

@@ -191,10 +191,13 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
 }
 
 
-def list_query(match: EntityMatch, order: Order, backward: bool = False) -> LiteralString:
+def list_query(
+    match: EntityMatch, order: Order, backward: bool = False, related: LiteralString = ""
+) -> LiteralString:
     """A page of ``match`` in ``order`` after ``$after_value``/``$after_key`` (``backward``:
     before them, read the other way): one row whose ``page`` holds up to ``$limit`` pairs of
-    entity and sort value."""
+    entity and sort value. ``related``: an expression over ``e`` evaluated for the page's
+    entities only (after the limit), added to each pair as a third item."""
     key_compare: LiteralString = "<" if backward else ">"
     key_direction: LiteralString = "DESC" if backward else "ASC"
     if order is Order.KEY:
@@ -202,9 +205,8 @@ def list_query(match: EntityMatch, order: Order, backward: bool = False) -> Lite
             match.clause("e.key " + key_compare + " $after_key")
             + " WITH e ORDER BY e.key "
             + key_direction
-            + " LIMIT $limit RETURN collect(["
-            + ENTITY_FIELDS
-            + ", e.key]) AS page"
+            + " LIMIT $limit"
+            + _page_tail("e.key", related)
         )
     value, direction = ORDER_VALUES[order]
     compare: LiteralString = "<" if direction == "DESC" else ">"
@@ -225,9 +227,22 @@ def list_query(match: EntityMatch, order: Order, backward: bool = False) -> Lite
         + direction
         + ", e.key "
         + key_direction
-        + " LIMIT $limit RETURN collect(["
+        + " LIMIT $limit"
+        + _page_tail("sort_value", related)
+    )
+
+
+def _page_tail(sort_value: LiteralString, related: LiteralString) -> LiteralString:
+    if not related:
+        return " RETURN collect([" + ENTITY_FIELDS + ", " + sort_value + "]) AS page"
+    return (
+        " WITH e, "
+        + sort_value
+        + " AS sort_value, "
+        + related
+        + " AS related RETURN collect(["
         + ENTITY_FIELDS
-        + ", sort_value]) AS page"
+        + ", sort_value, related]) AS page"
     )
 
 

@@ -10,8 +10,7 @@ last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or the relevance 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, LiteralString
+from typing import LiteralString
 
 from graph.conditions import PAIR_SEPARATOR, resolve
 from graph.errors import StoreError
@@ -22,22 +21,18 @@ from graph.neo4j.filters import (
     entity_match,
     facets_query,
     field_facets_query,
-    list_query,
     select_query,
 )
-from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity, stored_time
+from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity
 from graph.neo4j.schema import REL_NAMES, REL_TYPES
 from graph.port import (
     FACET_FIELDS,
     MAX_ORDER_FIELDS,
-    Cursor,
     Direction,
     EntityFilter,
     EntityState,
     FieldCondition,
     FieldOrder,
-    Order,
-    Page,
     StoredEntity,
     StoredRelation,
 )
@@ -69,32 +64,6 @@ GET_RELATIONS: dict[Direction, LiteralString] = {
     Direction.IN: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)<-[r]-()" + _GET_RELATIONS_TAIL,
     Direction.BOTH: "MATCH (n:Ref) WHERE n.key IN $keys MATCH (n)-[r]-()" + _GET_RELATIONS_TAIL,
 }
-
-
-def _position(order: Order, after: Cursor | str | None) -> dict[str, Any]:
-    """The ``$after_value`` / ``$after_key`` parameters for a cursor in ``order``."""
-    if isinstance(after, str):
-        after = Cursor(after.lower(), after.lower())
-    if after is None:
-        return {"after_value": None, "after_key": ""}
-    value: Any = after.value
-    try:
-        if order is Order.UPDATED_AT:
-            value = datetime.fromisoformat(str(value))
-        elif order is Order.RELEVANCE:
-            value = float(value)
-    except ValueError:
-        raise StoreError(
-            f"cursor value {after.value!r} is not a position in {order.value} order; "
-            "pass a cursor from an earlier page of the same listing"
-        ) from None
-    return {"after_value": value, "after_key": after.key}
-
-
-def _cursor(order: Order, value: Any, key: str) -> Cursor:
-    if order is Order.UPDATED_AT:
-        return Cursor(stored_time(value).isoformat(), key)
-    return Cursor(float(value) if order is Order.RELEVANCE else str(value), key)
 
 
 async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
@@ -130,33 +99,6 @@ async def get_relations(
     ]
     relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
     return relations
-
-
-async def list_entities(
-    db: Connection,
-    flt: EntityFilter,
-    first: int,
-    after: Cursor | str | None = None,
-    order: Order = Order.KEY,
-    backward: bool = False,
-) -> Page:
-    """One statement. Under ``Order.KEY`` it pages along the key index; the other orders
-    compare (sort value, key) with the cursor's, as the SQLite adapter does."""
-    match = entity_match(flt)
-    if match is None:
-        return Page([], has_next=False)
-    if order is Order.RELEVANCE and flt.search is None:
-        order = Order.KEY
-    query = list_query(match, order, backward)
-    position = _position(order, after)
-    if backward and order is Order.KEY and after is None:
-        position["after_key"] = "\U0010ffff"  # after every key
-    (row,) = await db.read(db.statement(query, limit=first + 1, **position, **match.params))
-    rows: list[list[Any]] = row["page"]
-    page = rows[:first][::-1] if backward else rows[:first]
-    entities = [stored_entity(entity) for entity, _ in page]
-    cursors = [_cursor(order, value, e.key) for (_, value), e in zip(page, entities, strict=True)]
-    return Page(entities, has_next=len(rows) > first, cursors=cursors)
 
 
 async def count_entities(db: Connection, flt: EntityFilter) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graph.conditions import (
@@ -215,14 +216,23 @@ def _sets_sql(sets: list[list[Condition]], params: dict[str, Any]) -> str:
     return head + "(" + " OR ".join(alternatives) + ")"
 
 
-async def list_entities(
-    db: Connection,
+@dataclass(frozen=True)
+class PageQuery:
+    """A listing page as SQL: the entity columns, then ``page_key`` and ``sort_value``, up
+    to ``first + 1`` rows in listing order (``order_by``, over those two column names)."""
+
+    sql: str
+    params: dict[str, Any]
+    order_by: str
+
+
+def page_query(
     flt: EntityFilter,
     first: int,
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
     backward: bool = False,
-) -> Page:
+) -> PageQuery:
     where, params = _filter_sql(flt)
     search = fts5_query(flt.search) if flt.search is not None else None
     if order is Order.RELEVANCE and search is None:
@@ -250,11 +260,25 @@ async def list_entities(
         limit=first + 1,
     )
     sql = (
-        f"SELECT {ENTITY_COLUMNS}, {value} AS sort_value FROM entities e {join} "
+        f"SELECT {ENTITY_COLUMNS}, e.key AS page_key, {value} AS sort_value "
+        f"FROM entities e {join} "
         f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
         f"OR ({value} = :after_value AND e.key {key_compare} :after_key)) "
         f"ORDER BY {value} {direction}, e.key {key_direction} LIMIT :limit"
     )
+    return PageQuery(sql, params, f"sort_value {direction}, page_key {key_direction}")
+
+
+async def list_entities(
+    db: Connection,
+    flt: EntityFilter,
+    first: int,
+    after: Cursor | str | None = None,
+    order: Order = Order.KEY,
+    backward: bool = False,
+) -> Page:
+    query = page_query(flt, first, after, order, backward)
+    sql, params = query.sql, query.params
 
     def read(conn: sqlite3.Connection) -> Page:
         rows = db.execute(conn, sql, params).fetchall()[: first + 1]

@@ -24,6 +24,8 @@ from graph.port import (
     Order,
     Orphan,
     Page,
+    RelatedPage,
+    RelatedPlan,
     RelationRecord,
     RunRecord,
     Scope,
@@ -42,6 +44,7 @@ from graph.sqlite import (
     facets,
     files,
     locations,
+    pages,
     questions,
     reads,
     runs,
@@ -139,6 +142,17 @@ class SqliteStore:
         backward: bool = False,
     ) -> Page:
         return await reads.list_entities(self._db, flt, first, after, order, backward)
+
+    async def entity_page(
+        self,
+        flt: EntityFilter,
+        first: int,
+        plans: Sequence[RelatedPlan],
+        after: Cursor | str | None = None,
+        order: Order = Order.KEY,
+        backward: bool = False,
+    ) -> RelatedPage:
+        return await pages.entity_page(self._db, flt, first, plans, after, order, backward)
 
     async def count_entities(self, flt: EntityFilter) -> int:
         return await reads.count_entities(self._db, flt)

@@ -3,7 +3,7 @@ as before."""
 
 from __future__ import annotations
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLInterfaceType, GraphQLObjectType
 
 from schema import build_schema
 
@@ -24,3 +24,10 @@ def test_scalar_and_relation_fields_skip_strawberrys_wrapper() -> None:
 
 def test_fields_with_arguments_keep_strawberrys_conversion() -> None:
     assert _resolver_module("Component", "relations") != "schema.direct"
+
+
+def test_the_entity_interface_resolves_types_by_class_name() -> None:
+    entity = build_schema()._schema.type_map["Entity"]
+    assert isinstance(entity, GraphQLInterfaceType)
+    assert entity.resolve_type is not None
+    assert entity.resolve_type.__module__ == "schema.direct"
