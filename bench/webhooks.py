@@ -88,6 +88,7 @@ def measure_store(store: str, url: str, options: Options, rounds: int) -> dict[s
     log.write_text("")
     server = Server(url, user, password, log, ["--config", str(config)])
     server.env["BENCH_WEBHOOK_SECRET"] = SECRET
+    server.env["STAGEGRAPH_LOG_LEVEL"] = "info"  # runs and deliveries, with their times
     samples: dict[str, list[float]] = {"source": [], "folder": []}
     server.start()
     try:

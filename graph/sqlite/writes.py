@@ -199,10 +199,34 @@ async def touch(
     await db.call(write)
 
 
-#: an entity ``e`` inside the scope ``:scope`` (a JSON list; empty: the whole source)
-_IN_SCOPE = """(json_array_length(:scope) = 0 OR EXISTS (
-    SELECT 1 FROM json_each(:scope) s
-    WHERE e.source_path = s.value OR substr(e.source_path, 1, length(s.value) + 1) = s.value || '/'))"""
+#: the keys of the entities of ``:source`` inside ``:scope`` (a non-empty JSON list), found from
+#: the scope through ``entities_source_path``: a scoped run reads only its scope
+_SCOPE_KEYS = """
+    SELECT x.key FROM json_each(:scope) s
+    JOIN entities x INDEXED BY entities_source_path
+      ON x.source = :source AND x.source_path = s.value
+    UNION
+    SELECT x.key FROM json_each(:scope) s
+    JOIN entities x INDEXED BY entities_source_path
+      ON x.source = :source AND x.source_path >= s.value || '/' AND x.source_path < s.value || '0'
+"""
+
+
+def _stale_rows(
+    db: Connection, conn: sqlite3.Connection, params: dict[str, str], scoped: bool
+) -> list[Any]:
+    """(ref, kind) of the entities of the source (in the scope) the run did not stamp."""
+    if scoped:
+        sql = (
+            f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({_SCOPE_KEYS}) "
+            "AND +e.run_id != :run_id ORDER BY e.key"
+        )
+    else:
+        sql = (
+            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
+            "AND e.run_id != :run_id ORDER BY e.key"
+        )
+    return db.execute(conn, sql, params).fetchall()
 
 
 async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
@@ -212,12 +236,7 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
         total = db.execute(
             conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
         ).fetchone()[0]
-        rows = db.execute(
-            conn,
-            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
-            f"AND e.run_id != :run_id AND {_IN_SCOPE} ORDER BY e.key",
-            params,
-        ).fetchall()
+        rows = _stale_rows(db, conn, params, bool(scope))
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
@@ -236,17 +255,20 @@ async def delete_stale(
             # relations leaving an entity of the scope (kept or about to go), before they go
             db.execute(
                 conn,
-                "DELETE FROM relations WHERE source = :source AND run_id != :run_id "
-                "AND source_key IN (SELECT e.key FROM entities e WHERE e.source = :source "
-                f"AND {_IN_SCOPE})",
+                "DELETE FROM relations WHERE +source = :source AND +run_id != :run_id "
+                f"AND source_key IN ({_SCOPE_KEYS})",
                 params,
             )
-        rows = db.execute(
-            conn,
-            "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
-            f"AND {_IN_SCOPE} RETURNING key, kind",
-            params,
-        ).fetchall()
+            entities = (
+                f"DELETE FROM entities AS e WHERE e.key IN ({_SCOPE_KEYS}) "
+                "AND +e.run_id != :run_id RETURNING key, kind"
+            )
+        else:
+            entities = (
+                "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
+                "RETURNING key, kind"
+            )
+        rows = db.execute(conn, entities, params).fetchall()
         _delete_search(db, conn, [r[0] for r in rows])
         if not scope:
             db.execute(
