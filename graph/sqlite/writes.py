@@ -199,26 +199,37 @@ async def touch(
     await db.call(write)
 
 
-#: the keys of the entities of ``:source`` inside ``:scope`` (a non-empty JSON list), found from
-#: the scope through ``entities_source_path``: a scoped run reads only its scope
-_SCOPE_KEYS = """
-    SELECT x.key FROM json_each(:scope) s
-    JOIN entities x INDEXED BY entities_source_path
-      ON x.source = :source AND x.source_path = s.value
-    UNION
-    SELECT x.key FROM json_each(:scope) s
-    JOIN entities x INDEXED BY entities_source_path
-      ON x.source = :source AND x.source_path >= s.value || '/' AND x.source_path < s.value || '0'
-"""
+def _scope_keys(scope: Scope) -> tuple[str, dict[str, str]]:
+    """A query of the keys of the entities of ``:source`` inside ``scope`` (not empty), and
+    its parameters: one index search of ``entities_source_path`` per path and its folder
+    below, so a scoped run reads only its scope. (Not a join with ``json_each``: SQLite
+    3.40's Bloom filter on an index of a generated column drops every row once the table
+    is analysed.)"""
+    parts: list[str] = []
+    params: dict[str, str] = {}
+    for index, path in enumerate(scope):
+        params |= {f"p{index}": path, f"lo{index}": f"{path}/", f"hi{index}": f"{path}0"}
+        parts.append(
+            "SELECT key FROM entities INDEXED BY entities_source_path "
+            f"WHERE source = :source AND source_path = :p{index}"
+        )
+        parts.append(
+            "SELECT key FROM entities INDEXED BY entities_source_path WHERE source = :source "
+            f"AND source_path >= :lo{index} AND source_path < :hi{index}"
+        )
+    return " UNION ".join(parts), params
 
 
 def _stale_rows(
-    db: Connection, conn: sqlite3.Connection, params: dict[str, str], scoped: bool
+    db: Connection, conn: sqlite3.Connection, source: str, run_id: str, scope: Scope
 ) -> list[Any]:
     """(ref, kind) of the entities of the source (in the scope) the run did not stamp."""
-    if scoped:
+    params = {"source": source, "run_id": run_id}
+    if scope:
+        keys, scoped = _scope_keys(scope)
+        params |= scoped
         sql = (
-            f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({_SCOPE_KEYS}) "
+            f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({keys}) "
             "AND +e.run_id != :run_id ORDER BY e.key"
         )
     else:
@@ -230,13 +241,11 @@ def _stale_rows(
 
 
 async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
-    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
-
     def read(conn: sqlite3.Connection) -> StaleSummary:
         total = db.execute(
             conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
         ).fetchone()[0]
-        rows = _stale_rows(db, conn, params, bool(scope))
+        rows = _stale_rows(db, conn, source, run_id, scope)
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
@@ -248,7 +257,9 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
 async def delete_stale(
     db: Connection, source: str, run_id: str, scope: Scope = ()
 ) -> dict[str, int]:
-    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
+    params = {"source": source, "run_id": run_id}
+    keys, scoped = _scope_keys(scope) if scope else ("", {})
+    params |= scoped
 
     def write(conn: sqlite3.Connection) -> dict[str, int]:
         if scope:
@@ -256,11 +267,11 @@ async def delete_stale(
             db.execute(
                 conn,
                 "DELETE FROM relations WHERE +source = :source AND +run_id != :run_id "
-                f"AND source_key IN ({_SCOPE_KEYS})",
+                f"AND source_key IN ({keys})",
                 params,
             )
             entities = (
-                f"DELETE FROM entities AS e WHERE e.key IN ({_SCOPE_KEYS}) "
+                f"DELETE FROM entities AS e WHERE e.key IN ({keys}) "
                 "AND +e.run_id != :run_id RETURNING key, kind"
             )
         else:
