@@ -384,6 +384,7 @@ def create_app(
                 scheduler=lambda: runtime.scheduler,
                 location_refresh=settings.location_refresh,
                 kinds=settings.kind_rules,
+                sources=settings.sources,
             ),
         ),
         Mount(

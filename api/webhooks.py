@@ -95,7 +95,7 @@ class Webhooks:
             if not delivery:
                 raise _Refused(400, "X-GitHub-Delivery is missing; it names the delivery")
             targets, reason = github_targets(signers, event, payload)
-            return await self._record(f"github:{delivery}", targets, reason)
+            return await self._record(f"github:{delivery}", targets, reason, body)
         except _Refused as refused:
             return _answer(refused.status, error=refused.message)
 
@@ -112,7 +112,7 @@ class Webhooks:
                 raise _refused(request, "gitlab", delivery, "no configured source's secret")
             event = request.headers.get("x-gitlab-event", "")
             targets, reason = gitlab_targets(signers, event, payload)
-            return await self._record(f"gitlab:{delivery}", targets, reason)
+            return await self._record(f"gitlab:{delivery}", targets, reason, body)
         except _Refused as refused:
             return _answer(refused.status, error=refused.message)
 
@@ -133,7 +133,9 @@ class Webhooks:
         except _Refused as refused:
             return _answer(refused.status, error=refused.message)
 
-    async def _record(self, delivery: str, targets: list[Target], reason: str) -> Response:
+    async def _record(
+        self, delivery: str, targets: list[Target], reason: str, body: bytes = b""
+    ) -> Response:
         if not targets:
             return _answer(202, status="ignored", reason=reason)
         store = self._store()
@@ -143,7 +145,12 @@ class Webhooks:
         fresh = []
         for target in targets:
             recorded = Delivery(
-                f"{delivery}:{target.source}", target.source, target.event, now, target.scope
+                f"{delivery}:{target.source}",
+                target.source,
+                target.event,
+                now,
+                target.scope,
+                payload=body.decode("utf-8", "replace") if target.direct else None,
             )
             if await store.record_delivery(recorded):
                 fresh.append(target)

@@ -560,14 +560,22 @@ class GraphQuestions(Protocol):
         when there is none within ``max_depth`` hops. from == to gives ``[ref]``."""
         ...
 
-    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
-        """Relations whose source or target is not an entity, after the position
-        ``(source_key, type, target_key)``."""
+    async def dangling(
+        self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
+    ) -> DanglingPage:
+        """Relations whose source or target is not an entity, ordered by the position
+        ``(source_key, type, target_key)``, after the position ``after``. ``backward``: the
+        ``first`` just before ``after`` (the last ``first`` when it is None), still in that
+        order; ``has_next`` then says whether more come before them."""
         ...
 
-    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
+    async def orphans(
+        self, first: int, after: str | None = None, backward: bool = False
+    ) -> tuple[list[Orphan], bool]:
         """Entities of :data:`OWNED_KINDS` with no owner or an owner that does not exist,
-        ordered by key, after the key ``after``; and whether more follow."""
+        ordered by key, after the key ``after``; and whether more follow. ``backward``: the
+        ``first`` just before ``after`` (the last ``first`` when it is None), still ordered
+        by key; the flag then says whether more come before them."""
         ...
 
     async def count_dangling(self) -> int:
@@ -597,9 +605,12 @@ class RunLog(Protocol):
         first: int,
         after: str | None = None,
         status: str | None = None,
+        backward: bool = False,
     ) -> list[RunRecord]:
         """Runs newest first (by start time, then id), after the run id ``after``; only
-        those of ``source`` and with ``status`` when given."""
+        those of ``source`` and with ``status`` when given. ``backward``: the ``first``
+        runs just before ``after`` (newer than it; the oldest ``first`` when it is None),
+        still newest first."""
         ...
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int: ...
@@ -653,8 +664,11 @@ class Tasks(Protocol):
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        """Tasks newest first (by creation time, then id), after the task id ``after``."""
+        """Tasks newest first (by creation time, then id), after the task id ``after``.
+        ``backward``: the ``first`` tasks just before ``after`` (newer than it; the oldest
+        ``first`` when it is None), still newest first."""
         ...
 
     async def count_tasks(
@@ -720,6 +734,8 @@ class Delivery:
     ``id`` is the sender's delivery id, prefixed by the sender (``github:<guid>``): a second
     delivery with the same id is a replay. ``scope`` is what to re-read (:data:`Scope`);
     empty: the whole source. ``event`` says what arrived (``push``, ``repository.deleted``).
+    ``payload``: the delivery's body (JSON text) when its entities are made from it
+    directly (a workflow run, a deployment), else None.
     """
 
     id: str
@@ -728,6 +744,7 @@ class Delivery:
     received_at: datetime
     scope: tuple[str, ...] = ()
     run_id: str | None = None  # the run that took it in; None while it waits
+    payload: str | None = None
 
 
 class Deliveries(Protocol):
@@ -797,8 +814,11 @@ class ChangeLog(Protocol):
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
-        """Changes in recording order, oldest first, matching every given filter."""
+        """Changes in recording order, oldest first, matching every given filter, after the
+        change ``after_id``. ``backward``: the ``limit`` changes just before ``after_id``
+        (the newest ``limit`` when it is None), still oldest first."""
         ...
 
     async def count_changes(

@@ -26,7 +26,7 @@ with ``type: Literal["..."]`` (e.g. :class:`ingestors.git.config.GitSource`).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Generic, Self, TypeVar
@@ -224,6 +224,13 @@ class SourceConfig(BaseModel):
         "catalog.locations[].rules): [{allow: [Group, User]}].",
     )
 
+    def reads_repository(self, repository: str) -> bool:
+        """Whether this source reads ``repository`` (a
+        :func:`ingestors.git.targets.repository_key`, or the path of a file in a local
+        folder): what ``POST /api/catalog/validate-entity`` asks to add this source's rules.
+        None of them unless the source type says otherwise."""
+        return False
+
     @field_validator("name")
     @classmethod
     def _name_is_valid(cls, value: str) -> str:
@@ -290,6 +297,9 @@ class SourceType(Generic[ConfigT]):
     scoped_fetcher: Callable[[ConfigT, CatalogLookup, Scope], Fetch] | None = None
     """The fetch of some parts of a source only (one repository of an organisation, one
     folder of a repository); None when the type reads only whole sources."""
+    event_fetcher: Callable[[ConfigT, CatalogLookup, Sequence[str]], Fetch] | None = None
+    """The fetch that makes entities straight from webhook payloads (JSON texts; a workflow
+    run, a deployment) with no call to the source; None when the type has none."""
 
     def fetch(self, source: SourceConfig, lookup: CatalogLookup) -> Fetch:
         """The fetch of ``source``, which must be an entry of this type."""
@@ -308,3 +318,12 @@ class SourceType(Generic[ConfigT]):
         if not isinstance(source, self.model):
             return self.fetch(source, lookup)  # raises the TypeError
         return self.scoped_fetcher(source, lookup, scope)
+
+    def fetch_events(
+        self, source: SourceConfig, lookup: CatalogLookup, scope: Scope, events: Sequence[str]
+    ) -> Fetch:
+        """The fetch applying the webhook payloads ``events`` directly; without an
+        ``event_fetcher``, the read of ``scope`` (what the deliveries concern)."""
+        if self.event_fetcher is None or not isinstance(source, self.model):
+            return self.fetch_scope(source, lookup, scope)
+        return self.event_fetcher(source, lookup, events)

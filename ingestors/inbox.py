@@ -14,7 +14,10 @@ the delivery was recorded before the lease was found taken. An inbox, when woken
    so a burst of deliveries (20 pushes to one repository) is taken in by one run;
 2. reads the deliveries no run has taken yet, per source;
 3. starts one run per source through its :class:`Starter` (the scheduler), scoped to the
-   union of their scopes (the whole source when one asks for it). The run starts only under
+   union of their scopes (the whole source when one asks for it). Deliveries carrying a
+   payload to apply directly (a GitHub workflow run or deployment) are taken first, in a
+   run of their own that writes what they say and reads nothing; the rest wait for the
+   next pass (right after that run). The run starts only under
    the source's lease: a replica that cannot take it (another runs the source) leaves the
    deliveries waiting, and whoever holds the lease takes them in when its run ends;
 4. marks the deliveries as taken by the run it started.
@@ -47,9 +50,13 @@ REMEMBERED = timedelta(days=3)
 class Starter(Protocol):
     """Starts runs under a source's lease (the scheduler)."""
 
-    async def start_scoped(self, name: str, scope: Scope, trigger: str) -> str | None:
+    async def start_scoped(
+        self, name: str, scope: Scope, trigger: str, events: Sequence[str] = ()
+    ) -> str | None:
         """Start a run of ``scope`` of the source now, without waiting for it; its id, or
-        None when the source runs already (here or elsewhere) or the lease is taken."""
+        None when the source runs already (here or elsewhere) or the lease is taken. With
+        ``events`` (payloads), the run applies them instead of reading ``scope`` when the
+        source type can."""
         ...
 
     async def wait(self, run_id: str) -> RunRecord | None: ...
@@ -144,9 +151,14 @@ class Inbox:
         for delivery in waiting:
             by_source.setdefault(delivery.source, []).append(delivery)
         started: list[str] = []
-        for name, deliveries in by_source.items():
+        for name, every in by_source.items():
+            # payloads applied directly go first, in a run of their own (a re-read after
+            # them sees the newer state); the others wait for the next pass
+            direct = [d for d in every if d.payload is not None]
+            deliveries = direct or every
             scope = merged_scope(deliveries)
-            run_id = await self._starter.start_scoped(name, scope, "webhook")
+            events = [d.payload for d in direct if d.payload is not None]
+            run_id = await self._starter.start_scoped(name, scope, "webhook", events)
             if run_id is None:
                 continue
             await self._store.take_deliveries([d.id for d in deliveries], run_id)

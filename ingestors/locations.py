@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from catalog.entity import Entity
-from graph.port import EntityFilter, GraphStore, LocationRecord, RunRecord
+from graph.port import EntityFilter, GraphStore, LocationRecord, RunRecord, StoredEntity
+from ingestors.changes import deleted_changes
 from ingestors.contract import Schedule
 from ingestors.git.targets import parse_target
 from ingestors.location import (
@@ -46,6 +47,8 @@ DEFAULT_REFRESH = timedelta(minutes=30)
 SOURCE_PREFIX = "location-"
 #: the most entity refs a registration lists
 MAX_LISTED = 10_000
+#: entities read (and changes recorded) per call when a location's source is forgotten
+FORGET_PAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -241,8 +244,26 @@ async def follow_locations(
 
 
 async def _forget(store: GraphStore, source: str) -> None:
-    # No run carries the id "": every entity and relation of the source is stale.
-    await store.delete_stale(source, "")
+    """Delete every entity and relation of ``source`` (no run carries the id "", so all of
+    it is stale) and record each entity as ``DELETED`` (no run id: no run deleted it), as
+    a run's cleanup does."""
+    going: list[StoredEntity] = []
+    after: str | None = None
+    while True:
+        page = await store.list_entities(EntityFilter(source=source), FORGET_PAGE, after)
+        going.extend(page.entities)
+        if not page.has_next or page.last_key is None:
+            break
+        after = page.last_key
+    deleted = await store.delete_stale(source, "")
+    if not sum(deleted.values()):
+        return
+    now = datetime.now(UTC)
+    for start in range(0, len(going), FORGET_PAGE):
+        chunk = going[start : start + FORGET_PAGE]
+        await store.record_changes(
+            deleted_changes(source=source, run_id=None, entities=chunk, at=now)
+        )
 
 
 async def _refs(store: GraphStore, source: str) -> list[str]:

@@ -8,6 +8,8 @@ costs a few store reads however many jobs or repositories it links.
 
 from __future__ import annotations
 
+from typing import Any
+
 from graph.port import EntityFilter, GraphStore, SourceFile
 
 PAGE = 500
@@ -51,3 +53,26 @@ class CatalogLookup:
             after = page.last_key
         self._cache[(key, kind)] = found
         return found
+
+    async def documents_annotated(
+        self, key: str, value: str, kind: str, source: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The documents of the ``kind`` entities whose annotation ``key`` is ``value``
+        (of ``source`` only, when given), in key order; with no store, none."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        query = EntityFilter(kinds=(kind,), annotation=(key, value), source=source)
+        while self._store is not None:
+            page = await self._store.list_entities(query, PAGE, after)
+            found.extend(entity.document for entity in page.entities)
+            if not page.has_next:
+                break
+            after = page.last_key
+        return found
+
+    async def documents(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored documents of ``keys`` (absent ones left out); with no store, none."""
+        if self._store is None or not keys:
+            return {}
+        found = await self._store.get_entities(keys)
+        return {key: entity.document for key, entity in found.items()}

@@ -9,7 +9,7 @@ package plus one line in :data:`SOURCE_TYPES`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
@@ -46,6 +46,12 @@ class SourceTypes:
     ) -> Fetch:
         """The fetch of ``source``, or of ``scope`` of it (see :meth:`SourceType.fetch_scope`)."""
         return self._types[source.type].fetch_scope(source, lookup or CatalogLookup(None), scope)
+
+    def event_fetcher(
+        self, source: SourceConfig, lookup: CatalogLookup, scope: Scope, events: Sequence[str]
+    ) -> Fetch:
+        """The fetch applying webhook payloads (see :meth:`SourceType.fetch_events`)."""
+        return self._types[source.type].fetch_events(source, lookup, scope, events)
 
     def parse(self, raw: object) -> tuple[SourceConfig, ...]:
         """Validate a ``sources:`` list; raise one ValidationError listing every problem."""

@@ -716,6 +716,9 @@ async def _cleanup(
     nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
     events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
     per kind, and whether a cancellation arrived while the deletion was being written."""
+    if snapshot.additive:
+        run.cleanup = "skipped: a direct update from webhook deliveries deletes nothing"
+        return {}, False
     event_kinds = _event_kinds(snapshot)
     scope = run.scope or ()
     summary = await store.stale(run.source, run.id, scope)

@@ -55,7 +55,7 @@ import random
 import socket
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -236,10 +236,13 @@ class Scheduler:
                 return active.task.result()
         return self._finished.get(run_id)
 
-    async def start_scoped(self, name: str, scope: Scope, trigger: str = "webhook") -> str | None:
+    async def start_scoped(
+        self, name: str, scope: Scope, trigger: str = "webhook", events: Sequence[str] = ()
+    ) -> str | None:
         """Start a run of ``scope`` of the source (the whole source when empty) and return
         its id, without waiting for it; None when it runs already, here or in another worker
-        (whoever holds the lease), or the scheduler is stopping."""
+        (whoever holds the lease), or the scheduler is stopping. With ``events`` (webhook
+        payloads), the run applies them directly when the source type can."""
         source = self._source(name)
         async with self._locks[name]:
             if self._stopping.is_set() or name in self._active:
@@ -249,7 +252,7 @@ class Scheduler:
                 return None
             if not await self._claim(source, now, None):
                 return None
-            return self._start(source, trigger, now, scope).run.id
+            return self._start(source, trigger, now, scope, events).run.id
 
     def wake(self) -> None:
         """A webhook delivery was just recorded (or a run of a source ended): take the
@@ -485,13 +488,25 @@ class Scheduler:
         return True
 
     def _start(
-        self, source: SourceConfig, trigger: str, leased_at: datetime, scope: Scope = ()
+        self,
+        source: SourceConfig,
+        trigger: str,
+        leased_at: datetime,
+        scope: Scope = (),
+        events: Sequence[str] = (),
     ) -> _Active:
-        """Start a run (of ``scope`` of the source) under the lease just taken."""
+        """Start a run (of ``scope`` of the source, or applying ``events``) under the lease
+        just taken."""
+        lookup = CatalogLookup(self._store)
+        fetch = (
+            self._types.event_fetcher(source, lookup, scope, events)
+            if events
+            else self._types.fetcher(source, lookup, scope)
+        )
         run = LeasedRun(
             self._lease(source.name),
             source,
-            self._types.fetcher(source, CatalogLookup(self._store), scope),
+            fetch,
             scope=scope,
             trigger=trigger,
             leased_at=leased_at,

@@ -81,6 +81,10 @@ class Snapshot:
 
     ``scope_gone``: a scoped read found that its scope no longer exists (a deleted
     repository), so reading nothing is the truth and its entities go (under the guard).
+
+    ``additive``: the snapshot is what some webhook deliveries said (a workflow run, a
+    deployment), not a read of a whole scope: its entities are written and nothing is
+    cleaned up or pruned.
     """
 
     source_type: str
@@ -96,6 +100,7 @@ class Snapshot:
     skipped: list[str] = field(default_factory=list)
     scope_gone: bool = False
     files: FileMemos | None = None
+    additive: bool = False
 
     def add(
         self, raw: Mapping[str, Any], location: SourceLocation, *, defer: bool = False

@@ -9,16 +9,18 @@ GitHub (``X-GitHub-Event``), for the ``github`` sources of the repository's orga
 - ``repository`` (created, deleted, renamed, archived, unarchived, transferred, edited,
   publicized, privatized): that repository, and its old name when it was renamed; a
   scoped read of a repository that is gone deletes its entities (under the guard);
-- ``workflow_run``, ``deployment``, ``deployment_status``: that repository (its Builds and
-  Deployments are read again);
+- ``workflow_run``, ``deployment``, ``deployment_status``: the Build or Deployment the
+  payload describes is written from it directly (``direct``: the delivery keeps its body;
+  :mod:`ingestors.github.events`), with no API call; its scope is the repository;
 - ``membership``, ``team``, ``organization``: the organisation's teams (``github:ORG/teams``);
 - and, for ``git`` sources whose ``url`` is the repository, a push to their ``ref`` (or the
   default branch): the whole source.
 
-GitLab (``X-Gitlab-Event``): ``Push Hook`` (default branch or the source's ``branch``),
-``Pipeline Hook``, ``Deployment Hook``, and project events (``System Hook`` with
-``project_create/destroy/rename/transfer/update``) re-read the project (``gitlab/PATH``) in
-the ``gitlab`` sources whose group holds it.
+GitLab (``X-Gitlab-Event``): ``Push Hook`` (default branch or the source's ``branch``) and
+project events (``System Hook`` with ``project_create/destroy/rename/transfer/update``)
+re-read the project (``gitlab/PATH``) in the ``gitlab`` sources whose group holds it;
+``Pipeline Hook`` and ``Deployment Hook`` write their Build or Deployment directly
+(``direct``; :mod:`ingestors.gitlab.events`), scoped to the project.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from ingestors.contract import Scope, SourceConfig
 
 SIGNATURE_PREFIX = "sha256="
-GITHUB_REPOSITORY_EVENTS = frozenset({"push", "workflow_run", "deployment", "deployment_status"})
+GITHUB_DIRECT_EVENTS = frozenset({"workflow_run", "deployment", "deployment_status"})
 GITHUB_TEAM_EVENTS = frozenset({"membership", "team", "organization"})
 GITLAB_PROJECT_EVENTS = frozenset(
     {"project_create", "project_destroy", "project_rename", "project_transfer", "project_update"}
@@ -42,11 +44,13 @@ GITLAB_PROJECT_EVENTS = frozenset(
 
 @dataclass(frozen=True)
 class Target:
-    """A source a delivery concerns and what of it to read again (empty: all of it)."""
+    """A source a delivery concerns and what of it to read again (empty: all of it);
+    ``direct``: its entities are made from the payload instead (the body is kept)."""
 
     source: str
     scope: Scope
     event: str
+    direct: bool = False
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -151,8 +155,10 @@ def github_targets(
             old = _text(payload, "changes", "repository", "name", "from")
             parts = tuple(dict.fromkeys(f"github:{org}/{n}" for n in (old, repo) if n))
             targets.append(Target(source.name, parts, name))
-        elif event in GITHUB_REPOSITORY_EVENTS:
+        elif event == "push":
             targets.append(Target(source.name, (f"github:{org}/{repo}",), name))
+        elif event in GITHUB_DIRECT_EVENTS:
+            targets.append(Target(source.name, (f"github:{org}/{repo}",), name, direct=True))
     if targets:
         return targets, ""
     if event == "push":
@@ -198,7 +204,8 @@ def gitlab_targets(
             continue
         parts = tuple(dict.fromkeys(f"gitlab/{p}" for p in (old, path) if p))
         if parts:
-            targets.append(Target(source.name, parts, kind))
+            direct = kind in ("pipeline", "deployment")
+            targets.append(Target(source.name, parts, kind, direct=direct))
     if targets:
         return targets, ""
     return [], f"event {kind!r} (on {path}) asks nothing Stagegraph reads again"

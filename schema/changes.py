@@ -17,8 +17,8 @@ from strawberry.scalars import JSON
 
 from catalog.changes import EntityChange as StoredChange
 from schema.context import Info
-from schema.inputs import decode_cursor, encode_cursor, page_size, parse_input_ref
-from schema.paging import PageInfo, page_info
+from schema.inputs import decode_cursor, encode_cursor, parse_input_ref
+from schema.paging import Before, Last, PageInfo, PageRequest
 
 CURSOR = "changes"
 
@@ -114,20 +114,29 @@ async def resolve_changes(
     source: str | None = None,
     first: int | None = 25,
     after: str | None = None,
+    last: Last = None,
+    before: Before = None,
 ) -> EntityChangeConnection:
-    size = page_size(first)
-    position = str(decode_cursor(after, CURSOR)[0]) if after else None
+    asked = PageRequest.of(first, after, last, before)
+    size = asked.size
+    position = str(decode_cursor(asked.cursor, CURSOR)[0]) if asked.cursor else None
     key = parse_input_ref(ref, "ref").key if ref else None
     wanted = kind.lower() if kind else None
     store = info.context.store
     found = await store.changes(
-        since=since, after_id=position, ref=key, kind=wanted, source=source, limit=size + 1
+        since=since,
+        after_id=position,
+        ref=key,
+        kind=wanted,
+        source=source,
+        limit=size + 1,
+        backward=asked.backward,
     )
     total = await store.count_changes(since=since, ref=key, kind=wanted, source=source)
+    page = found[-size:] if asked.backward else found[:size]  # the extra one is the farthest
     edges = [
-        EntityChangeEdge(cursor=change_cursor(c.id), node=EntityChange(record=c))
-        for c in found[:size]
+        EntityChangeEdge(cursor=change_cursor(c.id), node=EntityChange(record=c)) for c in page
     ]
     return EntityChangeConnection(
-        total_count=total, edges=edges, page_info=page_info(edges, len(found) > size, bool(after))
+        total_count=total, edges=edges, page_info=asked.page_info(edges, len(found) > size)
     )

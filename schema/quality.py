@@ -9,8 +9,8 @@ from catalog.relations import RELATION_TYPES
 from graph.port import Orphan as StoredOrphan
 from schema.context import Info
 from schema.entity import Entity, to_graphql
-from schema.inputs import decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo, page_info
+from schema.inputs import decode_cursor, encode_cursor
+from schema.paging import Before, Last, PageInfo, PageRequest
 
 
 @strawberry.type(description="A relation with an end that is not an entity.")
@@ -87,14 +87,18 @@ class OrphanConnection:
 
 
 async def resolve_dangling(
-    info: Info, first: int | None = 25, after: str | None = None
+    info: Info,
+    first: int | None = 25,
+    after: str | None = None,
+    last: Last = None,
+    before: Before = None,
 ) -> DanglingRelationConnection:
-    size = page_size(first)
+    asked = PageRequest.of(first, after, last, before)
     position = None
-    if after:
-        source, type_, target = decode_cursor(after, "dangling")
+    if asked.cursor:
+        source, type_, target = decode_cursor(asked.cursor, "dangling")
         position = (str(source), str(type_), str(target))
-    page = await info.context.store.dangling(size, position)
+    page = await info.context.store.dangling(asked.size, position, asked.backward)
     edges = []
     for row in page.relations:
         missing = [
@@ -115,9 +119,7 @@ async def resolve_dangling(
                 ),
             )
         )
-    return DanglingRelationConnection(
-        edges=edges, page_info=page_info(edges, page.has_next, after is not None)
-    )
+    return DanglingRelationConnection(edges=edges, page_info=asked.page_info(edges, page.has_next))
 
 
 def _orphan(item: StoredOrphan) -> Orphan:
@@ -126,13 +128,17 @@ def _orphan(item: StoredOrphan) -> Orphan:
 
 
 async def resolve_orphans(
-    info: Info, first: int | None = 25, after: str | None = None
+    info: Info,
+    first: int | None = 25,
+    after: str | None = None,
+    last: Last = None,
+    before: Before = None,
 ) -> OrphanConnection:
-    size = page_size(first)
-    position = str(decode_cursor(after, "orphans")[0]) if after else None
-    items, more = await info.context.store.orphans(size, position)
+    asked = PageRequest.of(first, after, last, before)
+    position = str(decode_cursor(asked.cursor, "orphans")[0]) if asked.cursor else None
+    items, more = await info.context.store.orphans(asked.size, position, asked.backward)
     edges = [
         OrphanEdge(cursor=encode_cursor("orphans", item.entity.key), node=_orphan(item))
         for item in items
     ]
-    return OrphanConnection(edges=edges, page_info=page_info(edges, more, after is not None))
+    return OrphanConnection(edges=edges, page_info=asked.page_info(edges, more))

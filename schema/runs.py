@@ -16,8 +16,8 @@ from ingestors.schedule import next_slot
 from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError
-from schema.inputs import check_range, decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo, page_info
+from schema.inputs import check_range, decode_cursor, encode_cursor
+from schema.paging import Before, Last, PageInfo, PageRequest
 
 #: statuses of a run that read its source (entity errors allowed)
 SUCCESSFUL = ("SUCCEEDED", "PARTIAL")
@@ -255,21 +255,23 @@ async def resolve_runs(
     status: RunStatus | None = None,
     first: int | None = 25,
     after: str | None = None,
+    last: Last = None,
+    before: Before = None,
 ) -> IngestionRunConnection:
-    size = page_size(first)
-    position = str(decode_cursor(after, "runs")[0]) if after else None
+    asked = PageRequest.of(first, after, last, before)
+    size = asked.size
+    position = str(decode_cursor(asked.cursor, "runs")[0]) if asked.cursor else None
     wanted = status.value if status else None
     store = info.context.store
-    runs = await store.get_runs(source, size + 1, position, wanted)
+    runs = await store.get_runs(source, size + 1, position, wanted, asked.backward)
     total = await store.count_runs(source, wanted)
+    page = runs[-size:] if asked.backward else runs[:size]  # the extra run is the farthest
     edges = [
         IngestionRunEdge(cursor=encode_cursor("runs", r.id), node=IngestionRun(record=r))
-        for r in runs[:size]
+        for r in page
     ]
     return IngestionRunConnection(
-        total_count=total,
-        edges=edges,
-        page_info=page_info(edges, len(runs) > size, after is not None),
+        total_count=total, edges=edges, page_info=asked.page_info(edges, len(runs) > size)
     )
 
 

@@ -24,8 +24,8 @@ from scaffolder.tasks import UnknownTaskError, cancel_task, create_task
 from schema.access import require_role
 from schema.context import Info
 from schema.errors import UserInputError
-from schema.inputs import decode_cursor, encode_cursor, page_size
-from schema.paging import PageInfo
+from schema.inputs import decode_cursor, encode_cursor
+from schema.paging import Before, Last, PageInfo, PageRequest
 
 #: How often a subscription looks for new events.
 EVENT_POLL_SECONDS = 0.2
@@ -248,24 +248,27 @@ async def resolve_tasks(
     created_by: str | None = None,
     first: int | None = 25,
     after: str | None = None,
+    last: Last = None,
+    before: Before = None,
 ) -> TaskConnection:
-    size = page_size(first)
-    position = str(decode_cursor(after, "tasks")[0]) if after else None
+    asked = PageRequest.of(first, after, last, before)
+    size = asked.size
+    position = str(decode_cursor(asked.cursor, "tasks")[0]) if asked.cursor else None
     wanted = status.value if status else None
     store = info.context.store
     found = await store.list_tasks(
-        size + 1, position, template=template, status=wanted, created_by=created_by
+        size + 1,
+        position,
+        template=template,
+        status=wanted,
+        created_by=created_by,
+        backward=asked.backward,
     )
     total = await store.count_tasks(template=template, status=wanted, created_by=created_by)
-    edges = [
-        TaskEdge(cursor=encode_cursor("tasks", t.id), node=Task(record=t)) for t in found[:size]
-    ]
+    page = found[-size:] if asked.backward else found[:size]  # the extra one is the farthest
+    edges = [TaskEdge(cursor=encode_cursor("tasks", t.id), node=Task(record=t)) for t in page]
     return TaskConnection(
-        total_count=total,
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(found) > size, end_cursor=edges[-1].cursor if edges else None
-        ),
+        total_count=total, edges=edges, page_info=asked.page_info(edges, len(found) > size)
     )
 
 

@@ -12,7 +12,7 @@ Errors of any kind, unknown routes included, are answered in Backstage's error s
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from starlette.exceptions import HTTPException
@@ -38,6 +38,7 @@ from api.catalog.writes import Writes
 from catalog.rules import KindRules
 from graph.errors import StoreConnectionError, StoreError
 from graph.port import GraphStore
+from ingestors.contract import SourceConfig
 from ingestors.locations import DEFAULT_REFRESH
 from ingestors.scheduler import Scheduler
 from schema.access import Role, role_allows
@@ -78,11 +79,12 @@ class CatalogApi:
         scheduler: Callable[[], Scheduler | None] = lambda: None,
         location_refresh: timedelta = DEFAULT_REFRESH,
         kinds: KindRules | None = None,
+        sources: Sequence[SourceConfig] = (),
     ) -> None:
         self._store = store
         self._authenticator = authenticator
         reads = Reads(self._open_store, max_body_bytes)
-        writes = Writes(self._open_store, max_body_bytes, kinds)
+        writes = Writes(self._open_store, max_body_bytes, kinds, sources)
         locations = LocationRoutes(
             self._open_store,
             scheduler,

@@ -8,12 +8,14 @@ an entity without storing it.
   200 with no body when the entity is valid, else 400 with Backstage's
   ``{"errors": [{"name", "message"}]}`` (the message names the entity and the field). The
   kind must be one the catalog admits (``catalog.rules``: a configured custom kind passes,
-  a kind outside the rules is refused naming the setting).
+  a kind outside the rules is refused naming the setting), with the own ``rules`` of the
+  configured source that reads ``location`` added, when one does
+  (:func:`ingestors.location_source.source_reading`), as a run of that source would admit it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -26,6 +28,8 @@ from catalog.rules import KindRules
 from catalog.validation import validate_entity
 from graph.port import ChangeLog, EntityFilter, EntityReader, EntityWriter, FieldCondition
 from ingestors.changes import deleted_changes
+from ingestors.contract import SourceConfig
+from ingestors.location_source import source_reading
 
 
 class Store(EntityReader, EntityWriter, ChangeLog, Protocol):
@@ -36,11 +40,16 @@ class Writes:
     """The write handlers over one store (given by a function: the app opens it later)."""
 
     def __init__(
-        self, store: Callable[[], Store], max_body_bytes: int, kinds: KindRules | None = None
+        self,
+        store: Callable[[], Store],
+        max_body_bytes: int,
+        kinds: KindRules | None = None,
+        sources: Sequence[SourceConfig] = (),
     ) -> None:
         self._store = store
         self._max_body_bytes = max_body_bytes
         self._kinds = kinds or KindRules()
+        self._sources = tuple(sources)
 
     async def delete_by_uid(self, request: Request) -> Response:
         store = self._store()
@@ -65,11 +74,19 @@ class Writes:
             except CatalogError as exc:
                 problem = str(exc)
             else:
-                if not self._kinds.admits(kind):
-                    problem = self._kinds.refusal(kind)
+                rules = self._rules_at(body["location"])
+                if not rules.admits(kind):
+                    problem = rules.refusal(kind)
         if problem is not None:
             return json_response({"errors": [{"name": "InputError", "message": problem}]}, 400)
         return Response(status_code=200)
+
+    def _rules_at(self, location: str) -> KindRules:
+        """The kind rules for an entity at ``location``: the source reading it adds its own."""
+        source = source_reading(location, self._sources)
+        if source is None:
+            return self._kinds
+        return self._kinds.for_source(source.name, source.rules)
 
 
 def _body_problem(body: Any) -> str | None:

@@ -24,23 +24,39 @@ CREATE (c:EntityChange)
 SET c = row, c.seq = base + i + 1
 """
 
-_MATCH: LiteralString = """
+
+def _match(backward: bool) -> LiteralString:
+    """The changes after ``$after_id`` (``backward``: before it) matching the filters."""
+    if backward:
+        start: LiteralString = "WITH CASE WHEN $after_id IS NULL THEN NULL ELSE a.seq END AS at_seq"
+        compare: LiteralString = "($after_id IS NULL OR c.seq < at_seq)"
+    else:
+        start = "WITH CASE WHEN $after_id IS NULL THEN 0 ELSE coalesce(a.seq, 0) END AS after_seq"
+        compare = "c.seq > after_seq"
+    return (
+        """
 OPTIONAL MATCH (a:EntityChange {id: $after_id})
-WITH CASE WHEN $after_id IS NULL THEN 0 ELSE coalesce(a.seq, 0) END AS after_seq
+"""
+        + start
+        + """
 MATCH (c:EntityChange)
-WHERE c.seq > after_seq
+WHERE """
+        + compare
+        + """
   AND ($since IS NULL OR c.at >= $since)
   AND ($ref IS NULL OR c.ref = $ref)
   AND ($kind IS NULL OR c.kind = $kind)
   AND ($source IS NULL OR c.source = $source)
 """
+    )
 
-LIST: LiteralString = (
-    _MATCH
-    + """
-RETURN c {.*} AS c ORDER BY c.seq LIMIT $limit
-"""
-)
+
+_MATCH = _match(False)
+
+LIST: dict[bool, LiteralString] = {
+    False: _MATCH + "RETURN c {.*} AS c ORDER BY c.seq LIMIT $limit\n",
+    True: _match(True) + "RETURN c {.*} AS c ORDER BY c.seq DESC LIMIT $limit\n",
+}
 
 COUNT: LiteralString = _MATCH + "RETURN count(c) AS n"
 
@@ -130,10 +146,12 @@ async def changes(
     kind: str | None = None,
     source: str | None = None,
     limit: int = 100,
+    backward: bool = False,
 ) -> list[EntityChange]:
     params = _params(since, after_id, ref, kind, source)
-    records = await db.read(db.statement(LIST, limit=limit, **params))
-    return [_change(dict(r["c"])) for r in records]
+    records = await db.read(db.statement(LIST[backward], limit=limit, **params))
+    found = [_change(dict(r["c"])) for r in records]
+    return found[::-1] if backward else found
 
 
 async def count_changes(

@@ -1,5 +1,5 @@
 """The inbox of webhook deliveries (:class:`graph.port.Deliveries`) as
-``(:Delivery {id, source, event, scope, received_at, run_id})``, unique on ``id`` so a replayed
+``(:Delivery {id, source, event, scope, received_at, run_id, payload})``, unique on ``id`` so a replayed
 delivery is refused."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from graph.port import Delivery
 RECORD: LiteralString = """
 MERGE (d:Delivery {id: $id})
 ON CREATE SET d.source = $source, d.event = $event, d.scope = $scope,
-              d.received_at = $received_at, d.fresh = true
+              d.received_at = $received_at, d.payload = $payload, d.fresh = true
 WITH d, coalesce(d.fresh, false) AS fresh
 REMOVE d.fresh
 FOREACH (waiting IN CASE WHEN fresh THEN [d] ELSE [] END | SET waiting:Waiting)
@@ -27,7 +27,7 @@ RETURN fresh
 WAITING: LiteralString = """
 MATCH (d:Waiting) WHERE d.source IN $sources
 WITH d ORDER BY d.received_at, d.id LIMIT $first
-RETURN collect([d.id, d.source, d.event, d.scope, d.received_at]) AS rows
+RETURN collect([d.id, d.source, d.event, d.scope, d.received_at, d.payload]) AS rows
 """
 
 TAKE: LiteralString = """
@@ -52,6 +52,7 @@ async def record_delivery(db: Connection, delivery: Delivery) -> bool:
             event=delivery.event,
             scope=list(delivery.scope),
             received_at=delivery.received_at.astimezone(UTC),
+            payload=delivery.payload,
         )
     )
     return bool(row["fresh"])
@@ -66,8 +67,9 @@ async def waiting_deliveries(db: Connection, sources: Sequence[str], first: int)
             event=event,
             scope=tuple(scope or ()),
             received_at=stored_time(received_at),
+            payload=payload,
         )
-        for id_, source, event, scope, received_at in row["rows"]
+        for id_, source, event, scope, received_at, payload in row["rows"]
     ]
 
 

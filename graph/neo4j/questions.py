@@ -78,32 +78,64 @@ RETURN collect([key, best[1], best[0]]) AS level
 ENTITY_REF: LiteralString = "MATCH (e:Ref {key: $key}) WHERE e:Entity RETURN e.ref AS ref"
 
 # Relationships with a placeholder at either end, by (source key, relation name, target key).
-DANGLING: LiteralString = """
+
+
+def _dangling_query(backward: bool) -> LiteralString:
+    """Dangling relations in position order after ``$after`` (``backward``: before it, read
+    the other way)."""
+    compare: LiteralString = "<" if backward else ">"
+    direction: LiteralString = " DESC" if backward else ""
+    return (
+        """
 MATCH (p:Ref) WHERE NOT p:Entity
 MATCH (p)-[r]-()
 WITH DISTINCT r
 WITH r, startNode(r) AS a, endNode(r) AS b
 WITH r, a, b, [a.key, $names[type(r)], b.key] AS position
-WHERE $after IS NULL OR position > $after
+WHERE $after IS NULL OR position """
+        + compare
+        + """ $after
 RETURN r.source_ref AS source_ref, position[1] AS type, r.target_ref AS target_ref,
        r.source AS source, a:Entity AS source_exists, b:Entity AS target_exists
-ORDER BY a.key, position[1], b.key
+ORDER BY a.key"""
+        + direction
+        + ", position[1]"
+        + direction
+        + ", b.key"
+        + direction
+        + """
 LIMIT $limit
 """
+    )
 
-ORPHANS: LiteralString = (
-    """
+
+DANGLING: dict[bool, LiteralString] = {way: _dangling_query(way) for way in (False, True)}
+
+
+def _orphans_query(backward: bool) -> LiteralString:
+    """Orphans by key after ``$after`` (``backward``: before it, read the other way)."""
+    compare: LiteralString = "<" if backward else ">"
+    direction: LiteralString = " DESC" if backward else ""
+    return (
+        """
 MATCH (e:Ref:Entity)
-WHERE e.key > $after AND e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
+WHERE e.key """
+        + compare
+        + """ $after AND e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
 RETURN """
-    + ENTITY_FIELDS
-    + """ AS entity,
+        + ENTITY_FIELDS
+        + """ AS entity,
        COLLECT { MATCH (e)-[o:OWNED_BY]->(t) RETURN o.target_ref ORDER BY t.key LIMIT 1 }[0]
            AS owner_ref
-ORDER BY e.key
+ORDER BY e.key"""
+        + direction
+        + """
 LIMIT $limit
 """
-)
+    )
+
+
+ORPHANS: dict[bool, LiteralString] = {way: _orphans_query(way) for way in (False, True)}
 
 
 COUNT_DANGLING: LiteralString = """
@@ -268,12 +300,12 @@ async def shortest_path(
 
 
 async def dangling(
-    db: Connection, first: int, after: tuple[str, str, str] | None = None
+    db: Connection, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
 ) -> DanglingPage:
     """One statement, starting from the placeholders (the bare ``:Ref`` nodes)."""
     rows = await db.read(
         db.statement(
-            DANGLING,
+            DANGLING[backward],
             names=REL_NAMES,
             after=list(after) if after else None,
             limit=first + 1,
@@ -290,22 +322,24 @@ async def dangling(
         )
         for r in rows
     ]
-    return DanglingPage(relations[:first], has_next=len(rows) > first)
+    page = relations[:first][::-1] if backward else relations[:first]
+    return DanglingPage(page, has_next=len(rows) > first)
 
 
 async def orphans(
-    db: Connection, first: int, after: str | None = None
+    db: Connection, first: int, after: str | None = None, backward: bool = False
 ) -> tuple[list[Orphan], bool]:
+    start = "\U0010ffff" if backward else ""  # before every key, or after every key
     rows = await db.read(
         db.statement(
-            ORPHANS,
+            ORPHANS[backward],
             kinds=list(OWNED_KINDS),
-            after=after.lower() if after else "",
+            after=after.lower() if after else start,
             limit=first + 1,
         )
     )
     orphans = [Orphan(stored_entity(r["entity"]), r["owner_ref"]) for r in rows[:first]]
-    return orphans, len(rows) > first
+    return (orphans[::-1] if backward else orphans), len(rows) > first
 
 
 async def count_dangling(db: Connection) -> int:

@@ -24,17 +24,36 @@ DETACH DELETE r
 RETURN count(*) AS deleted
 """
 
-GET_RUNS: LiteralString = """
+
+def _runs_query(backward: bool) -> LiteralString:
+    """Runs newest first after the run ``$after`` (``backward``: newer than it, read oldest
+    first)."""
+    older: LiteralString = ">" if backward else "<"
+    direction: LiteralString = "" if backward else " DESC"
+    return (
+        """
 OPTIONAL MATCH (a:Run {id: $after})
 WITH a
 MATCH (r:Run)
 WHERE ($source IS NULL OR r.source = $source)
   AND ($status IS NULL OR r.status = $status)
-  AND ($after IS NULL OR (a IS NOT NULL AND (r.started_at < a.started_at
-       OR (r.started_at = a.started_at AND r.id < a.id))))
+  AND ($after IS NULL OR (a IS NOT NULL AND (r.started_at """
+        + older
+        + """ a.started_at
+       OR (r.started_at = a.started_at AND r.id """
+        + older
+        + """ a.id))))
 RETURN r.document AS document
-ORDER BY r.started_at DESC, r.id DESC LIMIT $first
+ORDER BY r.started_at"""
+        + direction
+        + ", r.id"
+        + direction
+        + """ LIMIT $first
 """
+    )
+
+
+GET_RUNS: dict[bool, LiteralString] = {way: _runs_query(way) for way in (False, True)}
 
 COUNT_RUNS: LiteralString = """
 MATCH (r:Run)
@@ -75,11 +94,13 @@ async def get_runs(
     first: int,
     after: str | None = None,
     status: str | None = None,
+    backward: bool = False,
 ) -> list[RunRecord]:
     rows = await db.read(
-        db.statement(GET_RUNS, source=source, status=status, after=after, first=first)
+        db.statement(GET_RUNS[backward], source=source, status=status, after=after, first=first)
     )
-    return [run_from_json(r["document"]) for r in rows]
+    found = [run_from_json(r["document"]) for r in rows]
+    return found[::-1] if backward else found
 
 
 async def count_runs(db: Connection, source: str | None, status: str | None = None) -> int:

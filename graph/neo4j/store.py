@@ -169,11 +169,15 @@ class Neo4jStore:
     ) -> list[str] | None:
         return await questions.shortest_path(self._db, from_key, to_key, rel_type, max_depth)
 
-    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
-        return await questions.dangling(self._db, first, after)
+    async def dangling(
+        self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
+    ) -> DanglingPage:
+        return await questions.dangling(self._db, first, after, backward)
 
-    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
-        return await questions.orphans(self._db, first, after)
+    async def orphans(
+        self, first: int, after: str | None = None, backward: bool = False
+    ) -> tuple[list[Orphan], bool]:
+        return await questions.orphans(self._db, first, after, backward)
 
     async def count_dangling(self) -> int:
         return await questions.count_dangling(self._db)
@@ -194,8 +198,9 @@ class Neo4jStore:
         first: int,
         after: str | None = None,
         status: str | None = None,
+        backward: bool = False,
     ) -> list[RunRecord]:
-        return await runs.get_runs(self._db, source, first, after, status)
+        return await runs.get_runs(self._db, source, first, after, status, backward)
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int:
         return await runs.count_runs(self._db, source, status)
@@ -233,8 +238,11 @@ class Neo4jStore:
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, backward
+        )
 
     async def count_tasks(
         self,
@@ -288,6 +296,7 @@ class Neo4jStore:
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
         return await changes.changes(
             self._db,
@@ -297,6 +306,7 @@ class Neo4jStore:
             kind=kind,
             source=source,
             limit=limit,
+            backward=backward,
         )
 
     async def count_changes(

@@ -57,20 +57,37 @@ WHERE ($template IS NULL OR t.template = $template) AND ($status IS NULL OR t.st
   AND ($created_by IS NULL OR t.created_by = $created_by)
 """
 
-LIST_TASKS: LiteralString = (
-    """
+
+def _list_query(backward: bool) -> LiteralString:
+    """Tasks newest first after the task ``$after`` (``backward``: newer than it, read
+    oldest first)."""
+    older: LiteralString = ">" if backward else "<"
+    direction: LiteralString = "" if backward else " DESC"
+    return (
+        """
 OPTIONAL MATCH (a:Task {id: $after})
 WITH a
 MATCH (t:Task)
 """
-    + _FILTER
-    + """
-  AND ($after IS NULL OR (a IS NOT NULL AND (t.created_at < a.created_at
-       OR (t.created_at = a.created_at AND t.id < a.id))))
-WITH t ORDER BY t.created_at DESC, t.id DESC LIMIT $first
+        + _FILTER
+        + """
+  AND ($after IS NULL OR (a IS NOT NULL AND (t.created_at """
+        + older
+        + """ a.created_at
+       OR (t.created_at = a.created_at AND t.id """
+        + older
+        + """ a.id))))
+WITH t ORDER BY t.created_at"""
+        + direction
+        + ", t.id"
+        + direction
+        + """ LIMIT $first
 """
-    + _RETURN
-)
+        + _RETURN
+    )
+
+
+LIST_TASKS: dict[bool, LiteralString] = {way: _list_query(way) for way in (False, True)}
 
 COUNT_TASKS: LiteralString = "MATCH (t:Task) " + _FILTER + " RETURN count(t) AS total"
 
@@ -170,10 +187,11 @@ async def list_tasks(
     template: str | None,
     status: str | None,
     created_by: str | None,
+    backward: bool = False,
 ) -> list[TaskRecord]:
     rows = await db.read(
         db.statement(
-            LIST_TASKS,
+            LIST_TASKS[backward],
             first=first,
             after=after,
             template=template,
@@ -181,7 +199,8 @@ async def list_tasks(
             created_by=created_by,
         )
     )
-    return [_task(r) for r in rows]
+    found = [_task(r) for r in rows]
+    return found[::-1] if backward else found
 
 
 async def count_tasks(

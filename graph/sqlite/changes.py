@@ -57,6 +57,7 @@ def _where(
     ref: str | None,
     kind: str | None,
     source: str | None,
+    backward: bool = False,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -64,7 +65,9 @@ def _where(
         clauses.append("at >= ?")
         params.append(since.isoformat())
     if after_id is not None:
-        clauses.append("seq > (SELECT seq FROM entity_changes WHERE id = ?)")
+        # Forward from a change pruned since (retention): all that is left is newer.
+        at_seq = "(SELECT seq FROM entity_changes WHERE id = ?)"
+        clauses.append(f"seq < {at_seq}" if backward else f"seq > coalesce({at_seq}, 0)")
         params.append(after_id)
     for column, value in (("ref", ref), ("kind", kind), ("source", source)):
         if value is not None:
@@ -97,12 +100,16 @@ async def changes(
     kind: str | None = None,
     source: str | None = None,
     limit: int = 100,
+    backward: bool = False,
 ) -> list[EntityChange]:
-    where, params = _where(since, after_id, ref, kind, source)
-    sql = f"SELECT {_COLUMNS} FROM entity_changes{where} ORDER BY seq LIMIT ?"
+    """``backward`` reads newest first from the position, then turns the page round."""
+    where, params = _where(since, after_id, ref, kind, source, backward)
+    direction = "DESC" if backward else "ASC"
+    sql = f"SELECT {_COLUMNS} FROM entity_changes{where} ORDER BY seq {direction} LIMIT ?"
 
     def read(conn: sqlite3.Connection) -> list[EntityChange]:
-        return [_change(row) for row in db.execute(conn, sql, (*params, limit))]
+        found = [_change(row) for row in db.execute(conn, sql, (*params, limit))]
+        return found[::-1] if backward else found
 
     return await db.call(read)
 

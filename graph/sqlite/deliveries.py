@@ -16,7 +16,8 @@ from graph.sqlite.rows import iso, json_list
 
 async def record_delivery(db: Connection, delivery: Delivery) -> bool:
     sql = (
-        "INSERT INTO deliveries (id, source, event, scope, received_at) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO deliveries (id, source, event, scope, received_at, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING"
     )
     row = (
@@ -25,13 +26,14 @@ async def record_delivery(db: Connection, delivery: Delivery) -> bool:
         delivery.event,
         json_list(delivery.scope),
         iso(delivery.received_at),
+        delivery.payload,
     )
     return await db.call(lambda conn: db.execute(conn, sql, row).rowcount == 1)
 
 
 async def waiting_deliveries(db: Connection, sources: Sequence[str], first: int) -> list[Delivery]:
     sql = (
-        "SELECT id, source, event, scope, received_at FROM deliveries "
+        "SELECT id, source, event, scope, received_at, payload FROM deliveries "
         "WHERE run_id IS NULL AND source IN (SELECT value FROM json_each(?)) "
         "ORDER BY received_at, id LIMIT ?"
     )
@@ -45,6 +47,7 @@ async def waiting_deliveries(db: Connection, sources: Sequence[str], first: int)
                 event=r[2],
                 scope=tuple(orjson.loads(r[3])),
                 received_at=datetime.fromisoformat(r[4]),
+                payload=r[5],
             )
             for r in rows
         ]

@@ -144,31 +144,36 @@ async def shortest_path(
 
 
 async def dangling(
-    db: Connection, first: int, after: tuple[str, str, str] | None = None
+    db: Connection, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
 ) -> DanglingPage:
-    sql = """
+    """``backward`` reads the other way from the position, then turns the page round."""
+    compare, direction = ("<", "DESC") if backward else (">", "ASC")
+    sql = f"""
         SELECT r.source_ref, r.type, r.target_ref, r.source, s.key IS NOT NULL,
                t.key IS NOT NULL
         FROM relations r
         LEFT JOIN entities s ON s.key = r.source_key
         LEFT JOIN entities t ON t.key = r.target_key
         WHERE (s.key IS NULL OR t.key IS NULL)
-          AND (:a IS NULL OR (r.source_key, r.type, r.target_key) > (:a, :b, :c))
-        ORDER BY r.source_key, r.type, r.target_key LIMIT :limit
+          AND (:a IS NULL OR (r.source_key, r.type, r.target_key) {compare} (:a, :b, :c))
+        ORDER BY r.source_key {direction}, r.type {direction}, r.target_key {direction}
+        LIMIT :limit
     """
     a, b, c = after if after else (None, None, None)
 
     def read(conn: sqlite3.Connection) -> DanglingPage:
         rows = db.execute(conn, sql, {"a": a, "b": b, "c": c, "limit": first + 1}).fetchall()
         relations = [StoredRelation(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows]
-        return DanglingPage(relations[:first], has_next=len(rows) > first)
+        page = relations[:first][::-1] if backward else relations[:first]
+        return DanglingPage(page, has_next=len(rows) > first)
 
     return await db.call(read)
 
 
 async def orphans(
-    db: Connection, first: int, after: str | None = None
+    db: Connection, first: int, after: str | None = None, backward: bool = False
 ) -> tuple[list[Orphan], bool]:
+    compare, direction = ("<", "DESC") if backward else (">", "ASC")
     sql = f"""
         SELECT {ENTITY_COLUMNS},
                (SELECT o.target_ref FROM relations o
@@ -177,8 +182,8 @@ async def orphans(
         WHERE e.kind IN (SELECT value FROM json_each(:kinds))
           AND NOT EXISTS (SELECT 1 FROM relations o JOIN entities t ON t.key = o.target_key
                           WHERE o.source_key = e.key AND o.type = 'ownedBy')
-          AND (:after IS NULL OR e.key > :after)
-        ORDER BY e.key LIMIT :limit
+          AND (:after IS NULL OR e.key {compare} :after)
+        ORDER BY e.key {direction} LIMIT :limit
     """
     params = {
         "kinds": json_list(OWNED_KINDS),
@@ -189,7 +194,7 @@ async def orphans(
     def read(conn: sqlite3.Connection) -> tuple[list[Orphan], bool]:
         rows = db.execute(conn, sql, params).fetchall()
         orphans = [Orphan(stored_entity(r), r[-1]) for r in rows[:first]]
-        return orphans, len(rows) > first
+        return (orphans[::-1] if backward else orphans), len(rows) > first
 
     return await db.call(read)
 

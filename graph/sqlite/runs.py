@@ -30,20 +30,24 @@ async def get_runs(
     first: int,
     after: str | None = None,
     status: str | None = None,
+    backward: bool = False,
 ) -> list[RunRecord]:
-    sql = """
+    """``backward`` reads oldest first from the position, then turns the page round."""
+    compare, direction = (">", "ASC") if backward else ("<", "DESC")
+    sql = f"""
         SELECT r.document FROM runs r
         WHERE (:source IS NULL OR r.source = :source)
           AND (:status IS NULL OR r.status = :status)
-          AND (:after IS NULL OR (r.started_at, r.id) <
+          AND (:after IS NULL OR (r.started_at, r.id) {compare}
                (SELECT a.started_at, a.id FROM runs a WHERE a.id = :after))
-        ORDER BY r.started_at DESC, r.id DESC LIMIT :first
+        ORDER BY r.started_at {direction}, r.id {direction} LIMIT :first
     """
     params = {"source": source, "status": status, "after": after, "first": first}
 
     def read(conn: sqlite3.Connection) -> list[RunRecord]:
         rows = db.execute(conn, sql, params).fetchall()
-        return [run_from_json(r[0]) for r in rows]
+        found = [run_from_json(r[0]) for r in rows]
+        return found[::-1] if backward else found
 
     return await db.call(read)
 

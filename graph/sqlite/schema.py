@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event TEXT NOT NULL,
     scope TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    run_id TEXT
+    run_id TEXT,
+    payload TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS source_files (
     source TEXT NOT NULL,
@@ -248,6 +249,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
     locations = {row[1] for row in conn.execute("PRAGMA table_xinfo(locations)")}
     if "template" not in locations:  # the scaffolder's template ref (issue 12)
         conn.execute("ALTER TABLE locations ADD COLUMN template TEXT")
+    deliveries = {row[1] for row in conn.execute("PRAGMA table_xinfo(deliveries)")}
+    if "payload" not in deliveries:  # payloads applied directly (issue 13)
+        conn.execute("ALTER TABLE deliveries ADD COLUMN payload TEXT")
     for statement in _LATE_INDEXES:
         conn.execute(statement)
     if conn.execute("PRAGMA user_version").fetchone()[0] < 2:

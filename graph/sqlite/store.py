@@ -174,11 +174,15 @@ class SqliteStore:
     ) -> list[str] | None:
         return await questions.shortest_path(self._db, from_key, to_key, rel_type, max_depth)
 
-    async def dangling(self, first: int, after: tuple[str, str, str] | None = None) -> DanglingPage:
-        return await questions.dangling(self._db, first, after)
+    async def dangling(
+        self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
+    ) -> DanglingPage:
+        return await questions.dangling(self._db, first, after, backward)
 
-    async def orphans(self, first: int, after: str | None = None) -> tuple[list[Orphan], bool]:
-        return await questions.orphans(self._db, first, after)
+    async def orphans(
+        self, first: int, after: str | None = None, backward: bool = False
+    ) -> tuple[list[Orphan], bool]:
+        return await questions.orphans(self._db, first, after, backward)
 
     async def count_dangling(self) -> int:
         return await questions.count_dangling(self._db)
@@ -199,8 +203,9 @@ class SqliteStore:
         first: int,
         after: str | None = None,
         status: str | None = None,
+        backward: bool = False,
     ) -> list[RunRecord]:
-        return await runs.get_runs(self._db, source, first, after, status)
+        return await runs.get_runs(self._db, source, first, after, status, backward)
 
     async def count_runs(self, source: str | None, status: str | None = None) -> int:
         return await runs.count_runs(self._db, source, status)
@@ -238,8 +243,11 @@ class SqliteStore:
         template: str | None = None,
         status: str | None = None,
         created_by: str | None = None,
+        backward: bool = False,
     ) -> list[TaskRecord]:
-        return await tasks.list_tasks(self._db, first, after, template, status, created_by)
+        return await tasks.list_tasks(
+            self._db, first, after, template, status, created_by, backward
+        )
 
     async def count_tasks(
         self,
@@ -302,6 +310,7 @@ class SqliteStore:
         kind: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        backward: bool = False,
     ) -> list[EntityChange]:
         return await changes.changes(
             self._db,
@@ -311,6 +320,7 @@ class SqliteStore:
             kind=kind,
             source=source,
             limit=limit,
+            backward=backward,
         )
 
     async def count_changes(

@@ -83,13 +83,16 @@ async def list_tasks(
     template: str | None,
     status: str | None,
     created_by: str | None,
+    backward: bool = False,
 ) -> list[TaskRecord]:
+    """``backward`` reads oldest first from the position, then turns the page round."""
+    compare, direction = (">", "ASC") if backward else ("<", "DESC")
     sql = f"""
         SELECT {", ".join("t." + c.strip() for c in _COLUMNS.split(","))} FROM tasks t
         WHERE {_WHERE}
-          AND (:after IS NULL OR (t.created_at, t.id) <
+          AND (:after IS NULL OR (t.created_at, t.id) {compare}
                (SELECT a.created_at, a.id FROM tasks a WHERE a.id = :after))
-        ORDER BY t.created_at DESC, t.id DESC LIMIT :first
+        ORDER BY t.created_at {direction}, t.id {direction} LIMIT :first
     """
     params = {
         "template": template,
@@ -98,7 +101,8 @@ async def list_tasks(
         "after": after,
         "first": first,
     }
-    return await db.call(lambda c: [_task(row) for row in db.execute(c, sql, params)])
+    found = await db.call(lambda c: [_task(row) for row in db.execute(c, sql, params)])
+    return found[::-1] if backward else found
 
 
 async def count_tasks(

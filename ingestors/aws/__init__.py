@@ -5,7 +5,6 @@ documented in ``docs/sources/aws.md``."""
 from __future__ import annotations
 
 from ingestors.aws.config import AwsSource
-from ingestors.aws.fetch import read_aws
 from ingestors.contract import Fetch, SourceType
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
@@ -17,6 +16,9 @@ def aws_fetcher(source: AwsSource, lookup: CatalogLookup | None = None) -> Fetch
     """The fetch of an ``aws`` source (``lookup`` is not needed: tags name the refs)."""
 
     async def fetch() -> Snapshot:
+        # boto3 takes most of a second to import: only a process that reads AWS pays it.
+        from ingestors.aws.fetch import read_aws
+
         return await read_aws(source)
 
     return fetch
@@ -24,4 +26,4 @@ def aws_fetcher(source: AwsSource, lookup: CatalogLookup | None = None) -> Fetch
 
 AWS = SourceType(SOURCE_TYPE, AwsSource, aws_fetcher)
 
-__all__ = ["AWS", "SOURCE_TYPE", "AwsSource", "aws_fetcher", "read_aws"]
+__all__ = ["AWS", "SOURCE_TYPE", "AwsSource", "aws_fetcher"]

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from ingestors.contract import SourceConfig
+from ingestors.git.targets import repository_key
 
 
 class GitSource(SourceConfig):
@@ -25,3 +26,10 @@ class GitSource(SourceConfig):
     paths: tuple[str, ...] = Field(
         default=(), description="Entry files or folders; default every catalog-info.yaml."
     )
+
+    def reads_repository(self, repository: str) -> bool:
+        """Its ``url`` is that repository (its ``paths`` are not compared: a descriptor
+        elsewhere can be reached through a Location entity), or, for a local folder, the
+        file lies inside it."""
+        own = repository_key(self.url)
+        return repository == own or (own.startswith("/") and repository.startswith(own + "/"))

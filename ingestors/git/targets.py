@@ -109,6 +109,17 @@ def web_repo(url: str) -> WebRepo | None:
     return WebRepo(kind, f"https://{host}/{path}")
 
 
+def repository_key(url: str) -> str:
+    """``url`` as repositories compare: a GitHub/GitLab repository by its web address,
+    lowercase (its https, ssh and ``git@host:`` spellings are one repository); anything else
+    without ``file://``, ``.git`` and trailing slashes."""
+    web = web_repo(url)
+    if web is not None:
+        return web.base.lower()
+    text = url.strip().removeprefix("file://").rstrip("/")
+    return text.removesuffix(".git").rstrip("/")
+
+
 def parse_target(target: str) -> GitTarget:
     """The git source ``target`` names (see the module docstring); raises
     :class:`InvalidTargetError` when it names none."""

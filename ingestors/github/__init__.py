@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.delivery import PROJECT_SLUG_ANNOTATION
@@ -12,6 +13,7 @@ from ingestors.client import api_fetcher, open_client, read_api
 from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.errors import SourceConfigError, SourceUnavailableError
 from ingestors.github.config import DEFAULT_API_URL, GithubSource
+from ingestors.github.events import read_events
 from ingestors.github.get import get_org, get_scope
 from ingestors.github.payload import OrgPayload, load_recorded
 from ingestors.github.transform import SOURCE_TYPE, transform_org
@@ -81,7 +83,25 @@ def github_scoped_fetcher(source: GithubSource, lookup: CatalogLookup, scope: Sc
     return github_fetcher(source, lookup, scope=scope)
 
 
-GITHUB = SourceType(SOURCE_TYPE, GithubSource, api_fetcher(read_github), github_scoped_fetcher)
+def github_event_fetcher(
+    source: GithubSource, lookup: CatalogLookup, events: Sequence[str]
+) -> Fetch:
+    """The fetch applying webhook payloads (workflow runs, deployments) directly: no API
+    call, no clone (:mod:`.events`)."""
+
+    async def fetch() -> Snapshot:
+        return await read_events(source, lookup, events)
+
+    return fetch
+
+
+GITHUB = SourceType(
+    SOURCE_TYPE,
+    GithubSource,
+    api_fetcher(read_github),
+    github_scoped_fetcher,
+    github_event_fetcher,
+)
 
 
 async def ingest_recorded(
@@ -115,6 +135,7 @@ async def ingest_recorded(
 __all__ = [
     "GITHUB",
     "GithubSource",
+    "github_event_fetcher",
     "github_fetcher",
     "ingest_recorded",
     "read_github",

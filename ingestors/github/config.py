@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from catalog.refs import is_valid_name
 from ingestors.client import ApiSourceConfig, http_url, token_env
+from ingestors.git.targets import web_repo
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -102,3 +104,19 @@ class GithubSource(ApiSourceConfig):
         if self.topics and not set(self.topics) & set(repo.get("topics") or ()):
             return f"no topic of {', '.join(self.topics)}"
         return None
+
+    def reads_repository(self, repository: str) -> bool:
+        """The repository is on its host (``api.github.com`` serves ``github.com``), in its
+        ``org``, and matches one of its ``repos`` globs when it has any (case-insensitively,
+        as GitHub names compare)."""
+        web = web_repo(repository)
+        if web is None or web.host != "github":
+            return False
+        parts = urlsplit(web.base)
+        host = (urlsplit(self.api_url).hostname or "").lower()
+        owner, _, name = parts.path.strip("/").partition("/")
+        if parts.hostname != ("github.com" if host == "api.github.com" else host):
+            return False
+        if owner.lower() != self.org.lower() or "/" in name:
+            return False
+        return not self.repos or any(fnmatch.fnmatch(name.lower(), p.lower()) for p in self.repos)

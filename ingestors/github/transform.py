@@ -36,6 +36,7 @@ from catalog.delivery import (
 )
 from catalog.entity import Entity
 from catalog.errors import SourceLocation
+from catalog.refs import EntityRef
 from catalog.validation import validate_entity
 from graph.port import RunError
 from ingestors.github.config import GithubSource
@@ -86,7 +87,7 @@ def _restamp(descriptor: Descriptor, repo_scope: str) -> Descriptor:
     )
 
 
-def _components(item: RepoPayload) -> list[str]:
+def repo_components(item: RepoPayload) -> list[str]:
     """The repository's component refs: its own descriptors' first, then the catalog's."""
     refs = [
         str(d.entity.ref)
@@ -97,7 +98,7 @@ def _components(item: RepoPayload) -> list[str]:
     return list({ref.lower(): ref for ref in reversed(refs)}.values())[::-1]
 
 
-def _primary(item: RepoPayload, components: list[str]) -> str | None:
+def primary_component(item: RepoPayload, components: list[str]) -> str | None:
     """The component a deployment of the repository deploys: the one named like the
     repository, else the one annotated with its slug, else the first."""
     if not components:
@@ -222,36 +223,46 @@ def _duration(run: Json) -> float | None:
 
 
 def _builds(b: _Builder, item: RepoPayload, workflow: Json, pipeline: Entity, where: str) -> None:
-    name = pipeline.ref.name
     for run in item.runs.get(int(workflow["id"]), []):
-        number = run.get("run_number") or run["id"]
-        spec: dict[str, Any] = {
-            "pipeline": str(pipeline.ref),
-            "status": str(run.get("status") or "unknown"),
-            "conclusion": run.get("conclusion"),
-            "number": int(number),
-            "branch": run.get("head_branch"),
-            "commit": run.get("head_sha"),
-            "startedAt": iso_utc(run.get("run_started_at") or run.get("created_at")),
-            "durationSeconds": _duration(run),
-            "url": run.get("html_url"),
-            "event": run.get("event"),
-        }
-        document: dict[str, Any] = {
-            "apiVersion": API_VERSION,
-            "kind": "Build",
-            "metadata": {
-                "name": build_name(name, number),
-                "namespace": pipeline.ref.namespace,
-                "title": f"{workflow.get('name') or name} #{number}",
-                "description": run.get("display_title") or None,
-                "annotations": {SOURCE_PATH_ANNOTATION: where},
-            },
-            "spec": {k: v for k, v in spec.items() if v is not None},
-        }
-        if document["metadata"]["description"] is None:
-            del document["metadata"]["description"]
-        b.add(document, SourceLocation(f"{item.full_name}/actions/runs/{run['id']}"))
+        document, location = build_document(item.full_name, workflow, run, pipeline.ref, where)
+        b.add(document, location)
+
+
+def build_document(
+    full_name: str, workflow: Json, run: Json, pipeline: EntityRef, where: str
+) -> tuple[dict[str, Any], SourceLocation]:
+    """The ``Build`` of one workflow run (an API run object, or a ``workflow_run`` webhook's
+    ``workflow_run``) of the pipeline ``pipeline``, stamped with source path ``where``: the
+    one function a full read and a webhook delivery both build it with."""
+    name = pipeline.name
+    number = run.get("run_number") or run["id"]
+    spec: dict[str, Any] = {
+        "pipeline": str(pipeline),
+        "status": str(run.get("status") or "unknown"),
+        "conclusion": run.get("conclusion"),
+        "number": int(number),
+        "branch": run.get("head_branch"),
+        "commit": run.get("head_sha"),
+        "startedAt": iso_utc(run.get("run_started_at") or run.get("created_at")),
+        "durationSeconds": _duration(run),
+        "url": run.get("html_url"),
+        "event": run.get("event"),
+    }
+    metadata: dict[str, Any] = {
+        "name": build_name(name, number),
+        "namespace": pipeline.namespace,
+        "title": f"{workflow.get('name') or name} #{number}",
+        "annotations": {SOURCE_PATH_ANNOTATION: where},
+    }
+    if run.get("display_title"):
+        metadata["description"] = run["display_title"]
+    document: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "Build",
+        "metadata": metadata,
+        "spec": {k: v for k, v in spec.items() if v is not None},
+    }
+    return document, SourceLocation(f"{full_name}/actions/runs/{run['id']}")
 
 
 def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
@@ -262,7 +273,7 @@ def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
         b.fail_scope(
             full, f"deployments of {full}", item.errors["deployments"], where, environments_scope
         )
-    component = _primary(item, components)
+    component = primary_component(item, components)
     if item.environments and component is None:
         b.snapshot.skipped.append(f"{full}: deployments not read (no component to link them to)")
         return
@@ -276,34 +287,51 @@ def _deployments(b: _Builder, item: RepoPayload, components: list[str]) -> None:
             shared["components"].append(component)
         for deployment in item.deployments.get(env_name, []):
             statuses = item.statuses.get(int(deployment["id"])) or []
-            latest = statuses[0] if statuses else {}
-            spec = {
-                "component": component,
-                "environment": environment_ref(env_name),
-                "status": latest.get("state") or "pending",
-                "commit": deployment.get("sha"),
-                "ref": deployment.get("ref"),
-                "createdAt": iso_utc(deployment.get("created_at")),
-                "creator": (deployment.get("creator") or {}).get("login"),
-                "url": latest.get("target_url")
-                or latest.get("environment_url")
-                or f"{item.repo.get('html_url')}/deployments",
-            }
-            document: dict[str, Any] = {
-                "apiVersion": API_VERSION,
-                "kind": "Deployment",
-                "metadata": {
-                    "name": deployment_name(full, env_name, deployment["id"]),
-                    "namespace": shared_namespace([component] if component else []),
-                    "title": f"{item.repo['name']} to {env_name}",
-                    "description": deployment.get("description") or None,
-                    "annotations": {SOURCE_PATH_ANNOTATION: where, PROJECT_SLUG_ANNOTATION: full},
-                },
-                "spec": {k: v for k, v in spec.items() if v is not None},
-            }
-            if document["metadata"]["description"] is None:
-                del document["metadata"]["description"]
-            b.add(document, SourceLocation(f"{full}/deployments/{deployment['id']}"))
+            b.add(
+                *deployment_document(
+                    item.repo, env_name, deployment, statuses[0] if statuses else {}, component
+                )
+            )
+
+
+def deployment_document(
+    repo: Json, env_name: str, deployment: Json, latest: Json, component: str | None
+) -> tuple[dict[str, Any], SourceLocation]:
+    """The ``Deployment`` of one deployment of ``repo`` (an API deployment object, or a
+    ``deployment``/``deployment_status`` webhook's ``deployment``) to ``env_name``, in the
+    state of its ``latest`` status (``{}``: none yet), deploying ``component``: the one
+    function a full read and a webhook delivery both build it with."""
+    full = str(repo["full_name"])
+    spec = {
+        "component": component,
+        "environment": environment_ref(env_name),
+        "status": latest.get("state") or "pending",
+        "commit": deployment.get("sha"),
+        "ref": deployment.get("ref"),
+        "createdAt": iso_utc(deployment.get("created_at")),
+        "creator": (deployment.get("creator") or {}).get("login"),
+        "url": latest.get("target_url")
+        or latest.get("environment_url")
+        or f"{repo.get('html_url')}/deployments",
+    }
+    metadata: dict[str, Any] = {
+        "name": deployment_name(full, env_name, deployment["id"]),
+        "namespace": shared_namespace([component] if component else []),
+        "title": f"{repo['name']} to {env_name}",
+        "annotations": {
+            SOURCE_PATH_ANNOTATION: scope(full, "deployments"),
+            PROJECT_SLUG_ANNOTATION: full,
+        },
+    }
+    if deployment.get("description"):
+        metadata["description"] = deployment["description"]
+    document: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {k: v for k, v in spec.items() if v is not None},
+    }
+    return document, SourceLocation(f"{full}/deployments/{deployment['id']}")
 
 
 def _add_environments(b: _Builder) -> None:
@@ -343,7 +371,7 @@ def transform_org(payload: OrgPayload, source: GithubSource) -> Snapshot:
     b.snapshot.skipped.extend(payload.passed_over)
     for item in sorted(payload.repos, key=lambda r: r.full_name):
         _take_descriptors(b, item)
-        components = _components(item)
+        components = repo_components(item)
         _pipelines(b, item, components)
         _deployments(b, item, components)
     if not payload.partial:  # an environment's components come from every repository

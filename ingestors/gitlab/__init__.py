@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from ingestors.client import api_fetcher, open_client, read_api, read_token
 from ingestors.contract import Fetch, Scope, SourceType
 from ingestors.gitlab.config import GitlabSource
+from ingestors.gitlab.events import read_hooks
 from ingestors.gitlab.get import get_group, get_scope
 from ingestors.gitlab.payload import GroupPayload
 from ingestors.gitlab.transform import SOURCE_TYPE, transform_group
@@ -15,7 +17,7 @@ from ingestors.http import Sleep
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
 
-__all__ = ["GITLAB", "GitlabSource", "read_gitlab"]
+__all__ = ["GITLAB", "GitlabSource", "gitlab_event_fetcher", "read_gitlab"]
 
 
 async def read_gitlab(
@@ -64,4 +66,22 @@ def gitlab_scoped_fetcher(source: GitlabSource, lookup: CatalogLookup, scope: Sc
     return fetch
 
 
-GITLAB = SourceType(SOURCE_TYPE, GitlabSource, api_fetcher(read_gitlab), gitlab_scoped_fetcher)
+def gitlab_event_fetcher(
+    source: GitlabSource, lookup: CatalogLookup, events: Sequence[str]
+) -> Fetch:
+    """The fetch applying Pipeline and Deployment Hooks directly, with no API call
+    (:mod:`.events`)."""
+
+    async def fetch() -> Snapshot:
+        return await read_hooks(source, lookup, events)
+
+    return fetch
+
+
+GITLAB = SourceType(
+    SOURCE_TYPE,
+    GitlabSource,
+    api_fetcher(read_gitlab),
+    gitlab_scoped_fetcher,
+    gitlab_event_fetcher,
+)

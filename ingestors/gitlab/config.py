@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ingestors.client import ApiSourceConfig, http_url, token_env
+from ingestors.git.targets import web_repo
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 
@@ -73,3 +75,17 @@ class GitlabSource(ApiSourceConfig):
                 {"value": value},
             )
         return path
+
+    def reads_repository(self, repository: str) -> bool:
+        """The project is on its host, in its ``group`` (or, with ``includeSubgroups``, in a
+        subgroup of it)."""
+        web = web_repo(repository)
+        if web is None or web.host != "gitlab":
+            return False
+        parts = urlsplit(web.base)
+        if parts.hostname != (urlsplit(self.api_url).hostname or "").lower():
+            return False
+        project, group = parts.path.strip("/").lower(), self.group.lower()
+        if not project.startswith(group + "/"):
+            return False
+        return self.include_subgroups or "/" not in project.removeprefix(group + "/")

@@ -167,20 +167,7 @@ def _transform_project(
 ) -> None:
     path = project.path
     described = _descriptors(snapshot, project, catalog_path)
-    components: dict[str, str] = {}  # key -> ref
-    annotated: list[str] = []
-    for item in described:
-        entity = item.entity
-        if entity.kind.lower() != "component":
-            continue
-        components.setdefault(entity.ref.key, str(entity.ref))
-        slug = entity.metadata.annotations.get(GITLAB_SLUG_ANNOTATION, "")
-        if slug.strip().lower() == path.lower():
-            annotated.append(entity.ref.key)
-    for ref in project.linked:
-        key = ref.lower()
-        components.setdefault(key, ref)
-        annotated.append(key)
+    components, annotated = project_components(path, [d.entity for d in described], project.linked)
     namespace = shared_namespace(components.values())
     web_url = str(project.project.get("web_url") or "")
 
@@ -191,7 +178,7 @@ def _transform_project(
             pipeline_ref = f"pipeline:{namespace}/{pipeline['metadata']['name']}"
     if pipeline_ref is not None:
         for detail in project.pipelines[:builds_per_pipeline]:
-            _add(snapshot, _build_entity(project, namespace, pipeline_ref, detail), path)
+            _add(snapshot, build_entity(project, namespace, pipeline_ref, detail), path)
 
     if not components:
         if project.environments or project.deployments:
@@ -201,7 +188,7 @@ def _transform_project(
                 "not read into the catalog"
             )
         return
-    primary = min(annotated) if annotated else min(components)
+    primary = primary_component(components, annotated)
     for env in project.environments:
         name = env.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -230,10 +217,35 @@ def _transform_project(
         if seen >= deployments_per_environment:
             continue
         per_environment[environment_name(env_name)] = seen + 1
-        raw = _deployment_entity(
-            project, namespace, components[primary], env_name, deployment, web_url
-        )
+        raw = deployment_entity(project, namespace, primary, env_name, deployment, web_url)
         _add(snapshot, raw, path)
+
+
+def project_components(
+    path: str, described: list[Entity], linked: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """A project's components (key -> ref): its descriptors' and the catalog's ``linked``
+    ones; and the keys of those that name the project (its slug annotation, or linked),
+    among which a deployment's component is chosen (:func:`primary_component`)."""
+    components: dict[str, str] = {}
+    annotated: list[str] = []
+    for entity in described:
+        if entity.kind.lower() != "component":
+            continue
+        components.setdefault(entity.ref.key, str(entity.ref))
+        slug = entity.metadata.annotations.get(GITLAB_SLUG_ANNOTATION, "")
+        if slug.strip().lower() == path.lower():
+            annotated.append(entity.ref.key)
+    for ref in linked:
+        key = ref.lower()
+        components.setdefault(key, ref)
+        annotated.append(key)
+    return components, annotated
+
+
+def primary_component(components: dict[str, str], annotated: list[str]) -> str:
+    """The component a project's deployments deploy (``components`` is not empty)."""
+    return components[min(annotated) if annotated else min(components)]
 
 
 def _descriptors(
@@ -344,7 +356,9 @@ def _pipeline_entity(
     }
 
 
-def _build_entity(project: ProjectPayload, namespace: str, pipeline_ref: str, detail: Json) -> Json:
+def build_entity(project: ProjectPayload, namespace: str, pipeline_ref: str, detail: Json) -> Json:
+    """The ``Build`` of one pipeline (API details, or a Pipeline Hook's attributes put in
+    their shape): the one function a read and a webhook delivery both build it with."""
     number = detail.get("iid") if isinstance(detail.get("iid"), int) else detail.get("id")
     status, conclusion = PIPELINE_STATUS.get(str(detail.get("status")), ("completed", None))
     started = iso_utc(detail.get("started_at")) or iso_utc(detail.get("created_at"))
@@ -376,7 +390,7 @@ def _build_entity(project: ProjectPayload, namespace: str, pipeline_ref: str, de
     }
 
 
-def _deployment_entity(
+def deployment_entity(
     project: ProjectPayload,
     namespace: str,
     component: str,
@@ -384,6 +398,8 @@ def _deployment_entity(
     deployment: Json,
     web_url: str,
 ) -> Json:
+    """The ``Deployment`` of one deployment (an API object, or a Deployment Hook put in its
+    shape): the one function a read and a webhook delivery both build it with."""
     deployable = deployment.get("deployable")
     user = deployment.get("user")
     url = deployable.get("web_url") if isinstance(deployable, dict) else None

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ingestors.contract import SourceConfig
-from ingestors.git.targets import GitTarget, InvalidTargetError, parse_target
+from ingestors.git.targets import GitTarget, InvalidTargetError, parse_target, repository_key
 
 
 class LocationSource(SourceConfig):
@@ -51,3 +51,7 @@ class LocationSource(SourceConfig):
     def git(self) -> GitTarget:
         """The repository, ref and paths the target names."""
         return parse_target(self.target)
+
+    def reads_repository(self, repository: str) -> bool:
+        """Its ``target`` names that repository."""
+        return repository_key(self.git.url) == repository

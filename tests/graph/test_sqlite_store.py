@@ -241,3 +241,32 @@ async def test_a_scoped_cleanup_finds_its_scope_through_the_source_path_index(
         for step in reads
     ), plan
     assert keys == [("component:default/c1",)]
+
+
+async def test_opening_a_file_whose_deliveries_have_no_payload_column_adds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the deliveries table as the last release made it
+        conn.execute(
+            "CREATE TABLE deliveries (id TEXT PRIMARY KEY, source TEXT NOT NULL, event TEXT NOT "
+            "NULL, scope TEXT NOT NULL, received_at TEXT NOT NULL, run_id TEXT) WITHOUT ROWID"
+        )
+        conn.execute(
+            "INSERT INTO deliveries VALUES ('github:1:gh', 'gh', 'push', '[\"github:a/b\"]', "
+            "'2026-01-02T03:04:05+00:00', NULL)"
+        )
+    conn.close()
+    reopened = SqliteStore(f"sqlite:///{path}")
+
+    await reopened.setup()
+    try:
+        (kept,) = await reopened.waiting_deliveries(["gh"], 10)
+        fresh = dataclasses.replace(kept, id="github:2:gh", payload='{"workflow_run": {}}')
+        await reopened.record_delivery(fresh)
+        waiting = await reopened.waiting_deliveries(["gh"], 10)
+    finally:
+        await reopened.close()
+
+    assert (kept.scope, kept.payload) == (("github:a/b",), None)
+    assert waiting == [kept, fresh]

@@ -48,6 +48,15 @@ async def test_prune_forgets_only_older_changes(store: GraphStore) -> None:
     assert [c.id for c in await store.changes()] == ["c2", "c3"]
 
 
+async def test_a_cursor_whose_change_was_pruned_reads_what_is_left(store: GraphStore) -> None:
+    """A poller whose last-seen change aged out of retention still moves on: everything kept
+    is newer than what was pruned."""
+
+    await store.record_changes([_change(1), _change(2), _change(3)])
+    await store.prune_changes(AT + timedelta(minutes=2))
+    assert [c.id for c in await store.changes(after_id="c1")] == ["c2", "c3"]
+
+
 async def test_latest_changes_of_many_refs_newest_first_in_one_round_trip(
     store: GraphStore,
 ) -> None:
@@ -76,3 +85,15 @@ async def test_a_feed_cursor_is_saved_and_replaced(store: GraphStore) -> None:
         "c2",
         "c9",
     )
+
+
+async def test_changes_page_backward_oldest_first(store: GraphStore) -> None:
+    await store.record_changes([_change(n) for n in range(1, 6)])
+
+    newest = await store.changes(limit=2, backward=True)
+    before = await store.changes(after_id=newest[0].id, limit=2, backward=True)
+    first = await store.changes(after_id=before[0].id, limit=2, backward=True)
+
+    assert [c.id for c in newest] == ["c4", "c5"]
+    assert [c.id for c in before] == ["c2", "c3"]
+    assert [c.id for c in first] == ["c1"]

@@ -584,7 +584,9 @@ async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: Gra
     at = datetime(2026, 1, 1, tzinfo=UTC)
     first = Delivery("github:1", "gh", "push", at, ("github:acme/pay",))
     replay = Delivery("github:1", "gh", "push", at + timedelta(seconds=1))
-    other = Delivery("github:2", "gh", "repository.deleted", at + timedelta(seconds=2))
+    other = Delivery(
+        "github:2", "gh", "workflow_run", at + timedelta(seconds=2), payload='{"a": "\u00e9"}'
+    )
     elsewhere = Delivery("gitlab:3", "gl", "push", at)
 
     recorded = [await store.record_delivery(d) for d in (first, replay, other, elsewhere)]
@@ -673,3 +675,19 @@ async def test_unfiltered_type_and_lifecycle_facets_follow_inserts_updates_and_d
     assert facets["spec.type"] == [("library", 1), ("service", 1)]
     assert facets["spec.lifecycle"] == [("beta", 1), ("production", 1)]
     assert filtered["spec.type"] == facets["spec.type"]
+
+
+async def test_runs_page_backward_newest_first(store: GraphStore) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(5):
+        await store.save_run(
+            RunRecord(f"run-{i}", "a", "git", "SUCCEEDED", "cli", start + timedelta(minutes=i))
+        )
+
+    oldest = await store.get_runs(None, 2, backward=True)
+    newer = await store.get_runs(None, 2, after=oldest[0].id, backward=True)
+    newest = await store.get_runs(None, 2, after=newer[0].id, backward=True)
+
+    assert [r.id for r in oldest] == ["run-1", "run-0"]
+    assert [r.id for r in newer] == ["run-3", "run-2"]
+    assert [r.id for r in newest] == ["run-4"]

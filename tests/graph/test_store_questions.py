@@ -230,3 +230,40 @@ async def test_orphans_have_no_owner_or_a_missing_one(store: GraphStore, first: 
         ("component:default/reports", None),
     ]
     assert await store.count_orphans() == 3
+
+
+async def test_dangling_and_orphans_page_backward_in_the_same_order(store: GraphStore) -> None:
+    names = [f"c{i}" for i in range(5)]
+    await store.upsert_entities("test", "r1", [record(f"component:default/{n}") for n in names])
+    await store.upsert_relations(
+        "test",
+        "r1",
+        [rel(f"component:default/{n}", "dependsOn", f"component:default/ghost-{n}") for n in names]
+        + [rel("component:default/c2", "ownedBy", "group:default/gone")],
+    )
+    whole = (await store.dangling(100)).relations
+    orphans, _ = await store.orphans(100)
+
+    dangling_back: list[str] = []
+    position = None
+    while True:
+        page = await store.dangling(2, position, backward=True)
+        dangling_back = [r.target_ref for r in page.relations] + dangling_back
+        if not page.has_next:
+            break
+        first = page.relations[0]
+        position = (first.source_ref.lower(), first.type, first.target_ref.lower())
+    orphans_back: list[str] = []
+    after = None
+    while True:
+        batch, more = await store.orphans(2, after, backward=True)
+        orphans_back = [o.entity.ref for o in batch] + orphans_back
+        if not more:
+            break
+        after = batch[0].entity.key
+
+    assert dangling_back == [r.target_ref for r in whole] and len(whole) == 6
+    assert orphans_back == [o.entity.ref for o in orphans] and len(orphans) == 5
+    last, more = await store.orphans(2, backward=True)
+    assert [o.entity.ref for o in last] == ["component:default/c3", "component:default/c4"]
+    assert more

@@ -95,3 +95,16 @@ async def test_events_are_numbered_in_order(store: GraphStore) -> None:
     ]
     assert (await store.get_task_events("t"))[0].body == {"message": "a"}
     assert await store.add_task_events("missing", T0, [("log", {})]) == []
+
+
+async def test_tasks_page_backward_newest_first(store: GraphStore) -> None:
+    for index in range(5):
+        await store.save_task(task(f"t{index}", index))
+
+    oldest = await store.list_tasks(2, backward=True)
+    newer = await store.list_tasks(2, oldest[0].id, backward=True)
+    newest = await store.list_tasks(2, newer[0].id, backward=True)
+
+    assert [t.id for t in oldest] == ["t1", "t0"]
+    assert [t.id for t in newer] == ["t3", "t2"]
+    assert [t.id for t in newest] == ["t4"]

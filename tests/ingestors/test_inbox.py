@@ -6,16 +6,19 @@ run ends, what waited for its lease (no polling)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from graph.port import Delivery, GraphStore, RunRecord
 from ingestors.clock import SystemClock
 from ingestors.git import GitSource
+from ingestors.github.config import GithubSource
 from ingestors.inbox import Inbox
 from ingestors.scheduler import Scheduler, lease_name
 from tests.gitrepo import GitRepo, component
 from tests.ingestors.test_scheduler import eventually, gated
+from tests.loopback import LoopbackServer
 
 
 async def test_a_delivery_waits_for_the_lease_then_runs_scoped(
@@ -105,3 +108,54 @@ async def test_the_lease_holder_takes_in_what_waited_for_its_lease_when_its_run_
     assert first is not None and first.trigger == "manual"
     assert (run.status, run.scope) == ("SUCCEEDED", ["services/b"])
     assert await store.waiting_deliveries(["repo"], 10) == []
+
+
+async def test_payloads_are_applied_first_in_their_own_run_then_the_rest_is_read(
+    store: GraphStore,
+) -> None:
+    with LoopbackServer() as api:  # answers nothing: /repos/acme/pay is gone (404)
+        source = GithubSource(
+            name="acme", org="acme", api_url=api.url, webhook={"secret": "s3cret-for-tests"}
+        )
+        scheduler = Scheduler(store, [source], SystemClock(), "worker-a")
+        inbox = Inbox(store, scheduler, ["acme"], SystemClock())
+        now = datetime.now(UTC)
+        run_payload = {"workflow_run": {"id": 7, "path": "ci.yml"}, "repository": _REPO}
+        await store.record_delivery(
+            Delivery("github:1:acme", "acme", "push", now, ("github:acme/pay",))
+        )
+        await store.record_delivery(
+            Delivery(
+                "github:2:acme",
+                "acme",
+                "workflow_run.completed",
+                now + timedelta(seconds=1),
+                ("github:acme/pay",),
+                payload=json.dumps(run_payload),
+            )
+        )
+
+        (applied,) = await inbox.take_in()
+        direct = await scheduler.wait(applied)
+        calls_after_direct = len(api.requests)
+        waiting = await store.waiting_deliveries(["acme"], 10)
+        (read,) = await inbox.take_in()
+        reread = await scheduler.wait(read)
+        await scheduler.stop()
+
+    assert direct is not None and reread is not None
+    assert direct.cleanup == "skipped: a direct update from webhook deliveries deletes nothing"
+    assert direct.skipped == ["acme/pay: run 7 of ci.yml: the pipeline is not in the catalog yet"]
+    assert calls_after_direct == 0
+    assert [d.id for d in waiting] == ["github:1:acme"]
+    assert (reread.trigger, reread.scope) == ("webhook", ["github:acme/pay"])
+    assert [r.path for r in api.requests] == ["/repos/acme/pay"]
+
+
+_REPO = {
+    "name": "pay",
+    "full_name": "acme/pay",
+    "owner": {"login": "acme"},
+    "default_branch": "main",
+    "clone_url": "file:///nowhere",
+}

@@ -57,6 +57,15 @@ async def source_refs(store: GraphStore, source: str) -> list[str]:
     return sorted(e.ref for e in found)
 
 
+async def deletions(store: GraphStore, source: str) -> list[str]:
+    """The refs the change log records as deleted from ``source`` (no run deletes them:
+    ``run_id`` None), each with what it was."""
+    changes = await store.changes(source=source, limit=100)
+    gone = [c for c in changes if c.change == "DELETED"]
+    assert all(c.run_id is None and c.before and c.after is None for c in gone)
+    return sorted(c.ref for c in gone)
+
+
 async def test_a_registered_location_is_stored_ingested_at_once_then_scheduled(
     store: GraphStore, tmp_path: Path, schedulers: list[Scheduler]
 ) -> None:
@@ -99,12 +108,14 @@ async def test_stored_locations_survive_a_restart_and_go_with_their_entities(
     assert await sync_locations(store, after, REFRESH) == (1, 0)
     assert await sync_locations(store, after, REFRESH) == (0, 0)
     rerun = await after.run_once(location.source, "refresh")
+    held = await source_refs(store, location.source)
     removed = await remove_location(store, location.id, scheduler=after)
 
     assert rerun.status == "SUCCEEDED"
     assert removed == location
     assert await store.get_locations() == []
     assert await source_refs(store, location.source) == []
+    assert await deletions(store, location.source) == held
     assert location.source not in {s.name for s in after.sources}
     assert await remove_location(store, location.id, scheduler=after) is None
 
@@ -119,8 +130,10 @@ async def test_a_worker_lets_go_of_a_location_removed_elsewhere_and_deletes_its_
     await sync_locations(store, worker, REFRESH)
     await store.delete_location(location.id)  # removed by an API replica without this worker
 
+    held = await source_refs(store, location.source)
     assert await sync_locations(store, worker, REFRESH) == (0, 1)
     assert await source_refs(store, location.source) == []
+    assert await deletions(store, location.source) == held
 
 
 async def test_a_github_blob_url_is_read_as_its_repository_ref_and_path(

@@ -75,7 +75,10 @@ def test_github_events_name_what_to_read_again() -> None:
         Target("acme", ("github:acme/pay", "github:acme/pay2"), "repository.renamed")
     ]
     assert targets("workflow_run", {"action": "completed", "repository": _repo()}) == [
-        Target("acme", ("github:acme/pay",), "workflow_run.completed")
+        Target("acme", ("github:acme/pay",), "workflow_run.completed", direct=True)
+    ]
+    assert targets("deployment_status", {"action": "created", "repository": _repo()}) == [
+        Target("acme", ("github:acme/pay",), "deployment_status.created", direct=True)
     ]
     assert targets("membership", {"action": "added", "organization": {"login": "acme"}}) == [
         Target("acme", ("github:acme/teams",), "membership.added")
@@ -99,7 +102,9 @@ def test_gitlab_events_read_the_project_again() -> None:
         Target("platform", ("gitlab/acme/platform/pay",), "push")
     ]
     assert gitlab_targets([GITLAB], "Push Hook", {**push, "ref": "refs/heads/dev"})[0] == []
-    assert gitlab_targets([GITLAB], "Pipeline Hook", {**push, "object_kind": "pipeline"})[0]
+    assert gitlab_targets([GITLAB], "Pipeline Hook", {**push, "object_kind": "pipeline"})[0] == [
+        Target("platform", ("gitlab/acme/platform/pay",), "pipeline", direct=True)
+    ]
     assert gitlab_targets([GITLAB], "System Hook", renamed)[0] == [
         Target(
             "platform",

@@ -3,8 +3,13 @@ startCursor }`` on every connection."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from catalog.changes import ChangeType, EntityChange
+from graph.port import RunRecord, TaskRecord
 from tests.factories import record, rel
 from tests.schema.conftest import Client
 
@@ -51,6 +56,107 @@ async def test_last_and_before_walk_back_to_the_start(client: Client) -> None:
 
 async def test_after_and_before_together_are_refused(client: Client) -> None:
     errors = await client.errors(PAGE, after="x", before="y")
+
+    assert "not both" in errors[0]["message"]
+
+
+#: connection -> how an edge's node is named in the walks below
+BOTH_WAYS = {
+    "danglingRelations": "targetRef",
+    "orphans": "entity { ref }",
+    "ingestionRuns": "id",
+    "changes": "id",
+    "tasks": "id",
+}
+
+
+async def _both_ways_catalog(client: Client) -> None:
+    """Five orphans, six dangling relations, five runs, five changes, five tasks."""
+    names = [f"c{i}" for i in range(5)]
+    await client.store.upsert_entities(
+        "test", "r1", [record(f"component:default/{n}") for n in names]
+    )
+    await client.store.upsert_relations(
+        "test",
+        "r1",
+        [rel(f"component:default/{n}", "dependsOn", f"component:default/ghost-{n}") for n in names]
+        + [rel("component:default/c2", "ownedBy", "group:default/gone")],
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(5):
+        await client.store.save_run(
+            RunRecord(f"run-{i}", "a", "git", "SUCCEEDED", "cli", start + timedelta(minutes=i))
+        )
+        await client.store.save_task(
+            TaskRecord(f"task-{i}", "template:default/t", "open", start + timedelta(minutes=i))
+        )
+    await client.store.record_changes(
+        [
+            EntityChange(
+                f"change-{i}", start, "test", None, "component:default/c0", "component",
+                ChangeType.UPDATED, ("spec",), {}, {},
+            )
+            for i in range(5)
+        ]
+    )  # fmt: skip
+
+
+def _leaf(node: Any) -> str:
+    """The one value a node was asked for (``{"entity": {"ref": x}}`` -> x)."""
+    while isinstance(node, dict):
+        (node,) = node.values()
+    return str(node)
+
+
+async def _connection_page(
+    client: Client, connection: str, **variables: Any
+) -> tuple[list[str], dict[str, Any]]:
+    node = BOTH_WAYS[connection]
+    query = f"""query ($first: Int, $after: String, $last: Int, $before: String) {{
+      {connection}(first: $first, after: $after, last: $last, before: $before) {{
+        totalCount edges {{ cursor node {{ {node} }} }}
+        pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+      }}
+    }}"""
+    data = (await client.query(query, **variables))[connection]
+    names = [_leaf(edge["node"]) for edge in data["edges"]]
+    assert [edge["cursor"] for edge in data["edges"]][:1] == (
+        [data["pageInfo"]["startCursor"]] if names else []
+    )
+    return names, data["pageInfo"]
+
+
+@pytest.mark.parametrize("connection", list(BOTH_WAYS))
+async def test_dangling_orphans_and_runs_page_back_to_the_start(
+    client: Client, connection: str
+) -> None:
+    await _both_ways_catalog(client)
+    whole, info = await _connection_page(client, connection, first=100)
+    assert len(whole) >= 5 and info["hasPreviousPage"] is False
+
+    walked: list[str] = []
+    names, info = await _connection_page(client, connection, last=2)
+    assert info["hasNextPage"] is False
+    while True:
+        walked = names + walked
+        if not info["hasPreviousPage"]:
+            break
+        names, info = await _connection_page(client, connection, last=2, before=info["startCursor"])
+        assert info["hasNextPage"] is True
+    assert walked == whole
+
+    first, info = await _connection_page(client, connection, first=2)
+    second, info = await _connection_page(client, connection, first=2, after=info["endCursor"])
+    assert second == whole[2:4] and info["hasPreviousPage"] is True
+    back, info = await _connection_page(client, connection, last=2, before=info["startCursor"])
+    assert back == first and info["hasPreviousPage"] is False and info["hasNextPage"] is True
+
+
+@pytest.mark.parametrize("connection", list(BOTH_WAYS))
+async def test_after_and_before_together_are_refused_on_every_connection(
+    client: Client, connection: str
+) -> None:
+    errors = await client.errors(f'{{ {connection}(after: "x", before: "y") {{ totalCount }} }}')
 
     assert "not both" in errors[0]["message"]
 

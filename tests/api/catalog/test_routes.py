@@ -4,6 +4,7 @@ and status codes, over the Backstage example catalog."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from starlette.routing import Route
@@ -310,3 +311,67 @@ async def test_openapi_document_describes_exactly_the_served_routes(catalog: Cat
     described = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert document["openapi"].startswith("3.")
     assert described == served
+
+
+async def test_filters_match_labels_and_relations_with_keys_and_values_in_any_case(
+    catalog: Catalog,
+) -> None:
+    labelled = await catalog.client.get(
+        "/entities",
+        params=[("filter", "KIND=Component,Metadata.Labels.Category=MUSIC"), ("fields", "kind")],
+    )
+    owned = await catalog.client.get(
+        "/entities",
+        params=[
+            ("filter", "relations.ownedBy=Group:Default/Team-C,kind=component"),
+            ("filter", "kind=system,relations.ownedBy"),
+            ("fields", "kind,metadata.name"),
+            ("order", "asc:metadata.name"),
+        ],
+    )
+    owner = await catalog.client.get(
+        "/entities", params={"filter": "relations.ownerOf=component:default/petstore"}
+    )
+    label_facets = await catalog.client.get(
+        "/entity-facets", params={"facet": "metadata.labels.category", "filter": "kind=component"}
+    )
+
+    assert labelled.json() == [{"kind": "Component"}]
+    assert [e["metadata"]["name"] for e in owned.json() if e["kind"] == "Component"] == [
+        "petstore",
+        "playback-sdk",
+    ]
+    assert {e["kind"] for e in owned.json()} == {"Component", "System"}
+    assert names(owner.json()) == ["team-c"]
+    assert label_facets.json() == {
+        "facets": {"metadata.labels.category": [{"value": "music", "count": 1}]}
+    }
+
+
+async def test_offsets_and_after_on_entities_and_repeated_order_fields_on_by_query(
+    catalog: Catalog,
+) -> None:
+    groups = {"filter": "kind=group", "fields": "metadata.name", "order": "desc:metadata.name"}
+    every = names((await catalog.client.get("/entities", params=groups)).json())
+    window = await catalog.client.get("/entities", params={**groups, "offset": "2", "limit": "3"})
+    after = window.headers["link"].split("after=")[1].split(">")[0]
+    rest = await catalog.client.get("/entities", params={**groups, "after": unquote(after)})
+    query = [
+        ("filter", "kind=component"),
+        ("fields", "metadata.name,spec.type"),
+        ("orderField", "spec.type,asc"),
+        ("orderField", "metadata.name,desc"),
+    ]
+    whole = await catalog.client.get("/entities/by-query", params=[*query, ("limit", "100")])
+    page = await catalog.client.get(
+        "/entities/by-query", params=[*query, ("offset", "3"), ("limit", "4")]
+    )
+
+    assert every == sorted(every, reverse=True) and len(every) == 8
+    assert names(window.json()) == every[2:5]
+    assert names(rest.json()) == every[5:]
+    ordered = [(i["spec"]["type"], i["metadata"]["name"]) for i in whole.json()["items"]]
+    assert ordered == sorted(sorted(ordered, key=lambda t: t[1], reverse=True), key=lambda t: t[0])
+    assert names(page.json()["items"]) == [name for _, name in ordered[3:7]]
+    assert page.json()["totalItems"] == len(ordered) == 13
+    assert {"nextCursor", "prevCursor"} <= set(page.json()["pageInfo"])
