@@ -87,8 +87,9 @@ class Runtime:
     feed: Feed | None = None  # the catalogChanged subscriptions' one poller
 
     def wake(self) -> None:
-        """A webhook delivery was recorded: this process's scheduler takes it in now."""
-        if self.scheduler is not None:
+        """A webhook delivery was recorded: this process's scheduler takes it in now (unless
+        runs are left to other processes: with ``scheduler`` off, the leader's inbox polls)."""
+        if self.scheduler is not None and self.settings.scheduler:
             self.scheduler.wake()
 
 

@@ -2,8 +2,13 @@
 lease can be taken.
 
 A webhook handler never works in the request: it records a :class:`~graph.port.Delivery`
-in the store and wakes the :class:`Inbox` of its own process. Each scheduler running on its
-schedules also runs an inbox, which, when woken or every ``poll`` seconds:
+in the store and wakes the :class:`Inbox` of its own process, which takes it in at once when
+the source's lease is free. The process running the schedule (the leader) also looks every
+``poll`` seconds (a cheap indexed query), and a process whose run of a source ends wakes its
+own inbox (:class:`~ingestors.scheduler.Scheduler` does both). So a delivery that arrives
+while another process holds the source's lease is handed over through the store: the lease
+holder takes it in as soon as its run ends, since it looks after giving the lease back and
+the delivery was recorded before the lease was found taken. An inbox, when woken or polling:
 
 1. waits until no delivery has arrived for ``settle`` seconds (at most :data:`MAX_SETTLE`),
    so a burst of deliveries (20 pushes to one repository) is taken in by one run;
@@ -14,9 +19,7 @@ schedules also runs an inbox, which, when woken or every ``poll`` seconds:
    run of their own that writes what they say and reads nothing; the rest wait for the
    next pass (right after that run). The run starts only under
    the source's lease: a replica that cannot take it (another runs the source) leaves the
-   deliveries waiting, and whoever holds the lease takes them in at its next pass. A source
-   running in this process is retried when that run ends (so deliveries arriving during a
-   run make one more run after it);
+   deliveries waiting, and whoever holds the lease takes them in when its run ends;
 4. marks the deliveries as taken by the run it started.
 """
 
@@ -38,6 +41,8 @@ log = logging.getLogger("stagegraph.inbox")
 BATCH = 500
 #: the longest a burst delays its run, in seconds
 MAX_SETTLE = 2.0
+#: how often the leader looks for deliveries, in seconds (None: only when woken)
+POLL = 0.25
 #: how long taken-in deliveries are remembered (a replay within this time is refused)
 REMEMBERED = timedelta(days=3)
 
@@ -75,7 +80,7 @@ class Inbox:
         sources: Sequence[str],
         clock: Clock,
         *,
-        poll: float = 2.0,
+        poll: float | None = POLL,
         settle: float = 0.2,
     ) -> None:
         self._store = store
@@ -86,10 +91,20 @@ class Inbox:
         self._settle = settle
         self._woken = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._watching: set[asyncio.Task[None]] = set()
+
+    @property
+    def poll(self) -> float | None:
+        """Seconds between looks when not woken; None: only when woken."""
+        return self._poll
+
+    @poll.setter
+    def poll(self, seconds: float | None) -> None:
+        self._poll = seconds
+        self._woken.set()  # a loop waiting without a timer looks now, and then on time
 
     def wake(self) -> None:
-        """A delivery was recorded: take it in now rather than at the next poll."""
+        """A delivery was recorded, or a run ended: take deliveries in now rather than at
+        the next poll."""
         self._woken.set()
 
     async def run(self) -> None:
@@ -126,8 +141,6 @@ class Inbox:
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in list(self._watching):
-            task.cancel()
 
     async def take_in(self) -> list[str]:
         """One pass: start a run per source with waiting deliveries; the ids of the runs."""
@@ -156,18 +169,6 @@ class Inbox:
                 extra={"run_id": run_id, "source": name},
             )
             started.append(run_id)
-            self._watch(run_id)
         if started:
             await self._store.prune_deliveries(self._clock.now() - REMEMBERED)
         return started
-
-    def _watch(self, run_id: str) -> None:
-        """When the run ends, look again: deliveries that came in meanwhile are waiting."""
-
-        async def watch() -> None:
-            await self._starter.wait(run_id)
-            self.wake()
-
-        task = asyncio.create_task(watch(), name=f"inbox watch {run_id}")
-        self._watching.add(task)
-        task.add_done_callback(self._watching.discard)

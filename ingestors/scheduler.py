@@ -35,9 +35,12 @@ A scheduled run (trigger ``schedule``) that ends FAILED is retried (trigger ``re
 next slot is not made (that slot's run is the retry). PARTIAL
 (entity errors) and TIMED_OUT runs are not retried, nor are requested runs.
 
-Webhook deliveries (:mod:`ingestors.inbox`): while :meth:`Scheduler.run` goes, an inbox
-takes in the deliveries of sources with a ``webhook`` and starts scoped runs under the
-lease (:meth:`Scheduler.start_scoped`); :meth:`Scheduler.wake` says one was just recorded.
+Webhook deliveries (:mod:`ingestors.inbox`): an inbox takes in the deliveries of sources
+with a ``webhook`` and starts scoped runs under the lease (:meth:`Scheduler.start_scoped`).
+:meth:`Scheduler.wake` (a delivery was just recorded in this process) starts it in any
+process; while :meth:`Scheduler.run` goes it also polls every ``inbox_poll`` seconds; and
+every run of such a source that ends here wakes it, so deliveries that waited for the
+lease this process held are taken in at once.
 
 Every log line about a run carries ``extra={"run_id": ..., "source": ...}``; metrics hook
 in through a :class:`RunObserver`.
@@ -61,7 +64,7 @@ from ingestors.clock import Clock
 from ingestors.contract import Scope, SourceConfig, format_duration
 from ingestors.errors import IngestError
 from ingestors.history import RECENT, fail_orphans, last_start, record_skipped, slot_done
-from ingestors.inbox import Inbox
+from ingestors.inbox import POLL, Inbox
 from ingestors.lease import LeasedRun, RunObserver, SourceLease
 from ingestors.lookup import CatalogLookup
 from ingestors.registry import SOURCE_TYPES, SourceTypes
@@ -138,7 +141,7 @@ class Scheduler:
         policy: RunPolicy | None = None,
         observer: RunObserver | None = None,
         rng: random.Random | None = None,
-        inbox_poll: float = 2.0,
+        inbox_poll: float = POLL,
         inbox_settle: float = 0.2,
     ) -> None:
         self._store = store
@@ -169,7 +172,8 @@ class Scheduler:
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         hooked = [s.name for s in self._sources.values() if s.webhook is not None]
-        self._inbox = Inbox(store, self, hooked, clock, poll=inbox_poll, settle=inbox_settle)
+        self._inbox = Inbox(store, self, hooked, clock, poll=None, settle=inbox_settle)
+        self._inbox_poll = inbox_poll
         self._hooked = bool(hooked)
         self._inbox_task: asyncio.Task[None] | None = None
 
@@ -251,8 +255,15 @@ class Scheduler:
             return self._start(source, trigger, now, scope, events).run.id
 
     def wake(self) -> None:
-        """A webhook delivery was just recorded: take it in now (when :meth:`run` goes)."""
-        self._inbox.wake()
+        """A webhook delivery was just recorded (or a run of a source ended): take the
+        waiting deliveries in now, in this process, whether or not :meth:`run` goes."""
+        if self._hooked and not self._stopping.is_set():
+            self._start_inbox()
+            self._inbox.wake()
+
+    def _start_inbox(self) -> None:
+        if self._inbox_task is None:
+            self._inbox_task = asyncio.create_task(self._inbox.run(), name="webhook inbox")
 
     # -- running on schedule ---------------------------------------------------------------
     async def run(self) -> None:
@@ -264,7 +275,8 @@ class Scheduler:
         scheduled = [s for s in self._sources.values() if s.schedule is not None]
         self._loops = {s.name: self._schedule(s, started) for s in scheduled}
         if self._hooked:
-            self._inbox_task = asyncio.create_task(self._inbox.run(), name="webhook inbox")
+            self._start_inbox()
+            self._inbox.poll = self._inbox_poll
         log.info(
             "scheduler %s started: %d sources, %d on a schedule",
             self._owner,
@@ -511,6 +523,8 @@ class Scheduler:
             record = await run.execute()
         finally:
             del self._active[run.source.name]
+        if run.source.webhook is not None:
+            self.wake()  # deliveries that waited while this process held the lease
         if record is not None:
             self._remember(record)
             await self._prune(run.log_extra)

@@ -18,11 +18,14 @@ ON CREATE SET d.source = $source, d.event = $event, d.scope = $scope,
               d.received_at = $received_at, d.payload = $payload, d.fresh = true
 WITH d, coalesce(d.fresh, false) AS fresh
 REMOVE d.fresh
+FOREACH (waiting IN CASE WHEN fresh THEN [d] ELSE [] END | SET waiting:Waiting)
 RETURN fresh
 """
 
+# A delivery no run has taken yet also carries the label :Waiting, so the inbox's frequent
+# look reads only those, not the days of taken ones kept against replays.
 WAITING: LiteralString = """
-MATCH (d:Delivery) WHERE d.run_id IS NULL AND d.source IN $sources
+MATCH (d:Waiting) WHERE d.source IN $sources
 WITH d ORDER BY d.received_at, d.id LIMIT $first
 RETURN collect([d.id, d.source, d.event, d.scope, d.received_at, d.payload]) AS rows
 """
@@ -30,6 +33,7 @@ RETURN collect([d.id, d.source, d.event, d.scope, d.received_at, d.payload]) AS 
 TAKE: LiteralString = """
 MATCH (d:Delivery) WHERE d.id IN $ids
 SET d.run_id = $run_id
+REMOVE d:Waiting
 """
 
 PRUNE: LiteralString = """

@@ -68,7 +68,7 @@ SCHEMA: tuple[LiteralString, ...] = (
 )
 
 #: The store's own labels: a kind whose label would be one of these gets no kind label.
-OWN_LABELS = frozenset({"Ref", "Entity", "Run", "Delivery", "Task", "TaskEvent"})
+OWN_LABELS = frozenset({"Ref", "Entity", "Run", "Delivery", "Waiting", "Task", "TaskEvent"})
 
 #: kind -> its label, for the kinds the catalog defines. Entities are written one kind per
 #: statement with the label in the text (a label cannot be a parameter, and the dynamic
@@ -136,6 +136,12 @@ SET e.source_path = row.path
 """
 SOURCE_PATH = "stagegraph.dev/source-path"
 
+# Deliveries recorded before waiting ones carried the label the inbox reads them by.
+WAITING_DELIVERIES: LiteralString = """
+MATCH (d:Delivery) WHERE d.run_id IS NULL AND NOT d:Waiting
+SET d:Waiting
+"""
+
 
 async def _backfill_source_paths(db: Connection, batch: int = 2000) -> None:
     """Give entities written before ``source_path`` was kept theirs, from their documents."""
@@ -163,6 +169,7 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
     await _backfill_source_paths(db)
+    await db.write(db.statement(WAITING_DELIVERIES))
 
 
 FieldProps = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]

@@ -177,6 +177,42 @@ DELETE_STALE: tuple[LiteralString, LiteralString] = (
     + "RETURN kind, count(*) AS deleted",
 )
 
+# The entities of ``$source`` in ``$scope`` (a non-empty list of source paths) as ``n``,
+# found from the scope through the source-path index: a scoped run touches only its scope.
+_SCOPE_ENTITIES: LiteralString = """
+CALL () {
+  UNWIND $scope AS p
+  MATCH (n:Entity) WHERE n.source_path = p
+  RETURN n
+  UNION
+  UNWIND $scope AS p
+  MATCH (n:Entity) WHERE n.source_path STARTS WITH p + '/'
+  RETURN n
+}
+WITH n WHERE n.source = $source
+"""
+
+STALE_IN_SCOPE: LiteralString = (
+    "CALL () { MATCH (n:Entity) WHERE n.source = $source RETURN count(n) AS total }\n"
+    "CALL () {"
+    + _SCOPE_ENTITIES
+    + """  WITH n WHERE n.run_id <> $run_id
+  RETURN collect([n.key, n.ref, n.kind]) AS stale
+}
+RETURN total, stale
+"""
+)
+
+DELETE_STALE_IN_SCOPE: tuple[LiteralString, LiteralString] = (
+    _SCOPE_ENTITIES
+    + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id\n"
+    + _DROP_RELATIONSHIPS,
+    _SCOPE_ENTITIES
+    + "WITH n WHERE n.run_id <> $run_id\n"
+    + _RETIRE_ENTITIES
+    + "RETURN kind, count(*) AS deleted",
+)
+
 DELETE_ENTITIES: tuple[LiteralString, LiteralString] = (
     "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
     "MATCH (n)-[r]->() WHERE r.source = $source\n" + _DROP_RELATIONSHIPS,
@@ -226,7 +262,8 @@ async def touch(
 
 
 async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
-    (row,) = await db.read(db.statement(STALE, source=source, run_id=run_id, scope=list(scope)))
+    query = STALE_IN_SCOPE if scope else STALE
+    (row,) = await db.read(db.statement(query, source=source, run_id=run_id, scope=list(scope)))
     stale = sorted(row["stale"])
     kinds: dict[str, int] = {}
     for _, _, kind in stale:
@@ -237,7 +274,7 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
 async def delete_stale(
     db: Connection, source: str, run_id: str, scope: Scope = ()
 ) -> dict[str, int]:
-    drop, retire = DELETE_STALE
+    drop, retire = DELETE_STALE_IN_SCOPE if scope else DELETE_STALE
     params = {"source": source, "run_id": run_id, "scope": list(scope)}
 
     async def work(tx: AsyncManagedTransaction) -> dict[str, int]:

@@ -159,6 +159,8 @@ _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_updated_order ON entities (updated_at, key)",
     "CREATE INDEX IF NOT EXISTS runs_status ON runs (status, started_at)",
     "CREATE INDEX IF NOT EXISTS runs_finished ON runs (finished_at, id)",
+    # a scoped run's cleanup starts from its scope, never from the whole source
+    "CREATE INDEX IF NOT EXISTS entities_source_path ON entities (source, source_path)",
     # Keys and refs alone: checking that an entity exists, or reading its ref, through the
     # table itself reads its row, document and all (4x slower on the relations of a page,
     # 15x on an ownership roll-up).

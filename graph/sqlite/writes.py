@@ -199,25 +199,53 @@ async def touch(
     await db.call(write)
 
 
-#: an entity ``e`` inside the scope ``:scope`` (a JSON list; empty: the whole source)
-_IN_SCOPE = """(json_array_length(:scope) = 0 OR EXISTS (
-    SELECT 1 FROM json_each(:scope) s
-    WHERE e.source_path = s.value OR substr(e.source_path, 1, length(s.value) + 1) = s.value || '/'))"""
+def _scope_keys(scope: Scope) -> tuple[str, dict[str, str]]:
+    """A query of the keys of the entities of ``:source`` inside ``scope`` (not empty), and
+    its parameters: one index search of ``entities_source_path`` per path and its folder
+    below, so a scoped run reads only its scope. (Not a join with ``json_each``: SQLite
+    3.40's Bloom filter on an index of a generated column drops every row once the table
+    is analysed.)"""
+    parts: list[str] = []
+    params: dict[str, str] = {}
+    for index, path in enumerate(scope):
+        params |= {f"p{index}": path, f"lo{index}": f"{path}/", f"hi{index}": f"{path}0"}
+        parts.append(
+            "SELECT key FROM entities INDEXED BY entities_source_path "
+            f"WHERE source = :source AND source_path = :p{index}"
+        )
+        parts.append(
+            "SELECT key FROM entities INDEXED BY entities_source_path WHERE source = :source "
+            f"AND source_path >= :lo{index} AND source_path < :hi{index}"
+        )
+    return " UNION ".join(parts), params
+
+
+def _stale_rows(
+    db: Connection, conn: sqlite3.Connection, source: str, run_id: str, scope: Scope
+) -> list[Any]:
+    """(ref, kind) of the entities of the source (in the scope) the run did not stamp."""
+    params = {"source": source, "run_id": run_id}
+    if scope:
+        keys, scoped = _scope_keys(scope)
+        params |= scoped
+        sql = (
+            f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({keys}) "
+            "AND +e.run_id != :run_id ORDER BY e.key"
+        )
+    else:
+        sql = (
+            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
+            "AND e.run_id != :run_id ORDER BY e.key"
+        )
+    return db.execute(conn, sql, params).fetchall()
 
 
 async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
-    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
-
     def read(conn: sqlite3.Connection) -> StaleSummary:
         total = db.execute(
             conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
         ).fetchone()[0]
-        rows = db.execute(
-            conn,
-            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
-            f"AND e.run_id != :run_id AND {_IN_SCOPE} ORDER BY e.key",
-            params,
-        ).fetchall()
+        rows = _stale_rows(db, conn, source, run_id, scope)
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
@@ -229,24 +257,29 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
 async def delete_stale(
     db: Connection, source: str, run_id: str, scope: Scope = ()
 ) -> dict[str, int]:
-    params = {"source": source, "run_id": run_id, "scope": json_list(scope)}
+    params = {"source": source, "run_id": run_id}
+    keys, scoped = _scope_keys(scope) if scope else ("", {})
+    params |= scoped
 
     def write(conn: sqlite3.Connection) -> dict[str, int]:
         if scope:
             # relations leaving an entity of the scope (kept or about to go), before they go
             db.execute(
                 conn,
-                "DELETE FROM relations WHERE source = :source AND run_id != :run_id "
-                "AND source_key IN (SELECT e.key FROM entities e WHERE e.source = :source "
-                f"AND {_IN_SCOPE})",
+                "DELETE FROM relations WHERE +source = :source AND +run_id != :run_id "
+                f"AND source_key IN ({keys})",
                 params,
             )
-        rows = db.execute(
-            conn,
-            "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
-            f"AND {_IN_SCOPE} RETURNING key, kind",
-            params,
-        ).fetchall()
+            entities = (
+                f"DELETE FROM entities AS e WHERE e.key IN ({keys}) "
+                "AND +e.run_id != :run_id RETURNING key, kind"
+            )
+        else:
+            entities = (
+                "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
+                "RETURNING key, kind"
+            )
+        rows = db.execute(conn, entities, params).fetchall()
         _delete_search(db, conn, [r[0] for r in rows])
         if not scope:
             db.execute(

@@ -1,4 +1,5 @@
-"""The SQLite adapter's own behaviour: a cancelled call frees the store's single thread."""
+"""The SQLite adapter's own behaviour: a cancelled call frees the store's single thread; a
+scoped cleanup reads its scope through an index."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from graph.port import EntityFilter, FieldCondition
+from graph.port import SOURCE_PATH_ANNOTATION, EntityFilter, FieldCondition
 from graph.sqlite import SqliteStore
+from graph.sqlite.writes import _scope_keys
 from tests.factories import record
 
 # Counts to 300 million: minutes of work for the one thread, unless interrupted.
@@ -209,6 +211,36 @@ async def test_opening_a_file_whose_locations_have_no_template_column_adds_it(
 
     assert (kept.id, kept.template) == ("a1", None)
     assert added.template == "template:default/t"
+
+
+async def test_a_scoped_cleanup_finds_its_scope_through_the_source_path_index(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    await sqlite_store.upsert_entities(
+        "git",
+        "r1",
+        [
+            record(f"component:default/c{i}", annotations={SOURCE_PATH_ANNOTATION: f"svc/c{i}"})
+            for i in range(20)
+        ],
+    )
+    conn = sqlite3.connect(tmp_path / "store.db")
+    conn.execute("ANALYZE")
+    query, params = _scope_keys(["svc/c1", "svc/c2/x", "svc/c1"])
+    params["source"] = "git"
+
+    plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params)]
+    keys = conn.execute(query, params).fetchall()
+    conn.close()
+
+    reads = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    assert len(reads) == 6 and all(
+        step.startswith(
+            "SEARCH entities USING INDEX entities_source_path (source=? AND source_path"
+        )
+        for step in reads
+    ), plan
+    assert keys == [("component:default/c1",)]
 
 
 async def test_opening_a_file_whose_deliveries_have_no_payload_column_adds_it(
