@@ -201,12 +201,13 @@ SELECT path, {_KIND.format(row="f")}, original, count(*) FROM entity_fields f
 WHERE original IS NOT NULL AND path IN ({_PATHS_SQL}) GROUP BY 1, 2, 3
 """
 #: Counts the ``entity_fields`` rows of the keys in ``?`` (a JSON array), just inserted
-#: (their previous rows deleted first, which the delete trigger uncounted).
+#: (their previous rows deleted first, which the delete trigger uncounted), each key's rows
+#: looked up by key: through the path index it would scan every counted row of the table.
 COUNT_INSERTED_FIELDS = f"""
 INSERT INTO field_counts (path, kind, value, n)
-SELECT path, {_KIND.format(row="f")}, original, count(*) FROM entity_fields f
-WHERE f.key IN (SELECT value FROM json_each(?)) AND original IS NOT NULL
-  AND path IN ({_PATHS_SQL})
+SELECT f.path, {_KIND.format(row="f")}, f.original, count(*)
+FROM json_each(?) AS k JOIN entity_fields AS f INDEXED BY entity_fields_key ON f.key = k.value
+WHERE f.original IS NOT NULL AND f.path IN ({_PATHS_SQL})
 GROUP BY 1, 2, 3
 ON CONFLICT (path, kind, value) DO UPDATE SET n = n + excluded.n
 """
