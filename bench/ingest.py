@@ -5,6 +5,10 @@ time ``ingest_git`` took (store connection and schema setup excluded), the run's
 and counts, the child's CPU time (on a shared machine the wall-clock time mostly measures
 the load; the CPU time much less so) and its peak resident memory. With ``profile`` set, the child runs
 under pyinstrument and writes the profile as text there.
+
+``python -m bench.ingest`` (``--help``) measures first ingests on their own: for each store,
+into an empty store (a new SQLite file; the Neo4j at ``--neo4j-url`` WIPED first) and, with
+``--again``, the unchanged re-ingest after it, printing each result with the machine's load.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from graph import open_store
 from ingestors.git import SOURCE_TYPE, ingest_git
@@ -77,9 +83,10 @@ async def _ingest(
     }
 
 
-def main(argv: list[str]) -> None:
-    """``python -m bench.ingest STORE_URL REPO [PROFILE_FILE]``; Neo4j credentials come from
-    ``NEO4J_USER`` / ``NEO4J_PASSWORD`` as for ``stagegraph``."""
+def child(argv: list[str]) -> None:
+    """``python -m bench.ingest child STORE_URL REPO [PROFILE_FILE]`` (what
+    :func:`measure_ingest` runs); Neo4j credentials come from ``NEO4J_USER`` /
+    ``NEO4J_PASSWORD`` as for ``stagegraph``."""
     store_url, repo = argv[0], argv[1]
     profile = Path(argv[2]) if len(argv) > 2 else None
     user, password = os.environ.get("NEO4J_USER"), os.environ.get("NEO4J_PASSWORD")
@@ -111,7 +118,7 @@ def measure_ingest(
         env["NEO4J_USER"] = user
     if password is not None:
         env["NEO4J_PASSWORD"] = password
-    args = [sys.executable, "-m", "bench.ingest", store_url, str(repo)]
+    args = [sys.executable, "-m", "bench.ingest", "child", store_url, str(repo)]
     if profile is not None:
         args.append(str(profile))
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -130,5 +137,64 @@ def measure_ingest(
     )
 
 
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def measure(
+    size: Annotated[int, typer.Option(help="Catalog size (entities).")] = 100_000,
+    stores: Annotated[str, typer.Option(help="Stores to measure: sqlite, neo4j.")] = "sqlite,neo4j",
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic catalog.")] = 1,
+    work: Annotated[
+        Path, typer.Option(help="Folder for the catalog (reused) and SQLite files.")
+    ] = (Path(".cache/bench")),
+    neo4j_url: Annotated[
+        str,
+        typer.Option(envvar="STAGEGRAPH_BENCH_NEO4J_URL", help="A throwaway Neo4j: it is WIPED."),
+    ] = "bolt://127.0.0.1:7687",
+    neo4j_user: Annotated[str, typer.Option(envvar="NEO4J_USER")] = "neo4j",
+    neo4j_password: Annotated[str, typer.Option(envvar="NEO4J_PASSWORD")] = "stagegraph",
+    again: Annotated[bool, typer.Option(help="Also time the unchanged re-ingest.")] = False,
+    profile: Annotated[
+        bool, typer.Option(help="Write a pyinstrument profile of each first ingest to --work.")
+    ] = False,
+) -> None:
+    """Time first ingests of the bench's synthetic catalog (``ingest s``: wall clock;
+    ``CPU s``: the ingest process's own, parse workers not counted)."""
+    from bench.run import Options, catalog_repo, wipe_neo4j
+
+    chosen = [s.strip() for s in stores.split(",") if s.strip()]
+    options = Options(
+        [size], seed, work.resolve(), neo4j_url, neo4j_user, neo4j_password, chosen, 0.0, profile
+    )
+    options.work.mkdir(parents=True, exist_ok=True)
+    generated = catalog_repo(size, options, typer.echo)
+    for store in chosen:
+        user = password = None
+        if store == "sqlite":
+            db = options.work / f"ingest-{size}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            url = f"sqlite:///{db}"
+        else:
+            wipe_neo4j(options)
+            url, user, password = neo4j_url, neo4j_user, neo4j_password
+        for attempt in ("first", "again") if again else ("first",):
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            out = options.work / f"profile-ingest-{store}-{size}.txt"
+            chart = out if profile and attempt == "first" else None
+            result = measure_ingest(
+                url, generated.path, user=user, password=password, profile=chart
+            )
+            typer.echo(
+                f"{store} {size:,} {attempt}: {result.seconds:.1f} s, {result.cpu_seconds:.1f} CPU s, "
+                f"peak RSS {result.peak_rss_mb:.0f} MB, {result.status} {result.entities:,} "
+                f"entities ({result.added:,} added, {result.errors} errors); load before {load}"
+            )
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["child"]:
+        child(sys.argv[2:])
+    else:
+        app()

@@ -51,6 +51,18 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any], prefix: str = 
     return paths
 
 
+def _leaf_paths(document: dict[str, Any], prefix: str, paths: list[str]) -> list[str]:
+    """What :func:`changed_fields` gives between ``{}`` and ``document`` (every leaf path,
+    an empty section none), without comparing: a first ingest records one per entity."""
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, dict):
+            _leaf_paths(value, f"{prefix}{key}.", paths)
+        else:
+            paths.append(f"{prefix}{key}")
+    return paths
+
+
 def entity_change(
     *,
     change_id: str,
@@ -68,9 +80,9 @@ def entity_change(
             f"entity_change for {ref}: both before and after are None; pass at least one"
         )
     if before is None:
-        change, fields = ChangeType.CREATED, changed_fields({}, after or {})
+        change, fields = ChangeType.CREATED, _leaf_paths(after or {}, "", [])
     elif after is None:
-        change, fields = ChangeType.DELETED, changed_fields(before, {})
+        change, fields = ChangeType.DELETED, _leaf_paths(before, "", [])
     else:
         fields = changed_fields(before, after)
         if not fields:

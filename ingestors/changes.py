@@ -13,7 +13,7 @@ A restamp (an unchanged file taken as it was, an entity kept with its error) is 
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ VOLATILE_PATHS = frozenset(f"metadata.annotations.{name}" for name in VOLATILE_A
 
 def new_change_id() -> str:
     """A fresh change id (``ch-`` and 20 hex digits); the store keeps recording order."""
-    return f"ch-{uuid.uuid4().hex[:20]}"
+    return f"ch-{os.urandom(10).hex()}"
 
 
 async def read_before(store: EntityReader, keys: Sequence[str]) -> dict[str, dict[str, Any]]:

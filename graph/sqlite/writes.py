@@ -16,6 +16,7 @@ from graph.errors import StoreError
 from graph.port import EntityRecord, RelationRecord, Scope, StaleSummary
 from graph.sqlite.connection import Connection
 from graph.sqlite.rows import INSERT_FIELDS, field_rows, json_list, lookup_keys, search_id
+from graph.sqlite.schema import COUNT_INSERTED_FIELDS
 
 _UPSERT_ENTITY = """
     INSERT INTO entities (key, ref, kind, namespace, name, title, description, tags,
@@ -149,6 +150,7 @@ def _write_entities(
             (json_list(replaced),),
         )
     db.executemany(conn, INSERT_FIELDS, fields)
+    db.execute(conn, COUNT_INSERTED_FIELDS, (json_list([r[0] for r in rows]),))
     db.executemany(
         conn,
         "INSERT INTO entity_search (rowid, key, name, title, description, tags) "

@@ -60,3 +60,16 @@ def test_updated_created_deleted() -> None:
 def test_neither_side_is_an_error_naming_the_ref() -> None:
     with pytest.raises(ValueError, match="component:default/svc"):
         _change(None, None)
+
+
+def test_created_and_deleted_name_every_leaf_as_a_comparison_with_nothing_would() -> None:
+    document = {
+        "b": None,
+        "a": {"z": [1], "empty": {}, "y": {"x": "v"}},
+        "A": 1,
+        "spec": {},
+    }
+    expected = changed_fields({}, document)
+    assert expected == ["A", "a.y.x", "a.z", "b"]
+    assert _change(None, document).fields == tuple(expected)
+    assert _change(document, None).fields == tuple(changed_fields(document, {}))

@@ -123,7 +123,7 @@ async def test_opening_an_older_file_fills_the_searchable_fields(
     assert found == 1
 
 
-async def test_facet_paths_are_counted_per_kind_in_a_table_kept_by_triggers(
+async def test_facet_paths_are_counted_per_kind_in_a_table_kept_by_each_write(
     sqlite_store: SqliteStore,
 ) -> None:
     await sqlite_store.upsert_entities(
@@ -179,6 +179,32 @@ async def test_opening_a_file_without_counts_counts_its_entities(
 
     assert found == {"spec.type": [("service", 1)]}
     assert tables == []
+
+
+async def test_opening_a_file_with_the_per_row_count_trigger_drops_it(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    await sqlite_store.close()
+    with sqlite3.connect(tmp_path / "store.db") as conn:  # as a file of an older release
+        conn.execute(
+            "CREATE TRIGGER field_counts_insert AFTER INSERT ON entity_fields "
+            "WHEN new.original IS NOT NULL AND new.path = 'spec.type' BEGIN "
+            "INSERT INTO field_counts (path, kind, value, n) VALUES (new.path, 'component', "
+            "new.original, 1) ON CONFLICT (path, kind, value) DO UPDATE SET n = n + 1; END"
+        )
+    conn.close()
+    reopened = SqliteStore(f"sqlite:///{tmp_path / 'store.db'}")
+
+    await reopened.setup()
+    try:
+        await reopened.upsert_entities(
+            "src", "r", [record("component:default/new", spec={"type": "service"})]
+        )
+        found = await reopened.field_facets(["spec.type"], EntityFilter())
+    finally:
+        await reopened.close()
+
+    assert found == {"spec.type": [("service", 1)]}
 
 
 async def test_opening_a_file_whose_locations_have_no_template_column_adds_it(
