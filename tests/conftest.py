@@ -17,9 +17,11 @@ the reason, unless ``STAGEGRAPH_REQUIRE_NEO4J=1``, where they fail.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neo4j import AsyncGraphDatabase
@@ -140,22 +142,39 @@ async def store(store_url: str) -> AsyncIterator[GraphStore]:
         await graph_store.close()
 
 
-_NEO4J_MODULE_NAMES = ("NEO4J_URL", "require_neo4j", "wipe_neo4j")
+_NEO4J_HELPERS = ("NEO4J_URL", "require_neo4j", "wipe_neo4j")
+TESTS = Path(__file__).resolve().parent
 
 
-def _uses_neo4j(item: pytest.Item) -> bool:
+@functools.cache
+def _neo4j_modules() -> frozenset[str]:
+    """The test files (paths as in node ids) that use the Neo4j helpers above."""
+    return frozenset(
+        path.relative_to(TESTS.parent).as_posix()
+        for path in TESTS.rglob("test_*.py")
+        if any(name in path.read_text(encoding="utf-8") for name in _NEO4J_HELPERS)
+    )
+
+
+def uses_neo4j(nodeid: str) -> bool:
     """Whether a test talks to the tests' one Neo4j: a ``[neo4j]`` parameter, a Neo4j module,
-    the ``neo4j`` mark, or a module that imports the Neo4j helpers above."""
-    if "neo4j" in item.nodeid.lower() or item.get_closest_marker("neo4j") is not None:
-        return True
-    module = getattr(item, "module", None)
-    return any(hasattr(module, name) for name in _NEO4J_MODULE_NAMES)
+    or a module that uses the Neo4j helpers above. Read from the node id alone, because the
+    xdist controller that schedules the tests never collects them."""
+    return "neo4j" in nodeid.lower() or nodeid.split("::", 1)[0] in _neo4j_modules()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) every test that uses
     the shared Neo4j runs on one worker, in order, since each wipes that database; the
-    SQLite and store-less tests spread over the other worker(s)."""
-    for item in items:
-        if _uses_neo4j(item):
-            item.add_marker(pytest.mark.xdist_group("neo4j"))
+    SQLite and store-less tests spread over the other worker(s), one by one. (xdist's own
+    ``xdist_group`` marks do not group under pytest 9, which no longer reads the node id
+    xdist rewrites.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class Neo4jOnOneWorker(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "neo4j" if uses_neo4j(nodeid) else nodeid
+
+    return Neo4jOnOneWorker(config, log)
