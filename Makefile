@@ -55,9 +55,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Two pytest-xdist workers (the machine has 2 cores); the tests that share the Neo4j stay on
-# one of them (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= 2
+# One process by default: on 2 cores, two pytest-xdist workers took longer (16.5 min against
+# ~13), since every Neo4j test must stay on one worker (each wipes the database) and that lane
+# is most of the run. PYTEST_WORKERS=N spreads the rest over N workers (tests/conftest.py
+# keeps the Neo4j tests together) on a machine with more cores.
+PYTEST_WORKERS ?= 0
 pytest: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
@@ -69,7 +71,7 @@ test: install
 # The long forms of the trust suite (tests/trust): GraphQL fuzzing, the malformed-descriptor
 # corpus and the source-fault runs at full size, each printing its figures.
 fuzz: install
-	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest PYTEST_WORKERS=0 \
+	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest \
 	  PYTEST_ARGS="tests/trust -s -o timeout=0 $(PYTEST_ARGS)"
 
 # Ingest and read benchmarks on SQLite and (when it answers) Neo4j; see README "Benchmarks".
