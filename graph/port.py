@@ -37,6 +37,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from catalog.changes import EntityChange
+from graph.errors import StoreError
 
 
 class Direction(enum.Enum):
@@ -225,6 +226,14 @@ class RelatedPlan:
     type: str
     kind: str | None = None
     light: bool = False
+
+
+def check_related_plans(plans: Sequence[RelatedPlan]) -> None:
+    """Refuse more plans than one :meth:`EntityReader.entity_page` statement takes."""
+    if len(plans) > MAX_RELATED_PLANS:
+        raise StoreError(
+            f"a page takes at most {MAX_RELATED_PLANS} relation plans, got {len(plans)}"
+        )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from graph.port import (
     RelatedPage,
     RelatedPlan,
     StoredEntity,
+    check_related_plans,
 )
 
 # Parameter names: literal text, one per plan.
@@ -111,10 +112,7 @@ async def entity_page(
     order: Order = Order.KEY,
     backward: bool = False,
 ) -> RelatedPage:
-    if len(plans) > MAX_RELATED_PLANS:
-        raise StoreError(
-            f"a page takes at most {MAX_RELATED_PLANS} relation plans, got {len(plans)}"
-        )
+    check_related_plans(plans)
     match = entity_match(flt)
     if match is None:
         return RelatedPage([], has_next=False)

@@ -23,13 +23,13 @@ import orjson
 from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.errors import StoreError
 from graph.port import (
-    MAX_RELATED_PLANS,
     Cursor,
     EntityFilter,
     Order,
     RelatedPage,
     RelatedPlan,
     StoredEntity,
+    check_related_plans,
 )
 from graph.sqlite.connection import Connection
 from graph.sqlite.reads import page_query
@@ -73,10 +73,7 @@ async def entity_page(
     order: Order = Order.KEY,
     backward: bool = False,
 ) -> RelatedPage:
-    if len(plans) > MAX_RELATED_PLANS:
-        raise StoreError(
-            f"a page takes at most {MAX_RELATED_PLANS} relation plans, got {len(plans)}"
-        )
+    check_related_plans(plans)
     query = page_query(flt, first, after, order, backward)
     params = dict(query.params)
     columns = []
