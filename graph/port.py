@@ -9,7 +9,7 @@ suite (``tests/graph/test_store_contract.py``) runs unchanged on each.
 
 The methods are grouped into roles, and :class:`GraphStore` combines them all:
 
-- :class:`EntityWriter`: upserts, restamping, cleanup, :meth:`~EntityWriter.mutate`;
+- :class:`EntityWriter`: upserts, cleanup, :meth:`~EntityWriter.mutate`;
 - :class:`EntityReader`: by key, listings, counts, facets;
 - :class:`GraphQuestions`: traversal, impact, paths, ownership, dangling refs, orphans;
 - :class:`RunLog`: ingestion run records;
@@ -480,23 +480,23 @@ class EntityWriter(Protocol):
         recording ``error`` on them: an entity that turned invalid keeps its last good version."""
         ...
 
-    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+    async def stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> StaleSummary:
         """What :meth:`delete_stale` would delete with the same arguments;
         ``source_total`` counts the whole source, in scope or not."""
         ...
 
-    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
-        """Delete this source's entities not stamped with ``run_id``, and its relations not
-        stamped with it that leave such an entity or one of its kept entities; with a
-        ``scope``, only entities inside it (and relations leaving them). Returns deleted
-        entity counts per kind."""
-        ...
-
-    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
-        """Restamp this source's entities in ``keys`` with ``run_id`` (their errors stay), and
-        this source's relations leaving them: what a run keeps from files it did not read
-        again because they did not change. Returns the keys restamped (a key another source
-        holds, or that is gone, is not)."""
+    async def delete_stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> dict[str, int]:
+        """Delete this source's entities neither stamped with ``run_id`` nor in ``kept``, and
+        its relations not stamped with it that leave such an entity or one of its kept
+        entities (a relation leaving an entity in ``kept`` stays); with a ``scope``, only
+        entities inside it (and relations leaving them). ``kept``: the keys a run keeps as
+        they are without writing them, the entities of the files it found unchanged and did
+        not read again (their stamp stays the run that read them). Returns deleted entity
+        counts per kind."""
         ...
 
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
@@ -865,6 +865,12 @@ class SourceFiles(Protocol):
         self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
     ) -> None:
         """Insert or replace ``upserts`` and forget the paths in ``deletes``."""
+        ...
+
+    async def absent_keys(self, source: str, keys: Sequence[str]) -> list[str]:
+        """Of ``keys``, those that are not entities of ``source`` (gone, or another
+        source's): what a run checks, in one read, before it keeps the entities of the files
+        it found unchanged as they are."""
         ...
 
 

@@ -8,7 +8,7 @@ into :class:`~catalog.changes.EntityChange` values (``CREATED`` with no ``before
 nothing), :func:`deleted_changes` the entities it deletes; the writer records each batch
 with one :meth:`~graph.port.ChangeLog.record_changes` call.
 
-A restamp (an unchanged file taken as it was, an entity kept with its error) is no change.
+An unchanged file taken as it was, or an entity kept with its error, is no change.
 """
 
 from __future__ import annotations

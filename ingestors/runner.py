@@ -17,11 +17,13 @@ produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in
    the error), and what an unreadable file held is kept.
 5. ``_keep_events``: builds and deployments are kept by their retention;
    ``_keep_unchanged_files``: the entities of files the read found unchanged (not read
-   again, :mod:`ingestors.git.memo`) are restamped, and ``_remember_files`` keeps, for the
-   next run, the files whose entities this run wrote cleanly.
-6. ``_cleanup``: what the source no longer has is deleted only when the read found
-   something and the loss is plausible (``RunPolicy.max_delete_share`` of the whole
-   source). A scoped run (``scope``: parts of the source by source path, e.g. one
+   again, :mod:`ingestors.git.memo`) are kept as they are, not written (their run stamp
+   stays the run that read their file: an entity's run is the one that last read it), and
+   ``_remember_files`` keeps, for the next run, the files whose entities this run wrote
+   cleanly.
+6. ``_cleanup``: what the source no longer has (neither written nor kept by this run) is
+   deleted only when the read found something and the loss is plausible
+   (``RunPolicy.max_delete_share`` of the whole source). A scoped run (``scope``: parts of the source by source path, e.g. one
    repository of an organisation) read only those parts and deletes only inside them.
 7. ``_finish``: the run is recorded.
 """
@@ -437,13 +439,13 @@ async def _load(
     states = await _stored_states(store, [*unique, *rejected])
     taken_over = await _take_over_pushed(store, run, list(unique), states)
     written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
-    await _keep_unchanged_files(store, run, snapshot.files, unique, written)
+    kept = await _keep_unchanged_files(store, run, snapshot.files, unique, written)
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)
     report("cleaning up", 0, 0)
     read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
     deleted, cancelled = await _cleanup(
-        store, run, policy, read_nothing, snapshot, live_events, now
+        store, run, policy, read_nothing, snapshot, live_events, kept, now
     )
     if snapshot.files is not None and not cancelled:
         await _remember_files(store, run, snapshot.files, unique, states)
@@ -579,13 +581,14 @@ async def _keep_unchanged_files(
     files: FileMemos | None,
     unique: dict[str, Descriptor],
     written: _Written,
-) -> None:
-    """Restamp the entities of the files the read found unchanged (and the relations
-    leaving them), counted as unchanged. A key read again from another file this time, or
-    no longer in the store as this source's, is not kept: its file is forgotten (read
-    again next time) and the run says so."""
+) -> list[str]:
+    """The keys of the entities of the files the read found unchanged, which the run keeps
+    as they are, counted as unchanged: not written at all (their stamp stays the run that
+    read their file), only left out of cleanup (with the relations leaving them). A key
+    read again from another file this time, or no longer in the store as this source's,
+    is not kept: its file is forgotten (read again next time) and the run says so."""
     if files is None or not files.unchanged:
-        return
+        return []
     owner: dict[str, str] = {}
     redefined: set[str] = set()
     for memo in files.unchanged:
@@ -594,13 +597,12 @@ async def _keep_unchanged_files(
                 redefined.add(memo.path)
             else:
                 owner[key] = memo.path
-    restamped: set[str] = set()
-    for chunk in _chunks(list(owner)):
-        restamped.update(await store.restamp(run.source, run.id, chunk))
-    for key in restamped:
+    absent = set(await store.absent_keys(run.source, list(owner)))
+    kept = [key for key in owner if key not in absent]
+    for key in kept:
         written.unchanged[key.split(":", 1)[0]] += 1
-    written.accepted += len(restamped)
-    missing = {path for key, path in owner.items() if key not in restamped}
+    written.accepted += len(kept)
+    missing = {owner[key] for key in absent}
     if missing or redefined:
         files.forgotten.extend(sorted(missing | redefined))
         run.warnings.append(
@@ -609,6 +611,7 @@ async def _keep_unchanged_files(
             "they are read again on the next run"
         )
     run.stats["filesUnchanged"] = len(files.unchanged)
+    return kept
 
 
 async def _remember_files(
@@ -710,9 +713,11 @@ async def _cleanup(
     read_nothing: bool,
     snapshot: Snapshot,
     live_events: set[str],
+    kept: Sequence[str] = (),
     now: Callable[[], datetime] = _utcnow,
 ) -> tuple[dict[str, int], bool]:
-    """Delete what the source no longer has, under the guard: nothing when the read found
+    """Delete what the source no longer has (neither written by this run nor ``kept``, the
+    entities of its unchanged files), under the guard: nothing when the read found
     nothing, or when more than ``policy.max_delete_share`` of the source would go (pruned
     events not counted). Records what it did in ``run.cleanup``; returns the deleted counts
     per kind, and whether a cancellation arrived while the deletion was being written."""
@@ -721,7 +726,7 @@ async def _cleanup(
         return {}, False
     event_kinds = _event_kinds(snapshot)
     scope = run.scope or ()
-    summary = await store.stale(run.source, run.id, scope)
+    summary = await store.stale(run.source, run.id, scope, kept)
     # Pruned events (builds, deployments past retention) do not count: a lower retention or
     # a removed repository with many builds must not block all cleanup.
     stale = [k for k in summary.stale_refs if k.split(":", 1)[0] not in event_kinds]
@@ -742,7 +747,7 @@ async def _cleanup(
     # cancellation arriving meanwhile waits for it (and for its changes to be recorded) and
     # is let through after the record.
     cancelled = False
-    deleting = asyncio.ensure_future(_delete_stale(store, run, scope, going, now))
+    deleting = asyncio.ensure_future(_delete_stale(store, run, scope, kept, going, now))
     try:
         deleted = await asyncio.shield(deleting)
     except asyncio.CancelledError:
@@ -768,12 +773,13 @@ async def _delete_stale(
     store: RunStore,
     run: RunRecord,
     scope: Scope,
+    kept: Sequence[str],
     going: Sequence[StoredEntity],
     now: Callable[[], datetime],
 ) -> dict[str, int]:
     """Delete the stale entities, then record each one ``going`` (read just before, under
     the source's lease) as deleted, one call per chunk."""
-    deleted = await store.delete_stale(run.source, run.id, scope)
+    deleted = await store.delete_stale(run.source, run.id, scope, kept)
     if sum(deleted.values()):
         for chunk in _chunks(going):
             await store.record_changes(

@@ -52,7 +52,7 @@ class Rejected:
 @dataclass
 class FileMemos:
     """Which files a read took again from what they produced last time (``unchanged``: not
-    read, their entities are restamped), which it read and may be skipped next time
+    read, their entities are kept as they are), which it read and may be skipped next time
     (``read``: the runner keeps those whose entities it wrote cleanly), and which known
     files it no longer has or read with problems (``forgotten``)."""
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import LiteralString
 
 from graph.neo4j.connection import Connection
+from graph.neo4j.rows import lookup_keys
 from graph.port import SourceFile
 
 READ: LiteralString = """
@@ -23,6 +24,13 @@ UPSERT: LiteralString = """
 UNWIND $rows AS row
 MERGE (f:SourceFile {id: row.id})
 SET f += row
+"""
+
+#: of ``$keys``, those that are not entities of ``$source``: one look-up of the key each
+ABSENT: LiteralString = """
+UNWIND $keys AS key
+WITH key WHERE NOT EXISTS { MATCH (n:Ref {key: key}) WHERE n:Entity AND n.source = $source }
+RETURN collect(key) AS absent
 """
 
 #: rows per write
@@ -61,3 +69,10 @@ async def update_source_files(
     ]
     for start in range(0, len(rows), BATCH):
         await db.write(db.statement(UPSERT, rows=rows[start : start + BATCH]))
+
+
+async def absent_keys(db: Connection, source: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    (row,) = await db.read(db.statement(ABSENT, source=source, keys=lookup_keys(keys)))
+    return list(row["absent"])

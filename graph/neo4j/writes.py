@@ -1,7 +1,6 @@
 """Writes: ``UNWIND $rows ... MERGE`` on the constrained key, :data:`BATCH_SIZE` rows per
-managed transaction; restamping what a run kept, cleanup of what it did not see (entities
-still reached become placeholders, bare placeholders go), and the all-or-nothing
-:func:`mutate`.
+managed transaction; cleanup of what a run neither saw nor kept (entities still reached
+become placeholders, bare placeholders go), and the all-or-nothing :func:`mutate`.
 """
 
 from __future__ import annotations
@@ -124,7 +123,7 @@ MATCH (n:Entity) WHERE n.source = $source
 RETURN count(n) AS total,
        collect(CASE WHEN n.run_id <> $run_id AND """
     + _IN_SCOPE
-    + """ THEN [n.key, n.ref, n.kind] END) AS stale
+    + """ AND NOT n.key IN $kept THEN [n.key, n.ref, n.kind] END) AS stale
 """
 )
 
@@ -152,7 +151,7 @@ _STALE_RELATIONSHIPS: LiteralString = (
     "CALL () {\n"
     + "\nUNION ALL\n".join(
         f"MATCH (n)-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id "
-        "AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND " + _IN_SCOPE + ")) RETURN r"
+        "AND NOT n.key IN $kept AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND " + _IN_SCOPE + ")) RETURN r"
         for rel in REL_TYPES.values()
     )
     + "\n}\n"
@@ -170,7 +169,8 @@ WHERE type(r) = row.type AND r.source = $source
 
 DELETE_STALE: tuple[LiteralString, LiteralString] = (
     _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
-    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id AND "
+    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id "
+    "AND NOT n.key IN $kept AND "
     + _IN_SCOPE
     + "\n"
     + _RETIRE_ENTITIES
@@ -196,7 +196,7 @@ STALE_IN_SCOPE: LiteralString = (
     "CALL () { MATCH (n:Entity) WHERE n.source = $source RETURN count(n) AS total }\n"
     "CALL () {"
     + _SCOPE_ENTITIES
-    + """  WITH n WHERE n.run_id <> $run_id
+    + """  WITH n WHERE n.run_id <> $run_id AND NOT n.key IN $kept
   RETURN collect([n.key, n.ref, n.kind]) AS stale
 }
 RETURN total, stale
@@ -205,10 +205,11 @@ RETURN total, stale
 
 DELETE_STALE_IN_SCOPE: tuple[LiteralString, LiteralString] = (
     _SCOPE_ENTITIES
-    + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id\n"
+    + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id "
+    "AND NOT n.key IN $kept\n"
     + _DROP_RELATIONSHIPS,
     _SCOPE_ENTITIES
-    + "WITH n WHERE n.run_id <> $run_id\n"
+    + "WITH n WHERE n.run_id <> $run_id AND NOT n.key IN $kept\n"
     + _RETIRE_ENTITIES
     + "RETURN kind, count(*) AS deleted",
 )
@@ -261,9 +262,12 @@ async def touch(
     await db.write(work)
 
 
-async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+async def stale(
+    db: Connection, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+) -> StaleSummary:
     query = STALE_IN_SCOPE if scope else STALE
-    (row,) = await db.read(db.statement(query, source=source, run_id=run_id, scope=list(scope)))
+    params = {"source": source, "run_id": run_id, "scope": list(scope), "kept": lookup_keys(kept)}
+    (row,) = await db.read(db.statement(query, **params))
     stale = sorted(row["stale"])
     kinds: dict[str, int] = {}
     for _, _, kind in stale:
@@ -272,41 +276,15 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
 
 
 async def delete_stale(
-    db: Connection, source: str, run_id: str, scope: Scope = ()
+    db: Connection, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
 ) -> dict[str, int]:
     drop, retire = DELETE_STALE_IN_SCOPE if scope else DELETE_STALE
-    params = {"source": source, "run_id": run_id, "scope": list(scope)}
+    params = {"source": source, "run_id": run_id, "scope": list(scope), "kept": lookup_keys(kept)}
 
     async def work(tx: AsyncManagedTransaction) -> dict[str, int]:
         await db.run(tx, drop, **params)
         rows = await db.run(tx, retire, **params)
         return {r["kind"]: r["deleted"] for r in rows}
-
-    return await db.write(work)
-
-
-RESTAMP_ENTITIES: LiteralString = """
-MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source
-SET n.run_id = $run_id
-RETURN collect(n.key) AS keys
-"""
-
-RESTAMP_RELATIONS: LiteralString = """
-MATCH (n:Ref) WHERE n.key IN $keys
-MATCH (n)-[r]->() WHERE r.source = $source
-SET r.run_id = $run_id
-"""
-
-
-async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
-    if not keys:
-        return []
-    params = {"keys": lookup_keys(keys), "source": source, "run_id": run_id}
-
-    async def work(tx: AsyncManagedTransaction) -> list[str]:
-        (row,) = await db.run(tx, RESTAMP_ENTITIES, **params)
-        await db.run(tx, RESTAMP_RELATIONS, **params)
-        return list(row["keys"])
 
     return await db.write(work)
 

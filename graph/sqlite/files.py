@@ -9,7 +9,7 @@ import orjson
 
 from graph.port import SourceFile
 from graph.sqlite.connection import Connection
-from graph.sqlite.rows import json_list
+from graph.sqlite.rows import json_list, lookup_keys
 
 
 async def source_files(db: Connection, source: str) -> dict[str, SourceFile]:
@@ -53,3 +53,15 @@ async def update_source_files(
         )
 
     await db.call(write)
+
+
+async def absent_keys(db: Connection, source: str, keys: Sequence[str]) -> list[str]:
+    """One primary-key look-up per key (a run's unchanged files hold most of the source)."""
+    if not keys:
+        return []
+    sql = (
+        "SELECT value FROM json_each(?) WHERE NOT EXISTS "
+        "(SELECT 1 FROM entities WHERE key = value AND source = ?)"
+    )
+    params = (lookup_keys(keys), source)
+    return await db.call(lambda conn: [r[0] for r in db.execute(conn, sql, params)])

@@ -96,14 +96,15 @@ class SqliteStore:
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)
 
-    async def restamp(self, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
-        return await writes.restamp(self._db, source, run_id, keys)
+    async def stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> StaleSummary:
+        return await writes.stale(self._db, source, run_id, scope, kept)
 
-    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
-        return await writes.stale(self._db, source, run_id, scope)
-
-    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
-        return await writes.delete_stale(self._db, source, run_id, scope)
+    async def delete_stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> dict[str, int]:
+        return await writes.delete_stale(self._db, source, run_id, scope, kept)
 
     async def delete_entities(self, source: str, keys: Sequence[str]) -> int:
         return await writes.delete_entities(self._db, source, keys)
@@ -316,6 +317,9 @@ class SqliteStore:
         self, source: str, upserts: Sequence[SourceFile], deletes: Sequence[str]
     ) -> None:
         await files.update_source_files(self._db, source, upserts, deletes)
+
+    async def absent_keys(self, source: str, keys: Sequence[str]) -> list[str]:
+        return await files.absent_keys(self._db, source, keys)
 
     # -- recorded entity changes -----------------------------------------------------------
     async def record_changes(self, recorded: Sequence[EntityChange]) -> None:

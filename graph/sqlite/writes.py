@@ -1,5 +1,5 @@
-"""Writes: upserting entities (and their search rows and searchable fields) and relations, restamping what a run
-kept, cleanup of what it did not see, and the all-or-nothing :func:`mutate`.
+"""Writes: upserting entities (and their search rows and searchable fields) and relations,
+cleanup of what a run neither saw nor kept, and the all-or-nothing :func:`mutate`.
 """
 
 from __future__ import annotations
@@ -222,32 +222,42 @@ def _scope_keys(scope: Scope) -> tuple[str, dict[str, str]]:
     return " UNION ".join(parts), params
 
 
+#: not one of the keys a run keeps as they are (``:kept``, a JSON array): looked up in a
+#: temporary index of them, built once per statement
+_NOT_KEPT = "key NOT IN (SELECT value FROM json_each(:kept))"
+
+
 def _stale_rows(
-    db: Connection, conn: sqlite3.Connection, source: str, run_id: str, scope: Scope
+    db: Connection, conn: sqlite3.Connection, source: str, run_id: str, scope: Scope, kept: str
 ) -> list[Any]:
-    """(ref, kind) of the entities of the source (in the scope) the run did not stamp."""
-    params = {"source": source, "run_id": run_id}
+    """(ref, kind) of the entities of the source (in the scope) the run neither stamped nor
+    kept."""
+    params = {"source": source, "run_id": run_id, "kept": kept}
     if scope:
         keys, scoped = _scope_keys(scope)
         params |= scoped
         sql = (
             f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({keys}) "
-            "AND +e.run_id != :run_id ORDER BY e.key"
+            f"AND +e.run_id != :run_id AND e.{_NOT_KEPT} ORDER BY e.key"
         )
     else:
         sql = (
             "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
-            "AND e.run_id != :run_id ORDER BY e.key"
+            f"AND e.run_id != :run_id AND e.{_NOT_KEPT} ORDER BY e.key"
         )
     return db.execute(conn, sql, params).fetchall()
 
 
-async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+async def stale(
+    db: Connection, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+) -> StaleSummary:
+    kept_json = lookup_keys(kept)
+
     def read(conn: sqlite3.Connection) -> StaleSummary:
         total = db.execute(
             conn, "SELECT count(*) FROM entities WHERE source = ?", (source,)
         ).fetchone()[0]
-        rows = _stale_rows(db, conn, source, run_id, scope)
+        rows = _stale_rows(db, conn, source, run_id, scope, kept_json)
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
@@ -257,64 +267,39 @@ async def stale(db: Connection, source: str, run_id: str, scope: Scope = ()) -> 
 
 
 async def delete_stale(
-    db: Connection, source: str, run_id: str, scope: Scope = ()
+    db: Connection, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
 ) -> dict[str, int]:
-    params = {"source": source, "run_id": run_id}
+    params = {"source": source, "run_id": run_id, "kept": lookup_keys(kept)}
     keys, scoped = _scope_keys(scope) if scope else ("", {})
     params |= scoped
+    relations = (
+        "DELETE FROM relations WHERE +source = :source AND +run_id != :run_id "
+        f"AND source_key IN ({keys}) AND source_{_NOT_KEPT}"
+        if scope  # relations leaving an entity of the scope (kept or about to go)
+        else "DELETE FROM relations WHERE source = :source AND run_id != :run_id "
+        f"AND source_{_NOT_KEPT}"
+    )
 
     def write(conn: sqlite3.Connection) -> dict[str, int]:
         if scope:
-            # relations leaving an entity of the scope (kept or about to go), before they go
-            db.execute(
-                conn,
-                "DELETE FROM relations WHERE +source = :source AND +run_id != :run_id "
-                f"AND source_key IN ({keys})",
-                params,
-            )
+            db.execute(conn, relations, params)  # before the entities of the scope go
             entities = (
                 f"DELETE FROM entities AS e WHERE e.key IN ({keys}) "
-                "AND +e.run_id != :run_id RETURNING key, kind"
+                f"AND +e.run_id != :run_id AND e.{_NOT_KEPT} RETURNING key, kind"
             )
         else:
             entities = (
                 "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
-                "RETURNING key, kind"
+                f"AND e.{_NOT_KEPT} RETURNING key, kind"
             )
         rows = db.execute(conn, entities, params).fetchall()
         _delete_search(db, conn, [r[0] for r in rows])
         if not scope:
-            db.execute(
-                conn, "DELETE FROM relations WHERE source = ? AND run_id != ?", (source, run_id)
-            )
+            db.execute(conn, relations, params)
         kinds: dict[str, int] = {}
         for _, kind in rows:
             kinds[kind] = kinds.get(kind, 0) + 1
         return kinds
-
-    return await db.call(write)
-
-
-async def restamp(db: Connection, source: str, run_id: str, keys: Sequence[str]) -> list[str]:
-    if not keys:
-        return []
-    keys_json = lookup_keys(keys)
-
-    def write(conn: sqlite3.Connection) -> list[str]:
-        done = db.execute(
-            conn,
-            # +source: look the keys up by primary key, never scan the source's rows
-            "UPDATE entities SET run_id = ? WHERE +source = ? "
-            "AND key IN (SELECT value FROM json_each(?)) RETURNING key",
-            (run_id, source, keys_json),
-        ).fetchall()
-        db.execute(
-            conn,
-            "UPDATE relations SET run_id = ? WHERE +source = ? "
-            "AND source_key IN (SELECT value FROM json_each(?))",
-            (run_id, source, keys_json),
-        )
-        return [r[0] for r in done]
 
     return await db.call(write)
 

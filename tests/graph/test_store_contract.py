@@ -630,39 +630,69 @@ async def test_deliveries_are_kept_once_per_id_until_a_run_takes_them(store: Gra
     assert await store.record_delivery(first) is True
 
 
-async def test_restamp_keeps_errors_and_only_relations_leaving_the_keys(store: GraphStore) -> None:
-    await store.upsert_entities(
-        "src", "r1", [record("component:default/a"), record("component:default/b")]
-    )
-    await store.upsert_entities("other", "x1", [record("component:default/c")])
+async def test_cleanup_keeps_the_kept_keys_unwritten_with_the_relations_leaving_them(
+    store: GraphStore,
+) -> None:
+    a, b, c, d = (f"component:default/{name}" for name in "abcd")
+    await store.upsert_entities("src", "r1", [record(a), record(b), record(d)])
+    await store.upsert_entities("other", "x1", [record(c)])
     await store.upsert_relations(
-        "src",
+        "src", "r1", [rel(a, "dependsOn", b), rel(b, "dependsOn", a), rel(d, "dependsOn", a)]
+    )
+    await store.touch("src", "r1", [a], "spec.owner: is required")
+    await store.upsert_entities("src", "r2", [record(b)])  # b read again, without its relation
+    kept = [a, c, "component:default/gone"]
+
+    summary = await store.stale("src", "r2", (), kept)
+    deleted = await store.delete_stale("src", "r2", (), kept)
+
+    assert (summary.source_total, summary.stale_refs, deleted) == (3, [d], {"component": 1})
+    found = await store.get_entities([a, c, d])
+    assert sorted(found) == [a, c]
+    # kept as it was: the run that last read it, its error
+    assert (found[a].run_id, found[a].error) == ("r1", "spec.owner: is required")
+    assert found[c].run_id == "x1"
+    relations = await store.get_relations([a, b], Direction.OUT)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [(a, b)]
+
+
+async def test_scoped_cleanup_keeps_the_kept_keys_inside_the_scope(store: GraphStore) -> None:
+    pay, ci, docs = "component:default/pay", "pipeline:default/pay-ci", "api:default/pay-docs"
+    ledger = "component:default/ledger"
+    await store.upsert_entities(
+        "gh",
         "r1",
         [
-            rel("component:default/a", "dependsOn", "component:default/b"),
-            rel("component:default/b", "dependsOn", "component:default/a"),
+            _at(pay, "github:acme/pay"),
+            _at(ci, "github:acme/pay/actions"),
+            _at(docs, "github:acme/pay/docs"),
+            _at(ledger, "github:acme/ledger"),
         ],
     )
-    await store.touch("src", "r1", ["component:default/a"], "spec.owner: is required")
-    await store.upsert_entities("src", "r2", [record("component:default/b")])
-
-    restamped = await store.restamp(
-        "src", "r2", ["component:default/a", "component:default/c", "component:default/gone"]
+    await store.upsert_relations(
+        "gh", "r1", [rel(docs, "dependsOn", ledger), rel(ci, "dependsOn", ledger)]
     )
-    await store.delete_stale("src", "r2")
+    await store.upsert_entities("gh", "r2", [_at(pay, "github:acme/pay")])
 
-    assert restamped == ["component:default/a"]
-    kept = await store.get_entities(["component:default/a", "component:default/c"])
-    assert (kept["component:default/a"].error, kept["component:default/a"].run_id) == (
-        "spec.owner: is required",
-        "r2",
+    summary = await store.stale("gh", "r2", ["github:acme/pay"], [docs])
+    deleted = await store.delete_stale("gh", "r2", ["github:acme/pay"], [docs])
+
+    assert (summary.source_total, summary.stale_refs, deleted) == (4, [ci], {"pipeline": 1})
+    assert sorted(await store.get_entities([pay, ci, docs, ledger])) == [docs, ledger, pay]
+    relations = await store.get_relations([docs], Direction.OUT)
+    assert [(r.source_ref, r.target_ref) for r in relations] == [(docs, ledger)]
+
+
+async def test_absent_keys_are_those_not_held_by_the_source(store: GraphStore) -> None:
+    await store.upsert_entities("src", "r1", [record("component:default/a")])
+    await store.upsert_entities("other", "x1", [record("component:default/c")])
+
+    absent = await store.absent_keys(
+        "src", ["component:default/a", "component:default/c", "component:default/gone"]
     )
-    assert kept["component:default/c"].run_id == "x1"
-    relations = await store.get_relations(["component:default/a"], Direction.OUT)
-    assert [(r.source_ref, r.target_ref) for r in relations] == [
-        ("component:default/a", "component:default/b")
-    ]
-    assert await store.get_relations(["component:default/b"], Direction.OUT) == []
+
+    assert sorted(absent) == ["component:default/c", "component:default/gone"]
+    assert await store.absent_keys("src", []) == []
 
 
 async def test_source_files_are_kept_per_source_and_path(store: GraphStore) -> None:

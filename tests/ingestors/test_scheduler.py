@@ -78,13 +78,17 @@ class HeldStore:
             self.reached.set()
             await self.go.wait()
 
-    async def stale(self, source: str, run_id: str, scope: Scope = ()) -> StaleSummary:
+    async def stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> StaleSummary:
         await self._wait("stale")
-        return await self._store.stale(source, run_id, scope)
+        return await self._store.stale(source, run_id, scope, kept)
 
-    async def delete_stale(self, source: str, run_id: str, scope: Scope = ()) -> dict[str, int]:
+    async def delete_stale(
+        self, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
+    ) -> dict[str, int]:
         await self._wait("delete_stale")
-        return await self._store.delete_stale(source, run_id, scope)
+        return await self._store.delete_stale(source, run_id, scope, kept)
 
 
 class Recorder:
