@@ -70,7 +70,7 @@ async def test_unchanged_entities_and_unchanged_files_record_nothing(
     repo.write("README.md", "a new commit that touches no descriptor\n")
     repo.commit()
 
-    again = await ingest_git(store, str(repo.path), name="repo")  # files unchanged: restamped
+    again = await ingest_git(store, str(repo.path), name="repo")  # files unchanged: kept
     repo.write("a/catalog-info.yaml", component("a"))  # rewritten, same content
     repo.write("b/catalog-info.yaml", component("b") + "# a comment\n")
     repo.commit()
