@@ -89,7 +89,7 @@ async def test_a_scoped_cleanup_touches_only_its_scope(
 
     hits = {}
     for source in ("small", "large"):
-        params = {"source": source, "run_id": "r2", "scope": [f"{source}/pay"]}
+        params = {"source": source, "run_id": "r2", "scope": [f"{source}/pay"], "kept": []}
         hits[source] = (
             await _profiled(driver, drop, **params),
             await _profiled(driver, retire, **params),
