@@ -154,12 +154,18 @@ class Entity:
     def updated_at(self) -> datetime:
         return self.stored.updated_at
 
-    @strawberry.field(description="When the run that last read it started.")
+    @strawberry.field(
+        description="When the run that last read it started (an unchanged file is not read "
+        "again: its entities keep the run that read it)."
+    )
     async def ingested_at(self, info: Info) -> datetime | None:
         run = await info.context.loaders.runs.load(self.stored.run_id)
         return run.started_at if run else None
 
-    @strawberry.field(description="The ingestion run that last read it (null for pushed ones).")
+    @strawberry.field(
+        description="The ingestion run that last read it (null for pushed ones). A file found "
+        "unchanged is not read again, nor its entities written: they keep the run that read it."
+    )
     async def last_run(
         self, info: Info
     ) -> Annotated[IngestionRun, strawberry.lazy("schema.runs")] | None:
