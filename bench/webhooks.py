@@ -11,7 +11,7 @@ seeing is one sample. Two series: ``source`` (``POST /webhooks/git/bench``: the 
 source is re-read, unchanged files skipped) and ``folder`` (``?path=services/<name>``, as a
 CI step that knows what it changed sends it: a scoped run of that folder), which starts once
 the last whole-source run has ended. Each delivery is sent as soon as the previous one
-shows, so it may wait for the end of the previous run (its restamp and cleanup). Prints p50,
+shows, so it may wait for the end of the previous run (its cleanup). Prints p50,
 p95 and the worst of each, against the goal (p95 at most :data:`GOAL_P95_S`).
 """
 
