@@ -151,7 +151,9 @@ _STALE_RELATIONSHIPS: LiteralString = (
     "CALL () {\n"
     + "\nUNION ALL\n".join(
         f"MATCH (n)-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id "
-        "AND NOT n.key IN $kept AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND " + _IN_SCOPE + ")) RETURN r"
+        "AND NOT n.key IN $kept AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND "
+        + _IN_SCOPE
+        + ")) RETURN r"
         for rel in REL_TYPES.values()
     )
     + "\n}\n"
@@ -204,10 +206,8 @@ RETURN total, stale
 )
 
 DELETE_STALE_IN_SCOPE: tuple[LiteralString, LiteralString] = (
-    _SCOPE_ENTITIES
-    + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id "
-    "AND NOT n.key IN $kept\n"
-    + _DROP_RELATIONSHIPS,
+    _SCOPE_ENTITIES + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id "
+    "AND NOT n.key IN $kept\n" + _DROP_RELATIONSHIPS,
     _SCOPE_ENTITIES
     + "WITH n WHERE n.run_id <> $run_id AND NOT n.key IN $kept\n"
     + _RETIRE_ENTITIES
