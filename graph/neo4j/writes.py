@@ -111,21 +111,12 @@ MATCH (n)-[r]-() WHERE r.source = $source
 SET r.run_id = $run_id
 """
 
-#: ``n`` inside ``$scope`` (a list of source paths; empty: the whole source)
-_IN_SCOPE: LiteralString = (
-    "(size($scope) = 0 OR any(p IN $scope WHERE n.source_path = p "
-    "OR n.source_path STARTS WITH p + '/'))"
-)
-
-STALE: LiteralString = (
-    """
+STALE: LiteralString = """
 MATCH (n:Entity) WHERE n.source = $source
 RETURN count(n) AS total,
-       collect(CASE WHEN n.run_id <> $run_id AND """
-    + _IN_SCOPE
-    + """ AND NOT n.key IN $kept THEN [n.key, n.ref, n.kind] END) AS stale
+       collect(CASE WHEN n.run_id <> $run_id AND NOT n.key IN $kept
+                    THEN [n.key, n.ref, n.kind] END) AS stale
 """
-)
 
 # Removes the relationships the caller matched as ``r``, then the placeholders they leave bare.
 _DROP_RELATIONSHIPS: LiteralString = """
@@ -147,13 +138,14 @@ SET n = {key: n.key, ref: n.ref}
 FOREACH (gone IN CASE WHEN EXISTS { (n)--() } THEN [] ELSE [n] END | DELETE gone)
 """
 
+# The source's relationships a run neither stamped nor kept (leaving a kept entity); only
+# the start node's key is read (a scope test per relationship read its label and source
+# too: twice the database hits, 3.6 s for the 300k relationships of 100k unchanged entities).
 _STALE_RELATIONSHIPS: LiteralString = (
     "CALL () {\n"
     + "\nUNION ALL\n".join(
         f"MATCH (n)-[r:{rel}]->() WHERE r.source = $source AND r.run_id <> $run_id "
-        "AND NOT n.key IN $kept AND (size($scope) = 0 OR (n:Entity AND n.source = $source AND "
-        + _IN_SCOPE
-        + ")) RETURN r"
+        "AND NOT n.key IN $kept RETURN r"
         for rel in REL_TYPES.values()
     )
     + "\n}\n"
@@ -172,11 +164,7 @@ WHERE type(r) = row.type AND r.source = $source
 DELETE_STALE: tuple[LiteralString, LiteralString] = (
     _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
     "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id "
-    "AND NOT n.key IN $kept AND "
-    + _IN_SCOPE
-    + "\n"
-    + _RETIRE_ENTITIES
-    + "RETURN kind, count(*) AS deleted",
+    "AND NOT n.key IN $kept\n" + _RETIRE_ENTITIES + "RETURN kind, count(*) AS deleted",
 )
 
 # The entities of ``$source`` in ``$scope`` (a non-empty list of source paths) as ``n``,
