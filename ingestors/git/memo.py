@@ -10,8 +10,10 @@ is (repository URL, folder). Its Location targets are followed again (kept as
 
 When an unchanged file's entity is defined again by a file that was read (which of two
 definitions a full read keeps depends on the order), the read is made again with that
-file read too. Only clean files are kept: one that gave an error, a warning or an invalid entity, or
-whose Location uses a glob, is read on every run. A tree without blob ids (a plain folder)
+file read too. Only clean files are kept: one that gave an error, a warning or an invalid entity,
+whose Location uses a glob, or one of whose entities declares a relation leaving another
+entity (a Group's ``members``: kept unread, that relation could not be told from one the
+other entity dropped), is read on every run. A tree without blob ids (a plain folder)
 keeps nothing, nor does a source with CI files (their pipelines link every component read).
 
 What a skipped file's entities carry is what the run that read it wrote, so their
@@ -28,9 +30,13 @@ from graph.port import SourceFile
 from ingestors.git.tree import Tree
 from ingestors.snapshot import FileMemos, Snapshot
 
+#: the rules a memo was kept under: a change to which files are kept forgets every memo
+#: kept under the old ones (2: not a file declaring a relation leaving another entity)
+RULES = "2"
+
 
 def _context(repo: str, prefix: str, codeowners: str | None) -> str:
-    text = f"{repo}\n{prefix}\n{codeowners or '-'}"
+    text = f"{RULES}\n{repo}\n{prefix}\n{codeowners or '-'}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

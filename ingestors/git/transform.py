@@ -31,10 +31,11 @@ from catalog.descriptors import (
     placeholder_targets,
     resolve_placeholders,
 )
+from catalog.entity import Entity
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.kinds import OWNABLE_BY_CODEOWNERS
 from catalog.locations import inside, raw_targets
-from catalog.validation import validate_entity
+from catalog.validation import relations_of, validate_entity
 from graph.port import RunError, SourceFile
 from ingestors.git.ci_files import add_ci_pipelines, find_ci_files
 from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
@@ -106,6 +107,14 @@ class Origin:
             found[VIEW_URL] = self.web.blob(self.ref, self._full(path))
             found[EDIT_URL] = self.web.edit(self.ref, self._full(path))
         return found
+
+
+def _declares_for_others(entity: Entity) -> bool:
+    """Whether the entity declares a relation leaving another entity (a Group's ``members``,
+    a Component's ``dependencyOf``): a run that kept its file unread could not tell that
+    relation from one the other entity dropped, so such a file is read every time."""
+    me = entity.ref.key
+    return any(relation.source.key != me for relation in relations_of(entity))
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,9 @@ class _Walk:
                 len(snapshot.warnings),
                 len(snapshot.rejected),
             )
-            keys = [d.entity.ref.key for d in snapshot.descriptors[first:]]
+            produced = snapshot.descriptors[first:]
+            clean = clean and not any(_declares_for_others(d.entity) for d in produced)
+            keys = [d.entity.ref.key for d in produced]
             self.memo.read(item.path, keys, self.deps, self.follows, clean)
 
     def take_documents(self, item: _Loaded) -> None:

@@ -191,3 +191,31 @@ async def test_scoped_runs_and_whole_runs_with_unchanged_files_clean_up_alike(
     assert (whole.status, whole.cleanup) == ("SUCCEEDED", "done: 1 stale entities deleted")
     assert whole.stats["filesUnchanged"] == 3
     assert await _stamps(store) == {"a1": scoped.id, "a3": scoped.id, "c1": first.id}
+
+
+async def test_a_relation_an_unchanged_file_declares_for_another_entity_stays(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """A Group's ``members`` make relations leaving each User: when only the User's file
+    changes, the relation stays, as in a full read (the Group's file is read every time)."""
+    user = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: u1\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.write(
+        "groups/catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: g\n"
+        "spec:\n  type: team\n  children: []\n  members: [u1]\n",
+    )
+    repo.write("users/catalog-info.yaml", user + "spec:\n  memberOf: []\n")
+    repo.write("services/catalog-info.yaml", component("s1"))
+    repo.commit()
+    await ingest_git(store, str(repo.path), name=SOURCE)
+    repo.write(
+        "users/catalog-info.yaml", user + "  description: moved teams\nspec:\n  memberOf: []\n"
+    )
+    repo.commit()
+
+    run = await ingest_git(store, str(repo.path), name=SOURCE)
+
+    assert (run.status, run.stats["filesUnchanged"]) == ("SUCCEEDED", 1)  # the service only
+    relations = await store.get_relations(["user:default/u1"], Direction.OUT)
+    assert [(r.type, r.target_ref) for r in relations] == [("memberOf", "group:default/g")]
