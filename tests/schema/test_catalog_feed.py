@@ -67,7 +67,9 @@ async def test_subscriptions_receive_only_the_changes_their_filters_ask_for(
     try:
         # probes every subscription sees, until each has seen one: then all are live
         for n in range(200):
-            await push_entities(store, "probe", [_component("x", "team-a", f"{n}"), _group(f"p{n}")])
+            await push_entities(
+                store, "probe", [_component("x", "team-a", f"{n}"), _group(f"p{n}")]
+            )
             await asyncio.sleep(0.1)
             if all(received.values()):
                 break
