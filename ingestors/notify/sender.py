@@ -13,7 +13,7 @@ saved in the store as a feed cursor (``notify:<url>``, see :class:`Position`), s
   ``X-Stagegraph-Delivery`` id for receivers to deduplicate on;
 - receivers are independent: one that is down delays only its own events;
 - the outcomes are counted in the position too (:attr:`Position.counts`, saved with it after
-  each page), so every process reads the same totals for ``/metrics``
+  each page, and every :data:`COUNTS_SAVE_SECONDS` during a slow one), so every process reads the same totals for ``/metrics``
   (:func:`saved_counts`), whichever delivers, and they go on from there after a restart or
   a takeover.
 
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ PAGE = 200
 MAX_BACKOFF = 300.0
 RUN_OVERLAP = timedelta(seconds=5)
 RETRIED_STATUSES = frozenset({408, 429})
+#: a page whose deliveries take longer (a receiver retrying) saves its counts this often
+COUNTS_SAVE_SECONDS = 1.0
 
 
 class NotifyStore(ChangeLog, RunLog, Protocol):
@@ -206,8 +209,13 @@ class Notifier:
                 if position is None:
                     position = await self._start(target)
                 events, after = await self.read(target, position)
+                saved = time.monotonic()
                 for event in events:
                     await self._deliver(client, target, event)
+                    if time.monotonic() - saved >= COUNTS_SAVE_SECONDS:  # a slow page
+                        counted = _replace(position, counts=self._counted(target))
+                        await self.store.save_feed_cursor(target.cursor, counted.dump())
+                        saved = time.monotonic()
                 after = _replace(after, counts=self._counted(target))
                 if after != position:
                     await self.store.save_feed_cursor(target.cursor, after.dump())

@@ -65,3 +65,25 @@ async def test_a_process_that_does_not_send_reports_the_senders_counts_from_the_
     assert first == again == (1.0, 2.0, 0.0)
     assert outcomes(sender, flaky) == (1.0, 2.0, 0.0)
     assert outcomes(other, flaky) == outcomes(successor, flaky) == (2.0, 2.0, 0.0)
+
+
+async def test_counts_are_saved_during_a_page_a_receiver_keeps_failing(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    repo = repo_with(tmp_path, "a")
+    other = Metrics()
+    with LoopbackServer() as down:
+        down.route("POST", "/hook", FAILING)
+        # one page: the change of a, then the run; 0.5 s + 1 s of backoff for each
+        failing = target(down, attempts=3, backoff=0.5)
+        async with sending(store, failing, Metrics()):
+            await ingest_git(store, str(repo.path), name="repo")
+            for _ in range(200):
+                await other.refresh_notify(store, [failing])
+                if counted(other, "retried", failing, "entity.changed") >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            tries_then = len(posts(down))
+
+    assert counted(other, "retried", failing, "entity.changed") == 2
+    assert tries_then < 6  # the page (2 events, 3 tries each) was still going
