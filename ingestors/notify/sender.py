@@ -13,7 +13,7 @@ saved in the store as a feed cursor (``notify:<url>``, see :class:`Position`), s
   ``X-Stagegraph-Delivery`` id for receivers to deduplicate on;
 - receivers are independent: one that is down delays only its own events;
 - the outcomes are counted in the position too (:attr:`Position.counts`, saved with it after
-  each page, and every :data:`COUNTS_SAVE_SECONDS` during a slow one), so every process reads the same totals for ``/metrics``
+  each page, and every :data:`COUNTS_SAVE_SECONDS` while a receiver is retried), so every process reads the same totals for ``/metrics``
   (:func:`saved_counts`), whichever delivers, and they go on from there after a restart or
   a takeover.
 
@@ -180,6 +180,7 @@ class Notifier:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._counts: dict[str, Outcomes] = {}  # by target cursor, saved with the position
+        self._saved_at: dict[str, float] = {}  # when each target's counts were last saved
 
     async def run(self) -> None:
         """Follow every target until :meth:`stop` (undelivered events stay for the next
@@ -209,13 +210,10 @@ class Notifier:
                 if position is None:
                     position = await self._start(target)
                 events, after = await self.read(target, position)
-                saved = time.monotonic()
+                self._saved_at[target.cursor] = time.monotonic()
                 for event in events:
-                    await self._deliver(client, target, event)
-                    if time.monotonic() - saved >= COUNTS_SAVE_SECONDS:  # a slow page
-                        counted = _replace(position, counts=self._counted(target))
-                        await self.store.save_feed_cursor(target.cursor, counted.dump())
-                        saved = time.monotonic()
+                    await self._deliver(client, target, event, position)
+                    await self._save_counts(target, position)
                 after = _replace(after, counts=self._counted(target))
                 if after != position:
                     await self.store.save_feed_cursor(target.cursor, after.dump())
@@ -280,7 +278,18 @@ class Notifier:
             after = _replace(after, runs_since=since, runs=frozenset(kept))
         return events, after
 
-    async def _deliver(self, client: httpx.AsyncClient, target: NotifyTarget, event: Event) -> None:
+    async def _save_counts(self, target: NotifyTarget, page: Position) -> None:
+        """In a slow page (a receiver retrying), save the counts so far, at the position the
+        page started from, every :data:`COUNTS_SAVE_SECONDS`."""
+        if time.monotonic() - self._saved_at.get(target.cursor, 0.0) < COUNTS_SAVE_SECONDS:
+            return
+        counted = _replace(page, counts=self._counted(target))
+        await self.store.save_feed_cursor(target.cursor, counted.dump())
+        self._saved_at[target.cursor] = time.monotonic()
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, target: NotifyTarget, event: Event, page: Position
+    ) -> None:
         head = headers(target.url, target.secret.get_secret_value(), event)
         wait = target.backoff
         for attempt in range(1, target.attempts + 1):
@@ -301,6 +310,7 @@ class Notifier:
                 target.attempts,
             )
             self._tell("retried", target, event)
+            await self._save_counts(target, page)
             await self._sleep(wait)
             wait = min(wait * 2, MAX_BACKOFF)
         log.warning(
