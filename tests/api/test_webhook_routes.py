@@ -2,7 +2,8 @@
 no scheduler behind them: each accepted delivery is only recorded (it waits in the store for
 the process holding its source's lease; nothing is read in the request), with the scope each
 event asks for. GitLab's ``X-Gitlab-Token`` (push, pipeline, deployment and project events;
-replays by ``X-Gitlab-Event-UUID``) and GitHub's repository, team and membership events.
+replays by ``X-Gitlab-Event-UUID``), GitHub's repository, team and membership events, and
+``/webhooks/git/{source}`` signed with the source's secret (a folder with ``?path=``).
 The live server with a loopback GitHub is :mod:`tests.api.test_webhooks`."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 from api.webhooks import Webhooks
 from graph.port import GraphStore
 from ingestors.contract import SourceConfig
+from ingestors.git import GitSource
 from ingestors.github.config import GithubSource
 from ingestors.gitlab.config import GitlabSource
 from ingestors.webhooks import sign
@@ -26,6 +28,7 @@ SECRET = "hook-secret-0123456789"
 SOURCES: list[SourceConfig] = [
     GitlabSource(name="platform", group="acme/platform", webhook={"secret": SECRET}),
     GithubSource(name="acme", org="acme", webhook={"secret": SECRET}),
+    GitSource(name="catalog", url="https://git.example/catalog.git", webhook={"secret": SECRET}),
 ]
 PROJECT = {"path_with_namespace": "acme/platform/pay", "default_branch": "main"}
 
@@ -148,3 +151,32 @@ async def test_github_repository_and_team_events_are_recorded_for_the_org_source
         ("github:d5:acme", "membership.removed", ("github:acme/teams",), False),
     ]
     assert await store.get_runs("acme", first=5) == []
+
+
+async def test_the_git_webhook_takes_only_deliveries_signed_for_its_source(
+    store: GraphStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    hooks = Hooks(store)
+    body = b"{}"
+
+    async def post(path: str, signature: str | None, delivery: str) -> httpx.Response:
+        headers = {"X-GitHub-Delivery": delivery}
+        if signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        return await hooks.client.post(path, content=body, headers=headers)
+
+    with caplog.at_level(logging.WARNING, logger="stagegraph.webhooks"):
+        unsigned = await post("/webhooks/git/catalog", None, "g0")
+        wrong = await post("/webhooks/git/catalog", sign("another-secret-123", body), "g1")
+        unknown = await post("/webhooks/git/elsewhere", sign(SECRET, body), "g2")
+    whole = await post("/webhooks/git/catalog", sign(SECRET, body), "g3")
+    folder = await post("/webhooks/git/catalog?path=services/pay/", sign(SECRET, body), "g4")
+
+    assert [a.status_code for a in (unsigned, wrong, unknown)] == [401, 401, 401]
+    assert caplog.text.count("refused a git webhook delivery") == 3
+    assert [a.status_code for a in (whole, folder)] == [202, 202]
+    assert await hooks.waiting("catalog") == [
+        ("git:g3:catalog", "push", (), False),
+        ("git:g4:catalog", "push", ("services/pay",), False),
+    ]
+    assert await store.get_runs("catalog", first=5) == []
