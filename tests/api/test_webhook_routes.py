@@ -132,23 +132,30 @@ async def test_github_repository_and_team_events_are_recorded_for_the_org_source
         "repository": repo("ledger", owner="elsewhere"),
         "changes": {"owner": {"from": {"organization": {"login": "acme"}}}},
     }
+    transferred_in = {
+        "action": "transferred",
+        "repository": repo("audit"),
+        "changes": {"owner": {"from": {"user": {"login": "jane"}}}},
+    }
     events = [
         ("repository", {"action": "created", "repository": repo("new"), **acme}, "d1"),
         ("repository", {"action": "archived", "repository": repo("old"), **acme}, "d2"),
         ("repository", transferred_out, "d3"),
         ("team", {"action": "created", "team": {"slug": "pay"}, **acme}, "d4"),
         ("membership", {"action": "removed", "member": {"login": "jane"}, **acme}, "d5"),
+        ("repository", transferred_in, "d6"),
     ]
 
     answers = [await hooks.github(event, payload, d) for event, payload, d in events]
 
-    assert [a.status_code for a in answers] == [202] * 5
+    assert [a.status_code for a in answers] == [202] * 6
     assert await hooks.waiting("acme") == [
         ("github:d1:acme", "repository.created", ("github:acme/new",), False),
         ("github:d2:acme", "repository.archived", ("github:acme/old",), False),
         ("github:d3:acme", "repository.transferred", ("github:acme/ledger",), False),
         ("github:d4:acme", "team.created", ("github:acme/teams",), False),
         ("github:d5:acme", "membership.removed", ("github:acme/teams",), False),
+        ("github:d6:acme", "repository.transferred", ("github:acme/audit",), False),
     ]
     assert await store.get_runs("acme", first=5) == []
 
