@@ -372,6 +372,7 @@ def create_app(
                 [source.name for source in settings.sources],
                 open_=scrape_open(settings.metrics_auth, settings.host),
                 authenticator=authenticator,
+                notify=settings.notify,
             ),
         ),
         *Webhooks(settings.sources, lambda: runtime.store, runtime.wake).routes(),

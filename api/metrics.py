@@ -1,8 +1,7 @@
 """Prometheus metrics at ``GET /metrics``: ingestion runs per source, GraphQL operations,
 GraphQL requests refused by a limit (``stagegraph_graphql_refusals_total{limit}``,
 the scan's refusals before parsing included), and the outgoing webhooks' deliveries
-(``stagegraph_notify_{delivered,retried,dropped}_total{host,event}``, counted by the process
-that holds the ``notify`` lease and sends them).
+(``stagegraph_notify_{delivered,retried,dropped}_total{host,event}``).
 
 One :class:`Metrics` per app, on its own registry (several apps in one process, as in
 tests, do not collide). It is the scheduler's run observer and the factory of the GraphQL
@@ -13,6 +12,12 @@ The ingestion series come from the run records in the store, read at every scrap
 reports the runs the workers recorded, like the replica or worker that ran them. Runs are
 counted once per process: a run the local scheduler reported is not counted again from the
 store, and a process counts from the newest :data:`RECENT_RUNS` records at its first scrape.
+
+The outgoing webhooks' counters are brought up, at every scrape, to the totals the sender
+saves in the store with each receiver's position (:meth:`Metrics.refresh_notify`): the
+process that holds the ``notify`` lease counts as it sends, and every other process (the
+other workers of ``serve --workers N``, which answer a scrape as often) reports the same
+totals, up to the last page of events saved, instead of none.
 
 Who may scrape (:func:`scrape_endpoint`): anyone when ``metrics_auth`` is ``open``, or
 ``auto`` on a loopback address; otherwise a bearer token the API accepts (any role).
@@ -39,6 +44,8 @@ from api.auth import Authenticator, AuthError
 from graph import tracing
 from graph.errors import StoreError
 from graph.port import GraphStore, RunRecord
+from ingestors.notify.config import NotifyTarget
+from ingestors.notify.sender import saved_counts
 
 log = logging.getLogger("stagegraph.metrics")
 MetricsAuth = Literal["auto", "open", "token"]
@@ -228,6 +235,23 @@ class Metrics:
         self._since.last_success[run.source] = run.finished_at or datetime.now(UTC)
 
     # -- outgoing webhooks (an ingestors.notify.sender.DeliveryObserver) ----------------
+    async def refresh_notify(self, store: GraphStore, targets: Sequence[NotifyTarget]) -> None:
+        """Raise each notify counter to the total saved in the store, where it is behind
+        (a counter never goes down: the sender's own count may be ahead of its last save)."""
+        counters = {
+            "delivered": self.notify_delivered,
+            "retried": self.notify_retried,
+            "dropped": self.notify_dropped,
+        }
+        for (outcome, host, event), total in (await saved_counts(store, targets)).items():
+            counter = counters.get(outcome)
+            if counter is None:
+                continue
+            labels = {"host": host, "event": event}
+            now = self.registry.get_sample_value(f"stagegraph_notify_{outcome}_total", labels)
+            if total > (now or 0.0):
+                counter.labels(host, event).inc(total - (now or 0.0))
+
     def delivered(self, host: str, event: str) -> None:
         self.notify_delivered.labels(host, event).inc()
 
@@ -276,8 +300,10 @@ def scrape_endpoint(
     *,
     open_: bool,
     authenticator: Authenticator,
+    notify: Sequence[NotifyTarget] = (),
 ) -> Endpoint:
-    """``GET /metrics``: refreshed from the store's run records (when it is open), behind a
+    """``GET /metrics``: refreshed from the store's run records and the ``notify`` receivers'
+    saved counts (when it is open), behind a
     bearer token unless ``open_``. A token is any the API accepts (static or JWT, any
     role); anonymous read does not open it."""
     if not open_ and not (authenticator.tokens or authenticator.jwt_verifier):
@@ -300,6 +326,7 @@ def scrape_endpoint(
         if active is not None:
             try:
                 await metrics.refresh(active, sources)
+                await metrics.refresh_notify(active, notify)
             except StoreError as exc:
                 log.warning(
                     "metrics: could not read the run records (%s); serving the last values", exc

@@ -51,6 +51,7 @@ def worker_app(
         [source.name for source in settings.sources],
         open_=scrape_open(settings.metrics_auth, settings.host),
         authenticator=authenticator,
+        notify=settings.notify,
     )
     return Starlette(
         routes=[

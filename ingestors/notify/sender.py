@@ -11,7 +11,11 @@ saved in the store as a feed cursor (``notify:<url>``, see :class:`Position`), s
 - delivery is at least once: the position is saved after each page of events, so a process
   that dies mid-page sends that page again; every attempt at one event carries the same
   ``X-Stagegraph-Delivery`` id for receivers to deduplicate on;
-- receivers are independent: one that is down delays only its own events.
+- receivers are independent: one that is down delays only its own events;
+- the outcomes are counted in the position too (:attr:`Position.counts`, saved with it after
+  each page, and every :data:`COUNTS_SAVE_SECONDS` while a receiver is retried), so every process reads the same totals for ``/metrics``
+  (:func:`saved_counts`), whichever delivers, and they go on from there after a restart or
+  a takeover.
 
 Only the process holding the store lease ``notify`` delivers (:data:`NOTIFY_LEASE`, taken by
 :class:`ingestors.leadership.Leadership` as the scheduler's lease is): replicas never send an
@@ -33,6 +37,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +59,8 @@ PAGE = 200
 MAX_BACKOFF = 300.0
 RUN_OVERLAP = timedelta(seconds=5)
 RETRIED_STATUSES = frozenset({408, 429})
+#: a page whose deliveries take longer (a receiver retrying) saves its counts this often
+COUNTS_SAVE_SECONDS = 1.0
 
 
 class NotifyStore(ChangeLog, RunLog, Protocol):
@@ -77,13 +85,15 @@ def _now() -> datetime:
 class Position:
     """Where one receiver's deliveries stand: changes recorded after ``change`` (or, before
     the first, from ``changes_since``), runs finished from ``runs_since`` on except those in
-    ``runs`` (already sent), for the ``events`` it was following."""
+    ``runs`` (already sent), for the ``events`` it was following; ``counts``: the outcomes
+    so far, ``(outcome, event, number)`` sorted."""
 
     events: tuple[str, ...]
     changes_since: datetime
     change: str | None = None
     runs_since: datetime = field(default_factory=_now)
     runs: frozenset[str] = frozenset()
+    counts: tuple[tuple[str, str, int], ...] = ()
 
     def dump(self) -> str:
         return orjson.dumps(
@@ -93,6 +103,7 @@ class Position:
                 "change": self.change,
                 "runsSince": self.runs_since.isoformat(),
                 "runs": sorted(self.runs),
+                "counts": [list(count) for count in self.counts],
             }
         ).decode()
 
@@ -105,6 +116,7 @@ class Position:
             change=data.get("change"),
             runs_since=datetime.fromisoformat(data["runsSince"]),
             runs=frozenset(data.get("runs", ())),
+            counts=tuple((str(o), str(e), int(n)) for o, e, n in data.get("counts", ())),
         )
 
     def following(self, events: Sequence[str], now: datetime) -> Position:
@@ -120,6 +132,28 @@ class Position:
 
 def _replace(position: Position, **changes: Any) -> Position:
     return Position(**{**position.__dict__, **changes})
+
+
+Outcomes = Counter[tuple[str, str]]
+"""Outcomes by ``(outcome, event)``: ``delivered``, ``retried`` or ``dropped``."""
+
+
+async def saved_counts(
+    store: ChangeLog, targets: Sequence[NotifyTarget]
+) -> dict[tuple[str, str, str], int]:
+    """The outcomes saved in the store for ``targets``, by ``(outcome, host, event)``
+    (receivers on one host added up, as the metrics label them): what any process reports,
+    whichever holds the ``notify`` lease (one store read per receiver)."""
+    found: Counter[tuple[str, str, str]] = Counter()
+    for target in targets:
+        saved = await store.feed_cursor(target.cursor)
+        try:
+            counts = Position.load(saved).counts if saved is not None else ()
+        except (ValueError, KeyError, TypeError):
+            continue  # unreadable: the sender starts it again (see Notifier._start)
+        for outcome, event, number in counts:
+            found[(outcome, target.host, event)] += number
+    return dict(found)
 
 
 class Notifier:
@@ -145,6 +179,8 @@ class Notifier:
         self._transport = transport
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._counts: dict[str, Outcomes] = {}  # by target cursor, saved with the position
+        self._saved_at: dict[str, float] = {}  # when each target's counts were last saved
 
     async def run(self) -> None:
         """Follow every target until :meth:`stop` (undelivered events stay for the next
@@ -174,8 +210,11 @@ class Notifier:
                 if position is None:
                     position = await self._start(target)
                 events, after = await self.read(target, position)
+                self._saved_at[target.cursor] = time.monotonic()
                 for event in events:
-                    await self._deliver(client, target, event)
+                    await self._deliver(client, target, event, position)
+                    await self._save_counts(target, position)
+                after = _replace(after, counts=self._counted(target))
                 if after != position:
                     await self.store.save_feed_cursor(target.cursor, after.dump())
                 position, more = after, len(events) >= PAGE
@@ -204,6 +243,7 @@ class Notifier:
         resumed = position.following(target.events, now)
         if resumed != position or saved is None:
             await self.store.save_feed_cursor(target.cursor, resumed.dump())
+        self._counts[target.cursor] = Counter({(o, e): n for o, e, n in resumed.counts})
         return resumed
 
     async def read(self, target: NotifyTarget, position: Position) -> tuple[list[Event], Position]:
@@ -238,7 +278,18 @@ class Notifier:
             after = _replace(after, runs_since=since, runs=frozenset(kept))
         return events, after
 
-    async def _deliver(self, client: httpx.AsyncClient, target: NotifyTarget, event: Event) -> None:
+    async def _save_counts(self, target: NotifyTarget, page: Position) -> None:
+        """In a slow page (a receiver retrying), save the counts so far, at the position the
+        page started from, every :data:`COUNTS_SAVE_SECONDS`."""
+        if time.monotonic() - self._saved_at.get(target.cursor, 0.0) < COUNTS_SAVE_SECONDS:
+            return
+        counted = _replace(page, counts=self._counted(target))
+        await self.store.save_feed_cursor(target.cursor, counted.dump())
+        self._saved_at[target.cursor] = time.monotonic()
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, target: NotifyTarget, event: Event, page: Position
+    ) -> None:
         head = headers(target.url, target.secret.get_secret_value(), event)
         wait = target.backoff
         for attempt in range(1, target.attempts + 1):
@@ -259,6 +310,7 @@ class Notifier:
                 target.attempts,
             )
             self._tell("retried", target, event)
+            await self._save_counts(target, page)
             await self._sleep(wait)
             wait = min(wait * 2, MAX_BACKOFF)
         log.warning(
@@ -290,7 +342,14 @@ class Notifier:
         status = answer.status_code
         return f"answered {status}", status >= 500 or status in RETRIED_STATUSES
 
+    def _outcomes(self, target: NotifyTarget) -> Outcomes:
+        return self._counts.setdefault(target.cursor, Counter())
+
+    def _counted(self, target: NotifyTarget) -> tuple[tuple[str, str, int], ...]:
+        return tuple(sorted((o, e, n) for (o, e), n in self._outcomes(target).items()))
+
     def _tell(self, outcome: str, target: NotifyTarget, event: Event) -> None:
+        self._outcomes(target)[(outcome, event.name)] += 1
         observer = self._observer
         if observer is None:
             return

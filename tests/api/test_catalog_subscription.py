@@ -115,9 +115,10 @@ async def test_a_subscriber_receives_a_runs_changes_within_a_second(
     assert delay < 1.0, f"the last change arrived {delay:.2f} s after the run"
 
 
-async def test_a_connection_init_without_a_valid_token_is_refused(tmp_path: Path) -> None:
+async def test_a_connection_init_without_a_valid_token_is_refused(
+    store: GraphStore, store_url: str
+) -> None:
     tokens = json.dumps([{"name": "portal", "sha256": hash_token(TOKEN), "role": "reader"}])
-    store_url = f"sqlite:///{tmp_path / 'store.db'}"
 
     with running_server(store_url, environ={"STAGEGRAPH_TOKENS": tokens}) as base:
         url = base.replace("http://", "ws://") + "/graphql"

@@ -250,3 +250,32 @@ async def test_a_restarted_sender_delivers_what_happened_while_it_was_down(
         "run.finished",
     ], [(r.headers["x-stagegraph-delivery"], r.body[:120]) for r in received]
     assert orjson.loads(received[1].body)["id"] == run.id
+
+
+async def test_retries_wait_the_backoff_then_twice_as_long_each_time(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    repo = repo_with(tmp_path, "a")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0.01)
+
+    with LoopbackServer() as down:
+        down.route("POST", "/hook", FAILING)
+        failing = target(down, events=["run.finished"], attempts=4, backoff=0.5)
+        notifier = Notifier(store, [failing], interval=0.02, sleep=sleep)
+        task = asyncio.create_task(notifier.run())
+        try:
+            await eventually(lambda: None, store=store, targets=(failing,))
+            await ingest_git(store, str(repo.path), name="repo")
+            await eventually(lambda: len(posts(down)) >= 4)
+            await asyncio.sleep(0.2)  # no fifth try follows
+        finally:
+            await notifier.stop()
+            await task
+        tries = len(posts(down))
+
+    assert tries == 4
+    assert [w for w in waits if w != 0.02] == [0.5, 1.0, 2.0]  # then dropped

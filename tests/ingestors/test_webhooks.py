@@ -102,6 +102,11 @@ def test_gitlab_events_read_the_project_again() -> None:
         Target("platform", ("gitlab/acme/platform/pay",), "push")
     ]
     assert gitlab_targets([GITLAB], "Push Hook", {**push, "ref": "refs/heads/dev"})[0] == []
+    on_release = GitlabSource(name="rel", group="acme/platform", branch="release", webhook=HOOK)
+    assert gitlab_targets([on_release], "Push Hook", push)[0] == []
+    assert gitlab_targets([on_release], "Push Hook", {**push, "ref": "refs/heads/release"})[0] == [
+        Target("rel", ("gitlab/acme/platform/pay",), "push")
+    ]
     assert gitlab_targets([GITLAB], "Pipeline Hook", {**push, "object_kind": "pipeline"})[0] == [
         Target("platform", ("gitlab/acme/platform/pay",), "pipeline", direct=True)
     ]
