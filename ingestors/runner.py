@@ -436,7 +436,9 @@ async def _load(
     rejected = [r.ref.lower() for r in snapshot.rejected]
     states = await _stored_states(store, [*unique, *rejected])
     taken_over = await _take_over_pushed(store, run, list(unique), states)
-    written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
+    # a first ingest into an empty store builds some indexes once at the end (graph.port)
+    async with store.bulk_load(len(unique)):
+        written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
     await _keep_unchanged_files(store, run, snapshot.files, unique, written)
     seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
     live_events = await _keep_events(store, run, snapshot, unique, seen)

@@ -12,7 +12,15 @@ import orjson
 
 from graph.sqlite.rows import INSERT_FIELDS, field_rows, search_id
 
-_SCHEMA = """
+#: The indexes a bulk load (:mod:`graph.sqlite.bulk`) drops first and builds at its end, by
+#: name; the schema creates them when they are missing.
+DEFERRED_INDEXES = {
+    "entity_fields_path": (
+        "CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key)"
+    ),
+}
+
+_SCHEMA_TEXT = """
 CREATE TABLE IF NOT EXISTS entities (
     key TEXT PRIMARY KEY,
     ref TEXT NOT NULL,
@@ -54,8 +62,8 @@ CREATE TABLE IF NOT EXISTS entity_fields (
     value TEXT,
     original TEXT
 );
-CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key);
 CREATE INDEX IF NOT EXISTS entity_fields_key ON entity_fields (key, path, value);
+{deferred}
 CREATE TRIGGER IF NOT EXISTS entity_fields_delete AFTER DELETE ON entities BEGIN
     DELETE FROM entity_fields WHERE key = old.key;
 END;
@@ -145,6 +153,7 @@ CREATE TABLE IF NOT EXISTS feed_cursors (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
+_SCHEMA = _SCHEMA_TEXT.replace("{deferred}", ";\n".join(DEFERRED_INDEXES.values()) + ";")
 
 #: Columns added after the first release, derived from the document (so writes stay the same).
 _GENERATED_COLUMNS = {
