@@ -12,15 +12,7 @@ import orjson
 
 from graph.sqlite.rows import INSERT_FIELDS, field_rows, search_id
 
-#: The indexes a bulk load (:mod:`graph.sqlite.bulk`) drops first and builds at its end, by
-#: name; the schema creates them when they are missing.
-DEFERRED_INDEXES = {
-    "entity_fields_path": (
-        "CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key)"
-    ),
-}
-
-_SCHEMA_TEXT = """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
     key TEXT PRIMARY KEY,
     ref TEXT NOT NULL,
@@ -62,8 +54,8 @@ CREATE TABLE IF NOT EXISTS entity_fields (
     value TEXT,
     original TEXT
 );
+CREATE INDEX IF NOT EXISTS entity_fields_path ON entity_fields (path, value, key);
 CREATE INDEX IF NOT EXISTS entity_fields_key ON entity_fields (key, path, value);
-{deferred}
 CREATE TRIGGER IF NOT EXISTS entity_fields_delete AFTER DELETE ON entities BEGIN
     DELETE FROM entity_fields WHERE key = old.key;
 END;
@@ -153,7 +145,6 @@ CREATE TABLE IF NOT EXISTS feed_cursors (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (run_id, source, received_at);
 """
-_SCHEMA = _SCHEMA_TEXT.replace("{deferred}", ";\n".join(DEFERRED_INDEXES.values()) + ";")
 
 #: Columns added after the first release, derived from the document (so writes stay the same).
 _GENERATED_COLUMNS = {
@@ -177,6 +168,39 @@ _LATE_INDEXES = (
     "CREATE INDEX IF NOT EXISTS entities_key_ref ON entities (key, ref)",
 )
 
+
+def _index_statement(name: str) -> str:
+    """The schema's ``CREATE INDEX IF NOT EXISTS`` statement of the index ``name``."""
+    statements = [*_SCHEMA.split(";"), *_LATE_INDEXES]
+    found = [s.strip() for s in statements if f"INDEX IF NOT EXISTS {name} ON" in s]
+    if len(found) != 1:
+        raise ValueError(f"the schema creates no index {name!r}")
+    return found[0]
+
+
+#: The indexes a bulk load (:mod:`graph.sqlite.bulk`) drops first and builds at its end,
+#: by name: the secondary indexes of the tables a first ingest fills, but those a
+#: statement names (``INDEXED BY``), which would fail without them, and the key index of
+#: ``entity_fields`` (its writes count facets and delete an entity's fields by key).
+#: :func:`prepare` creates any that is missing.
+DEFERRED_INDEXES = {
+    name: _index_statement(name)
+    for name in (
+        "entity_fields_path",
+        "entities_kind",
+        "entities_namespace",
+        "entities_source",
+        "entities_type",
+        "entities_lifecycle",
+        "entities_name_order",
+        "entities_updated_order",
+        "relations_target",
+        "relations_type",
+        "relations_source",
+        "entity_changes_ref",
+        "entity_changes_at",
+    )
+}
 
 #: Facet counts (:mod:`graph.sqlite.facets`): for each of these dot paths (:mod:`graph.fields`
 #: paths with few values, which catalogs facet on), kind and value as written, how many
