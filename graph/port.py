@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -473,6 +474,15 @@ class EntityWriter(Protocol):
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
         """Insert or restamp forward relations (unique on source, type, target)."""
+        ...
+
+    def bulk_load(self, expected: int) -> AbstractAsyncContextManager[bool]:
+        """A context for writing ``expected`` entities at once (a first ingest): a store may
+        defer the upkeep of secondary indexes to its end, when the write is large and the
+        store holds no entity yet. Yields whether it did. Reads stay correct inside (only
+        slower); the indexes are back when the context ends, whether it ends well, by an
+        exception or by cancellation (and a store opened after a crash inside it rebuilds
+        them)."""
         ...
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:

@@ -4,7 +4,8 @@ method handing its work to the module of its concern (:mod:`~graph.neo4j.writes`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -87,6 +88,11 @@ class Neo4jStore:
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
         await writes.upsert_relations(self._db, source, run_id, records)
+
+    @asynccontextmanager
+    async def bulk_load(self, expected: int) -> AsyncIterator[bool]:
+        """Nothing deferred: Neo4j's indexes (uniqueness constraints among them) stay."""
+        yield False
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from graph.fields import entity_fields
+from graph.fields import entity_field_rows
 from graph.port import StoredEntity
 
 #: The columns :func:`stored_entity` reads, over ``entities e``.
@@ -61,6 +61,4 @@ def field_rows(
     key: str, name: str, namespace: str, document: dict[str, Any]
 ) -> list[tuple[str, str, str | None, str | None]]:
     """The ``entity_fields`` rows of an entity (Backstage's searchable pairs)."""
-    return [
-        (key, f.path, f.value, f.original) for f in entity_fields(key, name, namespace, document)
-    ]
+    return entity_field_rows(key, name, namespace, document)

@@ -169,6 +169,39 @@ _LATE_INDEXES = (
 )
 
 
+def _index_statement(name: str) -> str:
+    """The schema's ``CREATE INDEX IF NOT EXISTS`` statement of the index ``name``."""
+    statements = [*_SCHEMA.split(";"), *_LATE_INDEXES]
+    found = [s.strip() for s in statements if f"INDEX IF NOT EXISTS {name} ON" in s]
+    if len(found) != 1:
+        raise ValueError(f"the schema creates no index {name!r}")
+    return found[0]
+
+
+#: The indexes a bulk load (:mod:`graph.sqlite.bulk`) drops first and builds at its end,
+#: by name: the secondary indexes of the tables a first ingest fills, but those a
+#: statement names (``INDEXED BY``), which would fail without them, and the key index of
+#: ``entity_fields`` (its writes count facets and delete an entity's fields by key).
+#: :func:`prepare` creates any that is missing.
+DEFERRED_INDEXES = {
+    name: _index_statement(name)
+    for name in (
+        "entity_fields_path",
+        "entities_kind",
+        "entities_namespace",
+        "entities_source",
+        "entities_type",
+        "entities_lifecycle",
+        "entities_name_order",
+        "entities_updated_order",
+        "relations_target",
+        "relations_type",
+        "relations_source",
+        "entity_changes_ref",
+        "entity_changes_at",
+    )
+}
+
 #: Facet counts (:mod:`graph.sqlite.facets`): for each of these dot paths (:mod:`graph.fields`
 #: paths with few values, which catalogs facet on), kind and value as written, how many
 #: entities have it, kept in the writer's transaction: a trigger on ``entity_fields``

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ from graph.port import (
     Traversal,
 )
 from graph.sqlite import (
+    bulk,
     changes,
     deliveries,
     facets,
@@ -92,6 +94,9 @@ class SqliteStore:
         self, source: str, run_id: str, records: Sequence[RelationRecord]
     ) -> None:
         await writes.upsert_relations(self._db, source, run_id, records)
+
+    def bulk_load(self, expected: int) -> AbstractAsyncContextManager[bool]:
+        return bulk.bulk_load(self._db, expected)
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)

@@ -749,3 +749,28 @@ async def test_runs_page_backward_newest_first(store: GraphStore) -> None:
     assert [r.id for r in oldest] == ["run-1", "run-0"]
     assert [r.id for r in newer] == ["run-3", "run-2"]
     assert [r.id for r in newest] == ["run-4"]
+
+
+async def test_writes_inside_a_bulk_load_read_back_inside_and_after_it(store: GraphStore) -> None:
+    services = EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
+    async with store.bulk_load(100_000):
+        await store.upsert_entities(
+            "s",
+            "r",
+            [
+                record("component:default/a", spec={"type": "service"}),
+                record("component:default/b", spec={"type": "library"}),
+            ],
+        )
+        await store.upsert_relations(
+            "s", "r", [rel("component:default/a", "dependsOn", "component:default/b")]
+        )
+        inside = await store.count_entities(services)
+
+    assert inside == 1
+    assert await store.count_entities(services) == 1
+    assert await store.field_facets(["spec.type"], EntityFilter()) == {
+        "spec.type": [("library", 1), ("service", 1)]
+    }
+    relations = await store.get_relations(["component:default/a"], Direction.OUT)
+    assert [r.target_ref for r in relations] == ["component:default/b"]

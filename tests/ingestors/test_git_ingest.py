@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph.port import Direction, GraphStore, RunRecord
+import pytest
+
+from graph.port import Direction, EntityFilter, FieldCondition, GraphStore, RunRecord
+from graph.sqlite import SqliteStore, bulk
+from graph.sqlite.schema import DEFERRED_INDEXES
 from ingestors.git import ingest_git
 from tests.gitrepo import GitRepo, component, group
 
@@ -229,3 +233,30 @@ async def test_empty_read_deletes_nothing(store: GraphStore, tmp_path: Path) -> 
 
     assert run.cleanup == "skipped: the read found no entities, so nothing was deleted"
     assert await _refs(store, "component:default/a") == {"component:default/a"}
+
+
+async def test_a_first_ingest_in_bulk_reads_back_fully_with_every_index_after(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "BULK_FROM", 1)  # this small catalog loads as a large one would
+    repo = GitRepo(tmp_path / "repo")
+    _catalog(repo, ["a", "b"])
+    repo.write("services/a/catalog-info.yaml", component("a", dependsOn=["component:b"]))
+    repo.commit()
+
+    run = await ingest_git(store, str(repo.path), name="repo")
+
+    assert (run.status, _count(run, "added")) == ("SUCCEEDED", 3)
+    owned = EntityFilter(any_of=((FieldCondition("spec.owner", ("team-a",)),),))
+    assert await store.count_entities(owned) == 2
+    assert await store.field_facets(["kind"], EntityFilter()) == {
+        "kind": [("Component", 2), ("Group", 1)]
+    }
+    dependents = await store.get_relations(["component:default/b"], Direction.IN)
+    assert [(r.type, r.source_ref) for r in dependents] == [("dependsOn", "component:default/a")]
+    assert len(await store.changes(ref="component:default/a")) == 1
+    if isinstance(store, SqliteStore):
+        names = await store._call(
+            lambda conn: {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        )
+        assert set(DEFERRED_INDEXES) <= names
