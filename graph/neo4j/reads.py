@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import LiteralString
 
-from graph.conditions import PAIR_SEPARATOR, resolve
+from graph.conditions import PAIR_SEPARATOR, Match, kinds_only, resolve
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
+from graph.neo4j.facets import indexed_facets
 from graph.neo4j.filters import (
     FACET_VALUES,
     count_query,
@@ -24,7 +25,7 @@ from graph.neo4j.filters import (
     select_query,
 )
 from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity
-from graph.neo4j.schema import REL_NAMES, REL_TYPES
+from graph.neo4j.schema import FACET_PROPERTIES, REL_NAMES, REL_TYPES
 from graph.port import (
     FACET_FIELDS,
     MAX_ORDER_FIELDS,
@@ -154,15 +155,31 @@ async def select_entities(
 async def field_facets(
     db: Connection, paths: Sequence[str], flt: EntityFilter
 ) -> dict[str, list[tuple[str, int]]]:
-    """One statement for every path (see :func:`graph.neo4j.filters.field_facets_query`)."""
+    """Few-valued paths under a filter of kinds at most from their indexes
+    (:mod:`graph.neo4j.facets`), in one statement; the others in one statement over the
+    matching entities (see :func:`graph.neo4j.filters.field_facets_query`)."""
     wanted = list(dict.fromkeys(paths))
     found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
     match = entity_match(flt)
     if not wanted or match is None:
         return found
+    conditions = {path: resolve(FieldCondition(path)) for path in wanted}
+    kinds = kinds_only(flt)
+    if kinds is not None:
+        indexed = {
+            path: c.path
+            for path, c in conditions.items()
+            if c.match is Match.FIELD and c.path in FACET_PROPERTIES
+        }
+        counted = await indexed_facets(db, list(dict.fromkeys(indexed.values())), kinds)
+        for path, field_path in indexed.items():
+            found[path] = list(counted[field_path])
+        wanted = [path for path in wanted if path not in indexed]
+        if not wanted:
+            return found
     facets = []
     for path in wanted:
-        condition = resolve(FieldCondition(path))
+        condition = conditions[path]
         facets.append(
             {
                 "match": condition.match.value,
