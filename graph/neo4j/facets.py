@@ -13,11 +13,10 @@ at one such path (``facet_multi``, found through its own index) are counted from
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import LiteralString
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString
 
 from graph.conditions import PAIR_SEPARATOR
-from graph.neo4j.connection import Connection
 from graph.neo4j.schema import FACET_PROPERTIES
 
 _COLUMNS: tuple[LiteralString, ...] = tuple(f"f{i}" for i in range(len(FACET_PROPERTIES)))
@@ -27,17 +26,16 @@ _ANY_KIND: LiteralString = "e.kind IS NOT NULL"
 _KINDS: LiteralString = "e.kind IN $facet_kinds"
 
 
-def indexed_facets_query(paths: Sequence[str], by_kind: bool) -> LiteralString:
-    """One statement: column ``f<i>`` holds ``[value, count]`` pairs of the ``i``-th of
-    ``paths`` (keys of :data:`FACET_PROPERTIES`) over the entities with one value there;
-    ``multi`` holds ``[i, value, count]`` triples over those with several (``$facets``: maps
-    of ``prop`` and ``prefix`` = path<SEP>, in the order of ``paths``)."""
+def indexed_facets_calls(paths: Sequence[str], by_kind: bool) -> LiteralString:
+    """Subqueries binding column ``f<i>``: ``[value, count]`` pairs of the ``i``-th of
+    ``paths`` (keys of :data:`FACET_PROPERTIES`) over the entities with one value there,
+    and ``multi``: ``[i, value, count]`` triples over those with several (``$counted_facets``: maps
+    of ``prop`` and ``prefix`` = path<SEP>, in the order of ``paths``). A statement returns
+    :func:`indexed_columns` after them."""
     kind = _KINDS if by_kind else _ANY_KIND
     text: LiteralString = ""
-    columns: list[LiteralString] = []
     for index, path in enumerate(paths):
         prop = FACET_PROPERTIES[path]
-        column = _COLUMNS[index]
         text += (
             "CALL () {\n  MATCH (e:Entity) WHERE "
             + kind
@@ -46,36 +44,43 @@ def indexed_facets_query(paths: Sequence[str], by_kind: bool) -> LiteralString:
             + " IS NOT NULL\n  WITH e."
             + prop
             + " AS value, count(*) AS n\n  RETURN collect([value, n]) AS "
-            + column
+            + _COLUMNS[index]
             + "\n}\n"
         )
-        columns.append(column)
-    text += (
-        "CALL () {\n  MATCH (e:Entity) WHERE e.facet_multi = true AND "
+    return (
+        text
+        + "CALL () {\n  MATCH (e:Entity) WHERE e.facet_multi = true AND "
         + kind
         + """
-  UNWIND range(0, size($facets) - 1) AS i
-  WITH e, i, $facets[i] AS facet WHERE e[facet.prop] IS NULL
+  UNWIND range(0, size($counted_facets) - 1) AS i
+  WITH e, i, $counted_facets[i] AS facet WHERE e[facet.prop] IS NULL
   UNWIND e.field_pairs AS p
   WITH i, facet, p WHERE p STARTS WITH facet.prefix
   WITH i, substring(p, size(facet.prefix)) AS value, count(*) AS n
   RETURN collect([i, value, n]) AS multi
 }
-RETURN """
+"""
     )
-    return text + ", ".join([*columns, "multi"])
 
 
-async def indexed_facets(
-    db: Connection, paths: Sequence[str], kinds: Sequence[str]
+def indexed_columns(paths: Sequence[str]) -> LiteralString:
+    """The columns :func:`indexed_facets_calls` binds, comma-separated."""
+    return ", ".join([*_COLUMNS[: len(paths)], "multi"])
+
+
+def indexed_params(paths: Sequence[str], kinds: Sequence[str]) -> dict[str, Any]:
+    return {
+        "counted_facets": [
+            {"prop": FACET_PROPERTIES[path], "prefix": path + PAIR_SEPARATOR} for path in paths
+        ],
+        "facet_kinds": list(kinds),
+    }
+
+
+def indexed_counts(
+    row: Mapping[str, Any], paths: Sequence[str]
 ) -> dict[str, list[tuple[str, int]]]:
-    """Counts of each of ``paths`` (keys of :data:`FACET_PROPERTIES`, each once) over the
-    entities of ``kinds`` (lowercase; empty: every entity), most frequent first."""
-    if not paths:
-        return {}
-    facets = [{"prop": FACET_PROPERTIES[path], "prefix": path + PAIR_SEPARATOR} for path in paths]
-    query = indexed_facets_query(paths, bool(kinds))
-    (row,) = await db.read(db.statement(query, facets=facets, facet_kinds=list(kinds)))
+    """Each of ``paths``' counts from a row of :func:`indexed_columns`, most frequent first."""
     counts = [
         Counter({str(value): int(n) for value, n in row[column]})
         for column in _COLUMNS[: len(paths)]
