@@ -49,8 +49,9 @@ def indexed_facets_calls(paths: Sequence[str], by_kind: bool) -> LiteralString:
         )
     return (
         text
-        + "CALL () {\n  MATCH (e:Entity) WHERE e.facet_multi = true AND "
-        + kind
+        + "CALL () {\n  MATCH (e:Entity) USING INDEX e:Entity(facet_multi)\n"
+        + "  WHERE e.facet_multi = true"
+        + (" AND " + _KINDS if by_kind else "")
         + """
   UNWIND range(0, size($counted_facets) - 1) AS i
   WITH e, i, $counted_facets[i] AS facet WHERE e[facet.prop] IS NULL
