@@ -117,7 +117,7 @@ def calls(targets: q.Targets) -> dict[str, Call]:
         "search REST": Call(
             "GET",
             "/api/catalog/entities/by-query",
-            [("fullTextFilterTerm", targets.search), ("limit", str(q.SEARCH_LIMIT))],
+            [(k, str(v)) for k, v in q.search_params(targets.search)],
         ),
         "typename GraphQL": _graphql("{ __typename }"),
     }
