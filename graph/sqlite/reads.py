@@ -190,11 +190,14 @@ def _holds_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
     near, far = ("source_key", "target_key")
     if condition.match is Match.IN:
         near, far = far, near
-    has_value = f" AND r.{far} IN {values}" if condition.values else ""
-    return (
-        f"EXISTS (SELECT 1 FROM relations r WHERE r.{near} = e.key "
-        f"AND r.type = :{name}_type{has_value})"
-    )
+    if condition.values:
+        # from the given far ends through their index (``relations_target`` or the primary
+        # key), not a probe per entity: Backstage's filter=relations.ownedBy=group:x
+        return (
+            f"e.key IN (SELECT r.{near} FROM relations r "
+            f"WHERE r.{far} IN {values} AND r.type = :{name}_type)"
+        )
+    return f"EXISTS (SELECT 1 FROM relations r WHERE r.{near} = e.key AND r.type = :{name}_type)"
 
 
 def _sets_sql(sets: list[list[Condition]], params: dict[str, Any]) -> str:
