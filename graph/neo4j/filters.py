@@ -123,8 +123,7 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
             params["anchors"] = anchors
     if flt.text is not None:
         conditions.append(TEXT_FILTER)
-        params["separator"] = PAIR_SEPARATOR
-        params["text_paths"] = [p.lower() for p in flt.text.paths]
+        params["text_prefixes"] = [p.lower() + PAIR_SEPARATOR for p in flt.text.paths]
         params["text_term"] = flt.text.term.lower()
     return EntityMatch(source, tuple(conditions), params)
 
@@ -170,9 +169,11 @@ FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE c.nega
                           WHERE type(r) = c.type AND (size(c.values) = 0 OR t.key IN c.values) }
   ELSE false END))"""
 
-#: Some value at one of ``$text_paths`` contains ``$text_term`` (both lowercased).
-TEXT_FILTER: LiteralString = """ANY(p IN e.field_lpairs WHERE split(p, $separator)[0] IN $text_paths
-  AND substring(p, size(split(p, $separator)[0]) + 1) CONTAINS $text_term)"""
+#: Some value at one of ``$text_prefixes`` (path<SEP>) contains ``$text_term`` (both
+#: lowercased). The whole pair is tested first: most pairs fail that native test, and only
+#: the few that pass are split (splitting every pair took twice as long).
+TEXT_FILTER: LiteralString = """ANY(p IN e.field_lpairs WHERE p CONTAINS $text_term
+  AND ANY(tp IN $text_prefixes WHERE p STARTS WITH tp AND substring(p, size(tp)) CONTAINS $text_term))"""
 
 
 #: The entities related to ``$anchors`` (maps of ``match``: out or in, relationship
