@@ -144,6 +144,5 @@ async def resolve_owned_entities(
     info: Info, owner: str, include_subgroups: bool | None = False
 ) -> list[Entity]:
     owner_ref = parse_input_ref(owner, "owner", "group")
-    refs = await info.context.store.owned_by([owner_ref.key], bool(include_subgroups))
-    found = await info.context.loaders.entities.load_all(refs)
-    return [to_graphql(s) for s in found if s is not None]
+    found = await info.context.store.owned_entities([owner_ref.key], bool(include_subgroups))
+    return [to_graphql(s) for s in found]
