@@ -30,7 +30,7 @@ from api.app import create_app
 from api.settings import Settings
 from bench import peer_questions as q
 from bench.ingest import measure_ingest
-from bench.questions import PAGE_GRAPHQL, ROLLUP_GRAPHQL
+from bench.questions import DEPENDENCIES_GRAPHQL, PAGE_GRAPHQL, ROLLUP_GRAPHQL
 from bench.run import Options, catalog_repo, wipe_neo4j
 
 app = typer.Typer(add_completion=False)
@@ -113,10 +113,11 @@ def calls(targets: q.Targets) -> dict[str, Call]:
             "GET", "/api/catalog/entities", [("filter", f"relations.ownedBy={targets.team}")]
         ),
         "rollup GraphQL": _graphql(ROLLUP_GRAPHQL, {"owner": targets.department}),
+        "dependencies GraphQL": _graphql(DEPENDENCIES_GRAPHQL, {"ref": targets.deep}),
         "search REST": Call(
             "GET",
             "/api/catalog/entities/by-query",
-            [("fullTextFilterTerm", targets.search), ("limit", str(q.SEARCH_LIMIT))],
+            [(k, str(v)) for k, v in q.search_params(targets.search)],
         ),
         "typename GraphQL": _graphql("{ __typename }"),
     }

@@ -96,14 +96,26 @@ def owned_rest(team: str) -> Ask:
     )
 
 
+#: What the catalog page's search box sends (backstage/backstage#30184): a page of a kind
+#: in name order, the term matched in the name, title and display name. Without
+#: ``fullTextFilterFields`` or an ``orderField`` the term is matched in ``metadata.uid``
+#: alone, which no term of a name matches.
+SEARCH_FIELDS = "metadata.name,metadata.title,spec.profile.displayName"
+
+
+def search_params(term: str) -> list[tuple[str, str | int | float | bool | None]]:
+    return [
+        ("filter", "kind=component"),
+        ("orderField", "metadata.name,asc"),
+        ("fullTextFilterTerm", term),
+        ("fullTextFilterFields", SEARCH_FIELDS),
+        ("limit", SEARCH_LIMIT),
+    ]
+
+
 def search_rest(term: str) -> Ask:
     return lambda http: len(
-        _json(
-            http.get(
-                f"{CATALOG}/entities/by-query",
-                params={"fullTextFilterTerm": term, "limit": SEARCH_LIMIT},
-            )
-        )["items"]
+        _json(http.get(f"{CATALOG}/entities/by-query", params=search_params(term)))["items"]
     )
 
 

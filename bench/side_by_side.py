@@ -1,5 +1,6 @@
 """``python -m bench.side_by_side --neo4j-url URL`` (``make bench-peers``): issue 14's two
-tables in one run, on the bench's synthetic catalog (:mod:`bench.generate`, 10k):
+tables in one run, on the bench's synthetic catalog (:mod:`bench.generate`, ``--size``, 10k
+by default):
 
 1. Backstage's catalog backend (npm, pinned in ``bench/peers``; SQLite in memory) beside
    Stagegraph on SQLite and on Neo4j;
@@ -186,9 +187,17 @@ def _times(ours: tuple[float, str] | None, theirs: tuple[float, str] | None) -> 
     return f"{ratio:.2f}x"
 
 
-def table_one(rows: list[str], backstage: Column, sqlite: Column, neo4j: Column) -> list[str]:
+def _size(size: int) -> str:
+    """A catalog size as the tables' headers say it: 10k, 2k, 1.5k, 500."""
+    return f"{size / 1000:g}k" if size >= 1000 else str(size)
+
+
+def table_one(
+    rows: list[str], backstage: Column, sqlite: Column, neo4j: Column, size: int
+) -> list[str]:
     lines = [
-        "| question (10k catalog) | Backstage | Stagegraph SQLite | Stagegraph Neo4j | x SQLite | x Neo4j |",
+        f"| question ({_size(size)} catalog) | Backstage | Stagegraph SQLite | Stagegraph Neo4j "
+        "| x SQLite | x Neo4j |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
@@ -199,9 +208,9 @@ def table_one(rows: list[str], backstage: Column, sqlite: Column, neo4j: Column)
     return lines
 
 
-def table_two(rows: list[str], theirs: Column, ours: Column) -> list[str]:
+def table_two(rows: list[str], theirs: Column, ours: Column, size: int) -> list[str]:
     lines = [
-        "| question (10k catalog, Neo4j) | @neo4j/graphql | Stagegraph | x |",
+        f"| question ({_size(size)} catalog, Neo4j) | @neo4j/graphql | Stagegraph | x |",
         "| --- | --- | --- | --- |",
     ]
     for row in rows:
@@ -271,10 +280,10 @@ def main(
     theirs = measure_neo4j_graphql(neo4j_url, neo4j_user, neo4j_password, work, plan)
     print()
     rows = [INGEST, BY_REF, PAGE, THROUGHPUT, FACETS, OWNED, rollup, SEARCH]
-    print("\n".join(table_one(rows, backstage, sqlite, neo4j)))
+    print("\n".join(table_one(rows, backstage, sqlite, neo4j, size)))
     print()
     n_rows = [N_BY_REF, N_PAGE, deps_label, _n_rollup(plan)]
-    print("\n".join(table_two(n_rows, theirs, versus)))
+    print("\n".join(table_two(n_rows, theirs, versus, size)))
     print()
     for note in backstage.notes + sqlite.notes + neo4j.notes:
         print(note)

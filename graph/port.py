@@ -662,6 +662,13 @@ class GraphQuestions(Protocol):
         group below them through ``childOf``, transitively."""
         ...
 
+    async def owned_entities(
+        self, owner_keys: Sequence[str], include_subgroups: bool
+    ) -> list[StoredEntity]:
+        """The entities :meth:`owned_by` names, in key order, read in the same statement
+        (a roll-up's thousands of entities need no second round trip with their keys)."""
+        ...
+
 
 class RunLog(Protocol):
     """The record of ingestion runs."""

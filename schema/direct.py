@@ -89,15 +89,25 @@ def direct_resolver(field: StrawberryField, info_class: type[Any]) -> Resolve | 
 
 def type_name_resolver(fallback: GraphQLTypeResolver) -> GraphQLTypeResolver:
     """An interface's type resolver: the Strawberry type name of the object's class, else
-    ``fallback`` (Strawberry's)."""
+    ``fallback`` (Strawberry's). The answer is kept per class: asking Strawberry whether a
+    type is generic costs more than the rest of resolving it, once per entity of a list."""
+    names: dict[type, str | None] = {}
+
+    def name_of(cls: type) -> str | None:
+        definition = getattr(cls, "__strawberry_definition__", None)
+        if definition is None or definition.is_graphql_generic or definition.is_input:
+            return None
+        return str(definition.name)
 
     def resolve_type(
         value: Any, info: GraphQLResolveInfo[Any], abstract_type: GraphQLAbstractType
     ) -> Any:
-        definition = getattr(type(value), "__strawberry_definition__", None)
-        if definition is None or definition.is_graphql_generic or definition.is_input:
-            return fallback(value, info, abstract_type)
-        return definition.name
+        cls = type(value)
+        if cls in names:
+            name = names[cls]
+        else:
+            name = names[cls] = name_of(cls)
+        return fallback(value, info, abstract_type) if name is None else name
 
     return resolve_type
 

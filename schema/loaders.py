@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from asyncio import Future
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -52,6 +53,27 @@ class EntityLoader(DataLoader[str, StoredEntity | None]):
     async def batch_load_fn(self, keys: list[str]) -> list[StoredEntity | None]:
         found = await self.store.get_entities(keys)
         return [found.get(key.lower()) for key in keys]
+
+    async def load_all(self, keys: Sequence[str]) -> list[StoredEntity | None]:
+        """Entities by key, in key order: those already loaded from the cache, the others
+        in one store call, now. For a question's thousands of results (an ownership
+        roll-up, a dependency walk): ``load_many`` gives every key a future and gathers
+        them, a callback scheduled per key, which cost more than the read itself. The
+        entities read are not cached (nothing else in a request asks for them again)."""
+        found: dict[str, StoredEntity | None] = {}
+        missing: list[str] = []
+        for key in keys:
+            lowered = key.lower()
+            loaded = _finished(self._futures.get(lowered))
+            if loaded is not None:
+                found[lowered] = loaded.result()
+            else:
+                missing.append(lowered)
+        if missing:
+            read = await self.store.get_entities(missing)
+            for key in missing:
+                found[key] = read.get(key)
+        return [found[key.lower()] for key in keys]
 
 
 class RelationsLoader(DataLoader[str, list[StoredRelation]]):

@@ -82,10 +82,8 @@ async def resolve_dependencies(
     root = parse_input_ref(ref, "ref")
     way = StoreDirection.IN if direction is Direction.UPSTREAM else StoreDirection.OUT
     walk = await info.context.store.traverse(root.key, "dependsOn", way, depth)
-    loader = info.context.loaders.entities
-    root_entity = await loader.load(root.key)
     order = sorted(walk.depths, key=lambda k: (walk.depths[k], k))
-    found = await loader.load_many(order)
+    root_entity, *found = await info.context.loaders.entities.load_all([root.key, *order])
     depth_of = {**walk.depths, root.key: 0}
     edges = [
         DependencyEdge(
@@ -108,8 +106,7 @@ async def resolve_impact(info: Info, ref: str, max_depth: int | None = 10) -> Im
     root = parse_input_ref(ref, "ref")
     rows = await info.context.store.impact(root.key, depth)
     loaders = info.context.loaders
-    root_entity = await loaders.entities.load(root.key)
-    found = await loaders.entities.load_many([r.key for r in rows])
+    root_entity, *found = await loaders.entities.load_all([root.key, *(r.key for r in rows)])
     affected = [
         ImpactedEntity(entity=to_graphql(stored), distance=row.distance, via=row.via)
         for row, stored in zip(rows, found, strict=True)
@@ -147,6 +144,5 @@ async def resolve_owned_entities(
     info: Info, owner: str, include_subgroups: bool | None = False
 ) -> list[Entity]:
     owner_ref = parse_input_ref(owner, "owner", "group")
-    refs = await info.context.store.owned_by([owner_ref.key], bool(include_subgroups))
-    found = await info.context.loaders.entities.load_many(refs)
-    return [to_graphql(s) for s in found if s is not None]
+    found = await info.context.store.owned_entities([owner_ref.key], bool(include_subgroups))
+    return [to_graphql(s) for s in found]

@@ -36,9 +36,13 @@ def relations_by_key(relations: Iterable[StoredRelation]) -> dict[str, list[Json
 
 
 def backstage_entity(stored: StoredEntity, relations: Sequence[Json]) -> Json:
-    """The entity as Backstage's catalog answers it."""
-    entity = copy.deepcopy(stored.document)
-    metadata = entity.setdefault("metadata", {})
+    """The entity as Backstage's catalog answers it: a new top level and ``metadata`` over
+    the stored document's other parts, shared (a response is serialized, never changed; a
+    deep copy of every document cost a third of a listing's time)."""
+    entity = dict(stored.document)
+    stored_metadata = entity.get("metadata")
+    metadata = dict(stored_metadata) if isinstance(stored_metadata, dict) else {}
+    entity["metadata"] = metadata
     metadata["name"] = stored.name
     metadata["namespace"] = stored.namespace
     metadata["uid"] = entity_uid(stored.key)

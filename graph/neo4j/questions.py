@@ -22,6 +22,7 @@ from graph.port import (
     Direction,
     ImpactRow,
     Orphan,
+    StoredEntity,
     StoredRelation,
     Traversal,
     TraversalEdge,
@@ -45,6 +46,14 @@ OWNED_BY: dict[bool, LiteralString] = {
         WITH DISTINCT e ORDER BY e.key
         RETURN collect(e.ref) AS refs
     """,
+}
+
+#: :data:`OWNED_BY`, returning the entities themselves (``collect`` of ``ENTITY_FIELDS``).
+OWNED_ENTITIES: dict[bool, LiteralString] = {
+    subgroups: query.replace(
+        "RETURN collect(e.ref) AS refs", "RETURN collect(" + ENTITY_FIELDS + ") AS entities"
+    )
+    for subgroups, query in OWNED_BY.items()
 }
 
 # A breadth-first search finds every group below the given ones once, however the hierarchy
@@ -358,3 +367,13 @@ async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups:
     query = OWNED_BY[include_subgroups]
     (row,) = await db.read(db.statement(query, owners=lookup_keys(owner_keys)))
     return list(row["refs"])
+
+
+async def owned_entities(
+    db: Connection, owner_keys: Sequence[str], include_subgroups: bool
+) -> list[StoredEntity]:
+    if not owner_keys:
+        return []
+    query = OWNED_ENTITIES[include_subgroups]
+    (row,) = await db.read(db.statement(query, owners=lookup_keys(owner_keys)))
+    return [stored_entity(entity) for entity in row["entities"]]

@@ -10,11 +10,17 @@ last row (``toLower(name)``, kind, ``updated_at`` as ISO text, or the relevance 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import LiteralString
+from typing import Any, LiteralString
 
-from graph.conditions import PAIR_SEPARATOR, resolve
+from graph.conditions import PAIR_SEPARATOR, Match, kinds_only, resolve
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
+from graph.neo4j.facets import (
+    indexed_columns,
+    indexed_counts,
+    indexed_facets_calls,
+    indexed_params,
+)
 from graph.neo4j.filters import (
     FACET_VALUES,
     count_query,
@@ -24,7 +30,7 @@ from graph.neo4j.filters import (
     select_query,
 )
 from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity
-from graph.neo4j.schema import REL_NAMES, REL_TYPES
+from graph.neo4j.schema import FACET_PROPERTIES, REL_NAMES, REL_TYPES
 from graph.port import (
     FACET_FIELDS,
     MAX_ORDER_FIELDS,
@@ -154,26 +160,50 @@ async def select_entities(
 async def field_facets(
     db: Connection, paths: Sequence[str], flt: EntityFilter
 ) -> dict[str, list[tuple[str, int]]]:
-    """One statement for every path (see :func:`graph.neo4j.filters.field_facets_query`)."""
+    """One statement for every path: few-valued paths under a filter of kinds at most from
+    their indexes (:mod:`graph.neo4j.facets`), the others over the matching entities (see
+    :func:`graph.neo4j.filters.field_facets_query`)."""
     wanted = list(dict.fromkeys(paths))
     found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
     match = entity_match(flt)
     if not wanted or match is None:
         return found
-    facets = []
-    for path in wanted:
-        condition = resolve(FieldCondition(path))
-        facets.append(
+    conditions = {path: resolve(FieldCondition(path)) for path in wanted}
+    kinds = kinds_only(flt)
+    indexed = {
+        path: c.path
+        for path, c in conditions.items()
+        if kinds is not None and c.match is Match.FIELD and c.path in FACET_PROPERTIES
+    }
+    counted = list(dict.fromkeys(indexed.values()))
+    rest = [path for path in wanted if path not in indexed]
+    query: LiteralString = ""
+    columns: list[LiteralString] = []
+    params: dict[str, Any] = dict(match.params)
+    if counted:
+        query += indexed_facets_calls(counted, bool(kinds))
+        columns.append(indexed_columns(counted))
+        params.update(indexed_params(counted, kinds or ()))
+    if rest:
+        query += "CALL () {\n" + field_facets_query(match) + "\n}\n"
+        columns.append("facets")
+        params["facets"] = [
             {
-                "match": condition.match.value,
-                "prefix": condition.path + PAIR_SEPARATOR,
-                "type": REL_TYPES.get(condition.rel_type, ""),
+                "match": conditions[path].match.value,
+                "prefix": conditions[path].path + PAIR_SEPARATOR,
+                "type": REL_TYPES.get(conditions[path].rel_type, ""),
             }
-        )
-    (row,) = await db.read(db.statement(field_facets_query(match), facets=facets, **match.params))
-    for index, value, n in row["facets"]:
-        if value is not None:
-            found[wanted[index]].append((str(value), int(n)))
-    for counts in found.values():
-        counts.sort(key=lambda pair: (-pair[1], pair[0]))
+            for path in rest
+        ]
+    (row,) = await db.read(db.statement(query + "RETURN " + ", ".join(columns), **params))
+    if counted:
+        by_path = indexed_counts(row, counted)
+        for path, field_path in indexed.items():
+            found[path] = list(by_path[field_path])
+    if rest:
+        for index, value, n in row["facets"]:
+            if value is not None:
+                found[rest[index]].append((str(value), int(n)))
+        for path in rest:
+            found[path].sort(key=lambda pair: (-pair[1], pair[0]))
     return found

@@ -14,7 +14,7 @@ from neo4j.time import DateTime as Neo4jDateTime
 
 from graph.conditions import PAIR_SEPARATOR
 from graph.fields import entity_fields
-from graph.neo4j.schema import kind_labels
+from graph.neo4j.schema import FACET_PROPERTIES, kind_labels
 from graph.port import SOURCE_PATH_ANNOTATION, EntityRecord, StoredEntity
 
 # ``updated_at`` as microseconds since the epoch: the driver turns a DateTime into Python
@@ -100,14 +100,31 @@ def entity_row(r: EntityRecord) -> dict[str, Any]:
 def field_props(key: str, name: str, namespace: str, document: dict[str, Any]) -> dict[str, Any]:
     """Backstage's searchable fields (:mod:`graph.fields`) as three list properties:
     ``field_keys`` (every path), ``field_lpairs`` (``path<SEP>value`` lowercased, for
-    matching) and ``field_pairs`` (``path<SEP>value`` as written, for facets)."""
+    matching) and ``field_pairs`` (``path<SEP>value`` as written, for facets); and the
+    indexed facet properties (:func:`facet_props`)."""
     fields = entity_fields(key, name, namespace, document)
+    pairs = list(dict.fromkeys((f.path, f.original) for f in fields if f.original is not None))
     return {
         "field_keys": list(dict.fromkeys(f.path for f in fields)),
         "field_lpairs": [f.path + PAIR_SEPARATOR + f.value for f in fields if f.value is not None],
-        "field_pairs": list(
-            dict.fromkeys(
-                f.path + PAIR_SEPARATOR + f.original for f in fields if f.original is not None
-            )
-        ),
+        "field_pairs": [path + PAIR_SEPARATOR + original for path, original in pairs],
+        **facet_props(pairs),
     }
+
+
+def facet_props(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The value as written of each path of :data:`~graph.neo4j.schema.FACET_PROPERTIES`
+    in its own indexed property, for facets read from the index; None where the entity has
+    no value or several (then ``facet_multi`` is true, and those paths are counted from
+    ``field_pairs``). ``facet_multi`` is always written: it marks entities that have them."""
+    values: dict[str, list[str]] = {}
+    for path, original in pairs:
+        if path in FACET_PROPERTIES:
+            values.setdefault(path, []).append(original)
+    props: dict[str, Any] = {"facet_multi": False}
+    for path, prop in FACET_PROPERTIES.items():
+        found = values.get(path, [])
+        props[prop] = found[0] if len(found) == 1 else None
+        if len(found) > 1:
+            props["facet_multi"] = True
+    return props

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, LiteralString
 
 import orjson
+from neo4j.exceptions import Neo4jError
 
 from catalog.kinds import KIND_SPECS
 from catalog.relations import RELATION_TYPES
@@ -21,6 +22,17 @@ REL_TYPES: dict[str, str] = {
 }
 #: relationship type -> forward relation type (OWNED_BY -> ownedBy)
 REL_NAMES: dict[str, str] = {rel: name for name, rel in REL_TYPES.items()}
+
+#: Few-valued field paths (the SQLite adapter's counted paths but tags) -> the property
+#: holding an entity's one value as written (:func:`graph.neo4j.rows.facet_props`), indexed
+#: with the (lowercase) kind so that facets under a kind filter, or none, are index reads.
+FACET_PROPERTIES: dict[str, LiteralString] = {
+    "kind": "facet_kind",
+    "metadata.namespace": "facet_namespace",
+    "spec.type": "facet_type",
+    "spec.lifecycle": "facet_lifecycle",
+    "spec.owner": "facet_owner",
+}
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT ref_key IF NOT EXISTS FOR (n:Ref) REQUIRE n.key IS UNIQUE",
@@ -52,6 +64,12 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX entity_spec_type IF NOT EXISTS FOR (n:Entity) ON (n.spec_type)",
     "CREATE INDEX entity_lifecycle IF NOT EXISTS FOR (n:Entity) ON (n.lifecycle)",
     "CREATE INDEX entity_updated_at IF NOT EXISTS FOR (n:Entity) ON (n.updated_at)",
+    # facets of few-valued paths read from these indexes (graph.neo4j.facets), not a scan
+    *(
+        f"CREATE INDEX entity_{prop} IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.{prop})"
+        for prop in FACET_PROPERTIES.values()
+    ),
+    "CREATE INDEX entity_facet_multi IF NOT EXISTS FOR (n:Entity) ON (n.facet_multi)",
     "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
     "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
     "CREATE INDEX run_status IF NOT EXISTS FOR (r:Run) ON (r.status)",
@@ -109,9 +127,10 @@ SET r.status = row.status
 """
 
 
-# Entities written before their searchable fields were properties (setup backfills them).
+# Entities written before their searchable fields (or facet properties) were properties
+# (setup backfills them).
 ENTITIES_WITHOUT_FIELDS: LiteralString = """
-MATCH (e:Entity) WHERE e.field_keys IS NULL
+MATCH (e:Entity) WHERE e.field_keys IS NULL OR e.facet_multi IS NULL
 WITH e LIMIT $limit
 RETURN collect([e.key, e.name, e.namespace, e.document]) AS entities
 """
@@ -164,12 +183,34 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     ``fields`` computes an entity's searchable-field properties (key, name, namespace,
     document)."""
     for statement in SCHEMA:
-        await db.write(db.statement(statement))
+        await _create(db, statement)
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
     await _backfill_source_paths(db)
     await db.write(db.statement(WAITING_DELIVERIES))
+
+
+#: what a schema statement fails with when another replica (``serve --workers N``) made the
+#: same index or constraint at the same moment: ``IF NOT EXISTS`` does not cover that race
+_MADE_MEANWHILE = frozenset(
+    {
+        "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+        "Neo.ClientError.Schema.IndexAlreadyExists",
+        "Neo.ClientError.Schema.ConstraintAlreadyExists",
+    }
+)
+
+
+async def _create(db: Connection, statement: LiteralString) -> None:
+    """Run one schema statement; an index or constraint another replica made meanwhile is
+    what the statement asked for."""
+    try:
+        await db.write(db.statement(statement))
+    except StoreError as exc:
+        cause = exc.__cause__
+        if not (isinstance(cause, Neo4jError) and cause.code in _MADE_MEANWHILE):
+            raise
 
 
 FieldProps = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]

@@ -14,6 +14,7 @@ from graph.port import (
     Direction,
     ImpactRow,
     Orphan,
+    StoredEntity,
     StoredRelation,
     Traversal,
     TraversalEdge,
@@ -220,25 +221,55 @@ async def count_orphans(db: Connection) -> int:
     return await db.call(lambda conn: int(db.execute(conn, sql, params).fetchone()[0]))
 
 
+_OWNERS = """
+    WITH RECURSIVE owners(key) AS (
+        SELECT value FROM json_each(:owners)
+        UNION
+        SELECT r.source_key FROM relations r JOIN owners o ON r.target_key = o.key
+        WHERE r.type = 'childOf' AND :subgroups
+    )
+"""
+
+
 async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
     if not owner_keys:
         return []
-    sql = """
-        WITH RECURSIVE owners(key) AS (
-            SELECT value FROM json_each(:owners)
-            UNION
-            SELECT r.source_key FROM relations r JOIN owners o ON r.target_key = o.key
-            WHERE r.type = 'childOf' AND :subgroups
-        )
+    sql = (
+        _OWNERS
+        + """
         SELECT DISTINCT e.ref FROM owners o  -- from the owners, not every ownedBy row
         CROSS JOIN relations r ON r.target_key = o.key
         JOIN entities e INDEXED BY entities_key_ref ON e.key = r.source_key
         WHERE r.type = 'ownedBy'
         ORDER BY e.key
     """
+    )
     params = {"owners": json_list([k.lower() for k in owner_keys]), "subgroups": include_subgroups}
 
     def read(conn: sqlite3.Connection) -> list[str]:
         return [r[0] for r in db.execute(conn, sql, params).fetchall()]
+
+    return await db.call(read)
+
+
+async def owned_entities(
+    db: Connection, owner_keys: Sequence[str], include_subgroups: bool
+) -> list[StoredEntity]:
+    if not owner_keys:
+        return []
+    sql = (
+        _OWNERS
+        + f"""
+        SELECT {ENTITY_COLUMNS} FROM entities e WHERE e.key IN (
+            SELECT r.source_key FROM owners o  -- from the owners, not every ownedBy row
+            CROSS JOIN relations r ON r.target_key = o.key WHERE r.type = 'ownedBy'
+        )
+        ORDER BY e.key
+    """
+    )
+    params = {"owners": json_list([k.lower() for k in owner_keys]), "subgroups": include_subgroups}
+
+    def read(conn: sqlite3.Connection) -> list[StoredEntity]:
+        return [stored_entity(r) for r in db.execute(conn, sql, params).fetchall()]
 
     return await db.call(read)

@@ -155,7 +155,10 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
         clauses.append("e.key IN (SELECT value FROM json_each(:only_keys))")
         params["only_keys"] = lookup_keys(flt.keys)
     if flt.any_of:
-        clauses.append(_sets_sql(resolve_sets(flt.any_of), params))
+        # with a text filter, the text's key list drives the query (it names few entities,
+        # kind=component hundreds): the sets' key lists are only tested (``+e.key``)
+        key = "+e.key" if flt.text is not None else "e.key"
+        clauses.append(_sets_sql(resolve_sets(flt.any_of), params, key))
     if flt.text is not None:
         clauses.append(
             "e.key IN (SELECT f.key FROM entity_fields f "
@@ -169,13 +172,16 @@ def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-def _condition_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
-    """One condition as SQL over ``entities e``; its values are the parameters ``:<name>*``."""
-    sql = _holds_sql(condition, name, params)
+def _condition_sql(
+    condition: Condition, name: str, params: dict[str, Any], key: str = "e.key"
+) -> str:
+    """One condition as SQL over ``entities e``; its values are the parameters ``:<name>*``;
+    ``key`` is how it names the entity's key (``+e.key``: not through an index)."""
+    sql = _holds_sql(condition, name, params, key)
     return f"NOT ({sql})" if condition.negated else sql
 
 
-def _holds_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
+def _holds_sql(condition: Condition, name: str, params: dict[str, Any], key: str) -> str:
     if condition.match is Match.NEVER:
         return "0 = 1"
     values = f"(SELECT value FROM json_each(:{name}_values))"
@@ -184,26 +190,30 @@ def _holds_sql(condition: Condition, name: str, params: dict[str, Any]) -> str:
         params[f"{name}_path"] = condition.path
         has_value = f" AND f.value IN {values}" if condition.values else ""
         return (
-            f"e.key IN (SELECT f.key FROM entity_fields f WHERE f.path = :{name}_path{has_value})"
+            f"{key} IN (SELECT f.key FROM entity_fields f WHERE f.path = :{name}_path{has_value})"
         )
     params[f"{name}_type"] = condition.rel_type
     near, far = ("source_key", "target_key")
     if condition.match is Match.IN:
         near, far = far, near
-    has_value = f" AND r.{far} IN {values}" if condition.values else ""
-    return (
-        f"EXISTS (SELECT 1 FROM relations r WHERE r.{near} = e.key "
-        f"AND r.type = :{name}_type{has_value})"
-    )
+    if condition.values:
+        # from the given far ends through their index (``relations_target`` or the primary
+        # key), not a probe per entity: Backstage's filter=relations.ownedBy=group:x
+        return (
+            f"{key} IN (SELECT r.{near} FROM relations r "
+            f"WHERE r.{far} IN {values} AND r.type = :{name}_type)"
+        )
+    return f"EXISTS (SELECT 1 FROM relations r WHERE r.{near} = e.key AND r.type = :{name}_type)"
 
 
-def _sets_sql(sets: list[list[Condition]], params: dict[str, Any]) -> str:
+def _sets_sql(sets: list[list[Condition]], params: dict[str, Any], key: str = "e.key") -> str:
     """Backstage's filter sets: an OR of ANDs (an empty set holds for every entity)."""
     kinds = required_kinds(sets)
     alternatives = [
         "("
         + " AND ".join(
-            ["1 = 1"] + [_condition_sql(c, f"c{i}_{j}", params) for j, c in enumerate(conditions)]
+            ["1 = 1"]
+            + [_condition_sql(c, f"c{i}_{j}", params, key) for j, c in enumerate(conditions)]
         )
         + ")"
         for i, conditions in enumerate(sets)

@@ -214,6 +214,11 @@ class SqliteStore:
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         return await questions.owned_by(self._db, owner_keys, include_subgroups)
 
+    async def owned_entities(
+        self, owner_keys: Sequence[str], include_subgroups: bool
+    ) -> list[StoredEntity]:
+        return await questions.owned_entities(self._db, owner_keys, include_subgroups)
+
     # -- runs ----------------------------------------------------------------------------
     async def save_run(self, run: RunRecord) -> None:
         await runs.save_run(self._db, run)

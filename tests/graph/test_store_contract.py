@@ -205,9 +205,15 @@ async def test_owned_by_rolls_up_through_child_groups(store: GraphStore) -> None
 
     direct = await store.owned_by(["group:default/org"], include_subgroups=False)
     rolled = await store.owned_by(["group:default/org"], include_subgroups=True)
+    entities = await store.owned_entities(["GROUP:default/org"], include_subgroups=True)
+    none = await store.owned_entities(["group:default/nobody"], include_subgroups=True)
 
     assert direct == ["component:default/top"]
     assert sorted(rolled) == ["component:default/deep", "component:default/top"]
+    assert [e.ref for e in entities] == ["component:default/deep", "component:default/top"]
+    assert entities[1].document["metadata"]["name"] == "top"
+    assert entities[1].source == "src"
+    assert none == []
 
 
 async def test_cleanup_is_scoped_to_source_and_run(store: GraphStore) -> None:

@@ -114,6 +114,50 @@ async def test_facets_of_kinds_follow_every_write(store: GraphStore) -> None:
     assert summary == {"kind": [("component", 3)], "spec.type": [("Website", 1), ("library", 1)]}
 
 
+async def test_facets_of_few_valued_paths_count_several_values_and_every_kind(
+    store: GraphStore,
+) -> None:
+    """kind, namespace, spec.type, spec.lifecycle and spec.owner (which a store may read
+    from an index of each entity's one value) count an entity with several values at a
+    path once per value, under no filter, a kind filter, and another filter alike."""
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record(
+                "component:default/alpha",
+                spec={"type": ["service", "Library"], "owner": "team", "lifecycle": "production"},
+            ),
+            record("component:prod/bravo", spec={"type": "service", "owner": "team"}),
+            record("api:default/charlie", spec={"type": "openapi", "lifecycle": 3}),
+            record("system:default/delta", spec={"owner": ["team", "other"]}),
+        ],
+    )
+    paths = ["kind", "metadata.namespace", "spec.type", "spec.lifecycle", "spec.owner"]
+    components = EntityFilter(any_of=((FieldCondition("kind", ("component",)),),))
+    named = EntityFilter(any_of=((FieldCondition("metadata.name", ("alpha", "delta")),),))
+
+    every = await store.field_facets(paths, EntityFilter())
+    of_components = await store.field_facets(["spec.type", "metadata.namespace"], components)
+    of_named = await store.field_facets(["spec.type", "spec.owner"], named)
+
+    assert every == {
+        "kind": [("Component", 2), ("Api", 1), ("System", 1)],
+        "metadata.namespace": [("default", 3), ("prod", 1)],
+        "spec.type": [("service", 2), ("Library", 1), ("openapi", 1)],
+        "spec.lifecycle": [("3", 1), ("production", 1)],
+        "spec.owner": [("team", 3), ("other", 1)],
+    }
+    assert of_components == {
+        "spec.type": [("service", 2), ("Library", 1)],
+        "metadata.namespace": [("default", 1), ("prod", 1)],
+    }
+    assert of_named == {
+        "spec.type": [("Library", 1), ("service", 1)],
+        "spec.owner": [("team", 2), ("other", 1)],
+    }
+
+
 async def test_text_filter_finds_substrings_in_the_given_paths(store: GraphStore) -> None:
     await _catalog(store)
 

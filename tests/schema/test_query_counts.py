@@ -183,3 +183,27 @@ async def test_the_demo_catalog_costs_the_ceiling_until_one_page_holds_it(demo: 
     # dependency (a component or a resource) owns something on the page and is loaded
     # already: the owners' batch has nothing left to fetch.
     assert costs == {1: 5, 2: 5, 5: 5, 10: 5, 25: 4}
+
+
+QUESTIONS = """query ($team: String!, $root: String!) {
+  ownedEntities(owner: $team, includeSubgroups: true) { ref kind }
+  dependencies(ref: $root, maxDepth: 10) { root { ref } nodes { ref kind } }
+}"""
+
+
+async def test_the_graph_questions_read_their_results_in_one_batch_each(client: Client) -> None:
+    """A question reads its walk, then every entity it reached (root included) in one
+    store call, whether it reaches a few entities or fifty."""
+    costs = {}
+    for size in (12, 120):
+        await _catalog(client.store, size)
+        before = client.store.query_count
+        found = await client.query(QUESTIONS, team="group:default/team-1", root="component:svc-000")
+        costs[size] = client.store.query_count - before
+        assert len(found["ownedEntities"]) == 2 * len(range(1, size, 5))  # svc-i, api-i
+        assert found["dependencies"]["root"] == {"ref": "component:default/svc-000"}
+        assert len(found["dependencies"]["nodes"]) >= 10
+
+    assert costs[12] == costs[120]
+    # each: its walk (the SQLite dependencies walk is two statements), then its entities
+    assert costs[120] <= 5

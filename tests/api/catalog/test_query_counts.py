@@ -141,3 +141,22 @@ async def test_locations_cost_one_query_for_2_or_40_and_by_entity_two(
     assert len(answer.json()) == 40
     assert found.json()["id"] == "id-07"
     assert (listed, by_entity) == (1, 2)
+
+
+async def test_an_entity_by_name_costs_its_read_and_its_relations(
+    store: GraphStore, client: httpx.AsyncClient
+) -> None:
+    cost, response = await _cost(
+        store, client, "GET", "/entities/by-name/component/default/svc-003"
+    )
+    missing = await client.get("/entities/by-name/component/default/nothing")
+
+    assert cost == 2
+    relations = {(r["type"], r["targetRef"]) for r in response.json()["relations"]}
+    assert relations == {
+        ("ownedBy", "group:default/team-3"),
+        ("dependsOn", "component:default/svc-010"),
+        ("dependencyOf", "component:default/svc-116"),
+    }
+    assert missing.status_code == 404
+    assert "No entity named 'nothing' found" in missing.json()["error"]["message"]
