@@ -41,10 +41,13 @@ setting) or when an extension wraps resolvers (middleware: each field must pass 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from functools import partial
+from operator import attrgetter
+from typing import Any, NoReturn, cast
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -66,10 +69,10 @@ from schema import direct
 from schema.context import Context
 
 Complete = Callable[[Any], Any]
-_Resolve = Callable[[Any, Any], Any]
+Getter = Callable[[Any], Any]
 
 
-class NotCompiled(BaseException):  # noqa: N818 - a signal, not an error
+class NotCompiled(BaseException):
     """A value compiled completion leaves to graphql-core. A BaseException so that no
     resolver's ``except Exception`` takes it for its own."""
 
@@ -94,9 +97,25 @@ def _is_direct(resolve: object) -> bool:
     return getattr(resolve, "__module__", None) == direct.__name__
 
 
-def _is_async(field: Any) -> bool:
+def getter(field: GraphQLField) -> Getter | None:
+    """What the field's direct resolver (:mod:`schema.direct`) calls, as a call of the
+    source alone (``info``, when the method takes it, is :data:`NO_INFO`); None when the
+    field has no direct resolver or its resolver is async."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    return not isinstance(definition, StrawberryField) or definition.is_async
+    if not isinstance(definition, StrawberryField) or definition.is_async:
+        return None
+    if field.args or not _is_direct(field.resolve):
+        return None
+    resolver = definition.base_resolver
+    if resolver is None:
+        return attrgetter(definition.python_name)
+    function = resolver.wrapped_func
+    if not callable(function):  # an unbound staticmethod or classmethod: not direct
+        return None
+    info = resolver.info_parameter
+    if info is None:
+        return cast(Getter, function)
+    return partial(function, **{info.name: NO_INFO})
 
 
 class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -117,7 +136,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self,
         return_type: GraphQLObjectType,
         field_details_list: FieldDetailsList,
-        info: GraphQLResolveInfo,
+        info: GraphQLResolveInfo[Any],
         path: Path,
         result: Any,
         position_context: Any,
@@ -155,7 +174,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped, defers, _ = self.collect_subfields(type_, group)
         if defers:
             return None
-        fields: list[tuple[str, _Resolve, Complete | None]] = []
+        fields: list[tuple[str, Getter, Complete | None]] = []
         for response_name, sub in grouped.items():
             node = sub[0].node
             name = node.name.value
@@ -165,18 +184,17 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             field = self.schema.get_field(type_, name)
             if field is None:
                 continue  # graphql-core leaves it out too
-            if node.arguments or field.args or not _is_direct(field.resolve) or _is_async(field):
+            get = None if node.arguments else getter(field)
+            value = None if get is None else self._value(field.type, sub)
+            if get is None or value is None:
                 return None
-            value = self._value(field.type, sub)
-            if value is None:
-                return None
-            fields.append((response_name, field.resolve, value))  # type: ignore[arg-type]
+            fields.append((response_name, get, value))
         return self._object_closure(type_, fields, key)
 
     def _object_closure(
         self,
         type_: GraphQLObjectType,
-        fields: list[tuple[str, _Resolve, Complete | None]],
+        fields: list[tuple[str, Getter, Complete | None]],
         key: tuple[str, int],
     ) -> Complete:
         is_type_of = type_.is_type_of
@@ -188,8 +206,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 if is_type_of is not None and is_type_of(source, NO_INFO) is not True:
                     raise NotCompiled
                 data: dict[str, Any] = {}
-                for response_name, resolve, complete in fields:
-                    value = resolve(source, NO_INFO)
+                for response_name, get, complete in fields:
+                    value = get(source)
                     if complete is None:
                         data[response_name] = value
                         continue
@@ -214,11 +232,11 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             item = self._value(type_.of_type, group)
             return None if item is None else _list(item, self.is_awaitable)
         if is_leaf_type(type_):
-            return _leaf(type_)  # type: ignore[arg-type]
+            return _leaf(type_)
         if is_abstract_type(type_):
-            return self._abstract(type_, group)  # type: ignore[arg-type]
+            return self._abstract(type_, group)
         if is_object_type(type_):
-            complete = self._object(type_, group)  # type: ignore[arg-type]
+            complete = self._object(type_, group)
             return None if complete is None else _nullable(complete)
         return None
 
@@ -226,33 +244,43 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         """An interface's value: its concrete type by the type resolver, each concrete
         type's closure compiled when first met."""
         resolve_type = type_.resolve_type or self.type_resolver
+        by_class = _is_direct(resolve_type)  # the type's name read off the object's class
         schema = self.schema
-        closures: dict[str, Complete] = {}
+        closures: dict[Any, Complete] = {}
 
         def runtime(name: object) -> Complete:
             if not isinstance(name, str):
+                _close(name)
                 raise NotCompiled
             runtime_type = schema.get_type(name)
             if not isinstance(runtime_type, GraphQLObjectType) or not schema.is_sub_type(
                 type_, runtime_type
             ):
                 raise NotCompiled
-            complete = self._object(runtime_type, group) or _give_up
-            closures[name] = complete
-            return complete
+            return self._object(runtime_type, group) or _give_up
 
         def complete_abstract(value: Any) -> Any:
             if value is None or value is Undefined:
                 return None
-            name = resolve_type(value, NO_INFO, type_)
-            complete = closures.get(name) if isinstance(name, str) else None
-            return (complete or runtime(name))(value)
+            complete = closures.get(type(value)) if by_class else None
+            if complete is None:
+                name = resolve_type(value, NO_INFO, type_)
+                complete = runtime(name)
+                if by_class and _plain_type(type(value)):
+                    closures[type(value)] = complete
+            return complete(value)
 
         return complete_abstract
 
 
-def _typename(name: str) -> _Resolve:
-    def resolve(source: Any, info: Any) -> str:
+def _plain_type(cls: type) -> bool:
+    """Whether direct's type resolver names ``cls``'s objects by their class alone."""
+    definition = getattr(cls, "__strawberry_definition__", None)
+    return definition is not None and not definition.is_graphql_generic and not definition.is_input
+
+
+def _typename(name: str) -> Getter:
+    def resolve(source: Any) -> str:
         return name
 
     return resolve

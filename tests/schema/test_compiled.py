@@ -90,7 +90,9 @@ class _Selection:
 
     def document(self) -> str:
         rng = self.rng
-        connection = [f"edges {{ {'cursor ' if rng.random() < 0.5 else ''}node {{ {self.node()} }} }}"]
+        connection = [
+            f"edges {{ {'cursor ' if rng.random() < 0.5 else ''}node {{ {self.node()} }} }}"
+        ]
         if rng.random() < 0.3:
             connection.append("totalCount")
         if rng.random() < 0.4:
@@ -189,7 +191,7 @@ async def test_a_field_with_arguments_is_never_compiled(
     await _catalog(store)
     document = (
         '{ entities(kind: "component", first: 3) { edges { node { ref '
-        "relations(type: \"ownedBy\") { type targetRef } } } } }"
+        'relations(type: "ownedBy") { type targetRef } } } } }'
     )
 
     answer, _, context = await _both(graphql_schema, store, document)
@@ -219,4 +221,3 @@ async def test_every_field_still_passes_through_a_middleware(store: GraphStore) 
 
     assert result.data == {"entities": {"edges": [{"node": {"name": "API-0"}}]}}
     assert context.compiled_objects == 0
-
