@@ -42,7 +42,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from inspect import isawaitable
 from operator import attrgetter
+from types import GeneratorType
 from typing import Any, NoReturn, cast
 
 from graphql import (
@@ -198,8 +200,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         key: tuple[str, int],
     ) -> Complete:
         is_type_of = type_.is_type_of
-        is_awaitable = self.is_awaitable
         plans = self._plans
+        plain = _PLAIN
 
         def complete_object(source: Any) -> dict[str, Any]:
             try:
@@ -211,28 +213,31 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                     if complete is None:
                         data[response_name] = value
                         continue
-                    if value is not None and (isinstance(value, Exception) or is_awaitable(value)):
-                        _close(value)
+                    if type(value) not in plain and _unsettled(value):
                         raise NotCompiled
                     data[response_name] = complete(value)
                 return data
-            except NotCompiled:
+            except (NotCompiled, Exception):
+                # An error raised is graphql-core's to place (path, nulls): it completes
+                # the object again, and this selection from now on.
                 group = plans[key][0]
-                plans[key] = (group, None)  # graphql-core completes it from now on
-                raise
+                plans[key] = (group, None)
+                raise NotCompiled from None
 
         return complete_object
 
     def _value(self, type_: GraphQLOutputType, group: FieldDetailsList) -> Complete | None:
         """The closure completing a value of ``type_``; None when not compiled."""
         if isinstance(type_, GraphQLNonNull):
+            if is_leaf_type(type_.of_type):
+                return _leaf(type_.of_type, non_null=True)
             inner = self._value(type_.of_type, group)
             return None if inner is None else _non_null(inner)
         if isinstance(type_, GraphQLList):
             item = self._value(type_.of_type, group)
-            return None if item is None else _list(item, self.is_awaitable)
+            return None if item is None else _list(item)
         if is_leaf_type(type_):
-            return _leaf(type_)
+            return _leaf(type_, non_null=False)
         if is_abstract_type(type_):
             return self._abstract(type_, group)
         if is_object_type(type_):
@@ -250,7 +255,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
         def runtime(name: object) -> Complete:
             if not isinstance(name, str):
-                _close(name)
+                _unsettled(name)  # closed, if awaitable
                 raise NotCompiled
             runtime_type = schema.get_type(name)
             if not isinstance(runtime_type, GraphQLObjectType) or not schema.is_sub_type(
@@ -286,10 +291,25 @@ def _typename(name: str) -> Getter:
     return resolve
 
 
-def _close(value: object) -> None:
-    close = getattr(value, "close", None)
-    if callable(close):
-        close()
+#: Classes of values that are neither errors nor awaitables (graphql-core would raise or
+#: await those); grown as values of new classes show up.
+_PLAIN: set[type] = {type(None), str, int, float, bool, list, tuple, dict}
+
+
+def _unsettled(value: object) -> bool:
+    """Whether ``value`` is an error or an awaitable (closed, so that nothing warns it was
+    never awaited); else its class joins :data:`_PLAIN`."""
+    cls = type(value)
+    if issubclass(cls, Exception):
+        return True
+    if isawaitable(value):
+        close = getattr(value, "close", None)
+        if callable(close):
+            close()
+        return True
+    if not hasattr(cls, "__await__") and not issubclass(cls, GeneratorType):
+        _PLAIN.add(cls)
+    return False
 
 
 def _non_null(inner: Complete) -> Complete:
@@ -311,25 +331,28 @@ def _nullable(complete: Complete) -> Complete:
     return complete_nullable
 
 
-def _list(item: Complete, is_awaitable: Callable[[Any], bool]) -> Complete:
+def _list(item: Complete) -> Complete:
+    plain = _PLAIN
+
     def complete_list(value: Any) -> list[Any] | None:
         if value is None or value is Undefined:
             return None
         if type(value) is not list and type(value) is not tuple:
             raise NotCompiled
-        for each in value:
-            if isinstance(each, Exception) or is_awaitable(each):
-                raise NotCompiled
+        if any([type(each) not in plain and _unsettled(each) for each in value]):
+            raise NotCompiled
         return [item(each) for each in value]
 
     return complete_list
 
 
-def _leaf(type_: GraphQLLeafType) -> Complete:
+def _leaf(type_: GraphQLLeafType, non_null: bool) -> Complete:
     coerce = type_.coerce_output_value
 
     def complete_leaf(value: Any) -> Any:
         if value is None or value is Undefined:
+            if non_null:
+                raise NotCompiled
             return None
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:

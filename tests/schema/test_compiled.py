@@ -23,6 +23,7 @@ from bench.questions import PAGE_GRAPHQL
 from graph.port import GraphStore
 from schema import build_schema
 from schema.context import Context
+from tests.factories import record
 from tests.schema.test_planner import _catalog
 
 LEAVES = (
@@ -200,6 +201,30 @@ async def test_a_field_with_arguments_is_never_compiled(
     # nodes' concrete type (and its field with arguments) shows only at run time.
     assert context.compiled_objects == answer.count(b'"targetRef"') > 0
     assert context.compiled_fallbacks == 1
+
+
+async def test_an_error_raised_while_completing_is_placed_as_graphql_core_places_it(
+    graphql_schema: strawberry.Schema, store: GraphStore
+) -> None:
+    await _catalog(store)
+    broken = record("component:default/broken", title="B")
+    broken.document["metadata"]["annotations"] = "not an object"
+    broken.document["metadata"]["tags"] = 7
+    await store.upsert_entities("src", "r2", [broken])
+    document = (
+        'query { entities(kind: "component", first: 5) { edges { node { ref '
+        "annotations owner { ref } } } } other: entities(kind: \"api\", first: 2) "
+        "{ edges { node { tags ref } } } }"
+    )
+    lists = '{ entities(kind: "component", first: 2) { edges { node { ref tags } } } }'
+
+    answer, cost, context = await _both(graphql_schema, store, document)
+    listed, _, _ = await _both(graphql_schema, store, lists)
+
+    assert b'"path":["entities","edges",0,"node","annotations"]' in answer
+    assert context.compiled_fallbacks == 1  # the broken page; the other one compiled
+    assert context.compiled_objects == 1
+    assert b'"path":["entities","edges",0,"node","tags"]' in listed
 
 
 class _Shout(SchemaExtension):
