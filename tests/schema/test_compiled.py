@@ -222,8 +222,7 @@ async def test_an_error_raised_while_completing_is_placed_as_graphql_core_places
     listed, _, _ = await _both(graphql_schema, store, lists)
 
     assert b'"path":["entities","edges",0,"node","annotations"]' in answer
-    assert context.compiled_fallbacks == 1  # the broken page; the other one compiled
-    assert context.compiled_objects == 1
+    assert context.compiled_fallbacks == 1  # the broken page (the error may cancel the other)
     assert b'"path":["entities","edges",0,"node","tags"]' in listed
 
 
