@@ -218,7 +218,7 @@ async def test_an_error_raised_while_completing_is_placed_as_graphql_core_places
     )
     lists = '{ entities(kind: "component", first: 2) { edges { node { ref tags } } } }'
 
-    answer, cost, context = await _both(graphql_schema, store, document)
+    answer, _, context = await _both(graphql_schema, store, document)
     listed, _, _ = await _both(graphql_schema, store, lists)
 
     assert b'"path":["entities","edges",0,"node","annotations"]' in answer
