@@ -213,7 +213,7 @@ async def test_an_error_raised_while_completing_is_placed_as_graphql_core_places
     await store.upsert_entities("src", "r2", [broken])
     document = (
         'query { entities(kind: "component", first: 5) { edges { node { ref '
-        "annotations owner { ref } } } } other: entities(kind: \"api\", first: 2) "
+        'annotations owner { ref } } } } other: entities(kind: "api", first: 2) '
         "{ edges { node { tags ref } } } }"
     )
     lists = '{ entities(kind: "component", first: 2) { edges { node { ref tags } } } }'
