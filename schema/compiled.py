@@ -29,13 +29,15 @@ Compiled completion gives up on an object, without a trace, whenever a value is 
 plain case: an error raised, a null where the type forbids it, an awaitable (a relation
 field the page did not plan, which would have to load), a resolver that reads ``info`` (it
 gets an object that refuses to be read), a value of the wrong type. graphql-core then
-completes that same object from the start as it always does (the resolvers are pure reads of
-the objects; nothing was sent), so errors, their paths and null propagation are graphql-core's
-own; the selection is not tried again in that request. ``tests/schema/test_compiled.py``
+completes that same object from the start as it always does, so errors, their paths and
+null propagation are graphql-core's own; the selection is not tried again in that request.
+The resolvers it called are then called again: a synchronous field without arguments must
+be a pure read of its object (every such field is; one that writes or loads takes
+arguments or is async). ``tests/schema/test_compiled.py``
 compares generated selections with and without it, byte for byte, on both stores.
 
-Off when the request's context says so (``Context.compiled``, the ``compiled_execution``
-setting) or when an extension wraps resolvers (middleware: each field must pass through it).
+Off when the request's context says so (``Context.compiled``, which the tests turn off to
+compare) or when an extension wraps resolvers (middleware: each field must pass through it).
 """
 
 from __future__ import annotations
