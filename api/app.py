@@ -67,7 +67,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.errors import OPERATION_RESOLUTION_FAILURE
 from schema.limits import QueryLimits
-from schema.scan import DocumentCaps, scan_document
+from schema.scan import DocumentCaps, scan_remembered
 
 log = logging.getLogger("stagegraph.api")
 DEMO_SOURCE = "demo"
@@ -151,7 +151,7 @@ class StagegraphGraphQL(GraphQL[Context, None]):
         query = self._persisted.document(request_data.query, request_data.extensions)
         name = request_data.operation_name
         if name is None and query:
-            operations = scan_document(query, self._caps).operations
+            operations = scan_remembered(query, self._caps).operations
             if operations > 1:
                 raise RequestError(
                     f"the document has {operations} operations: set `operationName` to the "

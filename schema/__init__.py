@@ -11,6 +11,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtensi
 from strawberry.types import ExecutionContext
 
 from schema import direct
+from schema.compiled import CompiledExecutor
 from schema.errors import MaskInternalErrors, log_errors
 from schema.feed import Subscription
 from schema.kinds import ALL_TYPES
@@ -61,6 +62,7 @@ def build_schema(
         subscription=Subscription,
         types=list(ALL_TYPES),
         extensions=chain,
+        execution_context_class=CompiledExecutor,
     )
     direct.install(built)  # graphql-core calls our methods without Strawberry's wrapper
     return built

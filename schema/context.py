@@ -30,6 +30,9 @@ class Context:
     feed: Feed | None = None  # the process's catalog feed (None: a subscription polls alone)
     connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
     plan_pages: bool = True  # entities pages answer planned relations in one store call
+    compiled: bool = True  # objects complete through schema.compiled's closures
+    compiled_objects: int = 0  # objects (with all below them) it completed
+    compiled_fallbacks: int = 0  # objects it left to graphql-core after trying
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -81,7 +81,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.errors import BAD_USER_INPUT, LIMIT_CODE, TIMEOUT_CODE
 from schema.inputs import MAX_PAGE
-from schema.scan import DocumentCaps, scan_document
+from schema.scan import DocumentCaps, scan_remembered
 
 __all__ = ["LIMIT_CODE", "TIMEOUT_CODE", "DocumentCaps", "QueryLimits"]
 
@@ -370,7 +370,7 @@ class DocumentLimits(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
         if query is not None and self.execution_context.graphql_document is None:
-            scan = scan_document(query, self.limits.document)
+            scan = scan_remembered(query, self.limits.document)
             if scan.error is not None:
                 raise scan.error  # answered as the request's only error, before parsing
         yield

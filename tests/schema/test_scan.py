@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.scan import DocumentCaps, scan_document
+from schema.scan import DocumentCaps, scan_document, scan_remembered
 
 CAPS = DocumentCaps()
 
@@ -138,3 +138,15 @@ def test_repeats_count_response_names_per_selection_set_and_nothing_else() -> No
     caps = DocumentCaps(max_directives=100)
 
     assert scan_document(document, caps).error is None
+
+
+def test_a_remembered_scan_answers_as_a_fresh_one() -> None:
+    passed = operations(3)
+    refused = "{" + fields(2_100) + "}"
+
+    for text in (passed, passed, refused, refused):
+        remembered, fresh = scan_remembered(text, CAPS), scan_document(text, CAPS)
+
+        assert remembered.operations == fresh.operations
+        assert (remembered.error is None) == (fresh.error is None)
+    assert scan_remembered(refused, CAPS).error is not scan_remembered(refused, CAPS).error
