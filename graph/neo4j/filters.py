@@ -199,14 +199,8 @@ def _anchors(sets: Sequence[Sequence[Condition]]) -> list[dict[str, Any]]:
     none (then the entities are tested one by one)."""
     anchors = []
     for conditions in sets:
-        anchor = next(
-            (
-                c
-                for c in conditions
-                if c.match in (Match.OUT, Match.IN) and c.values and not c.negated
-            ),
-            None,
-        )
+        held = [c for c in conditions if c.match in (Match.OUT, Match.IN) and c.values]
+        anchor = next((c for c in held if not c.negated), None)
         if anchor is None:
             return []
         anchors.append(
