@@ -22,6 +22,7 @@ from bench.peer_questions import PAGE_WITH_DEPENDENCIES_GRAPHQL
 from bench.questions import PAGE_GRAPHQL
 from graph.port import GraphStore
 from schema import build_schema
+from schema.compiled_cache import SharedPlans
 from schema.context import Context
 from tests.factories import record
 from tests.schema.test_planner import _catalog
@@ -197,9 +198,11 @@ async def test_a_field_with_arguments_is_never_compiled(
 
     answer, _, context = await _both(graphql_schema, store, document)
 
-    # Only the relations (plain attributes) are compiled. The connection was tried once: the
-    # nodes' concrete type (and its field with arguments) shows only at run time.
-    assert context.compiled_objects == answer.count(b'"targetRef"') > 0
+    # Only the lists of relations (plain attributes) are compiled, each in one pass. The
+    # connection was tried once: the nodes' concrete type (and its field with arguments)
+    # shows only at run time.
+    assert answer.count(b'"targetRef"') > 3
+    assert context.compiled_objects == answer.count(b'"relations"') == 3
     assert context.compiled_fallbacks == 1
 
 
@@ -245,3 +248,104 @@ async def test_every_field_still_passes_through_a_middleware(store: GraphStore) 
 
     assert result.data == {"entities": {"edges": [{"node": {"name": "API-0"}}]}}
     assert context.compiled_objects == 0
+
+
+def _walk_document(rng: random.Random) -> str:
+    """A roll-up or a dependencies walk, its items selected at random (relations the walk
+    does not plan included: those load, and leave their list to graphql-core)."""
+    selection = _Selection(rng)
+    if rng.random() < 0.5:
+        include = rng.choice(["true", "false"])
+        field = selection._field(
+            f'ownedEntities(owner: "group:default/group-0", includeSubgroups: {include})',
+            selection.node(),
+        )
+    else:
+        direction = rng.choice(["DOWNSTREAM", "UPSTREAM"])
+        parts = [selection._field("nodes", selection.node())]
+        if rng.random() < 0.5:
+            parts.append(selection._field("root", selection.node()))
+        if rng.random() < 0.5:
+            edges = rng.sample(["from", "to", "depth", "__typename"], rng.randint(1, 4))
+            parts.append(selection._field("edges", " ".join(edges)))
+        field = selection._field(
+            f'dependencies(ref: "component:default/component-{rng.randint(0, 2)}", '
+            f"direction: {direction}, maxDepth: {rng.randint(1, 3)})",
+            " ".join(parts),
+        )
+    body = f"{{ {field} }} {' '.join(selection.fragments)}"
+    declared = ", ".join(f"{v}: Boolean!" for v in ("$yes", "$no") if v in body)
+    return f"query Walk({declared}) {body}" if declared else f"query Walk {body}"
+
+
+@pytest.mark.parametrize("chunk", range(2))
+async def test_generated_walks_answer_as_graphql_core_does(
+    graphql_schema: strawberry.Schema, store: GraphStore, chunk: int
+) -> None:
+    await _catalog(store)
+    rng = random.Random(2600 + chunk)
+    compiled = 0
+
+    for _ in range(30):
+        document = _walk_document(rng)
+        answer, _, context = await _both(graphql_schema, store, document, yes=True, no=False)
+
+        assert b'"errors":[]' in answer, answer[:300]
+        compiled += context.compiled_objects
+    assert compiled > 0
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{ ownedEntities(owner: "group:default/group-0", includeSubgroups: true) { ref kind } }',
+        '{ dependencies(ref: "component:default/component-0", maxDepth: 3) { nodes { __typename ref kind } } }',
+    ],
+)
+async def test_a_walks_list_of_entities_completes_in_one_closure(
+    graphql_schema: strawberry.Schema, store: GraphStore, document: str
+) -> None:
+    await _catalog(store)
+
+    answer, _, context = await _both(graphql_schema, store, document)
+
+    assert answer.count(b'"ref"') > 2
+    assert (context.compiled_objects, context.compiled_fallbacks) == (1, 0)  # the list
+
+
+async def test_a_second_request_of_the_same_document_reuses_its_plans(
+    graphql_schema: strawberry.Schema, store: GraphStore
+) -> None:
+    await _catalog(store)
+    shared = SharedPlans.of(graphql_schema._schema)
+    document = "{ ownedEntities(owner: \"group:default/group-0\") { ref kind __typename } }"
+
+    first, _, _ = await _both(graphql_schema, store, document)
+    compiled = shared.misses
+    second, _, context = await _both(graphql_schema, store, document)
+
+    assert second == first
+    assert context.compiled_objects == 1
+    assert shared.misses == compiled  # nothing compiled again
+    assert shared.hits > 0
+
+
+async def test_skip_and_include_variables_select_their_own_plans(
+    graphql_schema: strawberry.Schema, store: GraphStore
+) -> None:
+    await _catalog(store)
+    document = (
+        "query($a: Boolean!, $b: Boolean!) { ownedEntities("
+        'owner: "group:default/group-0", includeSubgroups: true) { ref '
+        "title @include(if: $a) ... on Component { kind @skip(if: $b) } } }"
+    )
+    answers = set()
+
+    for a, b in [(True, True), (False, True), (True, False), (True, True), (False, False)]:
+        answer, _, context = await _both(graphql_schema, store, document, a=a, b=b)
+        assert (b'"title"' in answer) is a
+        assert (b'"kind"' in answer) is not b
+        assert context.compiled_objects == 1
+        answers.add(answer)
+
+    assert len(answers) == 4
