@@ -7,7 +7,7 @@ from __future__ import annotations
 from asyncio import Future
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol, TypeVar
 
 from aiodataloader import DataLoader
@@ -145,20 +145,32 @@ class HistoryLoader(DataLoader[tuple[str, int], list[EntityChange]]):
         return [found[limit].get(key.lower(), []) for key, limit in keys]
 
 
-@dataclass
 class Loaders:
-    entities: EntityLoader
-    relations: RelationsLoader
-    runs: RunLoader
-    owners: OwnersLoader
-    history: HistoryLoader
+    """A request's loaders, each made when first read (most requests read one or none)."""
+
+    def __init__(self, store: LoaderStore) -> None:
+        self._store = store
 
     @classmethod
     def for_store(cls, store: LoaderStore) -> Loaders:
-        return cls(
-            EntityLoader(store),
-            RelationsLoader(store),
-            RunLoader(store),
-            OwnersLoader(store),
-            HistoryLoader(store),
-        )
+        return cls(store)
+
+    @cached_property
+    def entities(self) -> EntityLoader:
+        return EntityLoader(self._store)
+
+    @cached_property
+    def relations(self) -> RelationsLoader:
+        return RelationsLoader(self._store)
+
+    @cached_property
+    def runs(self) -> RunLoader:
+        return RunLoader(self._store)
+
+    @cached_property
+    def owners(self) -> OwnersLoader:
+        return OwnersLoader(self._store)
+
+    @cached_property
+    def history(self) -> HistoryLoader:
+        return HistoryLoader(self._store)
