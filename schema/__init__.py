@@ -8,12 +8,14 @@ import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 from schema import direct
 from schema.compiled import CompiledExecutor
 from schema.errors import MaskInternalErrors, log_errors
 from schema.feed import Subscription
+from schema.hooks import HookRunner
 from schema.kinds import ALL_TYPES
 from schema.limits import QueryLimits, limit_extensions
 from schema.mutation import Mutation
@@ -30,6 +32,11 @@ class Schema(strawberry.Schema):
     ) -> None:
         operation = execution_context.operation_name if execution_context else None
         log_errors(errors, operation)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return HookRunner(execution_context=execution_context, extensions=extensions)
 
 
 def build_schema(

@@ -318,7 +318,7 @@ async def test_a_second_request_of_the_same_document_reuses_its_plans(
 ) -> None:
     await _catalog(store)
     shared = SharedPlans.of(graphql_schema._schema)
-    document = "{ ownedEntities(owner: \"group:default/group-0\") { ref kind __typename } }"
+    document = '{ ownedEntities(owner: "group:default/group-0") { ref kind __typename } }'
 
     first, _, _ = await _both(graphql_schema, store, document)
     compiled = shared.misses
