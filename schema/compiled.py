@@ -180,7 +180,11 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(type_, GraphQLObjectType):
             return self._compile_object(type_, group)
         assert isinstance(type_, GraphQLList)
-        if any(details.node.directives for details in group):  # @stream, among others
+        if any(
+            directive.name.value == "stream"
+            for details in group
+            for directive in details.node.directives or ()
+        ):
             return None
         item = type_.of_type
         named = item.of_type if isinstance(item, GraphQLNonNull) else item

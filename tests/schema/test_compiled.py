@@ -336,7 +336,7 @@ async def test_skip_and_include_variables_select_their_own_plans(
     await _catalog(store)
     document = (
         "query($a: Boolean!, $b: Boolean!) { ownedEntities("
-        'owner: "group:default/group-0", includeSubgroups: true) { ref '
+        'owner: "group:default/group-0", includeSubgroups: true) @include(if: true) { ref '
         "title @include(if: $a) ... on Component { kind @skip(if: $b) } } }"
     )
     answers = set()
