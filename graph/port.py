@@ -548,6 +548,13 @@ class EntityReader(Protocol):
         """Forward relations whose source (OUT), target (IN) or either (BOTH) is in ``keys``."""
         ...
 
+    async def get_entities_with_relations(
+        self, keys: Sequence[str], direction: Direction = Direction.BOTH
+    ) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+        """:meth:`get_entities` and :meth:`get_relations` (every type) of the same keys in
+        one statement: an entity with its relations costs one round trip, not two."""
+        ...
+
     async def list_entities(
         self,
         flt: EntityFilter,

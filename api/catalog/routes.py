@@ -161,12 +161,10 @@ class Reads:
         return found[key]
 
     async def by_name(self, request: Request) -> Response:
-        """The entity and its relations, read at once (a store that answers over the network
-        answers both in one round trip's time; an entity that does not exist has none)."""
+        """The entity and its relations, read in one statement (an entity that does not
+        exist has none)."""
         key = _path_key(request)
-        found, relations = await asyncio.gather(
-            self.store.get_entities([key]), self.store.get_relations([key], Direction.BOTH)
-        )
+        found, relations = await self.store.get_entities_with_relations([key], Direction.BOTH)
         if key not in found:
             raise _not_found(request)
         rendered = backstage_entity(found[key], relations_by_key(relations).get(key, []))

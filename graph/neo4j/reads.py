@@ -72,6 +72,32 @@ GET_RELATIONS: dict[Direction, LiteralString] = {
 }
 
 
+#: :data:`GET_ENTITIES` and :data:`GET_RELATIONS` of the same keys in one statement.
+GET_ENTITIES_WITH_RELATIONS: dict[Direction, LiteralString] = {
+    direction: "CALL () {\n"
+    + GET_ENTITIES
+    + "\n}\nCALL () {\n"
+    + relations
+    + "}\nRETURN entities, relations"
+    for direction, relations in GET_RELATIONS.items()
+}
+
+
+def _relation_types(types: Sequence[str] | None) -> list[str]:
+    if types is None:
+        return list(REL_TYPES.values())
+    return [REL_TYPES[t] for t in types if t in REL_TYPES]
+
+
+def _stored_relations(rows: Sequence[Sequence[Any]]) -> list[StoredRelation]:
+    relations = [
+        StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
+        for source_ref, rel, target_ref, source, a, b in rows
+    ]
+    relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
+    return relations
+
+
 async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
     if not keys:
         return {}
@@ -91,20 +117,26 @@ async def get_relations(
 ) -> list[StoredRelation]:
     if not keys:
         return []
-    wanted = (
-        list(REL_TYPES.values())
-        if types is None
-        else [REL_TYPES[t] for t in types if t in REL_TYPES]
-    )
     (row,) = await db.read(
-        db.statement(GET_RELATIONS[direction], keys=lookup_keys(keys), types=wanted)
+        db.statement(GET_RELATIONS[direction], keys=lookup_keys(keys), types=_relation_types(types))
     )
-    relations = [
-        StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
-        for source_ref, rel, target_ref, source, a, b in row["relations"]
-    ]
-    relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
-    return relations
+    return _stored_relations(row["relations"])
+
+
+async def get_entities_with_relations(
+    db: Connection, keys: Sequence[str], direction: Direction
+) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+    if not keys:
+        return {}, []
+    (row,) = await db.read(
+        db.statement(
+            GET_ENTITIES_WITH_RELATIONS[direction],
+            keys=lookup_keys(keys),
+            types=_relation_types(None),
+        )
+    )
+    entities = {entity.key: entity for entity in map(stored_entity, row["entities"])}
+    return entities, _stored_relations(row["relations"])
 
 
 async def count_entities(db: Connection, flt: EntityFilter) -> int:

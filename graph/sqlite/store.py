@@ -139,6 +139,11 @@ class SqliteStore:
     ) -> list[StoredRelation]:
         return await reads.get_relations(self._db, keys, direction, types)
 
+    async def get_entities_with_relations(
+        self, keys: Sequence[str], direction: Direction = Direction.BOTH
+    ) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+        return await reads.get_entities_with_relations(self._db, keys, direction)
+
     async def list_entities(
         self,
         flt: EntityFilter,

@@ -60,6 +60,7 @@ async def test_no_read_method_takes_the_write_path(neo4j: Neo4jStore) -> None:
     await neo4j.get_entities(keys)
     await neo4j.get_entity_states(keys)
     await neo4j.get_relations(keys, Direction.BOTH)
+    await neo4j.get_entities_with_relations(keys, Direction.BOTH)
     await neo4j.list_entities(EntityFilter(), 10, None, Order.KEY)
     await neo4j.count_entities(EntityFilter())
     await neo4j.facets(["kind"], EntityFilter())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graph.fields import entity_uid
+from graph.neo4j.store import Neo4jStore
 from graph.port import (
     SOURCE_PATH_ANNOTATION,
     Delivery,
@@ -107,6 +108,41 @@ async def test_relations_both_directions_with_dangling_ends(store: GraphStore) -
     }
     assert [(r.source_ref, r.type) for r in into] == [("component:default/a", "ownedBy")]
     assert [r.target_ref for r in typed] == ["resource:default/ghost"]
+
+
+async def test_entities_with_relations_are_the_two_reads_in_one_statement(
+    store: GraphStore,
+) -> None:
+    await store.upsert_entities(
+        "src", "r", [record("component:default/a"), record("group:default/team")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("component:default/a", "ownedBy", "group:default/team"),
+            rel("component:default/a", "dependsOn", "resource:default/ghost"),
+            rel("component:default/b", "dependsOn", "component:default/a"),
+        ],
+    )
+    keys = ["component:default/A", "resource:default/ghost", "component:default/none"]
+
+    for direction in Direction:
+        before = store.query_count
+        entities, relations = await store.get_entities_with_relations(keys, direction)
+        statements = store.query_count - before
+
+        assert entities == await store.get_entities(keys)
+        assert relations == await store.get_relations(keys, direction)
+        assert statements == (1 if isinstance(store, Neo4jStore) else 2)
+    entities, relations = await store.get_entities_with_relations(keys)
+    assert list(entities) == ["component:default/a"]
+    assert [(r.source_ref, r.type, r.target_ref) for r in relations] == [
+        ("component:default/a", "dependsOn", "resource:default/ghost"),
+        ("component:default/a", "ownedBy", "group:default/team"),
+        ("component:default/b", "dependsOn", "component:default/a"),
+    ]
+    assert await store.get_entities_with_relations([]) == ({}, [])
 
 
 async def test_relation_to_missing_entity_resolves_when_it_arrives(store: GraphStore) -> None:
