@@ -306,12 +306,15 @@ class Traversal:
 
     ``depths`` maps the key of every reached entity (the root excluded) to its shortest
     distance; ``refs`` maps keys to refs as written; ``edges`` are forward edges between
-    reached entities (or the root) that the walk followed.
+    reached entities (or the root) that the walk followed; ``entities`` holds the entities of
+    the root and of every reached key, where one exists, read with the walk (a caller needs
+    no second round trip with the keys).
     """
 
     depths: dict[str, int]
     refs: dict[str, str]
     edges: list[TraversalEdge]
+    entities: dict[str, StoredEntity] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

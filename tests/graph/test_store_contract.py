@@ -207,7 +207,14 @@ async def test_traverse_is_cycle_safe_with_shortest_depths(store: GraphStore) ->
         "component:default/d": 2,
     }
     assert {(e.from_ref[-1], e.to_ref[-1]) for e in down.edges} == set(edges)
+    assert sorted(down.entities) == [f"component:default/{n}" for n in names]  # root too
+    assert down.entities["component:default/d"].document["metadata"]["name"] == "d"
     assert shallow.depths == {"component:default/b": 1, "component:default/c": 1}
+    assert sorted(shallow.entities) == [
+        "component:default/a",
+        "component:default/b",
+        "component:default/c",
+    ]
     assert {(e.from_ref[-1], e.to_ref[-1]) for e in shallow.edges} == {("a", "b"), ("a", "c")}
     assert up.depths == {
         "component:default/c": 1,
