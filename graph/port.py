@@ -603,6 +603,14 @@ class EntityReader(Protocol):
         :data:`MAX_ORDER_FIELDS` order fields."""
         ...
 
+    async def select_entities_with_relations(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> tuple[list[StoredEntity], list[StoredRelation]]:
+        """:meth:`select_entities` and the relations (every type, either direction) of the
+        entities it returns, as :meth:`get_relations` gives them; one statement where the
+        store answers over the network."""
+        ...
+
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter
     ) -> dict[str, list[tuple[str, int]]]:

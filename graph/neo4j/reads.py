@@ -189,6 +189,42 @@ async def select_entities(
     return [stored_entity(entity) for entity in row["page"]]
 
 
+#: The relations (every type, either direction) of a page's entities, after its query.
+_PAGE_RELATIONS: LiteralString = """
+CALL (page) {
+  UNWIND page AS x
+  MATCH (n:Ref {key: toLower(x.ref)})-[r]-()
+  WHERE type(r) IN $relation_types
+  WITH DISTINCT r
+  RETURN collect([r.source_ref, type(r), r.target_ref, r.source,
+                  startNode(r):Entity, endNode(r):Entity]) AS relations
+}
+RETURN page, relations"""
+
+
+async def select_entities_with_relations(
+    db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+) -> tuple[list[StoredEntity], list[StoredRelation]]:
+    """:func:`select_entities` and the relations of its page in one statement."""
+    if len(order) > MAX_ORDER_FIELDS:
+        raise StoreError(f"at most {MAX_ORDER_FIELDS} order fields, got {len(order)}")
+    match = entity_match(flt)
+    if match is None:
+        return [], []
+    query = "CALL () {\n" + select_query(match, [o.descending for o in order]) + "\n}"
+    (row,) = await db.read(
+        db.statement(
+            query + _PAGE_RELATIONS,
+            relation_types=_relation_types(None),
+            order_prefixes=[o.path.lower() + PAIR_SEPARATOR for o in order],
+            offset=max(offset, 0),
+            limit=max(limit, 0),
+            **match.params,
+        )
+    )
+    return [stored_entity(e) for e in row["page"]], _stored_relations(row["relations"])
+
+
 async def field_facets(
     db: Connection, paths: Sequence[str], flt: EntityFilter
 ) -> dict[str, list[tuple[str, int]]]:

@@ -178,6 +178,11 @@ class SqliteStore:
     ) -> list[StoredEntity]:
         return await reads.select_entities(self._db, flt, order, offset, limit)
 
+    async def select_entities_with_relations(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> tuple[list[StoredEntity], list[StoredRelation]]:
+        return await reads.select_entities_with_relations(self._db, flt, order, offset, limit)
+
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter
     ) -> dict[str, list[tuple[str, int]]]:

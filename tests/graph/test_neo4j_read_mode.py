@@ -72,6 +72,7 @@ async def test_no_read_method_takes_the_write_path(neo4j: Neo4jStore) -> None:
     await neo4j.orphans(10)
     await neo4j.owned_by(["group:default/g"], True)
     await neo4j.owned_entities(["group:default/g"], True)
+    await neo4j.select_entities_with_relations(EntityFilter(), [], 0, 10)
     await neo4j.field_facets(["kind", "spec.type", "relations.ownedBy"], EntityFilter())
     await neo4j.get_runs(None, 10)
     await neo4j.runs_by_id(["x"])

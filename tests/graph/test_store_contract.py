@@ -16,6 +16,7 @@ from graph.port import (
     EntityRecord,
     EntityState,
     FieldCondition,
+    FieldOrder,
     GraphStore,
     KindCount,
     LocationRecord,
@@ -143,6 +144,42 @@ async def test_entities_with_relations_are_the_two_reads_in_one_statement(
         ("component:default/b", "dependsOn", "component:default/a"),
     ]
     assert await store.get_entities_with_relations([]) == ({}, [])
+
+
+async def test_a_selected_page_comes_with_its_relations_in_one_statement(
+    store: GraphStore,
+) -> None:
+    names = ["a", "b", "c", "d"]
+    await store.upsert_entities(
+        "src", "r", [record(f"component:default/{n}") for n in names] + [record("group:default/t")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [rel(f"component:default/{n}", "ownedBy", "group:default/t") for n in names]
+        + [
+            rel("component:default/b", "dependsOn", "component:default/c"),
+            rel("component:default/d", "dependsOn", "resource:default/ghost"),
+        ],
+    )
+    flt = EntityFilter(any_of=((FieldCondition("kind", ("component",)),),))
+    order = [FieldOrder("metadata.name", descending=True)]
+
+    before = store.query_count
+    page, relations = await store.select_entities_with_relations(flt, order, 1, 2)
+    statements = store.query_count - before
+    empty = await store.select_entities_with_relations(EntityFilter(search="zzz"), [], 0, 5)
+
+    assert [e.name for e in page] == ["c", "b"]
+    assert page == await store.select_entities(flt, order, 1, 2)
+    assert relations == await store.get_relations([e.key for e in page], Direction.BOTH)
+    assert [(r.source_ref[-1], r.type, r.target_ref[-1]) for r in relations] == [
+        ("b", "dependsOn", "c"),
+        ("b", "ownedBy", "t"),
+        ("c", "ownedBy", "t"),
+    ]
+    assert statements == (1 if isinstance(store, Neo4jStore) else 2)
+    assert empty == ([], [])
 
 
 async def test_relation_to_missing_entity_resolves_when_it_arrives(store: GraphStore) -> None:
