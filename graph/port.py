@@ -306,12 +306,15 @@ class Traversal:
 
     ``depths`` maps the key of every reached entity (the root excluded) to its shortest
     distance; ``refs`` maps keys to refs as written; ``edges`` are forward edges between
-    reached entities (or the root) that the walk followed.
+    reached entities (or the root) that the walk followed; ``entities`` holds the entities of
+    the root and of every reached key, where one exists, read with the walk (a caller needs
+    no second round trip with the keys).
     """
 
     depths: dict[str, int]
     refs: dict[str, str]
     edges: list[TraversalEdge]
+    entities: dict[str, StoredEntity] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -548,6 +551,13 @@ class EntityReader(Protocol):
         """Forward relations whose source (OUT), target (IN) or either (BOTH) is in ``keys``."""
         ...
 
+    async def get_entities_with_relations(
+        self, keys: Sequence[str], direction: Direction = Direction.BOTH
+    ) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+        """:meth:`get_entities` and :meth:`get_relations` (every type) of the same keys in
+        one statement: an entity with its relations costs one round trip, not two."""
+        ...
+
     async def list_entities(
         self,
         flt: EntityFilter,
@@ -591,6 +601,14 @@ class EntityReader(Protocol):
         """Entities matching ``flt`` in ``order`` (then by key), skipping ``offset``, at
         most ``limit``: Backstage's offset pages, ordered by any dot path. At most
         :data:`MAX_ORDER_FIELDS` order fields."""
+        ...
+
+    async def select_entities_with_relations(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> tuple[list[StoredEntity], list[StoredRelation]]:
+        """:meth:`select_entities` and the relations (every type, either direction) of the
+        entities it returns, as :meth:`get_relations` gives them; one statement where the
+        store answers over the network."""
         ...
 
     async def field_facets(

@@ -83,7 +83,8 @@ async def resolve_dependencies(
     way = StoreDirection.IN if direction is Direction.UPSTREAM else StoreDirection.OUT
     walk = await info.context.store.traverse(root.key, "dependsOn", way, depth)
     order = sorted(walk.depths, key=lambda k: (walk.depths[k], k))
-    root_entity, *found = await info.context.loaders.entities.load_all([root.key, *order])
+    root_entity = walk.entities.get(root.key)
+    found = [walk.entities.get(key) for key in order]
     depth_of = {**walk.depths, root.key: 0}
     edges = [
         DependencyEdge(

@@ -36,7 +36,9 @@ from graph.port import (
     EntityFilter,
     EntityReader,
     FieldCondition,
+    FieldOrder,
     StoredEntity,
+    StoredRelation,
     TextFilter,
 )
 from ingestors.location.transform import LOCATION_TYPE, location_ref
@@ -46,6 +48,10 @@ DEFAULT_QUERY_LIMIT = 20
 #: the full-text filter's path when neither fullTextFilterFields nor orderField name one.
 DEFAULT_TEXT_PATH = "metadata.uid"
 ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
+
+
+def _wants_relations(fields: Sequence[str]) -> bool:
+    return not fields or any(f.split(".")[0] == "relations" for f in fields)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -63,16 +69,36 @@ class Reads:
     def store(self) -> EntityReader:
         return self._store()
 
-    async def _render(self, entities: Sequence[StoredEntity], fields: Sequence[str]) -> list[Json]:
-        """Entities in Backstage's JSON, relations read in one query for all of them."""
+    async def _render(
+        self,
+        entities: Sequence[StoredEntity],
+        fields: Sequence[str],
+        read: Sequence[StoredRelation] | None = None,
+    ) -> list[Json]:
+        """Entities in Backstage's JSON, relations read in one query for all of them (unless
+        ``read`` holds them already)."""
         relations: dict[str, list[Json]] = {}
-        wants_relations = not fields or any(f.split(".")[0] == "relations" for f in fields)
-        if entities and wants_relations:
-            keys = list(dict.fromkeys(e.key for e in entities))
-            relations = relations_by_key(await self.store.get_relations(keys, Direction.BOTH))
+        if entities and _wants_relations(fields):
+            if read is None:
+                keys = list(dict.fromkeys(e.key for e in entities))
+                read = await self.store.get_relations(keys, Direction.BOTH)
+            relations = relations_by_key(read)
         return [
             select_fields(backstage_entity(e, relations.get(e.key, [])), fields) for e in entities
         ]
+
+    async def _select(
+        self,
+        flt: EntityFilter,
+        order: Sequence[FieldOrder],
+        offset: int,
+        limit: int,
+        fields: Sequence[str],
+    ) -> tuple[list[StoredEntity], list[StoredRelation] | None]:
+        """A page, with its relations in the same statement when the fields want them."""
+        if _wants_relations(fields):
+            return await self.store.select_entities_with_relations(flt, order, offset, limit)
+        return await self.store.select_entities(flt, order, offset, limit), None
 
     async def entities(self, request: Request) -> Response:
         """``GET /entities``: an array; with ``limit``, a ``Link`` header to the next page."""
@@ -86,12 +112,12 @@ class Reads:
         if after:
             offset = _after_offset(after)
         size = limit + 1 if limit is not None else None
-        found = await self.store.select_entities(flt, order, offset, size or 2**62)
+        found, read = await self._select(flt, order, offset, size or 2**62, fields)
         headers = {}
         if limit is not None and len(found) > limit:
-            found = found[:limit]
+            found = found[:limit]  # the relations of the one more are not rendered
             headers["Link"] = _next_link(request, offset + limit)
-        return json_response(await self._render(found, fields), headers=headers)
+        return json_response(await self._render(found, fields, read), headers=headers)
 
     async def by_query(self, request: Request) -> Response:
         """``GET /entities/by-query``: ``items``, ``totalItems``, ``pageInfo``."""
@@ -103,8 +129,8 @@ class Reads:
         query = cursor.decode(given) if given else _initial_query(params)
         flt = EntityFilter(any_of=query.filter, text=query.text)
         # at once: a store over the network answers both in one round trip's time
-        found, total = await asyncio.gather(
-            self.store.select_entities(flt, query.order, query.offset, limit),
+        (found, read), total = await asyncio.gather(
+            self._select(flt, query.order, query.offset, limit, fields),
             self.store.count_entities(flt),
         )
         page_info: dict[str, str] = {}
@@ -114,7 +140,7 @@ class Reads:
             page_info["prevCursor"] = cursor.encode(_at(query, max(query.offset - limit, 0)))
         return json_response(
             {
-                "items": await self._render(found, fields),
+                "items": await self._render(found, fields, read),
                 "totalItems": total,
                 "pageInfo": page_info,
             }
@@ -161,12 +187,10 @@ class Reads:
         return found[key]
 
     async def by_name(self, request: Request) -> Response:
-        """The entity and its relations, read at once (a store that answers over the network
-        answers both in one round trip's time; an entity that does not exist has none)."""
+        """The entity and its relations, read in one statement (an entity that does not
+        exist has none)."""
         key = _path_key(request)
-        found, relations = await asyncio.gather(
-            self.store.get_entities([key]), self.store.get_relations([key], Direction.BOTH)
-        )
+        found, relations = await self.store.get_entities_with_relations([key], Direction.BOTH)
         if key not in found:
             raise _not_found(request)
         rendered = backstage_entity(found[key], relations_by_key(relations).get(key, []))

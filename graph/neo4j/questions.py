@@ -161,12 +161,14 @@ RETURN count(e) AS total
 
 
 def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
-    """One query for :func:`traverse`; ``rel`` is whitelisted and ``max_depth`` a positive
-    int, the only parts that are not parameters."""
+    """One query for :func:`traverse` (the entities of the root and of what it reaches
+    included); ``rel`` is whitelisted and ``max_depth`` a positive int, the only parts that
+    are not parameters."""
     arrow = f"-[:{rel}]->" if direction is Direction.OUT else f"<-[:{rel}]-"
     edge = f"(a)-[r:{rel}]->()" if direction is Direction.OUT else f"(a)<-[r:{rel}]-()"
     far_ref = "target_ref" if direction is Direction.OUT else "source_ref"
-    text = f"""
+    text = (
+        f"""
         MATCH (root:Ref {{key: $root}})
         CALL (root) {{
             MATCH p = ANY SHORTEST (root){arrow}{{1,{int(max_depth)}}}(n)
@@ -179,8 +181,13 @@ def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralStr
             MATCH {edge}
             RETURN collect([r.source_ref, r.target_ref]) AS edges
         }}
-        RETURN [x IN reached | x[1..]] AS reached, edges
+        RETURN [x IN reached | x[1..]] AS reached, edges,
+               [e IN [root] + [x IN reached | x[0]] WHERE e:Entity | """
+        + ENTITY_FIELDS
+        + """]
+                   AS entities
     """
+    )
     return text
 
 
@@ -249,6 +256,7 @@ async def traverse(
         depths={key: depth for key, _, depth in reached},
         refs={key: ref for key, ref, _ in reached},
         edges=[TraversalEdge(from_ref, to_ref) for from_ref, to_ref in edges],
+        entities={entity.key: entity for entity in map(stored_entity, rows[0]["entities"])},
     )
 
 

@@ -72,6 +72,32 @@ GET_RELATIONS: dict[Direction, LiteralString] = {
 }
 
 
+#: :data:`GET_ENTITIES` and :data:`GET_RELATIONS` of the same keys in one statement.
+GET_ENTITIES_WITH_RELATIONS: dict[Direction, LiteralString] = {
+    direction: "CALL () {\n"
+    + GET_ENTITIES
+    + "\n}\nCALL () {\n"
+    + relations
+    + "}\nRETURN entities, relations"
+    for direction, relations in GET_RELATIONS.items()
+}
+
+
+def _relation_types(types: Sequence[str] | None) -> list[str]:
+    if types is None:
+        return list(REL_TYPES.values())
+    return [REL_TYPES[t] for t in types if t in REL_TYPES]
+
+
+def _stored_relations(rows: Sequence[Sequence[Any]]) -> list[StoredRelation]:
+    relations = [
+        StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
+        for source_ref, rel, target_ref, source, a, b in rows
+    ]
+    relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
+    return relations
+
+
 async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
     if not keys:
         return {}
@@ -91,20 +117,26 @@ async def get_relations(
 ) -> list[StoredRelation]:
     if not keys:
         return []
-    wanted = (
-        list(REL_TYPES.values())
-        if types is None
-        else [REL_TYPES[t] for t in types if t in REL_TYPES]
-    )
     (row,) = await db.read(
-        db.statement(GET_RELATIONS[direction], keys=lookup_keys(keys), types=wanted)
+        db.statement(GET_RELATIONS[direction], keys=lookup_keys(keys), types=_relation_types(types))
     )
-    relations = [
-        StoredRelation(source_ref, REL_NAMES[rel], target_ref, source, a, b)
-        for source_ref, rel, target_ref, source, a, b in row["relations"]
-    ]
-    relations.sort(key=lambda r: (r.source_ref.lower(), r.type, r.target_ref.lower()))
-    return relations
+    return _stored_relations(row["relations"])
+
+
+async def get_entities_with_relations(
+    db: Connection, keys: Sequence[str], direction: Direction
+) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+    if not keys:
+        return {}, []
+    (row,) = await db.read(
+        db.statement(
+            GET_ENTITIES_WITH_RELATIONS[direction],
+            keys=lookup_keys(keys),
+            types=_relation_types(None),
+        )
+    )
+    entities = {entity.key: entity for entity in map(stored_entity, row["entities"])}
+    return entities, _stored_relations(row["relations"])
 
 
 async def count_entities(db: Connection, flt: EntityFilter) -> int:
@@ -155,6 +187,42 @@ async def select_entities(
         )
     )
     return [stored_entity(entity) for entity in row["page"]]
+
+
+#: The relations (every type, either direction) of a page's entities, after its query.
+_PAGE_RELATIONS: LiteralString = """
+CALL (page) {
+  UNWIND page AS x
+  MATCH (n:Ref {key: toLower(x.ref)})-[r]-()
+  WHERE type(r) IN $relation_types
+  WITH DISTINCT r
+  RETURN collect([r.source_ref, type(r), r.target_ref, r.source,
+                  startNode(r):Entity, endNode(r):Entity]) AS relations
+}
+RETURN page, relations"""
+
+
+async def select_entities_with_relations(
+    db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+) -> tuple[list[StoredEntity], list[StoredRelation]]:
+    """:func:`select_entities` and the relations of its page in one statement."""
+    if len(order) > MAX_ORDER_FIELDS:
+        raise StoreError(f"at most {MAX_ORDER_FIELDS} order fields, got {len(order)}")
+    match = entity_match(flt)
+    if match is None:
+        return [], []
+    query = "CALL () {\n" + select_query(match, [o.descending for o in order]) + "\n}"
+    (row,) = await db.read(
+        db.statement(
+            query + _PAGE_RELATIONS,
+            relation_types=_relation_types(None),
+            order_prefixes=[o.path.lower() + PAIR_SEPARATOR for o in order],
+            offset=max(offset, 0),
+            limit=max(limit, 0),
+            **match.params,
+        )
+    )
+    return [stored_entity(e) for e in row["page"]], _stored_relations(row["relations"])
 
 
 async def field_facets(

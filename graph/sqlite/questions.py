@@ -20,7 +20,7 @@ from graph.port import (
     TraversalEdge,
 )
 from graph.sqlite.connection import Connection
-from graph.sqlite.reads import get_entities
+from graph.sqlite.reads import entities_read, get_entities
 from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
 
 
@@ -42,7 +42,7 @@ async def traverse(
     """
     root = root_key.lower()
 
-    def read(conn: sqlite3.Connection) -> Traversal:
+    def read(conn: sqlite3.Connection) -> Traversal:  # the walk, its edges, its entities
         rows = db.execute(
             conn, walk, {"root": root, "type": rel_type, "max_depth": max_depth}
         ).fetchall()
@@ -61,8 +61,9 @@ async def traverse(
             near_key = source_key if direction is Direction.OUT else target_key
             if depths[near_key] < max_depth:
                 edges.append(TraversalEdge(source_ref, target_ref))
+        entities = entities_read(db, list(depths))(conn)
         depths.pop(root, None)
-        return Traversal(depths, refs, edges)
+        return Traversal(depths, refs, edges, entities)
 
     return await db.call(read)
 

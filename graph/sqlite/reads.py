@@ -6,7 +6,7 @@ as SQL, keyset pages in every :class:`~graph.port.Order`, counts and FTS5 search
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +44,10 @@ _ORDER_VALUES: dict[Order, tuple[str, str]] = {
 }
 
 
-async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
-    if not keys:
-        return {}
+def entities_read(
+    db: Connection, keys: Sequence[str]
+) -> Callable[[sqlite3.Connection], dict[str, StoredEntity]]:
+    """:func:`get_entities` as a read to run in a :meth:`Connection.call` of its own."""
     keys_json = lookup_keys(keys)
 
     def read(conn: sqlite3.Connection) -> dict[str, StoredEntity]:
@@ -58,7 +59,13 @@ async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredE
         ).fetchall()
         return {entity.key: entity for entity in map(stored_entity, rows)}
 
-    return await db.call(read)
+    return read
+
+
+async def get_entities(db: Connection, keys: Sequence[str]) -> dict[str, StoredEntity]:
+    if not keys:
+        return {}
+    return await db.call(entities_read(db, keys))
 
 
 async def get_entity_states(db: Connection, keys: Sequence[str]) -> dict[str, EntityState]:
@@ -83,6 +90,23 @@ async def get_relations(
 ) -> list[StoredRelation]:
     if not keys:
         return []
+    return await db.call(_relations_read(db, keys, direction, types))
+
+
+async def get_entities_with_relations(
+    db: Connection, keys: Sequence[str], direction: Direction
+) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+    """Both reads in one call on the database thread."""
+    if not keys:
+        return {}, []
+    entities = entities_read(db, keys)
+    relations = _relations_read(db, keys, direction, None)
+    return await db.call(lambda conn: (entities(conn), relations(conn)))
+
+
+def _relations_read(
+    db: Connection, keys: Sequence[str], direction: Direction, types: Sequence[str] | None
+) -> Callable[[sqlite3.Connection], list[StoredRelation]]:
     keys_json = lookup_keys(keys)
     types_json = json_list(types) if types is not None else None
     where = {
@@ -104,7 +128,7 @@ async def get_relations(
         rows = db.execute(conn, sql, {"keys": keys_json, "types": types_json}).fetchall()
         return [StoredRelation(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows]
 
-    return await db.call(read)
+    return read
 
 
 def _filter_sql(flt: EntityFilter) -> tuple[str, dict[str, Any]]:
@@ -335,3 +359,13 @@ async def select_entities(
         return [stored_entity(r) for r in db.execute(conn, sql, params).fetchall()]
 
     return await db.call(read)
+
+
+async def select_entities_with_relations(
+    db: Connection, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+) -> tuple[list[StoredEntity], list[StoredRelation]]:
+    """:func:`select_entities`, then the relations of its page (two calls: SQLite answers
+    in process, a round trip costs nothing)."""
+    page = await select_entities(db, flt, order, offset, limit)
+    keys = list(dict.fromkeys(e.key for e in page))
+    return page, await get_relations(db, keys, Direction.BOTH) if keys else []

@@ -139,6 +139,11 @@ class SqliteStore:
     ) -> list[StoredRelation]:
         return await reads.get_relations(self._db, keys, direction, types)
 
+    async def get_entities_with_relations(
+        self, keys: Sequence[str], direction: Direction = Direction.BOTH
+    ) -> tuple[dict[str, StoredEntity], list[StoredRelation]]:
+        return await reads.get_entities_with_relations(self._db, keys, direction)
+
     async def list_entities(
         self,
         flt: EntityFilter,
@@ -172,6 +177,11 @@ class SqliteStore:
         self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
     ) -> list[StoredEntity]:
         return await reads.select_entities(self._db, flt, order, offset, limit)
+
+    async def select_entities_with_relations(
+        self, flt: EntityFilter, order: Sequence[FieldOrder], offset: int, limit: int
+    ) -> tuple[list[StoredEntity], list[StoredRelation]]:
+        return await reads.select_entities_with_relations(self._db, flt, order, offset, limit)
 
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter

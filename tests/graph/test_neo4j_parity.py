@@ -78,6 +78,7 @@ async def test_traversals_match_sqlite(stores: tuple[GraphStore, GraphStore], se
                 assert actual.depths == expected.depths, (root, direction, depth)
                 assert actual.refs == expected.refs, (root, direction, depth)
                 assert actual.edges == expected.edges, (root, direction, depth)
+                assert actual.entities.keys() == expected.entities.keys(), (root, direction)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

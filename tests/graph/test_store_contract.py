@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from graph.fields import entity_uid
+from graph.neo4j.store import Neo4jStore
 from graph.port import (
     SOURCE_PATH_ANNOTATION,
     Delivery,
@@ -15,6 +16,7 @@ from graph.port import (
     EntityRecord,
     EntityState,
     FieldCondition,
+    FieldOrder,
     GraphStore,
     KindCount,
     LocationRecord,
@@ -109,6 +111,77 @@ async def test_relations_both_directions_with_dangling_ends(store: GraphStore) -
     assert [r.target_ref for r in typed] == ["resource:default/ghost"]
 
 
+async def test_entities_with_relations_are_the_two_reads_in_one_statement(
+    store: GraphStore,
+) -> None:
+    await store.upsert_entities(
+        "src", "r", [record("component:default/a"), record("group:default/team")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel("component:default/a", "ownedBy", "group:default/team"),
+            rel("component:default/a", "dependsOn", "resource:default/ghost"),
+            rel("component:default/b", "dependsOn", "component:default/a"),
+        ],
+    )
+    keys = ["component:default/A", "resource:default/ghost", "component:default/none"]
+
+    for direction in Direction:
+        before = store.query_count
+        entities, relations = await store.get_entities_with_relations(keys, direction)
+        statements = store.query_count - before
+
+        assert entities == await store.get_entities(keys)
+        assert relations == await store.get_relations(keys, direction)
+        assert statements == (1 if isinstance(store, Neo4jStore) else 2)
+    entities, relations = await store.get_entities_with_relations(keys)
+    assert list(entities) == ["component:default/a"]
+    assert [(r.source_ref, r.type, r.target_ref) for r in relations] == [
+        ("component:default/a", "dependsOn", "resource:default/ghost"),
+        ("component:default/a", "ownedBy", "group:default/team"),
+        ("component:default/b", "dependsOn", "component:default/a"),
+    ]
+    assert await store.get_entities_with_relations([]) == ({}, [])
+
+
+async def test_a_selected_page_comes_with_its_relations_in_one_statement(
+    store: GraphStore,
+) -> None:
+    names = ["a", "b", "c", "d"]
+    await store.upsert_entities(
+        "src", "r", [record(f"component:default/{n}") for n in names] + [record("group:default/t")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [rel(f"component:default/{n}", "ownedBy", "group:default/t") for n in names]
+        + [
+            rel("component:default/b", "dependsOn", "component:default/c"),
+            rel("component:default/d", "dependsOn", "resource:default/ghost"),
+        ],
+    )
+    flt = EntityFilter(any_of=((FieldCondition("kind", ("component",)),),))
+    order = [FieldOrder("metadata.name", descending=True)]
+
+    before = store.query_count
+    page, relations = await store.select_entities_with_relations(flt, order, 1, 2)
+    statements = store.query_count - before
+    empty = await store.select_entities_with_relations(EntityFilter(search="zzz"), [], 0, 5)
+
+    assert [e.name for e in page] == ["c", "b"]
+    assert page == await store.select_entities(flt, order, 1, 2)
+    assert relations == await store.get_relations([e.key for e in page], Direction.BOTH)
+    assert [(r.source_ref[-1], r.type, r.target_ref[-1]) for r in relations] == [
+        ("b", "dependsOn", "c"),
+        ("b", "ownedBy", "t"),
+        ("c", "ownedBy", "t"),
+    ]
+    assert statements == (1 if isinstance(store, Neo4jStore) else 2)
+    assert empty == ([], [])
+
+
 async def test_relation_to_missing_entity_resolves_when_it_arrives(store: GraphStore) -> None:
     await store.upsert_entities("src", "r", [record("component:default/a")])
     await store.upsert_relations(
@@ -171,7 +244,14 @@ async def test_traverse_is_cycle_safe_with_shortest_depths(store: GraphStore) ->
         "component:default/d": 2,
     }
     assert {(e.from_ref[-1], e.to_ref[-1]) for e in down.edges} == set(edges)
+    assert sorted(down.entities) == [f"component:default/{n}" for n in names]  # root too
+    assert down.entities["component:default/d"].document["metadata"]["name"] == "d"
     assert shallow.depths == {"component:default/b": 1, "component:default/c": 1}
+    assert sorted(shallow.entities) == [
+        "component:default/a",
+        "component:default/b",
+        "component:default/c",
+    ]
     assert {(e.from_ref[-1], e.to_ref[-1]) for e in shallow.edges} == {("a", "b"), ("a", "c")}
     assert up.depths == {
         "component:default/c": 1,

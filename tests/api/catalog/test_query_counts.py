@@ -12,6 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.settings import Settings
+from graph.neo4j.store import Neo4jStore
 from graph.port import GraphStore, LocationRecord
 from tests.factories import record, rel
 
@@ -101,6 +102,47 @@ async def test_a_page_costs_the_same_queries_for_10_and_100(
     assert cost_100 <= 3
 
 
+@pytest.mark.parametrize(
+    ("url", "params", "neo4j", "sqlite"),
+    [
+        ("/entities", {"filter": "relations.ownedBy=group:default/team-1"}, 1, 2),
+        ("/entities/by-query", {"filter": "kind=component", "limit": 30}, 2, 3),  # + count
+        (
+            "/entities/by-query",
+            {
+                "filter": "kind=component",
+                "orderField": "metadata.name,asc",
+                "fullTextFilterTerm": "svc-01",
+                "fullTextFilterFields": "metadata.name,metadata.title",
+            },
+            2,
+            3,
+        ),
+    ],
+)
+async def test_a_page_is_read_with_its_relations_in_one_statement(
+    store: GraphStore,
+    client: httpx.AsyncClient,
+    url: str,
+    params: dict[str, object],
+    neo4j: int,
+    sqlite: int,
+) -> None:
+    cost, response = await _cost(store, client, "GET", url, params=params)
+    narrow, _ = await _cost(store, client, "GET", url, params={**params, "fields": "kind"})
+
+    body = response.json()
+    items = body if isinstance(body, list) else body["items"]
+    assert items
+    assert all(
+        any(r["type"] == "ownedBy" for r in item["relations"])
+        and any(r["type"] == "dependencyOf" for r in item["relations"])
+        for item in items
+    )
+    assert cost == (neo4j if isinstance(store, Neo4jStore) else sqlite)
+    assert narrow == (neo4j if isinstance(store, Neo4jStore) else sqlite - 1)  # no relations
+
+
 async def test_facets_cost_one_query_whatever_the_number_of_facets(
     store: GraphStore, client: httpx.AsyncClient
 ) -> None:
@@ -143,7 +185,7 @@ async def test_locations_cost_one_query_for_2_or_40_and_by_entity_two(
     assert (listed, by_entity) == (1, 2)
 
 
-async def test_an_entity_by_name_costs_its_read_and_its_relations(
+async def test_an_entity_by_name_is_read_with_its_relations_in_one_statement(
     store: GraphStore, client: httpx.AsyncClient
 ) -> None:
     cost, response = await _cost(
@@ -151,7 +193,7 @@ async def test_an_entity_by_name_costs_its_read_and_its_relations(
     )
     missing = await client.get("/entities/by-name/component/default/nothing")
 
-    assert cost == 2
+    assert cost == (1 if isinstance(store, Neo4jStore) else 2)  # SQLite: one call, two reads
     relations = {(r["type"], r["targetRef"]) for r in response.json()["relations"]}
     assert relations == {
         ("ownedBy", "group:default/team-3"),
