@@ -1,6 +1,10 @@
 """The Neo4j store class: :class:`graph.port.GraphStore` over a server or cluster, each
 method handing its work to the module of its concern (:mod:`~graph.neo4j.writes`,
-:mod:`~graph.neo4j.reads`, :mod:`~graph.neo4j.questions`, :mod:`~graph.neo4j.runs`)."""
+:mod:`~graph.neo4j.reads`, :mod:`~graph.neo4j.questions`, :mod:`~graph.neo4j.runs`).
+
+long: one method per role method of :mod:`graph.port`, each a line or two handing over;
+splitting the class would only scatter the delegation.
+"""
 
 from __future__ import annotations
 
