@@ -125,14 +125,18 @@ async def _run(
 
 
 async def _both(
-    schema: strawberry.Schema, store: GraphStore, document: str, **variables: Any
+    schema: strawberry.Schema,
+    store: GraphStore,
+    document: str,
+    same_cost: bool = True,
+    **variables: Any,
 ) -> tuple[bytes, int, Context]:
     """The answer with compiled completion (asserted the same bytes, for the same store
-    statements, as without it), its cost and its context."""
+    statements unless ``same_cost`` is off, as without it), its cost and its context."""
     fast, fast_cost, context = await _run(schema, store, document, True, **variables)
     slow, slow_cost, plain = await _run(schema, store, document, False, **variables)
     assert fast == slow, document
-    assert fast_cost == slow_cost, document
+    assert fast_cost == slow_cost or not same_cost, document
     assert plain.compiled_objects == plain.compiled_fallbacks == 0
     return fast, fast_cost, context
 
@@ -221,7 +225,9 @@ async def test_an_error_raised_while_completing_is_placed_as_graphql_core_places
     )
     lists = '{ entities(kind: "component", first: 2) { edges { node { ref tags } } } }'
 
-    answer, _, context = await _both(graphql_schema, store, document)
+    # an error in one root field cancels its sibling, whose statement may or may not have
+    # been sent by then: the cost is not compared here
+    answer, _, context = await _both(graphql_schema, store, document, same_cost=False)
     listed, _, _ = await _both(graphql_schema, store, lists)
 
     assert b'"path":["entities","edges",0,"node","annotations"]' in answer
