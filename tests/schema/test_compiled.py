@@ -128,13 +128,13 @@ async def _both(
     schema: strawberry.Schema,
     store: GraphStore,
     document: str,
+    variables: dict[str, Any] | None = None,
     same_cost: bool = True,
-    **variables: Any,
 ) -> tuple[bytes, int, Context]:
     """The answer with compiled completion (asserted the same bytes, for the same store
     statements unless ``same_cost`` is off, as without it), its cost and its context."""
-    fast, fast_cost, context = await _run(schema, store, document, True, **variables)
-    slow, slow_cost, plain = await _run(schema, store, document, False, **variables)
+    fast, fast_cost, context = await _run(schema, store, document, True, **(variables or {}))
+    slow, slow_cost, plain = await _run(schema, store, document, False, **(variables or {}))
     assert fast == slow, document
     assert fast_cost == slow_cost or not same_cost, document
     assert plain.compiled_objects == plain.compiled_fallbacks == 0
@@ -152,7 +152,7 @@ async def test_generated_selections_answer_as_graphql_core_does(
     for _ in range(40):
         document = _Selection(rng).document()
         variables = {"first": rng.choice([3, 10, 100]), "yes": True, "no": False}
-        answer, _, context = await _both(graphql_schema, store, document, **variables)
+        answer, _, context = await _both(graphql_schema, store, document, variables)
 
         assert b'"errors":[]' in answer, answer[:300]
         compiled += context.compiled_objects
@@ -294,7 +294,9 @@ async def test_generated_walks_answer_as_graphql_core_does(
 
     for _ in range(30):
         document = _walk_document(rng)
-        answer, _, context = await _both(graphql_schema, store, document, yes=True, no=False)
+        answer, _, context = await _both(
+            graphql_schema, store, document, {"yes": True, "no": False}
+        )
 
         assert b'"errors":[]' in answer, answer[:300]
         compiled += context.compiled_objects
@@ -348,7 +350,7 @@ async def test_skip_and_include_variables_select_their_own_plans(
     answers = set()
 
     for a, b in [(True, True), (False, True), (True, False), (True, True), (False, False)]:
-        answer, _, context = await _both(graphql_schema, store, document, a=a, b=b)
+        answer, _, context = await _both(graphql_schema, store, document, {"a": a, "b": b})
         assert (b'"title"' in answer) is a
         assert (b'"kind"' in answer) is not b
         assert context.compiled_objects == 1
