@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
-from graph.conditions import PAIR_SEPARATOR, Condition, Match, required_kinds, resolve_sets
+from graph.conditions import Condition, Match, required_kinds, resolve_sets
+from graph.neo4j import fulltext
 from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
 from graph.neo4j.schema import REL_TYPES
 from graph.port import EntityFilter, Order
@@ -59,7 +60,7 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
     params: dict[str, Any] = {}
     conditions: list[LiteralString] = []
     if flt.search is None:
-        source: LiteralString = "MATCH (e:Ref:Entity)"
+        source: LiteralString = PLAIN_SOURCE
     else:
         query = search_query(flt.search)
         if query is None:
@@ -122,11 +123,14 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
             source = ANCHORED_SOURCE
             params["anchors"] = anchors
     if flt.text is not None:
-        conditions.append(TEXT_FILTER)
-        params["text_prefixes"] = [p.lower() + PAIR_SEPARATOR for p in flt.text.paths]
-        params["text_term"] = flt.text.term.lower()
+        if source == PLAIN_SOURCE and not flt.keys and fulltext.indexed(flt.text):
+            source = fulltext.SOURCE  # the candidates from the index, not the kind's
+        conditions.extend(fulltext.conditions(flt.text))
+        params.update(fulltext.params(flt.text))
     return EntityMatch(source, tuple(conditions), params)
 
+
+PLAIN_SOURCE: LiteralString = "MATCH (e:Ref:Entity)"
 
 #: The full-text matches with their score, and the entity the text names as a ref (score 0).
 SEARCH_SOURCE: LiteralString = """CALL () {
@@ -168,12 +172,6 @@ FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE c.nega
   WHEN 'in' THEN EXISTS { MATCH (e)<-[r]-(t:Ref)
                           WHERE type(r) = c.type AND (size(c.values) = 0 OR t.key IN c.values) }
   ELSE false END))"""
-
-#: Some value at one of ``$text_prefixes`` (path<SEP>) contains ``$text_term`` (both
-#: lowercased). The whole pair is tested first: most pairs fail that native test, and only
-#: the few that pass are split (splitting every pair took twice as long).
-TEXT_FILTER: LiteralString = """ANY(p IN e.field_lpairs WHERE p CONTAINS $text_term
-  AND ANY(tp IN $text_prefixes WHERE p STARTS WITH tp AND substring(p, size(tp)) CONTAINS $text_term))"""
 
 
 #: The entities related to ``$anchors`` (maps of ``match``: out or in, relationship

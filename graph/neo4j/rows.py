@@ -14,6 +14,7 @@ from neo4j.time import DateTime as Neo4jDateTime
 
 from graph.conditions import PAIR_SEPARATOR
 from graph.fields import entity_fields
+from graph.neo4j import fulltext
 from graph.neo4j.schema import FACET_PROPERTIES, kind_labels
 from graph.port import SOURCE_PATH_ANNOTATION, EntityRecord, StoredEntity
 
@@ -101,14 +102,17 @@ def field_props(key: str, name: str, namespace: str, document: dict[str, Any]) -
     """Backstage's searchable fields (:mod:`graph.fields`) as three list properties:
     ``field_keys`` (every path), ``field_lpairs`` (``path<SEP>value`` lowercased, for
     matching) and ``field_pairs`` (``path<SEP>value`` as written, for facets); and the
-    indexed facet properties (:func:`facet_props`)."""
+    indexed facet properties (:func:`facet_props`) and the full-text filter's
+    (:func:`graph.neo4j.fulltext.text_props`)."""
     fields = entity_fields(key, name, namespace, document)
     pairs = list(dict.fromkeys((f.path, f.original) for f in fields if f.original is not None))
+    lpairs = [f.path + PAIR_SEPARATOR + f.value for f in fields if f.value is not None]
     return {
         "field_keys": list(dict.fromkeys(f.path for f in fields)),
-        "field_lpairs": [f.path + PAIR_SEPARATOR + f.value for f in fields if f.value is not None],
+        "field_lpairs": lpairs,
         "field_pairs": [path + PAIR_SEPARATOR + original for path, original in pairs],
         **facet_props(pairs),
+        **fulltext.text_props(lpairs),
     }
 
 

@@ -14,6 +14,7 @@ from neo4j.exceptions import Neo4jError
 from catalog.kinds import KIND_SPECS
 from catalog.relations import RELATION_TYPES
 from graph.errors import StoreError
+from graph.neo4j import fulltext
 from graph.neo4j.connection import Connection
 
 #: forward relation type -> relationship type (ownedBy -> OWNED_BY)
@@ -76,6 +77,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX run_finished_at IF NOT EXISTS FOR (r:Run) ON (r.finished_at)",
     "CREATE FULLTEXT INDEX entity_search IF NOT EXISTS FOR (n:Entity) "
     "ON EACH [n.name, n.title, n.description, n.tags_text]",
+    fulltext.INDEX,
     # cleanup finds a source's relationships through these (one per type: Neo4j indexes
     # relationship properties per type)
     *(
@@ -187,6 +189,7 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
+    await fulltext.backfill(db)
     await _backfill_source_paths(db)
     await db.write(db.statement(WAITING_DELIVERIES))
 

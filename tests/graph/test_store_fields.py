@@ -169,6 +169,7 @@ async def test_text_filter_finds_substrings_in_the_given_paths(store: GraphStore
     assert await names("tracker", "metadata.name") == []
     assert await names("tracker", "metadata.name", "metadata.title") == ["delta"]
     assert await names("%", "metadata.name") == []
+    assert await names("ta\nship", "metadata.name", "metadata.title") == []  # across values
 
 
 async def test_fields_follow_an_update_and_a_delete(store: GraphStore) -> None:
