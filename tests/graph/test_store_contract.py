@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -258,6 +259,31 @@ async def test_traverse_is_cycle_safe_with_shortest_depths(store: GraphStore) ->
         "component:default/a": 2,
         "component:default/b": 2,
     }
+
+
+async def test_traverse_of_a_dense_graph_walks_nodes_not_paths(store: GraphStore) -> None:
+    # n00 -> n01..n05, n01 -> n02..n06, ...: over 5^10 paths within depth 10 (enumerating
+    # them took seconds on Neo4j), n<j> at depth ceil(j / 5)
+    refs = [f"component:default/n{i:02}" for i in range(51)]
+    await store.upsert_entities("src", "r", [record(ref) for ref in refs])
+    await store.upsert_relations(
+        "src",
+        "r",
+        [
+            rel(refs[i], "dependsOn", refs[j])
+            for i in range(51)
+            for j in range(i + 1, i + 6)
+            if j < 51
+        ],
+    )
+
+    down = await asyncio.wait_for(store.traverse(refs[0], "dependsOn", Direction.OUT, 10), 5)
+    up = await asyncio.wait_for(store.traverse(refs[50], "dependsOn", Direction.IN, 10), 5)
+
+    assert down.depths == {refs[j]: -(-j // 5) for j in range(1, 51)}
+    assert down.refs == {ref: ref for ref in refs[1:]}
+    assert len(down.edges) == 5 * 46  # every edge leaving n00..n45 (depth < 10)
+    assert up.depths == {refs[j]: -(-(50 - j) // 5) for j in range(50)}
 
 
 async def test_owned_by_rolls_up_through_child_groups(store: GraphStore) -> None:
