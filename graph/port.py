@@ -611,6 +611,20 @@ class EntityReader(Protocol):
         store answers over the network."""
         ...
 
+    async def query_entities(
+        self,
+        flt: EntityFilter,
+        order: Sequence[FieldOrder],
+        offset: int,
+        limit: int,
+        relations: bool,
+    ) -> tuple[list[StoredEntity], list[StoredRelation] | None, int]:
+        """Backstage's by-query: :meth:`select_entities` (with its relations, as
+        :meth:`select_entities_with_relations` gives them, when ``relations``; else None)
+        and :meth:`count_entities` of ``flt``; one statement where the store answers over
+        the network."""
+        ...
+
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter
     ) -> dict[str, list[tuple[str, int]]]:

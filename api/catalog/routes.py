@@ -7,7 +7,6 @@ leaves ``relations`` out), and for by-query the total (one more).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from collections.abc import Callable, Sequence
@@ -128,10 +127,8 @@ class Reads:
         given = params.get("cursor")
         query = cursor.decode(given) if given else _initial_query(params)
         flt = EntityFilter(any_of=query.filter, text=query.text)
-        # at once: a store over the network answers both in one round trip's time
-        (found, read), total = await asyncio.gather(
-            self._select(flt, query.order, query.offset, limit, fields),
-            self.store.count_entities(flt),
+        found, read, total = await self.store.query_entities(
+            flt, query.order, query.offset, limit, _wants_relations(fields)
         )
         page_info: dict[str, str] = {}
         if query.offset + len(found) < total and found:

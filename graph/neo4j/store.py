@@ -183,6 +183,16 @@ class Neo4jStore:
     ) -> tuple[list[StoredEntity], list[StoredRelation]]:
         return await reads.select_entities_with_relations(self._db, flt, order, offset, limit)
 
+    async def query_entities(
+        self,
+        flt: EntityFilter,
+        order: Sequence[FieldOrder],
+        offset: int,
+        limit: int,
+        relations: bool,
+    ) -> tuple[list[StoredEntity], list[StoredRelation] | None, int]:
+        return await reads.query_entities(self._db, flt, order, offset, limit, relations)
+
     async def field_facets(
         self, paths: Sequence[str], flt: EntityFilter
     ) -> dict[str, list[tuple[str, int]]]:

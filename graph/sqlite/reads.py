@@ -369,3 +369,21 @@ async def select_entities_with_relations(
     page = await select_entities(db, flt, order, offset, limit)
     keys = list(dict.fromkeys(e.key for e in page))
     return page, await get_relations(db, keys, Direction.BOTH) if keys else []
+
+
+async def query_entities(
+    db: Connection,
+    flt: EntityFilter,
+    order: Sequence[FieldOrder],
+    offset: int,
+    limit: int,
+    relations: bool,
+) -> tuple[list[StoredEntity], list[StoredRelation] | None, int]:
+    """The page (with its relations when ``relations``), then the count (calls in turn:
+    SQLite answers in process)."""
+    read: list[StoredRelation] | None = None
+    if relations:
+        page, read = await select_entities_with_relations(db, flt, order, offset, limit)
+    else:
+        page = await select_entities(db, flt, order, offset, limit)
+    return page, read, await count_entities(db, flt)

@@ -172,6 +172,30 @@ async def test_text_filter_finds_substrings_in_the_given_paths(store: GraphStore
     assert await names("ta\nship", "metadata.name", "metadata.title") == []  # across values
 
 
+async def test_query_entities_is_the_page_its_relations_and_the_count(store: GraphStore) -> None:
+    await _catalog(store)
+    components = EntityFilter(any_of=((FieldCondition("kind", ("component",)),),))
+    order = [FieldOrder("metadata.name", descending=True)]
+
+    page, read, total = await store.query_entities(components, order, 1, 2, True)
+    bare, unread, same = await store.query_entities(components, order, 1, 2, False)
+    searched = await store.query_entities(
+        EntityFilter(any_of=components.any_of, text=TextFilter("TRACK", ("metadata.title",))),
+        order,
+        0,
+        5,
+        False,
+    )
+
+    expected, relations = await store.select_entities_with_relations(components, order, 1, 2)
+    assert [e.name for e in page] == ["charlie", "bravo"]
+    assert (page, read) == (expected, relations)
+    assert {r.target_ref for r in relations} == {"group:default/other", "group:default/team"}
+    assert (bare, unread) == (expected, None)
+    assert total == same == 4
+    assert ([e.name for e in searched[0]], searched[2]) == (["delta"], 1)
+
+
 async def test_fields_follow_an_update_and_a_delete(store: GraphStore) -> None:
     await _catalog(store)
     services = EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
