@@ -104,6 +104,7 @@ async def test_setup_creates_the_schema_once_and_again_harmlessly(driver: AsyncD
             "updated_at",
         )
     } <= indexes
+    assert ("TEXT", "Entity", ("text_values",), "ONLINE") in indexes  # graph.neo4j.fulltext
     assert (
         "FULLTEXT",
         "Entity",
