@@ -5,7 +5,8 @@ subquery per :class:`~graph.port.RelatedPlan`, evaluated for the page's entities
 Each subquery walks one relationship type in one direction (forward for ``dependsOn``,
 backward for its inverse ``dependencyOf``), keeps the other ends of the plan's kind (key
 prefix), each once in key order, and returns the entity there (all of it, or only its ref,
-kind, namespace and name for a light plan), or null for a dangling ref.
+kind, namespace and name for a light plan), or null for a dangling ref. The page's own
+entities are read whole, or as summaries (:data:`~graph.neo4j.rows.SUMMARY_FIELDS`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
 from graph.neo4j.filters import entity_match, list_query
-from graph.neo4j.rows import stored_entity, stored_time
+from graph.neo4j.rows import (
+    ENTITY_FIELDS,
+    SUMMARY_FIELDS,
+    stored_entity,
+    stored_time,
+    summary_entity,
+)
 from graph.neo4j.schema import REL_TYPES
 from graph.port import (
     MAX_RELATED_PLANS,
@@ -111,6 +118,7 @@ async def entity_page(
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
     backward: bool = False,
+    summary: bool = False,
 ) -> RelatedPage:
     check_related_plans(plans)
     match = entity_match(flt)
@@ -128,7 +136,8 @@ async def entity_page(
         params[_KIND_PARAMS[index]] = f"{plan.kind}:" if plan.kind else None
         related += (", " if index else "") + _subquery(index, rel, forward, plan.light)
     related += "]"
-    query = list_query(match, order, backward, related if plans else "")
+    fields = SUMMARY_FIELDS if summary else ENTITY_FIELDS
+    query = list_query(match, order, backward, related if plans else "", fields)
     where = position(order, after)
     if backward and order is Order.KEY and after is None:
         where["after_key"] = "\U0010ffff"  # after every key
@@ -136,7 +145,8 @@ async def entity_page(
     (row,) = await db.read(statement)
     rows: list[list[Any]] = row["page"]
     page = rows[:first][::-1] if backward else rows[:first]
-    entities = [stored_entity(item[0]) for item in page]
+    entity = summary_entity if summary else stored_entity
+    entities = [entity(item[0]) for item in page]
     cursors = [cursor_of(order, item[1], e.key) for item, e in zip(page, entities, strict=True)]
     made: dict[tuple[bool, str], StoredEntity] = {}  # each target made once per page
 

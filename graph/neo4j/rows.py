@@ -24,6 +24,16 @@ ENTITY_FIELDS: LiteralString = (
     "updated_at: e.updated_at.epochSeconds * 1000000 + e.updated_at.microsecond}"
 )
 
+#: What :func:`summary_entity` reads: :data:`ENTITY_FIELDS` without the document, and the
+#: kind as written (``facet_kind``, kept from the document); the document only where that
+#: is not the kind's spelling (missing, or not a string): the summary takes it from there.
+SUMMARY_FIELDS: LiteralString = (
+    "e {.ref, .kind, .namespace, .name, .hash, .source, .run_id, .error, "
+    "written_kind: e.facet_kind, "
+    "document: CASE WHEN toLower(e.facet_kind) = e.kind THEN null ELSE e.document END, "
+    "updated_at: e.updated_at.epochSeconds * 1000000 + e.updated_at.microsecond}"
+)
+
 # Reads return their rows collected into one (``collect``): the async driver pays for each
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,6 +59,28 @@ def stored_entity(e: Mapping[str, Any]) -> StoredEntity:
         updated_at=stored_time(e["updated_at"]),
         error=e["error"],
     )
+
+
+def summary_entity(e: Mapping[str, Any]) -> StoredEntity:
+    """A summary (see :class:`~graph.port.StoredEntity`) read as :data:`SUMMARY_FIELDS`."""
+    document = e["document"]
+    return StoredEntity(
+        ref=e["ref"],
+        kind=e["kind"],
+        namespace=e["namespace"],
+        name=e["name"],
+        document={"kind": e["written_kind"]} if document is None else _kind_of(document),
+        hash=e["hash"],
+        source=e["source"],
+        run_id=e["run_id"],
+        updated_at=stored_time(e["updated_at"]),
+        error=e["error"],
+    )
+
+
+def _kind_of(document: str) -> dict[str, Any]:
+    decoded = orjson.loads(document)
+    return {"kind": decoded["kind"]} if "kind" in decoded else {}
 
 
 def annotation_pair(key: str, value: Any) -> str:
