@@ -5,8 +5,8 @@ subquery per :class:`~graph.port.RelatedPlan`, evaluated for the page's entities
 Each subquery walks one relationship type in one direction (forward for ``dependsOn``,
 backward for its inverse ``dependencyOf``), keeps the other ends of the plan's kind (key
 prefix), each once in key order, and returns the entity there (all of it, or only its ref,
-kind, namespace and name, as a list, for a light plan), or null for a dangling ref. The page's own
-entities are read whole, or as summaries (:data:`~graph.neo4j.rows.SUMMARY_FIELDS`).
+kind, namespace and name, as a list, for a light plan), or null for a dangling ref. The
+page's own entities are read whole, or as summaries (:data:`~graph.neo4j.rows.SUMMARY_FIELDS`).
 """
 
 from __future__ import annotations
