@@ -79,7 +79,12 @@ class RelationRecord:
 
 @dataclass(frozen=True)
 class StoredEntity:
-    """An entity as read back, with its provenance."""
+    """An entity as read back, with its provenance.
+
+    A summary (what :meth:`EntityReader.entity_page` and :meth:`GraphQuestions.owned_entities`
+    give with ``summary=True``) is read without its document: every field is as stored but
+    ``document``, which holds only the document's ``kind`` (as written). Read only identity,
+    provenance and the kind as written from a summary."""
 
     ref: str
     kind: str
@@ -581,9 +586,12 @@ class EntityReader(Protocol):
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
         backward: bool = False,
+        summary: bool = False,
     ) -> RelatedPage:
         """The page :meth:`list_entities` gives, with the other ends of each of ``plans``
-        attached to each entity (see :class:`RelatedPage`), in one statement."""
+        attached to each entity (see :class:`RelatedPage`), in one statement. ``summary``:
+        the page's entities are summaries (see :class:`StoredEntity`), read without their
+        documents."""
         ...
 
     async def count_entities(self, flt: EntityFilter) -> int: ...
@@ -695,10 +703,11 @@ class GraphQuestions(Protocol):
         ...
 
     async def owned_entities(
-        self, owner_keys: Sequence[str], include_subgroups: bool
+        self, owner_keys: Sequence[str], include_subgroups: bool, summary: bool = False
     ) -> list[StoredEntity]:
         """The entities :meth:`owned_by` names, in key order, read in the same statement
-        (a roll-up's thousands of entities need no second round trip with their keys)."""
+        (a roll-up's thousands of entities need no second round trip with their keys).
+        ``summary``: summaries (see :class:`StoredEntity`), read without their documents."""
         ...
 
 

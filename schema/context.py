@@ -31,6 +31,8 @@ class Context:
     connection_params: dict[str, Any] | None = None  # a websocket's connection_init payload
     plan_pages: bool = True  # entities pages answer planned relations in one store call
     compiled: bool = True  # objects complete through schema.compiled's closures
+    summaries: bool = True  # entities whose selection needs no document are read without it
+    summary_reads: int = 0  # store reads it answered with summaries
     compiled_objects: int = 0  # objects (with all below them) it completed
     compiled_fallbacks: int = 0  # objects it left to graphql-core after trying
     loaders: Loaders = field(init=False)

@@ -180,16 +180,22 @@ async def _planned_page(
     backward: bool,
 ) -> EntityConnection:
     """The page and the relations ``plan`` names, from one store call; each node carries
-    its relations (:attr:`Entity.planned`), so its relation fields need no loader."""
+    its relations (:attr:`Entity.planned`), so its relation fields need no loader. Its
+    entities are summaries when the plan allows it (and the context does not forbid it)."""
     position = None
     if after or before:
         value, key = decode_cursor(after or before or "", f"entities:{order.value}")
         position = Cursor(value, key)
-    page = await info.context.store.entity_page(flt, size, plan.plans, position, order, backward)
+    summary = plan.summary and info.context.summaries
+    info.context.summary_reads += summary
+    page = await info.context.store.entity_page(
+        flt, size, plan.plans, position, order, backward, summary
+    )
     loader = info.context.loaders.entities
     edges = []
     for stored, cursor, related in zip(page.entities, page.cursors, page.related, strict=True):
-        loader.prime(stored.key, stored)
+        if not summary:  # a summary is no answer for a field that loads the entity
+            loader.prime(stored.key, stored)
         planned = {(p.type, p.kind): found for p, found in zip(plan.plans, related, strict=True)}
         node = to_graphql(stored, planned)
         edges.append(

@@ -11,6 +11,13 @@ when the leaves asked of them are all in :data:`LIGHT_FIELDS`. Anything else (a 
 of a relation, ``relations { ... }``, ``links { ... }``, a field this table does not know)
 returns None, and the page is read as before: listing, then batched loaders.
 
+The page's own entities are read as summaries (no document: the store sends only columns
+or properties, :class:`graph.port.StoredEntity`) when its nodes ask only for leaves of
+:data:`SUMMARY_FIELDS` and relation fields (:func:`needs_document`); a page that plans no
+relation is planned for that alone. A roll-up (``ownedEntities``) asks the same question
+of its items. ``tests/schema/test_summaries.py`` compares generated selections with
+summaries on and off.
+
 The table maps each relation field, by the GraphQL type it is read on, to the walk its
 resolver makes (``Entity.related_entity``/``related_entities`` in :mod:`schema.entity`):
 the relation name, the kind of the other end, and whether the field is one entity (the
@@ -66,12 +73,18 @@ RELATION_FIELDS: dict[tuple[str, str], tuple[str, str | None]] = {
 #: Leaves a light plan answers: made of an entity's ref, kind, namespace and name only.
 LIGHT_FIELDS = frozenset({"__typename", "id", "ref", "namespace", "name"})
 
+#: Leaves a summary answers (:class:`graph.port.StoredEntity`: all but the document, and
+#: the document's kind).
+SUMMARY_FIELDS = LIGHT_FIELDS | {"kind", "source", "updatedAt", "error"}
+
 
 @dataclass(frozen=True)
 class PagePlan:
-    """The relations to attach to a page (distinct walks, in the order first asked)."""
+    """The relations to attach to a page (distinct walks, in the order first asked), and
+    whether its entities may be read as summaries (:func:`needs_document`)."""
 
     plans: tuple[RelatedPlan, ...]
+    summary: bool = False
 
 
 def _fields(
@@ -103,10 +116,26 @@ def _leaves(field: SelectedField) -> set[str] | None:
     return names
 
 
+def needs_document(selected: Sequence[Selection]) -> bool:
+    """Whether an entity selected as ``selected`` (the selection of an ``Entity`` field,
+    fragments opened) reads its document: unless every field is a leaf of
+    :data:`SUMMARY_FIELDS` or a relation field of the tables above (they read the other
+    ends, through the page's plan or the loaders, by the entity's key)."""
+    for on, field in _fields(selected):
+        if field.selections:
+            if _walk(on, field.name) is None:
+                return True
+        elif field.name not in SUMMARY_FIELDS:
+            return True
+    return False
+
+
 def plan_page(selected: Sequence[Selection]) -> PagePlan | None:
     """The plan for the ``entities`` field selected as ``selected``; None when its nodes
-    ask for something the planner does not know, or for no relation at all."""
+    ask for something the planner does not know, or for neither a relation nor a summary
+    (then the page is read as before)."""
     light: dict[tuple[str, str | None], bool] = {}
+    summary = True
     for _, listing in _fields(selected):
         for _, edges in _fields(listing.selections):
             if edges.name != "edges":
@@ -114,6 +143,7 @@ def plan_page(selected: Sequence[Selection]) -> PagePlan | None:
             for _, node in _fields(edges.selections):
                 if node.name != "node":
                     continue
+                summary = summary and not needs_document(node.selections)
                 for on, field in _fields(node.selections):
                     if not field.selections:
                         continue
@@ -122,8 +152,9 @@ def plan_page(selected: Sequence[Selection]) -> PagePlan | None:
                     if walk is None or leaves is None:
                         return None
                     light[walk] = light.get(walk, True) and leaves <= LIGHT_FIELDS
-    if not light or len(light) > MAX_RELATED_PLANS:
+    if len(light) > MAX_RELATED_PLANS or not (light or summary):
         return None
     return PagePlan(
-        tuple(RelatedPlan(type_, kind, is_light) for (type_, kind), is_light in light.items())
+        tuple(RelatedPlan(type_, kind, is_light) for (type_, kind), is_light in light.items()),
+        summary,
     )

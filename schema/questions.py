@@ -11,6 +11,7 @@ from graph.port import Direction as StoreDirection
 from schema.context import Info
 from schema.entity import Entity, to_graphql
 from schema.inputs import MAX_DEPTH, check_range, parse_input_ref
+from schema.planner import needs_document
 
 
 @strawberry.enum(description="Which way to walk dependencies.")
@@ -145,5 +146,11 @@ async def resolve_owned_entities(
     info: Info, owner: str, include_subgroups: bool | None = False
 ) -> list[Entity]:
     owner_ref = parse_input_ref(owner, "owner", "group")
-    found = await info.context.store.owned_entities([owner_ref.key], bool(include_subgroups))
+    summary = info.context.summaries and not any(
+        needs_document(field.selections) for field in info.selected_fields
+    )
+    info.context.summary_reads += summary
+    found = await info.context.store.owned_entities(
+        [owner_ref.key], bool(include_subgroups), summary
+    )
     return [to_graphql(s) for s in found]

@@ -232,12 +232,16 @@ ORDER_VALUES: dict[Order, tuple[LiteralString, LiteralString]] = {
 
 
 def list_query(
-    match: EntityMatch, order: Order, backward: bool = False, related: LiteralString = ""
+    match: EntityMatch,
+    order: Order,
+    backward: bool = False,
+    related: LiteralString = "",
+    fields: LiteralString = ENTITY_FIELDS,
 ) -> LiteralString:
     """A page of ``match`` in ``order`` after ``$after_value``/``$after_key`` (``backward``:
     before them, read the other way): one row whose ``page`` holds up to ``$limit`` pairs of
-    entity and sort value. ``related``: an expression over ``e`` evaluated for the page's
-    entities only (after the limit), added to each pair as a third item."""
+    entity (as ``fields``) and sort value. ``related``: an expression over ``e`` evaluated
+    for the page's entities only (after the limit), added to each pair as a third item."""
     key_compare: LiteralString = "<" if backward else ">"
     key_direction: LiteralString = "DESC" if backward else "ASC"
     if order is Order.KEY:
@@ -246,7 +250,7 @@ def list_query(
             + " WITH e ORDER BY e.key "
             + key_direction
             + " LIMIT $limit"
-            + _page_tail("e.key", related)
+            + _page_tail("e.key", related, fields)
         )
     value, direction = ORDER_VALUES[order]
     compare: LiteralString = "<" if direction == "DESC" else ">"
@@ -268,20 +272,20 @@ def list_query(
         + ", e.key "
         + key_direction
         + " LIMIT $limit"
-        + _page_tail("sort_value", related)
+        + _page_tail("sort_value", related, fields)
     )
 
 
-def _page_tail(sort_value: LiteralString, related: LiteralString) -> LiteralString:
+def _page_tail(sort: LiteralString, related: LiteralString, fields: LiteralString) -> LiteralString:
     if not related:
-        return " RETURN collect([" + ENTITY_FIELDS + ", " + sort_value + "]) AS page"
+        return " RETURN collect([" + fields + ", " + sort + "]) AS page"
     return (
         " WITH e, "
-        + sort_value
+        + sort
         + " AS sort_value, "
         + related
         + " AS related RETURN collect(["
-        + ENTITY_FIELDS
+        + fields
         + ", sort_value, related]) AS page"
     )
 

@@ -5,12 +5,13 @@ subquery per :class:`~graph.port.RelatedPlan`, evaluated for the page's entities
 Each subquery walks one relationship type in one direction (forward for ``dependsOn``,
 backward for its inverse ``dependencyOf``), keeps the other ends of the plan's kind (key
 prefix), each once in key order, and returns the entity there (all of it, or only its ref,
-kind, namespace and name for a light plan), or null for a dangling ref.
+kind, namespace and name, as a list, for a light plan), or null for a dangling ref. The
+page's own entities are read whole, or as summaries (:data:`~graph.neo4j.rows.SUMMARY_FIELDS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString
 
@@ -18,7 +19,13 @@ from catalog.relations import INVERSE_TYPES, RELATION_TYPES
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
 from graph.neo4j.filters import entity_match, list_query
-from graph.neo4j.rows import stored_entity, stored_time
+from graph.neo4j.rows import (
+    ENTITY_FIELDS,
+    SUMMARY_FIELDS,
+    stored_entity,
+    stored_time,
+    summary_entity,
+)
 from graph.neo4j.schema import REL_TYPES
 from graph.port import (
     MAX_RELATED_PLANS,
@@ -40,7 +47,8 @@ _FULL: LiteralString = (
 )
 # Relationship types as Cypher text: the fixed names of catalog.relations, never input.
 _REL_TYPES: dict[str, LiteralString] = dict(REL_TYPES)
-_LIGHT: LiteralString = "t {.ref, .kind, .namespace, .name}"
+# A list, not a map: the driver decodes no key names (a page has hundreds of light ends).
+_LIGHT: LiteralString = "[t.ref, t.kind, t.namespace, t.name]"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -89,12 +97,12 @@ def cursor_of(order: Order, value: Any, key: str) -> Cursor:
     return Cursor(float(value) if order is Order.RELEVANCE else str(value), key)
 
 
-def _light_entity(e: Mapping[str, Any]) -> StoredEntity:
+def _light_entity(e: Sequence[Any]) -> StoredEntity:
     return StoredEntity(
-        ref=e["ref"],
-        kind=e["kind"],
-        namespace=e["namespace"],
-        name=e["name"],
+        ref=e[0],
+        kind=e[1],
+        namespace=e[2],
+        name=e[3],
         document={},
         hash="",
         source="",
@@ -111,6 +119,7 @@ async def entity_page(
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
     backward: bool = False,
+    summary: bool = False,
 ) -> RelatedPage:
     check_related_plans(plans)
     match = entity_match(flt)
@@ -128,7 +137,8 @@ async def entity_page(
         params[_KIND_PARAMS[index]] = f"{plan.kind}:" if plan.kind else None
         related += (", " if index else "") + _subquery(index, rel, forward, plan.light)
     related += "]"
-    query = list_query(match, order, backward, related if plans else "")
+    fields = SUMMARY_FIELDS if summary else ENTITY_FIELDS
+    query = list_query(match, order, backward, related if plans else "", fields)
     where = position(order, after)
     if backward and order is Order.KEY and after is None:
         where["after_key"] = "\U0010ffff"  # after every key
@@ -136,16 +146,18 @@ async def entity_page(
     (row,) = await db.read(statement)
     rows: list[list[Any]] = row["page"]
     page = rows[:first][::-1] if backward else rows[:first]
-    entities = [stored_entity(item[0]) for item in page]
+    entity = summary_entity if summary else stored_entity
+    entities = [entity(item[0]) for item in page]
     cursors = [cursor_of(order, item[1], e.key) for item, e in zip(page, entities, strict=True)]
     made: dict[tuple[bool, str], StoredEntity] = {}  # each target made once per page
 
-    def target(t: Mapping[str, Any] | None, light: bool) -> StoredEntity | None:
+    def target(t: Any, light: bool) -> StoredEntity | None:
         if t is None:
             return None
-        found = made.get((light, t["ref"]))
+        ref = t[0] if light else t["ref"]
+        found = made.get((light, ref))
         if found is None:
-            found = made[light, t["ref"]] = _light_entity(t) if light else stored_entity(t)
+            found = made[light, ref] = _light_entity(t) if light else stored_entity(t)
         return found
 
     attached = [

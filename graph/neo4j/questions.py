@@ -14,7 +14,13 @@ from neo4j import AsyncManagedTransaction
 
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
-from graph.neo4j.rows import ENTITY_FIELDS, lookup_keys, stored_entity
+from graph.neo4j.rows import (
+    ENTITY_FIELDS,
+    SUMMARY_FIELDS,
+    lookup_keys,
+    stored_entity,
+    summary_entity,
+)
 from graph.neo4j.schema import REL_NAMES, REL_TYPES
 from graph.port import (
     OWNED_KINDS,
@@ -48,12 +54,15 @@ OWNED_BY: dict[bool, LiteralString] = {
     """,
 }
 
-#: :data:`OWNED_BY`, returning the entities themselves (``collect`` of ``ENTITY_FIELDS``).
-OWNED_ENTITIES: dict[bool, LiteralString] = {
-    subgroups: query.replace(
-        "RETURN collect(e.ref) AS refs", "RETURN collect(" + ENTITY_FIELDS + ") AS entities"
+#: :data:`OWNED_BY`, returning the entities themselves (``collect`` of ``ENTITY_FIELDS``,
+#: or of ``SUMMARY_FIELDS`` for summaries): by (include subgroups, summary).
+OWNED_ENTITIES: dict[tuple[bool, bool], LiteralString] = {
+    (subgroups, summary): query.replace(
+        "RETURN collect(e.ref) AS refs",
+        "RETURN collect(" + (SUMMARY_FIELDS if summary else ENTITY_FIELDS) + ") AS entities",
     )
     for subgroups, query in OWNED_BY.items()
+    for summary in (False, True)
 }
 
 # A breadth-first search finds every group below the given ones once, however the hierarchy
@@ -390,10 +399,11 @@ async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups:
 
 
 async def owned_entities(
-    db: Connection, owner_keys: Sequence[str], include_subgroups: bool
+    db: Connection, owner_keys: Sequence[str], include_subgroups: bool, summary: bool = False
 ) -> list[StoredEntity]:
     if not owner_keys:
         return []
-    query = OWNED_ENTITIES[include_subgroups]
+    query = OWNED_ENTITIES[include_subgroups, summary]
     (row,) = await db.read(db.statement(query, owners=lookup_keys(owner_keys)))
-    return [stored_entity(entity) for entity in row["entities"]]
+    entity = summary_entity if summary else stored_entity
+    return [entity(found) for found in row["entities"]]

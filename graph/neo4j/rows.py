@@ -25,6 +25,17 @@ ENTITY_FIELDS: LiteralString = (
     "updated_at: e.updated_at.epochSeconds * 1000000 + e.updated_at.microsecond}"
 )
 
+#: What :func:`summary_entity` reads, as a list (the driver decodes no key names): the
+#: fields of :data:`ENTITY_FIELDS` but the document, and the kind as written
+#: (``facet_kind``, kept from the document); the document only where that is not the
+#: kind's spelling (missing, or not a string): the summary takes the kind from there.
+SUMMARY_FIELDS: LiteralString = (
+    "[e.ref, e.kind, e.namespace, e.name, e.facet_kind, "
+    "CASE WHEN toLower(e.facet_kind) = e.kind THEN null ELSE e.document END, "
+    "e.hash, e.source, e.run_id, e.error, "
+    "e.updated_at.epochSeconds * 1000000 + e.updated_at.microsecond]"
+)
+
 # Reads return their rows collected into one (``collect``): the async driver pays for each
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,6 +61,28 @@ def stored_entity(e: Mapping[str, Any]) -> StoredEntity:
         updated_at=stored_time(e["updated_at"]),
         error=e["error"],
     )
+
+
+def summary_entity(e: Sequence[Any]) -> StoredEntity:
+    """A summary (see :class:`~graph.port.StoredEntity`) read as :data:`SUMMARY_FIELDS`."""
+    ref, kind, namespace, name, written_kind, document, hash_, source, run_id, error, at = e
+    return StoredEntity(
+        ref,
+        kind,
+        namespace,
+        name,
+        {"kind": written_kind} if document is None else _kind_of(document),
+        hash_,
+        source,
+        run_id,
+        stored_time(at),
+        error,
+    )
+
+
+def _kind_of(document: str) -> dict[str, Any]:
+    decoded = orjson.loads(document)
+    return {"kind": decoded["kind"]} if "kind" in decoded else {}
 
 
 def annotation_pair(key: str, value: Any) -> str:

@@ -162,8 +162,9 @@ class Neo4jStore:
         after: Cursor | str | None = None,
         order: Order = Order.KEY,
         backward: bool = False,
+        summary: bool = False,
     ) -> RelatedPage:
-        return await pages.entity_page(self._db, flt, first, plans, after, order, backward)
+        return await pages.entity_page(self._db, flt, first, plans, after, order, backward, summary)
 
     async def count_entities(self, flt: EntityFilter) -> int:
         return await reads.count_entities(self._db, flt)
@@ -235,9 +236,9 @@ class Neo4jStore:
         return await questions.owned_by(self._db, owner_keys, include_subgroups)
 
     async def owned_entities(
-        self, owner_keys: Sequence[str], include_subgroups: bool
+        self, owner_keys: Sequence[str], include_subgroups: bool, summary: bool = False
     ) -> list[StoredEntity]:
-        return await questions.owned_entities(self._db, owner_keys, include_subgroups)
+        return await questions.owned_entities(self._db, owner_keys, include_subgroups, summary)
 
     # -- runs ----------------------------------------------------------------------------
     async def save_run(self, run: RunRecord) -> None:

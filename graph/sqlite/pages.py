@@ -8,7 +8,8 @@ such as ``dependsOn``, ``target_key`` for its inverse ``dependencyOf``), keeps t
 ends of the plan's kind (a key range), in key order (each once: a relation's key is
 ``(source_key, type, target_key)``), and gives the entity there as a JSON array of the
 columns :func:`graph.sqlite.rows.stored_entity` reads (ref, kind, namespace and name for a
-light plan), or nulls for a dangling ref.
+light plan), or nulls for a dangling ref. The page's own entities are read whole, or as
+summaries (:data:`~graph.sqlite.rows.SUMMARY_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from graph.port import (
 )
 from graph.sqlite.connection import Connection
 from graph.sqlite.reads import page_query
-from graph.sqlite.rows import stored_entity
+from graph.sqlite.rows import ENTITY_COLUMNS, SUMMARY_COLUMNS, stored_entity, summary_entity
 
 _FULL = (
     "t.ref, t.kind, t.namespace, t.name, t.document, t.hash, t.source, t.run_id, "
@@ -72,9 +73,11 @@ async def entity_page(
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
     backward: bool = False,
+    summary: bool = False,
 ) -> RelatedPage:
     check_related_plans(plans)
-    query = page_query(flt, first, after, order, backward)
+    own = SUMMARY_COLUMNS if summary else ENTITY_COLUMNS
+    query = page_query(flt, first, after, order, backward, own)
     params = dict(query.params)
     columns = []
     for index, plan in enumerate(plans):
@@ -87,6 +90,7 @@ async def entity_page(
     related = "".join(f", {column}" for column in columns)
     sql = f"SELECT p.*{related} FROM ({query.sql}) p ORDER BY {query.order_by}"
     width = len(plans)
+    entity_of = summary_entity if summary else stored_entity
 
     def read(conn: sqlite3.Connection) -> RelatedPage:
         rows = db.execute(conn, sql, params).fetchall()
@@ -101,7 +105,7 @@ async def entity_page(
             return made[key]
 
         for row in page:
-            entity = stored_entity(row)
+            entity = entity_of(row)
             entities.append(entity)
             cursors.append(Cursor(row[-1 - width], entity.key))
             attached.append(

@@ -21,7 +21,14 @@ from graph.port import (
 )
 from graph.sqlite.connection import Connection
 from graph.sqlite.reads import entities_read, get_entities
-from graph.sqlite.rows import ENTITY_COLUMNS, json_list, lookup_keys, stored_entity
+from graph.sqlite.rows import (
+    ENTITY_COLUMNS,
+    SUMMARY_COLUMNS,
+    json_list,
+    lookup_keys,
+    stored_entity,
+    summary_entity,
+)
 
 
 async def traverse(
@@ -254,14 +261,14 @@ async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups:
 
 
 async def owned_entities(
-    db: Connection, owner_keys: Sequence[str], include_subgroups: bool
+    db: Connection, owner_keys: Sequence[str], include_subgroups: bool, summary: bool = False
 ) -> list[StoredEntity]:
     if not owner_keys:
         return []
     sql = (
         _OWNERS
         + f"""
-        SELECT {ENTITY_COLUMNS} FROM entities e WHERE e.key IN (
+        SELECT {SUMMARY_COLUMNS if summary else ENTITY_COLUMNS} FROM entities e WHERE e.key IN (
             SELECT r.source_key FROM owners o  -- from the owners, not every ownedBy row
             CROSS JOIN relations r ON r.target_key = o.key WHERE r.type = 'ownedBy'
         )
@@ -270,7 +277,9 @@ async def owned_entities(
     )
     params = {"owners": json_list([k.lower() for k in owner_keys]), "subgroups": include_subgroups}
 
+    entity = summary_entity if summary else stored_entity
+
     def read(conn: sqlite3.Connection) -> list[StoredEntity]:
-        return [stored_entity(r) for r in db.execute(conn, sql, params).fetchall()]
+        return [entity(r) for r in db.execute(conn, sql, params).fetchall()]
 
     return await db.call(read)

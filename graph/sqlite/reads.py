@@ -252,8 +252,9 @@ def _sets_sql(sets: list[list[Condition]], params: dict[str, Any], key: str = "e
 
 @dataclass(frozen=True)
 class PageQuery:
-    """A listing page as SQL: the entity columns, then ``page_key`` and ``sort_value``, up
-    to ``first + 1`` rows in listing order (``order_by``, over those two column names)."""
+    """A listing page as SQL: the entity columns (those :func:`page_query` was given), then
+    ``page_key`` and ``sort_value``, up to ``first + 1`` rows in listing order
+    (``order_by``, over those two column names)."""
 
     sql: str
     params: dict[str, Any]
@@ -266,6 +267,7 @@ def page_query(
     after: Cursor | str | None = None,
     order: Order = Order.KEY,
     backward: bool = False,
+    columns: str = ENTITY_COLUMNS,
 ) -> PageQuery:
     where, params = _filter_sql(flt)
     search = fts5_query(flt.search) if flt.search is not None else None
@@ -294,7 +296,7 @@ def page_query(
         limit=first + 1,
     )
     sql = (
-        f"SELECT {ENTITY_COLUMNS}, e.key AS page_key, {value} AS sort_value "
+        f"SELECT {columns}, e.key AS page_key, {value} AS sort_value "
         f"FROM entities e {join} "
         f"WHERE {where} AND (:after_value IS NULL OR {value} {compare} :after_value "
         f"OR ({value} = :after_value AND e.key {key_compare} :after_key)) "

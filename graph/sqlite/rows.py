@@ -34,6 +34,32 @@ def stored_entity(row: sqlite3.Row | tuple[Any, ...]) -> StoredEntity:
     )
 
 
+#: The columns :func:`summary_entity` reads, over ``entities e``: those of
+#: :data:`ENTITY_COLUMNS` with the document's ``kind`` (as JSON; NULL when it has none) in
+#: place of the document.
+SUMMARY_COLUMNS = (
+    "e.ref, e.kind, e.namespace, e.name, "
+    "(SELECT json_quote(value) FROM json_each(e.document) WHERE key = 'kind'), "
+    "e.hash, e.source, e.run_id, e.updated_at, e.error"
+)
+
+
+def summary_entity(row: sqlite3.Row | tuple[Any, ...]) -> StoredEntity:
+    """A summary (see :class:`~graph.port.StoredEntity`) read as :data:`SUMMARY_COLUMNS`."""
+    return StoredEntity(
+        ref=row[0],
+        kind=row[1],
+        namespace=row[2],
+        name=row[3],
+        document={} if row[4] is None else {"kind": orjson.loads(row[4])},
+        hash=row[5],
+        source=row[6],
+        run_id=row[7],
+        updated_at=datetime.fromisoformat(row[8]),
+        error=row[9],
+    )
+
+
 def iso(moment: datetime) -> str:
     """A sortable UTC timestamp (fixed width, so text order is time order)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

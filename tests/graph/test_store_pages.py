@@ -3,6 +3,8 @@ attached, on both stores, against what ``list_entities`` and ``get_relations`` s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from graph.port import EntityFilter, GraphStore, Order, RelatedPlan, StoredEntity
 from graph.tracing import counting
 from tests.factories import record, rel
@@ -107,3 +109,36 @@ async def test_page_of_a_filter_that_matches_nothing(store: GraphStore) -> None:
     page = await store.entity_page(EntityFilter(kinds=("template",)), 10, [RelatedPlan("ownedBy")])
 
     assert (page.entities, page.related, page.has_next) == ([], [], False)
+
+
+def _summary_of(entity: StoredEntity) -> StoredEntity:
+    """What a summary of ``entity`` holds: all of it, but only the kind of its document."""
+    document = {"kind": entity.document["kind"]} if "kind" in entity.document else {}
+    return replace(entity, document=document)
+
+
+async def test_a_summary_is_the_entity_with_only_the_kind_of_its_document(
+    store: GraphStore,
+) -> None:
+    await _catalog(store)
+    odd = record("component:default/c9-odd", title="Odd")  # no kind in the document
+    del odd.document["kind"]
+    await store.upsert_entities("src", "r", [odd, record("api:default/Other-API")])
+    owned = [rel("api:default/Other-API", "ownedBy", "group:default/team")]
+    await store.upsert_relations("src", "r", owned)
+    plans = [RelatedPlan("ownedBy"), RelatedPlan("providesApi", "api", light=True)]
+    every = EntityFilter()
+
+    with counting() as statements:
+        summaries = await store.entity_page(every, 20, plans, summary=True)
+        owned_summaries = await store.owned_entities(["group:default/team"], True, summary=True)
+    whole = await store.entity_page(every, 20, plans)
+    owned_whole = await store.owned_entities(["group:default/team"], True)
+
+    assert statements[0] == 2
+    assert summaries.entities == [_summary_of(e) for e in whole.entities]
+    assert (summaries.cursors, summaries.related) == (whole.cursors, whole.related)
+    assert owned_summaries == [_summary_of(e) for e in owned_whole]
+    kinds = {e.name: e.document.get("kind") for e in summaries.entities}
+    assert (kinds["Other-API"], kinds["c0"], kinds["c9-odd"]) == ("Api", "Component", None)
+    assert [e.name for e in owned_summaries] == ["Other-API", "c0"]

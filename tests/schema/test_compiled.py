@@ -256,10 +256,11 @@ async def test_every_field_still_passes_through_a_middleware(store: GraphStore) 
     assert context.compiled_objects == 0
 
 
-def _walk_document(rng: random.Random) -> str:
+def _walk_document(rng: random.Random, selection: _Selection | None = None) -> str:
     """A roll-up or a dependencies walk, its items selected at random (relations the walk
-    does not plan included: those load, and leave their list to graphql-core)."""
-    selection = _Selection(rng)
+    does not plan included: those load, and leave their list to graphql-core) by
+    ``selection`` (a fresh one when not given)."""
+    selection = selection or _Selection(rng)
     if rng.random() < 0.5:
         include = rng.choice(["true", "false"])
         field = selection._field(
