@@ -27,8 +27,6 @@ import hashlib
 import uuid
 from typing import Any, NamedTuple
 
-import orjson
-
 MAX_PATH_LENGTH = 200
 MAX_VALUE_LENGTH = 200
 _SKIPPED = frozenset(
@@ -171,11 +169,3 @@ def entity_field_rows(
     ingest goes through here (a 100k catalog: ~2M pairs), so the walk adds each pair as it
     is found, with no intermediate list and no object per pair but the row kept."""
     return [(key, p, v, o) for (p, v), o in _fields(key, name, namespace, document).items()]
-
-
-def entity_fields_json(key: str, name: str, namespace: str, document: dict[str, Any]) -> str:
-    """:func:`entity_fields` as a JSON array of ``[path, value, original]``: compact text to
-    compute where the entity is read (a parse worker) and keep until it is written
-    (:attr:`graph.port.EntityRecord.fields_json`)."""
-    found = _fields(key, name, namespace, document)
-    return orjson.dumps([(p, v, o) for (p, v), o in found.items()]).decode()

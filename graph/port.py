@@ -53,10 +53,9 @@ class Direction(enum.Enum):
 class EntityRecord:
     """An entity as written: identity, the full document, and a content hash.
 
-    ``document_json``: the document as compact JSON text, and ``fields_json``: its
-    searchable fields (:func:`graph.fields.entity_fields_json`), when the writer has them
-    already (:class:`ingestors.records.Prepared`, computed where the entity was read); a
-    store may write them as they are rather than work them out again."""
+    ``document_json``: the document as compact JSON text, when the writer has it already
+    (``orjson.dumps(document)``, :class:`ingestors.records.Prepared`); a store may write
+    it as it is rather than serialise the document again."""
 
     ref: str
     kind: str
@@ -68,7 +67,6 @@ class EntityRecord:
     description: str | None = None
     tags: tuple[str, ...] = ()
     document_json: str | None = field(default=None, compare=False, repr=False)
-    fields_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:

@@ -2,11 +2,10 @@
 content hash.
 
 :func:`prepare` does the same work ahead, where the entity was read (a git source's parse
-workers): a :class:`Prepared` entity is its record with the document and its searchable
-fields (:mod:`graph.fields`) as JSON text, and its relations, all plain values that cross a
-process boundary cheaply and take less memory than the entity while the run holds them; the
-runner turns it into the record when it writes (:meth:`Prepared.record`), and the store
-writes that JSON text as it is instead of working it out again.
+workers): a :class:`Prepared` entity is its record with the document as JSON text, and its
+relations, all plain values that cross a process boundary cheaply; the runner turns it into
+the record when it writes (:meth:`Prepared.record`), and the store writes that JSON text as
+it is instead of serialising the document again.
 
 The hash covers the whole document except the annotations that change with every commit
 (:data:`VOLATILE_ANNOTATIONS`), so a new commit that does not touch an entity leaves it
@@ -23,7 +22,6 @@ import orjson
 
 from catalog.entity import Entity
 from catalog.validation import relations_of
-from graph.fields import entity_fields_json
 from graph.port import EntityRecord, RelationRecord
 
 #: Annotations that change with every commit; left out of the content hash so that a new
@@ -68,15 +66,13 @@ def to_record(entity: Entity) -> EntityRecord:
 @dataclass(frozen=True)
 class Prepared:
     """An entity turned into what the store writes, ahead of the write: its record's fields,
-    ``document`` and its searchable ``fields`` as JSON text, and its relations as (source
-    ref, type, target ref)."""
+    ``document`` as JSON text, and its relations as (source ref, type, target ref)."""
 
     ref: str
     kind: str  # as written (the record's kind is lowercase)
     namespace: str
     name: str
     document: str
-    fields: str
     hash: str
     title: str | None
     description: str | None
@@ -100,7 +96,6 @@ class Prepared:
             description=self.description,
             tags=self.tags,
             document_json=self.document,
-            fields_json=self.fields,
         )
 
     def relation_records(self) -> list[RelationRecord]:
@@ -117,7 +112,6 @@ def prepare(entity: Entity) -> Prepared:
         namespace=ref.namespace,
         name=ref.name,
         document=orjson.dumps(document).decode(),
-        fields=entity_fields_json(ref.key, ref.name, ref.namespace, document),
         hash=content_hash(document),
         title=entity.metadata.title,
         description=entity.metadata.description,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ import orjson
 
 from graph.fields import entity_field_rows
 from graph.port import StoredEntity
-from graph.sqlite.connection import Connection
 
 #: The columns :func:`stored_entity` reads, over ``entities e``.
 ENTITY_COLUMNS = "e.ref, e.kind, e.namespace, e.name, e.document, e.hash, e.source, e.run_id, e.updated_at, e.error"
@@ -64,29 +62,3 @@ def field_rows(
 ) -> list[tuple[str, str, str | None, str | None]]:
     """The ``entity_fields`` rows of an entity (Backstage's searchable pairs)."""
     return entity_field_rows(key, name, namespace, document)
-
-
-#: Inserts the ``entity_fields`` rows of one entity from its fields as JSON
-#: (``[[path, value, original], ...]``, :func:`graph.fields.entity_fields_json`).
-_INSERT_PACKED_FIELDS = (
-    "INSERT INTO entity_fields (key, path, value, original) "
-    "SELECT ?1, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2)"
-)
-
-
-@dataclass(frozen=True)
-class FieldRows:
-    """The ``entity_fields`` rows of a write: worked out here (``rows``), or as the writer
-    gave them, one JSON array per entity (``packed``: key, fields JSON)."""
-
-    rows: list[tuple[str, str, str | None, str | None]]
-    packed: list[tuple[str, str]]
-
-    def without(self, keys: set[str]) -> FieldRows:
-        return FieldRows(
-            [f for f in self.rows if f[0] not in keys], [p for p in self.packed if p[0] not in keys]
-        )
-
-    def insert(self, db: Connection, conn: sqlite3.Connection) -> None:
-        db.executemany(conn, INSERT_FIELDS, self.rows)
-        db.executemany(conn, _INSERT_PACKED_FIELDS, self.packed)

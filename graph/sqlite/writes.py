@@ -15,7 +15,7 @@ from catalog.relations import RELATION_TYPES
 from graph.errors import StoreError
 from graph.port import EntityRecord, RelationRecord, Scope, StaleSummary
 from graph.sqlite.connection import Connection
-from graph.sqlite.rows import FieldRows, field_rows, json_list, lookup_keys, search_id
+from graph.sqlite.rows import INSERT_FIELDS, field_rows, json_list, lookup_keys, search_id
 from graph.sqlite.schema import COUNT_INSERTED_FIELDS
 
 _UPSERT_ENTITY = """
@@ -40,6 +40,9 @@ _UPSERT_RELATION = """
         source_ref = excluded.source_ref, target_ref = excluded.target_ref,
         source = excluded.source, run_id = excluded.run_id
 """
+
+
+FieldRows = list[tuple[str, str, str | None, str | None]]
 
 
 def _entity_rows(
@@ -67,15 +70,7 @@ def _entity_rows(
     search_rows: list[tuple[str, ...]] = [
         (r.key, r.name, r.title or "", r.description or "", " ".join(r.tags)) for r in records
     ]
-    fields = FieldRows(
-        [
-            row
-            for r in records
-            if r.fields_json is None
-            for row in field_rows(r.key, r.name, r.namespace, r.document)
-        ],
-        [(r.key, r.fields_json) for r in records if r.fields_json is not None],
-    )
+    fields = [row for r in records for row in field_rows(r.key, r.name, r.namespace, r.document)]
     return rows, search_rows, fields
 
 
@@ -142,7 +137,7 @@ def _write_entities(
         )
         rows = [r for r in rows if r[0] not in same]
         search_rows = [r for r in search_rows if r[0] not in same]
-        fields = fields.without(same)
+        fields = [f for f in fields if f[0] not in same]
     if not rows:
         return
     db.executemany(conn, _UPSERT_ENTITY, rows)
@@ -154,7 +149,7 @@ def _write_entities(
             "DELETE FROM entity_fields WHERE key IN (SELECT value FROM json_each(?))",
             (json_list(replaced),),
         )
-    fields.insert(db, conn)
+    db.executemany(conn, INSERT_FIELDS, fields)
     db.execute(conn, COUNT_INSERTED_FIELDS, (json_list([r[0] for r in rows]),))
     db.executemany(
         conn,

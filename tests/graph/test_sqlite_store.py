@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from graph.fields import entity_field_rows, entity_fields_json
 from graph.port import SOURCE_PATH_ANNOTATION, EntityFilter, FieldCondition
 from graph.sqlite import SqliteStore
 from graph.sqlite.writes import _scope_keys
@@ -297,37 +296,3 @@ async def test_opening_a_file_whose_deliveries_have_no_payload_column_adds_it(
 
     assert (kept.scope, kept.payload) == (("github:a/b",), None)
     assert waiting == [kept, fresh]
-
-
-async def test_fields_given_as_json_are_written_as_the_fields_worked_out(
-    sqlite_store: SqliteStore,
-) -> None:
-    spec = {"type": "service", "owner": "team-a", "dependsOn": ["Component:B", None]}
-    worked_out = record("component:default/a", tags=["java", "Go"], spec=spec)
-    given = record("component:default/b", tags=["java", "Go"], spec=spec)
-    packed = entity_fields_json(given.key, given.name, given.namespace, given.document)
-    given = dataclasses.replace(given, fields_json=packed)
-
-    # what the store writes is what it was given, not worked out again
-    trusted = dataclasses.replace(
-        record("component:default/c", spec=spec), fields_json='[["spec.type","given","Given"]]'
-    )
-
-    await sqlite_store.upsert_entities("s", "r", [worked_out, given, trusted])
-    rows = await sqlite_store._call(
-        lambda conn: conn.execute(
-            "SELECT key, path, value, original FROM entity_fields ORDER BY rowid"
-        ).fetchall()
-    )
-    counts = await sqlite_store.field_facets(["spec.type", "metadata.tags"], EntityFilter())
-
-    of_a = [tuple(row[1:]) for row in rows if row[0] == "component:default/a"]
-    of_b = [tuple(row[1:]) for row in rows if row[0] == "component:default/b"]
-    for written, entity in ((of_a, worked_out), (of_b, given)):
-        rows_of = entity_field_rows(entity.key, entity.name, entity.namespace, entity.document)
-        assert written == [row[1:] for row in rows_of]
-    assert ("spec.dependson", None, None) in of_b and ("metadata.tags", "go", "Go") in of_b
-    assert [tuple(row[1:]) for row in rows if row[0] == "component:default/c"] == [
-        ("spec.type", "given", "Given")
-    ]
-    assert set(counts["spec.type"]) == {("service", 2), ("Given", 1)}
