@@ -9,7 +9,7 @@ A whole added or removed section is named by its leaf paths; lists are compared 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,9 @@ class EntityChange:
     fields: tuple[str, ...]
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    #: ``after`` as compact JSON text when the writer has it already (the entity's stored
+    #: text): a change log may keep it as it is rather than serialise ``after`` again
+    after_json: str | None = field(default=None, compare=False, repr=False)
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
@@ -73,8 +76,10 @@ def entity_change(
     kind: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    after_json: str | None = None,
 ) -> EntityChange | None:
-    """The change from ``before`` to ``after`` (``None`` for absent), or ``None`` if equal."""
+    """The change from ``before`` to ``after`` (``None`` for absent), or ``None`` if equal;
+    ``after_json``: ``after`` as JSON text, when known (kept on the change)."""
     if before is None and after is None:
         raise ValueError(
             f"entity_change for {ref}: both before and after are None; pass at least one"
@@ -99,4 +104,5 @@ def entity_change(
         fields=tuple(fields),
         before=before,
         after=after,
+        after_json=after_json if after is not None else None,
     )

@@ -369,7 +369,8 @@ def placeholder_targets(data: Any) -> list[str]:
     return found
 
 
-def _has_placeholder(data: Any) -> bool:
+def has_placeholder(data: Any) -> bool:
+    """Whether ``data`` holds a placeholder (``{$text: ...}``, ``$json``, ``$yaml``) anywhere."""
     stack = [data]
     while stack:
         value = stack.pop()
@@ -403,7 +404,7 @@ def resolve_placeholders(data: Any, read: ReadRelative) -> Resolution:
     when it has no placeholder.
     """
     result = Resolution(data)
-    if not _has_placeholder(data):
+    if not has_placeholder(data):
         return result
 
     def walk(value: Any, path: str) -> Any:

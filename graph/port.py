@@ -51,7 +51,11 @@ class Direction(enum.Enum):
 
 @dataclass(frozen=True)
 class EntityRecord:
-    """An entity as written: identity, the full document, and a content hash."""
+    """An entity as written: identity, the full document, and a content hash.
+
+    ``document_json``: the document as compact JSON text, when the writer has it already
+    (``orjson.dumps(document)``, :class:`ingestors.records.Prepared`); a store may write
+    it as it is rather than serialise the document again."""
 
     ref: str
     kind: str
@@ -62,6 +66,7 @@ class EntityRecord:
     title: str | None = None
     description: str | None = None
     tags: tuple[str, ...] = ()
+    document_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:

@@ -65,6 +65,7 @@ def written_changes(
             kind=record.kind,
             before=before.get(record.key),
             after=record.document,
+            after_json=record.document_json,
         )
         if change is not None and change.change is ChangeType.UPDATED:
             fields = tuple(f for f in change.fields if f not in VOLATILE_PATHS)

@@ -42,12 +42,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from catalog.entity import Entity
 from catalog.errors import InvalidRefError
 from catalog.locations import reached_files, target_paths
 from catalog.refs import parse_ref
 from catalog.rules import KindRule, KindRules
-from catalog.validation import relations_of
 from graph.errors import StoreError
 from graph.port import SOURCE_PATH_ANNOTATION as SOURCE_PATH_ANNOTATION
 from graph.port import (
@@ -69,7 +67,6 @@ from graph.port import (
 from ingestors.changes import deleted_changes, read_before, written_changes
 from ingestors.errors import IngestError
 from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
-from ingestors.records import to_record
 from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Snapshot, admit_kinds
 
 BATCH_SIZE = 2000
@@ -122,10 +119,6 @@ def _utcnow() -> datetime:
 
 def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-
-
-def _relation_records(entity: Entity) -> list[RelationRecord]:
-    return [RelationRecord(str(r.source), r.type, str(r.target)) for r in relations_of(entity)]
 
 
 def _chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterable[Sequence[T]]:
@@ -463,14 +456,14 @@ def _dedupe(descriptors: Sequence[Descriptor], errors: list[RunError]) -> dict[s
     """One entity per ref in a run: later duplicates are errors."""
     unique: dict[str, Descriptor] = {}
     for item in descriptors:
-        key = item.entity.ref.key
+        key = item.key
         if key in unique:
             errors.append(
                 RunError(
-                    f"{item.entity.ref} is already defined at {unique[key].location}; "
+                    f"{item.ref} is already defined at {unique[key].location}; "
                     "remove one of the two",
                     file=str(item.location),
-                    entity=str(item.entity.ref),
+                    entity=item.ref,
                 )
             )
             continue
@@ -521,14 +514,14 @@ async def _write_entities(
                 if before is not None and before.source != source and item.defer:
                     # Another source holds it: theirs stays, this source adds its relations.
                     written.deferred += 1
-                    relations.extend(_relation_records(item.entity))
+                    relations.extend(item.relations())
                     continue
                 if before is not None and before.source != source:
                     errors.append(_conflict(item, before))
                     continue
-                record = to_record(item.entity)
+                record = item.record()
                 records.append(record)
-                relations.extend(_relation_records(item.entity))
+                relations.extend(item.relations())
                 if before is None:
                     written.added[record.kind] += 1
                 elif before.hash != record.hash or before.error is not None:
@@ -646,11 +639,11 @@ async def _remember_files(
 def _conflict(item: Descriptor, holder: EntityState) -> RunError:
     """The error for a ref another configured source already holds."""
     return RunError(
-        f"{item.entity.ref} is already defined by source {holder.source!r}; a ref belongs "
+        f"{item.ref} is already defined by source {holder.source!r}; a ref belongs "
         "to one source (of two configured sources, the first keeps it): rename the entity "
         "or remove it from one source",
         file=str(item.location),
-        entity=str(item.entity.ref),
+        entity=item.ref,
     )
 
 

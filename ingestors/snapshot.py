@@ -6,14 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from catalog.entity import Entity
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.rules import KindRules
-from catalog.validation import validate_entity
-from graph.port import RunError, SourceFile
+from catalog.validation import relations_of, validate_entity
+from graph.port import EntityRecord, RelationRecord, RunError, SourceFile
+from ingestors.records import Prepared, to_record
 
 
-@dataclass(frozen=True)
 class Descriptor:
     """A validated entity and where it was read.
 
@@ -21,11 +23,63 @@ class Descriptor:
     workflow file and seen through a CI API). When another source already holds the ref,
     that is not a conflict: the other source keeps the entity, and this source adds the
     relations its version declares (stamped with this source).
+
+    A descriptor made with :meth:`ready` holds its entity already prepared for the store
+    (:class:`~ingestors.records.Prepared`, by a git source's parse workers): the runner
+    writes that, and :attr:`entity` is validated again from its document only when asked.
     """
 
-    entity: Entity
-    location: SourceLocation
-    defer: bool = False
+    __slots__ = ("_entity", "defer", "location", "prepared")
+
+    def __init__(self, entity: Entity, location: SourceLocation, defer: bool = False) -> None:
+        self._entity: Entity | None = entity
+        self.location = location
+        self.defer = defer
+        self.prepared: Prepared | None = None
+
+    @classmethod
+    def ready(cls, prepared: Prepared, location: SourceLocation) -> Descriptor:
+        """The descriptor of an entity validated and prepared where it was read."""
+        descriptor = cls.__new__(cls)
+        descriptor._entity, descriptor.location, descriptor.defer = None, location, False
+        descriptor.prepared = prepared
+        return descriptor
+
+    @property
+    def entity(self) -> Entity:
+        if self._entity is None:
+            assert self.prepared is not None
+            self._entity = validate_entity(orjson.loads(self.prepared.document), self.location)
+        return self._entity
+
+    @property
+    def ref(self) -> str:
+        """``kind:namespace/name``, the kind lowercase (``str`` of the entity's ref)."""
+        return self.prepared.ref if self.prepared is not None else str(self.entity.ref)
+
+    @property
+    def key(self) -> str:
+        return self.ref.lower()
+
+    @property
+    def kind(self) -> str:
+        """The kind as written."""
+        return self.prepared.kind if self.prepared is not None else self.entity.kind
+
+    def record(self) -> EntityRecord:
+        """What the store writes for the entity."""
+        return self.prepared.record() if self.prepared is not None else to_record(self.entity)
+
+    def relations(self) -> list[RelationRecord]:
+        """The relations the entity declares, as written."""
+        if self.prepared is not None:
+            return self.prepared.relation_records()
+        return [
+            RelationRecord(str(r.source), r.type, str(r.target)) for r in relations_of(self.entity)
+        ]
+
+    def __repr__(self) -> str:
+        return f"Descriptor({self.ref!r}, {self.location!r}, defer={self.defer})"
 
 
 @dataclass(frozen=True)
@@ -130,13 +184,13 @@ def admit_kinds(snapshot: Snapshot, rules: KindRules) -> None:
     with a run error at its file and line whose message names the setting that admits it."""
     kept: list[Descriptor] = []
     for descriptor in snapshot.descriptors:
-        entity = descriptor.entity
-        if rules.admits(entity.kind):
+        kind = descriptor.kind
+        if rules.admits(kind):
             kept.append(descriptor)
             continue
-        ref = str(entity.ref)
+        ref = descriptor.ref
         refused = InvalidEntityError(
-            rules.refusal(entity.kind), entity=ref, field="kind", location=descriptor.location
+            rules.refusal(kind), entity=ref, field="kind", location=descriptor.location
         )
         error = RunError(
             refused.describe(with_location=False), file=str(descriptor.location), entity=ref

@@ -31,7 +31,7 @@ def _row(change: EntityChange) -> tuple[Any, ...]:
         change.change.value,
         _json(list(change.fields)),
         _json(change.before),
-        _json(change.after),
+        change.after_json or _json(change.after),
     )
 
 

@@ -59,7 +59,7 @@ def _entity_rows(
             r.title,
             r.description,
             json_list(r.tags),
-            orjson.dumps(r.document).decode(),
+            r.document_json or orjson.dumps(r.document).decode(),
             r.hash,
             source,
             run_id,

@@ -281,7 +281,7 @@ def add_ci_pipelines(snapshot: Snapshot, tree: Tree, origin: Origin, paths: Sequ
     ci_files = find_ci_files(paths)
     if not ci_files:
         return
-    components = [d.entity for d in snapshot.descriptors if d.entity.kind.lower() == "component"]
+    components = [d.entity for d in snapshot.descriptors if d.kind.lower() == "component"]
     rejected = [r.ref for r in snapshot.rejected if r.ref.startswith("component:")]
     if not components:
         if rejected or snapshot.keep_files:

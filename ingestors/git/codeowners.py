@@ -10,6 +10,7 @@ directly in that directory, not those nested deeper.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.refs import EntityRef, is_valid_name
@@ -78,7 +79,7 @@ def parse_codeowners(text: str) -> list[Rule]:
     return rules
 
 
-def owners_for(rules: list[Rule], path: str) -> tuple[str, ...]:
+def owners_for(rules: Sequence[Rule], path: str) -> tuple[str, ...]:
     """The owners of ``path`` (repo-relative, no leading slash): the last matching rule's."""
     for rule in reversed(rules):
         if rule.regex.match(path):

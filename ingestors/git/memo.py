@@ -114,7 +114,7 @@ class Memo:
         """The unchanged files one of whose entities is defined again (by a file read, or
         another unchanged file): which definition a full read keeps depends on the order,
         so the read is made again with these files read too."""
-        read = {d.entity.ref.key for d in snapshot.descriptors}
+        read = {d.key for d in snapshot.descriptors}
         read.update(r.ref.lower() for r in snapshot.rejected)
         owners: dict[str, list[str]] = {}
         for memo in self.memos.unchanged:

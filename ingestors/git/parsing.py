@@ -1,27 +1,31 @@
 """Parsing descriptor files across processes: libyaml parses ~11k documents a second on one
-core, so a catalog of 100k entities spends most of its first read in YAML.
+core, so a catalog of 100k entities spends most of its first read in YAML (and, after it,
+validating the documents and turning them into store records).
 
 :class:`ParserPool` is a ``parse_many`` for :func:`ingestors.git.transform.transform_tree`:
-a batch of at least :data:`PARALLEL_FROM` files is parsed by a pool of processes (started
+a batch of at least :data:`PARALLEL_FROM` files is read by a pool of processes (started
 on first use, ``forkserver``: the reading thread's process is never forked), a smaller one
-in this process. Either way the files come back parsed in order, exactly as
-:func:`catalog.descriptors.parse_descriptors` parses them.
+in this process. Either way each file goes through the reader given
+(:class:`~ingestors.git.transform.FileReader`: parsed, and its documents prepared for the
+store where they need no other file) and the results come back in order, the same as in
+this process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
-
-from catalog.descriptors import ParsedFile, parse_descriptors
+from typing import TypeVar
 
 #: batches smaller than this are parsed in this process (a pool costs a second to start)
 PARALLEL_FROM = 256
 #: files sent to a worker at a time
 CHUNK = 32
+
+T = TypeVar("T")
 
 
 def _cores() -> int:
@@ -29,22 +33,23 @@ def _cores() -> int:
 
 
 class ParserPool:
-    """Parses batches of (text, path) pairs; a context manager that shuts its pool down."""
+    """Reads batches of (text, path) pairs with a picklable reader (sent with each chunk);
+    a context manager that shuts its pool down."""
 
     def __init__(self, workers: int | None = None, parallel_from: int = PARALLEL_FROM) -> None:
         self._workers = workers or _cores()
         self._parallel_from = parallel_from
         self._pool: ProcessPoolExecutor | None = None
 
-    def __call__(self, files: Sequence[tuple[str, str]]) -> list[ParsedFile]:
+    def __call__(self, read: Callable[[str, str], T], files: Sequence[tuple[str, str]]) -> list[T]:
         if self._workers < 2 or len(files) < self._parallel_from:
-            return [parse_descriptors(text, path) for text, path in files]
+            return [read(text, path) for text, path in files]
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
         texts = [text for text, _ in files]
         paths = [path for _, path in files]
-        return list(self._pool.map(parse_descriptors, texts, paths, chunksize=CHUNK))
+        return list(self._pool.map(read, texts, paths, chunksize=CHUNK))
 
     def __enter__(self) -> ParserPool:
         return self

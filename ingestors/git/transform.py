@@ -13,6 +13,13 @@ a missing owner from CODEOWNERS, adds location annotations, and validates every 
 CI files at the root (workflows, ``.gitlab-ci.yml``, ``Jenkinsfile``) become Pipelines
 linked to the components read (:mod:`.ci_files`).
 Problems become run errors with file, line and entity; the rest goes on.
+
+What a file's documents need of nothing but the file is done where it is parsed
+(:class:`FileReader`, in the parse workers of a large read): each document that reads no
+other file (no placeholder) is located (owner, annotations), validated and prepared for the
+store there; the walk takes it as it comes. A document with a placeholder, or one that is
+not valid, comes back as parsed and the walk reads it in this process as any document, so
+its errors and warnings are the same whoever parsed it.
 """
 
 from __future__ import annotations
@@ -24,25 +31,35 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from catalog.descriptors import (
     PLACEHOLDER_KEYS,
     ParsedFile,
+    RawDocument,
+    has_placeholder,
     parse_descriptors,
     placeholder_targets,
     resolve_placeholders,
 )
-from catalog.entity import Entity
 from catalog.errors import InvalidEntityError, SourceLocation
 from catalog.kinds import OWNABLE_BY_CODEOWNERS
 from catalog.locations import inside, raw_targets
-from catalog.validation import relations_of, validate_entity
+from catalog.validation import validate_entity
 from graph.port import RunError, SourceFile
 from ingestors.git.ci_files import add_ci_pipelines, find_ci_files
-from ingestors.git.codeowners import CODEOWNERS_PATHS, owner_ref, owners_for, parse_codeowners
+from ingestors.git.codeowners import (
+    CODEOWNERS_PATHS,
+    Rule,
+    owner_ref,
+    owners_for,
+    parse_codeowners,
+)
 from ingestors.git.files import FileRefused
 from ingestors.git.memo import Memo
 from ingestors.git.targets import WebRepo
 from ingestors.git.tree import Tree
+from ingestors.records import Prepared, prepare
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
 
@@ -56,13 +73,18 @@ NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
 
-#: Parses (text, path) pairs into their files' documents, in order; :func:`parse_each` in
-#: this process, or :class:`ingestors.git.parsing.ParserPool` across processes.
-ParseMany = Callable[[Sequence[tuple[str, str]]], list[ParsedFile]]
+#: Reads (text, path) pairs with the given reader (a :class:`FileReader`), in order;
+#: :func:`parse_each` in this process, or :class:`ingestors.git.parsing.ParserPool` across
+#: processes.
+ParseMany = Callable[
+    [Callable[[str, str], "ReadFile"], Sequence[tuple[str, str]]], list["ReadFile"]
+]
 
 
-def parse_each(files: Sequence[tuple[str, str]]) -> list[ParsedFile]:
-    return [parse_descriptors(text, path) for text, path in files]
+def parse_each(
+    read: Callable[[str, str], ReadFile], files: Sequence[tuple[str, str]]
+) -> list[ReadFile]:
+    return [read(text, path) for text, path in files]
 
 
 @dataclass(frozen=True)
@@ -109,12 +131,93 @@ class Origin:
         return found
 
 
-def _declares_for_others(entity: Entity) -> bool:
+def _declares_for_others(descriptor: Descriptor) -> bool:
     """Whether the entity declares a relation leaving another entity (a Group's ``members``,
     a Component's ``dependencyOf``): a run that kept its file unread could not tell that
     relation from one the other entity dropped, so such a file is read every time."""
-    me = entity.ref.key
-    return any(relation.source.key != me for relation in relations_of(entity))
+    me = descriptor.key
+    if descriptor.prepared is not None:
+        return any(source.lower() != me for source, _, _ in descriptor.prepared.relations)
+    return any(relation.source_ref.lower() != me for relation in descriptor.relations())
+
+
+def locate(
+    raw: dict[str, Any], path: str, origin: Origin, codeowners: Sequence[Rule]
+) -> dict[str, Any]:
+    """A document read from ``path`` (its placeholders resolved) with a missing owner filled
+    from CODEOWNERS and the location annotations added. ``raw`` is left as it was: what is
+    changed (the document, its metadata and annotations, the spec) is copied first."""
+    raw = dict(raw)
+    spec = raw.get("spec")
+    kind = str(raw.get("kind", "")).lower()
+    ownable = kind in OWNABLE_BY_CODEOWNERS and bool(codeowners)
+    if isinstance(spec, dict) and ownable and not spec.get("owner"):
+        # Backstage resolves the CODEOWNERS owner in the entity's own namespace.
+        metadata = raw.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if not isinstance(namespace, str) or not namespace:
+            namespace = "default"
+        for owner in owners_for(codeowners, posixpath.join(origin.prefix, path)):
+            ref = owner_ref(owner, namespace)
+            if ref is not None:
+                raw["spec"] = {**spec, "owner": str(ref)}
+                break
+    metadata = raw.get("metadata")
+    if isinstance(metadata, dict):
+        raw["metadata"] = metadata = dict(metadata)
+        annotations = metadata.get("annotations")
+        if annotations is None:
+            annotations = {}
+        if isinstance(annotations, dict):
+            metadata["annotations"] = annotations = dict(annotations)
+            for key, value in origin.location_annotations(path).items():
+                if key in (MANAGED_BY, ORIGIN_LOCATION):
+                    annotations[key] = value
+                else:
+                    annotations.setdefault(key, value)
+            annotations.setdefault("backstage.io/source-location", origin.url(path, directory=True))
+            annotations[SOURCE_PATH_ANNOTATION] = path
+    return raw
+
+
+@dataclass(frozen=True)
+class ReadFile:
+    """A descriptor file as :class:`FileReader` leaves it: parsed, and per document the
+    entity prepared for the store, or None (then the document's data is in ``parsed``)."""
+
+    parsed: ParsedFile
+    prepared: tuple[Prepared | None, ...]
+
+
+@dataclass(frozen=True)
+class FileReader:
+    """Parses a descriptor file and takes each of its documents that needs no other file as
+    far as the store record (:func:`~ingestors.records.prepare`); picklable, so it runs in
+    a parse worker. A document with a placeholder, one that is not a mapping and one that is
+    not valid are left as parsed (data kept, ``None`` prepared) for the walk to read."""
+
+    origin: Origin
+    codeowners: tuple[Rule, ...] = ()
+
+    def __call__(self, text: str, path: str) -> ReadFile:
+        parsed = parse_descriptors(text, path)
+        documents: list[RawDocument] = []
+        prepared: list[Prepared | None] = []
+        for document in parsed.documents:
+            ready = self.prepare(document.data, document.location)
+            prepared.append(ready)
+            documents.append(document if ready is None else RawDocument(None, document.location))
+        return ReadFile(ParsedFile(documents, parsed.error), tuple(prepared))
+
+    def prepare(self, raw: Any, location: SourceLocation) -> Prepared | None:
+        if not isinstance(raw, dict) or has_placeholder(raw.get("spec")):
+            return None
+        try:
+            located = locate(raw, location.file, self.origin, self.codeowners)
+            entity = validate_entity(located, location)
+        except InvalidEntityError:
+            return None  # the walk reads it again and says why, at its location
+        return prepare(entity)
 
 
 @dataclass(frozen=True)
@@ -124,7 +227,7 @@ class _Loaded:
     path: str
     text: str | None
     failure: OSError | None
-    parsed: ParsedFile
+    read: ReadFile
 
 
 def _identity(raw: Any) -> str | None:
@@ -154,7 +257,7 @@ class _Walk:
         self.snapshot = Snapshot(source_type="git", commit=origin.commit)
         self.queue: deque[str] = deque()
         self.queued: set[str] = set()
-        self.codeowners = []
+        self.codeowners: list[Rule] = []
         codeowners_blob: str | None = None
         for candidate in CODEOWNERS_PATHS:
             if candidate in self.known:
@@ -214,11 +317,12 @@ class _Walk:
                 texts.append((path, self.tree.read(path)))
             except OSError as exc:
                 texts.append((path, exc))
-        parsed = iter(self.parse_many([(t, p) for p, t in texts if isinstance(t, str)]))
+        reader = FileReader(self.origin, tuple(self.codeowners))
+        read = iter(self.parse_many(reader, [(t, p) for p, t in texts if isinstance(t, str)]))
         return [
-            _Loaded(path, text, None, next(parsed))
+            _Loaded(path, text, None, next(read))
             if isinstance(text, str)
-            else _Loaded(path, None, text, ParsedFile())
+            else _Loaded(path, None, text, ReadFile(ParsedFile(), ()))
             for path, text in texts
         ]
 
@@ -228,7 +332,7 @@ class _Walk:
             return []
         directory = posixpath.dirname(item.path)
         found = []
-        for document in item.parsed.documents:
+        for document in item.read.parsed.documents:
             spec = document.data.get("spec") if isinstance(document.data, dict) else None
             for target in placeholder_targets(spec):
                 local = inside(posixpath.join(directory, target))
@@ -251,20 +355,23 @@ class _Walk:
                 len(snapshot.rejected),
             )
             produced = snapshot.descriptors[first:]
-            clean = clean and not any(_declares_for_others(d.entity) for d in produced)
-            keys = [d.entity.ref.key for d in produced]
+            clean = clean and not any(_declares_for_others(d) for d in produced)
+            keys = [d.key for d in produced]
             self.memo.read(item.path, keys, self.deps, self.follows, clean)
 
     def take_documents(self, item: _Loaded) -> None:
-        path, parsed = item.path, item.parsed
+        path, parsed = item.path, item.read.parsed
         if item.failure is not None:
             line = item.failure.line if isinstance(item.failure, FileRefused) else None
             self.error(f"could not be read: {item.failure}", str(SourceLocation(path, line)))
             self.snapshot.keep_files.add(path)
             return
         self.snapshot.files_read += 1
-        for document in parsed.documents:
-            self.read_document(document.data, document.location)
+        for document, prepared in zip(parsed.documents, item.read.prepared, strict=True):
+            if prepared is None:
+                self.read_document(document.data, document.location)
+            else:
+                self.take_prepared(prepared, document.location)
         if parsed.error is not None:
             self.error(
                 f"{parsed.error.message}; fix the YAML (entities after this point were not read)",
@@ -285,6 +392,13 @@ class _Walk:
         self.snapshot.descriptors.append(Descriptor(entity, location))
         if entity.kind.lower() == "location":
             self.follow(entity.spec, location, str(entity.ref))
+
+    def take_prepared(self, prepared: Prepared, location: SourceLocation) -> None:
+        """Take an entity :class:`FileReader` prepared (as :meth:`read_document` would)."""
+        self.snapshot.descriptors.append(Descriptor.ready(prepared, location))
+        if prepared.kind.lower() == "location":
+            spec = orjson.loads(prepared.document).get("spec")
+            self.follow(spec if isinstance(spec, dict) else {}, location, prepared.ref)
 
     def reject(self, exc: InvalidEntityError, identity: str | None, path: str) -> None:
         error = RunError(
@@ -318,45 +432,11 @@ class _Walk:
         if isinstance(spec, dict):
             resolution = resolve_placeholders(spec, read_relative)
             resolved = resolution.data
-            raw["spec"] = spec = dict(resolved) if isinstance(resolved, dict) else resolved
+            raw["spec"] = dict(resolved) if isinstance(resolved, dict) else resolved
             self.snapshot.warnings.extend(f"{location}: spec.{w}" for w in resolution.warnings)
             for problem in resolution.errors:
                 self.error(f"spec.{problem}", str(location), identity)
-            kind = str(raw.get("kind", "")).lower()
-            if (
-                isinstance(spec, dict)
-                and kind in OWNABLE_BY_CODEOWNERS
-                and not spec.get("owner")
-                and self.codeowners
-            ):
-                # Backstage resolves the CODEOWNERS owner in the entity's own namespace.
-                metadata = raw.get("metadata")
-                namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
-                if not isinstance(namespace, str) or not namespace:
-                    namespace = "default"
-                for owner in owners_for(self.codeowners, posixpath.join(self.origin.prefix, path)):
-                    ref = owner_ref(owner, namespace)
-                    if ref is not None:
-                        spec["owner"] = str(ref)
-                        break
-        metadata = raw.get("metadata")
-        if isinstance(metadata, dict):
-            raw["metadata"] = metadata = dict(metadata)
-            annotations = metadata.get("annotations")
-            if annotations is None:
-                annotations = {}
-            if isinstance(annotations, dict):
-                metadata["annotations"] = annotations = dict(annotations)
-                for key, value in self.origin.location_annotations(path).items():
-                    if key in (MANAGED_BY, ORIGIN_LOCATION):
-                        annotations[key] = value
-                    else:
-                        annotations.setdefault(key, value)
-                annotations.setdefault(
-                    "backstage.io/source-location", self.origin.url(path, directory=True)
-                )
-                annotations[SOURCE_PATH_ANNOTATION] = path
-        return raw
+        return locate(raw, path, self.origin, self.codeowners)
 
     def follow(self, spec: dict[str, Any], location: SourceLocation, entity: str) -> None:
         path, where = location.file, str(location)

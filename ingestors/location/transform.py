@@ -6,11 +6,10 @@ by itself. Entities read from the location have it as their parent (their ancest
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any
 
 from catalog.relations import SOURCE_TEMPLATE_ANNOTATION
-from ingestors.snapshot import Snapshot
+from ingestors.snapshot import Descriptor, Snapshot
 
 LOCATION_TYPE = "url"
 
@@ -56,5 +55,5 @@ def with_source_template(snapshot: Snapshot, template: str) -> Snapshot:
         entity = item.entity.model_copy(
             update={"metadata": metadata.model_copy(update={"annotations": annotations})}
         )
-        snapshot.descriptors[index] = replace(item, entity=entity)
+        snapshot.descriptors[index] = Descriptor(entity, item.location, item.defer)
     return snapshot

@@ -10,11 +10,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from graph.port import SOURCE_PATH_ANNOTATION, EntityFilter, FieldCondition
 from graph.sqlite import SqliteStore
 from graph.sqlite.writes import _scope_keys
+from ingestors.changes import written_changes
 from tests.factories import record
 
 # Counts to 300 million: minutes of work for the one thread, unless interrupted.
@@ -296,3 +298,26 @@ async def test_opening_a_file_whose_deliveries_have_no_payload_column_adds_it(
 
     assert (kept.scope, kept.payload) == (("github:a/b",), None)
     assert waiting == [kept, fresh]
+
+
+async def test_a_document_given_as_json_is_stored_and_logged_as_given(
+    sqlite_store: SqliteStore,
+) -> None:
+    plain = record("component:default/a", spec={"type": "service", "owner": "team-a"})
+    text = orjson.dumps(plain.document, option=orjson.OPT_SORT_KEYS).decode()
+    given = dataclasses.replace(plain, document_json=text)
+
+    await sqlite_store.upsert_entities("s", "run", [given])
+    await sqlite_store.record_changes(
+        written_changes(source="s", run_id="run", records=[given], before={})
+    )
+    stored, logged = await sqlite_store._call(
+        lambda conn: (
+            conn.execute("SELECT document FROM entities").fetchone()[0],
+            conn.execute("SELECT after FROM entity_changes").fetchone()[0],
+        )
+    )
+
+    assert text != orjson.dumps(plain.document).decode()  # the keys in another order
+    assert stored == text and logged == text  # written as given, not serialised again
+    assert orjson.loads(stored) == plain.document
