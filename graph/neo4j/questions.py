@@ -1,7 +1,7 @@
-"""Graph questions: traversal, group expansion, impact, shortest path, dangling relations,
-orphans and the ownership roll-up. Each is one statement, except :func:`impact`, one
-statement per level of its breadth-first walk (a step there is one relationship or two,
-which no path pattern expresses). Only whitelisted relationship types and validated
+"""Graph questions: traversal, group expansion, impact, shortest path and the ownership
+roll-up (dangling relations and orphans are in :mod:`graph.neo4j.quality`). Each is one
+statement, except :func:`impact`, one statement per level of its breadth-first walk (a
+step there is one relationship or two, which no path pattern expresses). Only whitelisted relationship types and validated
 integers reach the text; every value is a parameter.
 """
 
@@ -21,15 +21,11 @@ from graph.neo4j.rows import (
     stored_entity,
     summary_entity,
 )
-from graph.neo4j.schema import REL_NAMES, REL_TYPES
+from graph.neo4j.schema import REL_TYPES
 from graph.port import (
-    OWNED_KINDS,
-    DanglingPage,
     Direction,
     ImpactRow,
-    Orphan,
     StoredEntity,
-    StoredRelation,
     Traversal,
     TraversalEdge,
 )
@@ -94,77 +90,6 @@ RETURN collect([key, best[1], best[0]]) AS level
 """
 
 ENTITY_REF: LiteralString = "MATCH (e:Ref {key: $key}) WHERE e:Entity RETURN e.ref AS ref"
-
-
-def _dangling_query(backward: bool) -> LiteralString:
-    """Dangling relations (a placeholder at either end) in position order after ``$after``
-    (``backward``: before it, read the other way)."""
-    compare: LiteralString = "<" if backward else ">"
-    direction: LiteralString = " DESC" if backward else ""
-    return (
-        """
-MATCH (p:Ref) WHERE NOT p:Entity
-MATCH (p)-[r]-()
-WITH DISTINCT r
-WITH r, startNode(r) AS a, endNode(r) AS b
-WITH r, a, b, [a.key, $names[type(r)], b.key] AS position
-WHERE $after IS NULL OR position """
-        + compare
-        + """ $after
-RETURN r.source_ref AS source_ref, position[1] AS type, r.target_ref AS target_ref,
-       r.source AS source, a:Entity AS source_exists, b:Entity AS target_exists
-ORDER BY a.key"""
-        + direction
-        + ", position[1]"
-        + direction
-        + ", b.key"
-        + direction
-        + """
-LIMIT $limit
-"""
-    )
-
-
-DANGLING: dict[bool, LiteralString] = {way: _dangling_query(way) for way in (False, True)}
-
-
-def _orphans_query(backward: bool) -> LiteralString:
-    """Orphans by key after ``$after`` (``backward``: before it, read the other way)."""
-    compare: LiteralString = "<" if backward else ">"
-    direction: LiteralString = " DESC" if backward else ""
-    return (
-        """
-MATCH (e:Ref:Entity)
-WHERE e.key """
-        + compare
-        + """ $after AND e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
-RETURN """
-        + ENTITY_FIELDS
-        + """ AS entity,
-       COLLECT { MATCH (e)-[o:OWNED_BY]->(t) RETURN o.target_ref ORDER BY t.key LIMIT 1 }[0]
-           AS owner_ref
-ORDER BY e.key"""
-        + direction
-        + """
-LIMIT $limit
-"""
-    )
-
-
-ORPHANS: dict[bool, LiteralString] = {way: _orphans_query(way) for way in (False, True)}
-
-
-COUNT_DANGLING: LiteralString = """
-MATCH (p:Ref) WHERE NOT p:Entity
-MATCH (p)-[r]-()
-RETURN count(DISTINCT r) AS total
-"""
-
-COUNT_ORPHANS: LiteralString = """
-MATCH (e:Ref:Entity)
-WHERE e.kind IN $kinds AND NOT EXISTS { (e)-[:OWNED_BY]->(:Entity) }
-RETURN count(e) AS total
-"""
 
 
 def traverse_query(rel: str, direction: Direction, max_depth: int) -> LiteralString:
@@ -335,59 +260,6 @@ async def shortest_path(
     depths: dict[str, int] = {key: depth for key, depth in rows[0]["depths"]}
     depths[goal] = rows[0]["n"]
     return _pick_path(start, goal, depths, rows[0]["edges"])
-
-
-async def dangling(
-    db: Connection, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
-) -> DanglingPage:
-    """One statement, starting from the placeholders (the bare ``:Ref`` nodes)."""
-    rows = await db.read(
-        db.statement(
-            DANGLING[backward],
-            names=REL_NAMES,
-            after=list(after) if after else None,
-            limit=first + 1,
-        )
-    )
-    relations = [
-        StoredRelation(
-            r["source_ref"],
-            r["type"],
-            r["target_ref"],
-            r["source"],
-            r["source_exists"],
-            r["target_exists"],
-        )
-        for r in rows
-    ]
-    page = relations[:first][::-1] if backward else relations[:first]
-    return DanglingPage(page, has_next=len(rows) > first)
-
-
-async def orphans(
-    db: Connection, first: int, after: str | None = None, backward: bool = False
-) -> tuple[list[Orphan], bool]:
-    start = "\U0010ffff" if backward else ""  # before every key, or after every key
-    rows = await db.read(
-        db.statement(
-            ORPHANS[backward],
-            kinds=list(OWNED_KINDS),
-            after=after.lower() if after else start,
-            limit=first + 1,
-        )
-    )
-    orphans = [Orphan(stored_entity(r["entity"]), r["owner_ref"]) for r in rows[:first]]
-    return (orphans[::-1] if backward else orphans), len(rows) > first
-
-
-async def count_dangling(db: Connection) -> int:
-    (row,) = await db.read(db.statement(COUNT_DANGLING))
-    return int(row["total"])
-
-
-async def count_orphans(db: Connection) -> int:
-    (row,) = await db.read(db.statement(COUNT_ORPHANS, kinds=list(OWNED_KINDS)))
-    return int(row["total"])
 
 
 async def owned_by(db: Connection, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:

@@ -21,6 +21,7 @@ from graph.neo4j import (
     files,
     locations,
     pages,
+    quality,
     questions,
     reads,
     runs,
@@ -219,18 +220,18 @@ class Neo4jStore:
     async def dangling(
         self, first: int, after: tuple[str, str, str] | None = None, backward: bool = False
     ) -> DanglingPage:
-        return await questions.dangling(self._db, first, after, backward)
+        return await quality.dangling(self._db, first, after, backward)
 
     async def orphans(
         self, first: int, after: str | None = None, backward: bool = False
     ) -> tuple[list[Orphan], bool]:
-        return await questions.orphans(self._db, first, after, backward)
+        return await quality.orphans(self._db, first, after, backward)
 
     async def count_dangling(self) -> int:
-        return await questions.count_dangling(self._db)
+        return await quality.count_dangling(self._db)
 
     async def count_orphans(self) -> int:
-        return await questions.count_orphans(self._db)
+        return await quality.count_orphans(self._db)
 
     async def owned_by(self, owner_keys: Sequence[str], include_subgroups: bool) -> list[str]:
         return await questions.owned_by(self._db, owner_keys, include_subgroups)
