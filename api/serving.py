@@ -5,18 +5,27 @@ that accept on it; each builds the app from the same :class:`Settings` (:func:`w
 and opens the store on its own: every worker is a stateless replica, and the schedule runs in
 the one holding the store lease ``scheduler`` (:mod:`ingestors.leadership`). The demo catalog
 is loaded once, before the workers start, not once per worker.
+
+Each worker is tuned for serving once its app has started (:func:`settle_gc`): what it holds
+by then (modules, the schema, the store's driver: ~120k objects) is frozen out of the cyclic
+garbage collector's sight, and the youngest generation is collected every
+``GC_THRESHOLDS[0]`` allocations, not CPython's 700. A page of 100 entities allocates
+thousands of containers, and the collector walked the whole heap every few pages: a fifth of
+the page's CPU time, a tenth after (see the README's "Benchmarks").
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app, load_demo
@@ -28,6 +37,8 @@ log = logging.getLogger("stagegraph.api")
 
 #: how long the supervisor waits for a worker's answer before it replaces the worker
 WORKER_HEALTHCHECK_SECONDS = 60
+#: the collector's thresholds in a serving worker (CPython's: 700, 10, 10)
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def worker_count(settings: Settings) -> int:
@@ -40,10 +51,39 @@ def worker_count(settings: Settings) -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def worker_app(settings: Settings) -> Starlette:
-    """The app of one worker process (spawned: logging is configured again here)."""
+def worker_app(settings: Settings) -> ASGIApp:
+    """The app of one worker process (spawned: logging is configured again here), which
+    settles the collector once it has started."""
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return after_startup(create_app(settings), settle_gc)
+
+
+def settle_gc() -> None:
+    """Freeze what the process holds now out of the collector's sight (it is kept for the
+    process's life: walking it at every full collection only cost time), and collect the
+    youngest generation less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def after_startup(app: ASGIApp, then: Callable[[], None]) -> ASGIApp:
+    """``app``, calling ``then`` once its lifespan startup has completed (before the server
+    takes requests)."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                then()
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return wrapped
 
 
 async def _load_demo_once(settings: Settings) -> None:

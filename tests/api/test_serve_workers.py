@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import time
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from api.serving import listening_socket
+from api.app import create_app
+from api.serving import GC_THRESHOLDS, after_startup, listening_socket, settle_gc
+from api.settings import Settings
 from tests.api.server import graphql, running_server
 from tests.gitrepo import GitRepo, component
 
@@ -83,3 +89,62 @@ async def test_the_workers_socket_gives_connections_tcp_nodelay() -> None:
         writer.close()
 
     assert nodelay and nodelay[0] != 0
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    """The collector as it was before the test (settle_gc changes the process's)."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_settle_gc_freezes_what_the_process_holds_and_collects_less_often(
+    restored_gc: None,
+) -> None:
+    held = [{"kept": n} for n in range(1000)]  # containers the collector tracks
+
+    settle_gc()
+
+    collected = {id(obj) for obj in gc.get_objects()}  # the frozen ones are not among them
+    assert gc.get_threshold() == GC_THRESHOLDS
+    assert GC_THRESHOLDS[0] > 700  # CPython's default
+    assert gc.get_freeze_count() >= len(held)
+    assert id(held) not in collected and id(held[0]) not in collected
+
+
+async def test_after_startup_runs_once_the_apps_lifespan_has_started(tmp_path: Path) -> None:
+    """The worker's app settles the collector after its store is open (what the lifespan
+    opens is frozen too), before the server takes requests, and only once."""
+    app = create_app(Settings(store=f"sqlite:///{tmp_path / 'w.db'}", scheduler=False))
+    seen: list[str] = []
+    ready = asyncio.Event()
+
+    def then() -> None:
+        seen.append("then")
+
+    async def receive() -> dict[str, Any]:
+        if not seen:
+            return {"type": "lifespan.startup"}
+        await ready.wait()
+        return {"type": "lifespan.shutdown"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        seen.append(message["type"])
+        if message["type"] == "lifespan.startup.complete":
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://test"
+            ) as client:
+                ready_answer = await client.get("/readyz")
+            seen.append(f"readyz {ready_answer.status_code}")
+            ready.set()
+
+    await after_startup(app, then)({"type": "lifespan"}, receive, send)
+
+    assert seen == [
+        "then",
+        "lifespan.startup.complete",
+        "readyz 200",
+        "lifespan.shutdown.complete",
+    ]
