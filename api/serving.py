@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import importlib.util
 import logging
 import os
 import socket
@@ -40,7 +41,8 @@ log = logging.getLogger("stagegraph.api")
 WORKER_HEALTHCHECK_SECONDS = 60
 #: the collector's thresholds in a serving worker (CPython's: 700, 10, 10)
 GC_THRESHOLDS = (10_000, 10, 10)
-#: uvicorn's HTTP implementation and event loop (``httptools`` and ``uvloop`` are pinned)
+#: uvicorn's HTTP implementation and event loop (both pinned; uvicorn's pure-Python h11 and
+#: asyncio's loop only where an environment made before the pins lacks them)
 HTTP_PARSER = "httptools"
 EVENT_LOOP = "uvloop"
 
@@ -109,8 +111,8 @@ def server_config(settings: Settings, workers: int) -> uvicorn.Config:
         workers=workers,
         # Both pinned: HTTP/1.1 parsed in C, the event loop on libuv. With h11 and asyncio's
         # loop a `{ __typename }` cost ~30% more server CPU, an entity by ref ~35% more.
-        http=HTTP_PARSER,
-        loop=EVENT_LOOP,
+        http=HTTP_PARSER if _installed(HTTP_PARSER) else "h11",
+        loop=EVENT_LOOP if _installed(EVENT_LOOP) else "asyncio",
         log_level=settings.log_level.lower(),
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace) + 5,
@@ -118,6 +120,13 @@ def server_config(settings: Settings, workers: int) -> uvicorn.Config:
         # default killed and replaced workers while they started.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+def _installed(module: str) -> bool:
+    if importlib.util.find_spec(module) is not None:
+        return True
+    log.warning("%s is not installed: serving without it (run `make install`)", module)
+    return False
 
 
 def serve(settings: Settings, workers: int) -> None:
