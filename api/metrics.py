@@ -29,6 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -183,6 +184,7 @@ class Metrics:
             registry=r,
         )
         self._operation_names: set[str] = set()
+        self._series: dict[str, _OperationSeries] = {}  # by label: at most 102 of them
         self._counted: set[str] = set()  # ids of runs already in the counters
         self._sources: set[str] = set()
 
@@ -272,6 +274,21 @@ class Metrics:
             self._operation_names.add(name)
         return name
 
+    def operation_series(self, name: str | None) -> _OperationSeries:
+        """The series an operation named ``name`` is counted in (looked up once a label:
+        ``labels()`` costs a lock and a tuple per call)."""
+        label = self.operation_label(name)
+        series = self._series.get(label)
+        if series is None:
+            series = _OperationSeries(
+                label,
+                self.requests.labels(label),
+                self.latency.labels(label),
+                self.store_queries.labels(label),
+            )
+            self._series[label] = series
+        return series
+
     def extension(self) -> SchemaExtension:
         return _OperationMetrics(self)
 
@@ -336,6 +353,16 @@ def scrape_endpoint(
     return endpoint
 
 
+@dataclass(frozen=True)
+class _OperationSeries:
+    """One operation label's series of :class:`Metrics`."""
+
+    label: str
+    requests: Counter
+    latency: Histogram
+    store_queries: Histogram
+
+
 class _OperationMetrics(SchemaExtension):
     def __init__(self, metrics: Metrics) -> None:
         super().__init__()
@@ -346,10 +373,11 @@ class _OperationMetrics(SchemaExtension):
         with tracing.counting() as cell:
             yield
         context = self.execution_context
-        label = self.metrics.operation_label(context.operation_name)
-        self.metrics.requests.labels(label).inc()
-        self.metrics.latency.labels(label).observe(time.perf_counter() - started)
-        self.metrics.store_queries.labels(label).observe(cell[0])
+        series = self.metrics.operation_series(context.operation_name)
+        series.requests.inc()
+        series.latency.observe(time.perf_counter() - started)
+        series.store_queries.observe(cell[0])
         result = context.result
         if getattr(result, "errors", None) or context.pre_execution_errors:
-            self.metrics.request_errors.labels(label).inc()
+            # Made when first needed: an operation without errors has no errors series.
+            self.metrics.request_errors.labels(series.label).inc()

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.app import create_app
 from api.auth import hash_token
 from api.config import build_settings
 from api.metrics import scrape_open
@@ -128,3 +129,31 @@ def test_metrics_auth_and_worker_port_come_from_the_config_file(tmp_path: Path) 
     assert isinstance(settings, Settings)
     assert (settings.metrics_auth, settings.worker_port) == ("token", 9101)
     assert Settings(metrics_auth="open").worker_port == 8001
+
+
+async def test_each_operation_is_counted_under_its_name_and_errors_only_when_it_had_some(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path / 'm.db'}", anonymous_read=True)
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://x") as client,
+    ):
+        for _ in range(3):
+            await client.post("/graphql", json={"query": "query Names { __typename }"})
+        await client.post("/graphql", json={"query": "query Broken { entity(ref: 1) { ref } }"})
+        await client.post("/graphql", json={"query": "{ entities { totalCount } }"})
+        scraped = (await client.get("/metrics")).text
+
+    def count(name: str, operation: str) -> float | None:
+        return metric(scraped, name, operation=operation)
+
+    assert count("stagegraph_graphql_requests_total", "Names") == 3
+    assert count("stagegraph_graphql_duration_seconds_count", "Names") == 3
+    assert count("stagegraph_graphql_store_queries_count", "Names") == 3
+    assert count("stagegraph_graphql_requests_total", "Broken") == 1
+    assert count("stagegraph_graphql_errors_total", "Broken") == 1
+    assert count("stagegraph_graphql_errors_total", "Names") is None  # no series without one
+    assert count("stagegraph_graphql_requests_total", "anonymous") == 1
+    assert (count("stagegraph_graphql_store_queries_sum", "anonymous") or 0) >= 1
