@@ -18,7 +18,15 @@ from graph.errors import StoreConnectionError, StoreError
 from graph.neo4j import Neo4jStore
 from graph.neo4j.schema import REL_TYPES
 from graph.neo4j.writes import BATCH_SIZE, BULK_BATCH_SIZE, BULK_WRITERS
-from graph.port import FACET_FIELDS, Direction, EntityFilter, FieldCondition, Order, RunRecord
+from graph.port import (
+    FACET_FIELDS,
+    Direction,
+    EntityFilter,
+    FieldCondition,
+    Order,
+    RunRecord,
+    SourceFile,
+)
 from graph.runs import run_to_json
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record, rel
@@ -575,3 +583,26 @@ async def test_a_first_ingest_writes_entities_in_smaller_concurrent_batches(
         "MATCH (n:Entity:Component) RETURN count(n) AS n, collect(DISTINCT n.run_id) AS runs",
     )
     assert counts == {"n": 2500, "runs": ["r2"]}
+
+
+async def test_source_files_keep_keys_as_json_text_and_read_older_lists(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.update_source_files(
+        "git", [SourceFile("a.yaml", "b1", "d1", ("component:default/a",), ("b.yaml",))], []
+    )
+    await driver.execute_query(
+        "CREATE (:SourceFile {id: 'git\\nold.yaml', source: 'git', path: 'old.yaml', "
+        "blob: 'b0', deps: 'd0', keys: ['component:default/old'], follows: []})"
+    )
+
+    files = await store.source_files("git")
+    stored = await rows(
+        driver, "MATCH (f:SourceFile {path: 'a.yaml'}) RETURN f.keys AS keys, f.follows AS follows"
+    )
+
+    assert files == {
+        "a.yaml": SourceFile("a.yaml", "b1", "d1", ("component:default/a",), ("b.yaml",)),
+        "old.yaml": SourceFile("old.yaml", "b0", "d0", ("component:default/old",), ()),
+    }
+    assert stored == [{"keys": '["component:default/a"]', "follows": '["b.yaml"]'}]
