@@ -495,18 +495,18 @@ async def _write_entities(
 
     Refs another configured source holds are conflicts for this one (or, for a ``defer``
     entity, that source keeps the entity and this one adds its relations). Entities are
-    converted and written chunk by chunk, each chunk's write running while the next one is
-    converted; relations follow once every entity is written.
+    converted and written chunk by chunk with their relations (:func:`_write_chunk`), each
+    chunk's write running while the next one is converted.
     """
     source = run.source
     keys = list(unique)
     written = _Written()
-    relations: list[RelationRecord] = []
     writing: asyncio.Future[None] | None = None
     try:
         for start in range(0, len(keys), BATCH_SIZE):
             chunk = keys[start : start + BATCH_SIZE]
             records: list[EntityRecord] = []
+            relations: list[RelationRecord] = []
             changed: list[str] = []  # keys whose stored document differs: read for the diff
             for key in chunk:
                 item = unique[key]
@@ -533,9 +533,11 @@ async def _write_entities(
             if writing is not None:
                 await writing
                 writing = None
-            if records:
+            if records or relations:
                 writing = asyncio.ensure_future(
-                    _write_chunk(store, run, records, changed, states, taken_over or {}, now())
+                    _write_chunk(
+                        store, run, records, relations, changed, states, taken_over or {}, now()
+                    )
                 )
             written.accepted += len(records)
             report("writing entities", start + len(chunk), len(keys))
@@ -544,8 +546,6 @@ async def _write_entities(
     finally:
         if writing is not None and not writing.done():
             writing.cancel()
-    for relation_chunk in _chunks(relations):
-        await store.upsert_relations(source, run.id, relation_chunk)
     if written.deferred:
         run.stats["deferredEntities"] = written.deferred
     return written
@@ -555,22 +555,35 @@ async def _write_chunk(
     store: RunStore,
     run: RunRecord,
     records: Sequence[EntityRecord],
+    relations: Sequence[RelationRecord],
     changed: Sequence[str],
     states: dict[str, EntityState],
     taken_over: dict[str, dict[str, Any]],
     at: datetime,
 ) -> None:
-    """Write one chunk and record its changes: the stored documents of ``changed`` keys
-    are read first (one call; new entities need none, unchanged ones record nothing), the
-    changes recorded after the write (one call), so a reader of the change log finds the
-    entity already written."""
+    """Write one chunk's entities and relations and record its changes: the stored
+    documents of ``changed`` keys are read first (one call; new entities need none,
+    unchanged ones record nothing), the changes recorded after the write (one call), so a
+    reader of the change log finds the entity already written. A relation to an entity of
+    a later chunk points at a placeholder until that chunk turns it into the entity."""
     stored = await read_before(store, changed)
     before: dict[str, dict[str, Any] | None] = {**taken_over, **stored}
     news = (r for r in records if r.key in before or r.key not in states)
-    await store.upsert_entities(run.source, run.id, records)
-    await store.record_changes(
-        written_changes(source=run.source, run_id=run.id, records=news, before=before, at=at)
-    )
+    if records:
+        await store.upsert_entities(run.source, run.id, records)
+    await _write_relations(store, run, relations)
+    if records:
+        await store.record_changes(
+            written_changes(source=run.source, run_id=run.id, records=news, before=before, at=at)
+        )
+
+
+async def _write_relations(
+    store: RunStore, run: RunRecord, relations: Sequence[RelationRecord]
+) -> None:
+    """Write the relations of one chunk of entities, in batches."""
+    for relation_chunk in _chunks(relations):
+        await store.upsert_relations(run.source, run.id, relation_chunk)
 
 
 async def _keep_unchanged_files(

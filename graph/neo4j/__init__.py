@@ -4,8 +4,9 @@ Model. Every node is ``(:Ref {key, ref})``, the key being the lowercased ref und
 uniqueness constraint. An entity is ``:Ref:Entity`` plus a label for its kind (the
 capitalised kind: ``:Component``), with its fields and provenance as properties, and what
 listings filter on besides: ``spec_type`` and ``lifecycle`` (``spec.type`` and
-``spec.lifecycle`` when they are strings), ``annotation_keys`` and ``annotation_pairs``
-(each annotation as the JSON array ``[key, value]``). A relation is one relationship of a
+``spec.lifecycle`` when they are strings), ``annotation_pairs`` (each annotation as the
+JSON array ``[key, value]``) and the searchable fields, each list joined into one string
+(:mod:`~graph.neo4j.schema`). A relation is one relationship of a
 fixed type per relation type (``ownedBy`` -> ``OWNED_BY``), stamped with ``source`` and
 ``run_id`` and keeping both refs as written. A relation whose end is not (or no longer) an
 entity points at a placeholder: a bare ``:Ref`` node. Upserting the entity turns the

@@ -1,13 +1,16 @@
 """Recorded entity changes (:class:`graph.port.ChangeLog`) as ``(:EntityChange {id, seq, at,
 source, run_id, ref, kind, change, fields, before, after})``; ``seq`` comes from one
 ``(:ChangeSeq)`` counter taken in the same statement, so it follows recording order across
-processes. ``before``/``after`` are JSON text (Neo4j properties cannot hold maps)."""
+processes. ``before``/``after`` are JSON text (Neo4j properties cannot hold maps), and so
+is ``fields``: a first ingest records every entity with all its paths, and as a list
+property they cost the server several times what one string does (changes recorded
+before were lists, read as they are)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, LiteralString
+from typing import Any, LiteralString, cast
 
 import orjson
 
@@ -81,6 +84,13 @@ READ_CURSOR: LiteralString = "MATCH (f:FeedCursor {name: $name}) RETURN f.positi
 SAVE_CURSOR: LiteralString = "MERGE (f:FeedCursor {name: $name}) SET f.position = $position"
 
 
+def _fields(value: Any) -> list[str]:
+    """Stored ``fields``: JSON text, or (recorded before) a list."""
+    if isinstance(value, str):
+        return cast(list[str], orjson.loads(value))
+    return list(value or ())
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -94,7 +104,7 @@ def _row(change: EntityChange) -> dict[str, Any]:
         "ref": change.ref,
         "kind": change.kind,
         "change": change.change.value,
-        "fields": list(change.fields),
+        "fields": orjson.dumps(list(change.fields)).decode(),
         "before": _json(change.before),
         "after": _json(change.after),
     }
@@ -110,7 +120,7 @@ def _change(props: dict[str, Any]) -> EntityChange:
         ref=props["ref"],
         kind=props["kind"],
         change=ChangeType(props["change"]),
-        fields=tuple(props.get("fields") or ()),
+        fields=tuple(_fields(props.get("fields"))),
         before=None if before is None else orjson.loads(before),
         after=None if after is None else orjson.loads(after),
     )

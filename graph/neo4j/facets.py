@@ -7,7 +7,7 @@ kinds at most (:func:`graph.conditions.kinds_only`: none, or Backstage's pickers
 ``filter=kind=component``) a facet is then an aggregation over that index's entries, which
 hold both the kind and the value: no node is read. The few entities with several values
 at one such path (``facet_multi``, found through its own index) are counted from their
-``field_pairs``, as every other facet is (:func:`graph.neo4j.filters.field_facets_query`).
+``field_pairs`` (a joined list: :mod:`graph.neo4j.schema`), as every other facet is (:func:`graph.neo4j.filters.field_facets_query`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, LiteralString
 
 from graph.conditions import PAIR_SEPARATOR
-from graph.neo4j.schema import FACET_PROPERTIES
+from graph.neo4j.schema import FACET_PROPERTIES, PAIRS_SEPARATOR
 
 _COLUMNS: tuple[LiteralString, ...] = tuple(f"f{i}" for i in range(len(FACET_PROPERTIES)))
 #: the kind condition: the kinds asked for, or every entity (which lets the planner scan
@@ -55,7 +55,7 @@ def indexed_facets_calls(paths: Sequence[str], by_kind: bool) -> LiteralString:
         + """
   UNWIND range(0, size($counted_facets) - 1) AS i
   WITH e, i, $counted_facets[i] AS facet WHERE e[facet.prop] IS NULL
-  UNWIND e.field_pairs AS p
+  UNWIND split(e.field_pairs, $items) AS p
   WITH i, facet, p WHERE p STARTS WITH facet.prefix
   WITH i, substring(p, size(facet.prefix)) AS value, count(*) AS n
   RETURN collect([i, value, n]) AS multi
@@ -75,6 +75,7 @@ def indexed_params(paths: Sequence[str], kinds: Sequence[str]) -> dict[str, Any]
             {"prop": FACET_PROPERTIES[path], "prefix": path + PAIR_SEPARATOR} for path in paths
         ],
         "facet_kinds": list(kinds),
+        "items": PAIRS_SEPARATOR,
     }
 
 

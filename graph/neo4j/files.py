@@ -1,10 +1,15 @@
 """What each file of a source produced (:class:`graph.port.SourceFiles`) as
-``(:SourceFile {id, source, path, blob, deps, keys, follows})``, ``id`` being source and path."""
+``(:SourceFile {id, source, path, blob, deps, keys, follows})``, ``id`` being source and path.
+``keys`` and ``follows`` are JSON text, not list properties (a first ingest writes a node per
+file, and list properties cost the server more than a string); files remembered before
+hold lists, read as they are."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import LiteralString
+from typing import Any, LiteralString, cast
+
+import orjson
 
 from graph.neo4j.connection import Connection
 from graph.neo4j.rows import lookup_keys
@@ -44,6 +49,13 @@ RETURN collect(key) AS absent
 BATCH = 5000
 
 
+def _list(value: Any) -> list[str]:
+    """A stored list: JSON text, or (remembered before) a list property."""
+    if isinstance(value, str):
+        return cast(list[str], orjson.loads(value))
+    return list(value or ())
+
+
 def _id(source: str, path: str) -> str:
     return f"{source}\n{path}"
 
@@ -51,7 +63,7 @@ def _id(source: str, path: str) -> str:
 async def source_files(db: Connection, source: str) -> dict[str, SourceFile]:
     (row,) = await db.read(db.statement(READ, source=source))
     return {
-        path: SourceFile(path, blob, deps, tuple(keys or ()), tuple(follows or ()))
+        path: SourceFile(path, blob, deps, tuple(_list(keys)), tuple(_list(follows)))
         for path, blob, deps, keys, follows in row["files"]
     }
 
@@ -69,8 +81,8 @@ async def update_source_files(
             "path": f.path,
             "blob": f.blob,
             "deps": f.deps,
-            "keys": list(f.keys),
-            "follows": list(f.follows),
+            "keys": orjson.dumps(list(f.keys)).decode(),
+            "follows": orjson.dumps(list(f.follows)).decode(),
         }
         for f in upserts
     ]

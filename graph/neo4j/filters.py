@@ -15,7 +15,7 @@ from typing import Any, LiteralString
 from graph.conditions import Condition, Match, required_kinds, resolve_sets
 from graph.neo4j import fulltext
 from graph.neo4j.rows import ENTITY_FIELDS, annotation_pair, lookup_keys
-from graph.neo4j.schema import REL_TYPES
+from graph.neo4j.schema import PAIRS_SEPARATOR, REL_TYPES, annotation_key, item
 from graph.port import EntityFilter, Order
 from graph.search import KIND_ORDER, OTHER_KIND, TIER_STEP, search_rank, search_tokens
 
@@ -56,8 +56,9 @@ class EntityMatch:
 
 
 def entity_match(flt: EntityFilter) -> EntityMatch | None:
-    """The query head for ``flt``, or None when nothing can match (an empty search)."""
-    params: dict[str, Any] = {}
+    """The query head for ``flt``, or None when nothing can match (an empty search).
+    ``$items`` is always the separator of joined lists (:mod:`graph.neo4j.schema`)."""
+    params: dict[str, Any] = {"items": PAIRS_SEPARATOR}
     conditions: list[LiteralString] = []
     if flt.search is None:
         source: LiteralString = PLAIN_SOURCE
@@ -102,11 +103,11 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
         params["systems"] = lookup_keys(flt.system_keys)
     if flt.annotation is not None:
         key, value = flt.annotation
-        conditions.append("$annotation_key IN e.annotation_keys")
-        params["annotation_key"] = key
+        conditions.append("e.annotation_pairs CONTAINS $annotation_key")
+        params["annotation_key"] = annotation_key(key)
         if value is not None:
-            conditions.append("$annotation_pair IN e.annotation_pairs")
-            params["annotation_pair"] = annotation_pair(key, value)
+            conditions.append("e.annotation_pairs CONTAINS $annotation_pair")
+            params["annotation_pair"] = item(annotation_pair(key, value))
     if flt.keys:
         conditions.append("e.key IN $only_keys")
         params["only_keys"] = lookup_keys(flt.keys)
@@ -164,9 +165,10 @@ RELEVANCE: LiteralString = (
 
 #: Backstage's filter sets over ``$sets``: a list of sets, each a list of conditions
 #: (:func:`_condition`); one statement text whatever the filter, every value a parameter.
+#: Field keys and pairs are found in their joined lists (:mod:`graph.neo4j.schema`).
 FILTER_SETS: LiteralString = """ANY(set IN $sets WHERE ALL(c IN set WHERE c.negated <> CASE c.match
-  WHEN 'field' THEN CASE WHEN size(c.pairs) = 0 THEN c.path IN e.field_keys
-                    ELSE ANY(p IN c.pairs WHERE p IN e.field_lpairs) END
+  WHEN 'field' THEN CASE WHEN size(c.pairs) = 0 THEN e.field_keys CONTAINS c.key
+                    ELSE ANY(p IN c.pairs WHERE e.field_lpairs CONTAINS p) END
   WHEN 'out' THEN EXISTS { MATCH (e)-[r]->(t:Ref)
                            WHERE type(r) = c.type AND (size(c.values) = 0 OR t.key IN c.values) }
   WHEN 'in' THEN EXISTS { MATCH (e)<-[r]-(t:Ref)
@@ -214,8 +216,8 @@ def _anchors(sets: Sequence[Sequence[Condition]]) -> list[dict[str, Any]]:
 def _condition(condition: Condition) -> dict[str, Any]:
     return {
         "match": condition.match.value,
-        "path": condition.path,
-        "pairs": condition.pairs,
+        "key": item(condition.path),
+        "pairs": [item(pair) for pair in condition.pairs],
         "type": REL_TYPES.get(condition.rel_type, ""),
         "values": list(condition.values),
         "negated": condition.negated,
@@ -345,7 +347,7 @@ def select_query(match: EntityMatch, descending: Sequence[bool]) -> LiteralStrin
     order: LiteralString = ""
     for (prefix, name), desc in zip(_ORDER_SLOTS, descending, strict=False):
         text += (
-            ", reduce(m = null, p IN e.field_lpairs | CASE WHEN p STARTS WITH "
+            ", reduce(m = null, p IN split(e.field_lpairs, $items) | CASE WHEN p STARTS WITH "
             + prefix
             + " AND (m IS NULL OR substring(p, size("
             + prefix
@@ -378,7 +380,7 @@ UNWIND range(0, size($facets) - 1) AS i
 CALL (matched, i) {
   WITH $facets[i] AS facet
   UNWIND CASE WHEN facet.match = 'field' THEN matched ELSE [] END AS e
-  UNWIND e.field_pairs AS p
+  UNWIND split(e.field_pairs, $items) AS p
   WITH e, p, facet WHERE p STARTS WITH facet.prefix
   RETURN e AS counted, substring(p, size(facet.prefix)) AS value
   UNION ALL

@@ -36,9 +36,11 @@ INDEX: LiteralString = (
 )
 
 #: Some value at one of ``$text_prefixes`` (path<SEP>) contains ``$text_term`` (both
-#: lowercased). The whole pair is tested first: most pairs fail that native test, and only
-#: the few that pass are split (splitting every pair took twice as long).
-TEXT_FILTER: LiteralString = """ANY(p IN e.field_lpairs WHERE p CONTAINS $text_term
+#: lowercased). ``field_lpairs`` is one string, its pairs joined by ``$items``
+#: (:func:`graph.neo4j.schema.joined`): the whole string is tested first, most entities fail
+#: that native test, and only the pairs of the few that pass are split.
+TEXT_FILTER: LiteralString = """e.field_lpairs CONTAINS $text_term
+  AND ANY(p IN split(e.field_lpairs, $items) WHERE p CONTAINS $text_term
   AND ANY(tp IN $text_prefixes WHERE p STARTS WITH tp AND substring(p, size(tp)) CONTAINS $text_term))"""
 
 #: The query head seeking the candidates through the index, and their condition.
@@ -83,14 +85,20 @@ SET e.text_values = row.text
 """
 
 
-async def backfill(db: Connection, batch: int = 2000) -> None:
+async def backfill(db: Connection, separator: str, batch: int = 2000) -> None:
     """Give entities written before :data:`PROPERTY` was kept theirs (run after their
-    searchable fields are backfilled)."""
+    searchable fields are backfilled and joined by ``separator``)."""
     while True:
         (row,) = await db.read(db.statement(ENTITIES_WITHOUT_TEXT, limit=batch))
         if not row["entities"]:
             return
         rows = [
-            {"key": key, "text": text_props(lpairs)[PROPERTY]} for key, lpairs in row["entities"]
+            {"key": key, "text": text_props(_pairs(lpairs, separator))[PROPERTY]}
+            for key, lpairs in row["entities"]
         ]
         await db.write(db.statement(SET_TEXT, rows=rows))
+
+
+def _pairs(stored: str | list[str], separator: str) -> list[str]:
+    """The pairs of a stored ``field_lpairs``: a joined string (a list if written before)."""
+    return stored if isinstance(stored, list) else [p for p in stored.split(separator) if p]

@@ -139,6 +139,12 @@ async def get_entities_with_relations(
     return entities, _stored_relations(row["relations"])
 
 
+async def has_entities(db: Connection) -> bool:
+    """Whether the store holds any entity (a count-store read: no node is touched)."""
+    (row,) = await db.read(db.statement("MATCH (e:Entity) RETURN count(e) > 0 AS any"))
+    return bool(row["any"])
+
+
 async def count_entities(db: Connection, flt: EntityFilter) -> int:
     match = entity_match(flt)
     if match is None:

@@ -1,6 +1,6 @@
 """Rows and parameters: an entity as the properties it is written with, what the Cypher reads
 of an entity and how that becomes a :class:`~graph.port.StoredEntity`, stored times, lookup
-keys and annotation pairs.
+keys and annotation pairs (kept as joined lists: :mod:`graph.neo4j.schema`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from neo4j.time import DateTime as Neo4jDateTime
 from graph.conditions import PAIR_SEPARATOR
 from graph.fields import entity_fields
 from graph.neo4j import fulltext
-from graph.neo4j.schema import FACET_PROPERTIES, kind_labels
+from graph.neo4j.schema import FACET_PROPERTIES, joined, kind_labels
 from graph.port import SOURCE_PATH_ANNOTATION, EntityRecord, StoredEntity
 
 # ``updated_at`` as microseconds since the epoch: the driver turns a DateTime into Python
@@ -91,6 +91,18 @@ def annotation_pair(key: str, value: Any) -> str:
     return orjson.dumps([key, value]).decode()
 
 
+def annotation_props(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``source_path`` (the source-path annotation) and ``annotation_pairs``: each
+    annotation as :func:`annotation_pair`, joined (:func:`joined`)."""
+    metadata = document.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    annotations = annotations if isinstance(annotations, dict) else {}
+    return {
+        "source_path": _text(annotations.get(SOURCE_PATH_ANNOTATION)),
+        "annotation_pairs": joined(annotation_pair(k, v) for k, v in annotations.items()),
+    }
+
+
 def lookup_keys(keys: Sequence[str]) -> list[str]:
     """Keys as parameters: lowercased, each once."""
     return list(dict.fromkeys(k.lower() for k in keys))
@@ -104,9 +116,6 @@ def entity_row(r: EntityRecord) -> dict[str, Any]:
     """What an entity is written as: its key, its labels, and its properties."""
     spec = r.document.get("spec")
     spec = spec if isinstance(spec, dict) else {}
-    metadata = r.document.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    annotations = annotations if isinstance(annotations, dict) else {}
     return {
         "key": r.key,
         "labels": kind_labels(r.kind),
@@ -123,27 +132,32 @@ def entity_row(r: EntityRecord) -> dict[str, Any]:
             "hash": r.hash,
             "spec_type": _text(spec.get("type")),
             "lifecycle": _text(spec.get("lifecycle")),
-            "source_path": _text(annotations.get(SOURCE_PATH_ANNOTATION)),
-            "annotation_keys": list(annotations),
-            "annotation_pairs": [annotation_pair(k, v) for k, v in annotations.items()],
-            **field_props(r.key, r.name, r.namespace, r.document),
+            **searchable_props(r.key, r.name, r.namespace, r.document),
         },
     }
 
 
+def searchable_props(
+    key: str, name: str, namespace: str, document: dict[str, Any]
+) -> dict[str, Any]:
+    """What filters and facets read of an entity besides its columns, all derived from its
+    document: :func:`field_props` and :func:`annotation_props` (setup backfills them)."""
+    return {**field_props(key, name, namespace, document), **annotation_props(document)}
+
+
 def field_props(key: str, name: str, namespace: str, document: dict[str, Any]) -> dict[str, Any]:
-    """Backstage's searchable fields (:mod:`graph.fields`) as three list properties:
-    ``field_keys`` (every path), ``field_lpairs`` (``path<SEP>value`` lowercased, for
-    matching) and ``field_pairs`` (``path<SEP>value`` as written, for facets); and the
-    indexed facet properties (:func:`facet_props`) and the full-text filter's
-    (:func:`graph.neo4j.fulltext.text_props`)."""
+    """Backstage's searchable fields (:mod:`graph.fields`) as three joined lists
+    (:func:`joined`): ``field_keys`` (every path), ``field_lpairs`` (``path<SEP>value``
+    lowercased, for matching) and ``field_pairs`` (``path<SEP>value`` as written, for
+    facets); and the indexed facet properties (:func:`facet_props`) and the full-text
+    filter's (:func:`graph.neo4j.fulltext.text_props`)."""
     fields = entity_fields(key, name, namespace, document)
     pairs = list(dict.fromkeys((f.path, f.original) for f in fields if f.original is not None))
     lpairs = [f.path + PAIR_SEPARATOR + f.value for f in fields if f.value is not None]
     return {
-        "field_keys": list(dict.fromkeys(f.path for f in fields)),
-        "field_lpairs": lpairs,
-        "field_pairs": [path + PAIR_SEPARATOR + original for path, original in pairs],
+        "field_keys": joined(dict.fromkeys(f.path for f in fields)),
+        "field_lpairs": joined(lpairs),
+        "field_pairs": joined(path + PAIR_SEPARATOR + original for path, original in pairs),
         **facet_props(pairs),
         **fulltext.text_props(lpairs),
     }

@@ -1,11 +1,20 @@
-"""The Neo4j schema: relationship type and label names, constraints and indexes, and the
-migration of older data (all idempotent, run on every open).
+"""The Neo4j schema: relationship type and label names, constraints and indexes, how list
+properties are stored, and the migration of older data (all idempotent, run on every open).
+
+Joined lists. An entity's searchable fields and annotations are many short strings; kept as
+list properties they were half of what the server spent writing an entity node (each item
+its own record in the array store). They are kept as ONE string each instead: the items
+joined by :data:`PAIRS_SEPARATOR` with one at each end too (:func:`joined`), so that "holds
+this item" is ``prop CONTAINS <SEP>item<SEP>`` (:func:`item`), "an item starting with
+this" is ``prop CONTAINS <SEP>prefix``, and the items are ``split(prop, <SEP>)`` (with an
+empty string at each end, which no test matches). An item never holds the separator: it is
+replaced by U+FFFD when written and when asked for, alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, LiteralString
 
 import orjson
@@ -23,6 +32,29 @@ REL_TYPES: dict[str, str] = {
 }
 #: relationship type -> forward relation type (OWNED_BY -> ownedBy)
 REL_NAMES: dict[str, str] = {rel: name for name, rel in REL_TYPES.items()}
+
+#: What separates the items of a joined list property (the ASCII record separator).
+PAIRS_SEPARATOR = "\u001e"
+_IN_ITEM = "\ufffd"  # what a separator inside an item becomes
+
+
+def item(value: str) -> str:
+    """``value`` as it is found in a joined list: ``<SEP>value<SEP>``."""
+    return PAIRS_SEPARATOR + value.replace(PAIRS_SEPARATOR, _IN_ITEM) + PAIRS_SEPARATOR
+
+
+def joined(values: Iterable[str]) -> str:
+    """``values`` as one joined list property: ``<SEP>a<SEP>b<SEP>`` (``<SEP>`` when empty)."""
+    return PAIRS_SEPARATOR + "".join(
+        v.replace(PAIRS_SEPARATOR, _IN_ITEM) + PAIRS_SEPARATOR for v in values
+    )
+
+
+def annotation_key(key: str) -> str:
+    """The start of the stored pairs of annotation ``key`` in ``annotation_pairs``
+    (``<SEP>["key",``: JSON escapes every control character, the separator included)."""
+    return PAIRS_SEPARATOR + "[" + orjson.dumps(key).decode() + ","
+
 
 #: Few-valued field paths (the SQLite adapter's counted paths but tags) -> the property
 #: holding an entity's one value as written (:func:`graph.neo4j.rows.facet_props`), indexed
@@ -129,10 +161,13 @@ SET r.status = row.status
 """
 
 
-# Entities written before their searchable fields (or facet properties) were properties
-# (setup backfills them).
+# Entities written before their searchable fields (or facet properties) were properties,
+# or while those and the annotations were list properties, not joined strings
+# (graph.neo4j.rows.joined); setup backfills them.
 ENTITIES_WITHOUT_FIELDS: LiteralString = """
-MATCH (e:Entity) WHERE e.field_keys IS NULL OR e.facet_multi IS NULL
+MATCH (e:Entity)
+WHERE NOT (e.field_keys IS :: STRING NOT NULL) OR e.facet_multi IS NULL
+   OR NOT (e.annotation_pairs IS :: STRING NOT NULL)
 WITH e LIMIT $limit
 RETURN collect([e.key, e.name, e.namespace, e.document]) AS entities
 """
@@ -140,13 +175,14 @@ SET_FIELDS: LiteralString = """
 UNWIND $rows AS row
 MATCH (e:Ref {key: row.key})
 SET e += row.props
+REMOVE e.annotation_keys
 """
 
 
 # Entities written before their source path was a property (setup backfills it; scoped
 # cleanup finds a scope's entities by it).
 ENTITIES_WITHOUT_SOURCE_PATH: LiteralString = """
-MATCH (e:Entity) WHERE e.source_path IS NULL AND $annotation IN e.annotation_keys
+MATCH (e:Entity) WHERE e.source_path IS NULL AND e.annotation_pairs CONTAINS $annotation
 WITH e LIMIT $limit
 RETURN collect([e.key, e.document]) AS entities
 """
@@ -168,7 +204,9 @@ async def _backfill_source_paths(db: Connection, batch: int = 2000) -> None:
     """Give entities written before ``source_path`` was kept theirs, from their documents."""
     while True:
         (row,) = await db.read(
-            db.statement(ENTITIES_WITHOUT_SOURCE_PATH, annotation=SOURCE_PATH, limit=batch)
+            db.statement(
+                ENTITIES_WITHOUT_SOURCE_PATH, annotation=annotation_key(SOURCE_PATH), limit=batch
+            )
         )
         if not row["entities"]:
             return
@@ -182,14 +220,14 @@ async def _backfill_source_paths(db: Connection, batch: int = 2000) -> None:
 
 async def prepare(db: Connection, fields: FieldProps) -> None:
     """Create the constraints and indexes, wait for them, and migrate older data.
-    ``fields`` computes an entity's searchable-field properties (key, name, namespace,
-    document)."""
+    ``fields`` computes an entity's searchable properties (key, name, namespace,
+    document): :func:`graph.neo4j.rows.searchable_props`."""
     for statement in SCHEMA:
         await _create(db, statement)
     await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
-    await fulltext.backfill(db)
+    await fulltext.backfill(db, PAIRS_SEPARATOR)
     await _backfill_source_paths(db)
     await db.write(db.statement(WAITING_DELIVERIES))
 

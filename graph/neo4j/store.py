@@ -30,7 +30,7 @@ from graph.neo4j import (
     writes,
 )
 from graph.neo4j.connection import Connection
-from graph.neo4j.rows import field_props
+from graph.neo4j.rows import searchable_props
 from graph.port import (
     Cursor,
     DanglingPage,
@@ -75,7 +75,7 @@ class Neo4jStore:
         return self._db.queries
 
     async def setup(self) -> None:
-        await self._db.open(partial(schema.prepare, fields=field_props))
+        await self._db.open(partial(schema.prepare, fields=searchable_props))
 
     async def close(self) -> None:
         await self._db.close()
@@ -96,8 +96,14 @@ class Neo4jStore:
 
     @asynccontextmanager
     async def bulk_load(self, expected: int) -> AsyncIterator[bool]:
-        """Nothing deferred: Neo4j's indexes (uniqueness constraints among them) stay."""
-        yield False
+        """Nothing deferred: Neo4j's indexes (uniqueness constraints among them) stay. A
+        first ingest (more than one batch into a store with no entity) writes its entities
+        through concurrent transactions (:func:`graph.neo4j.writes.bulk_writers`)."""
+        if expected <= writes.BULK_BATCH_SIZE or await reads.has_entities(self._db):
+            yield False
+            return
+        with writes.bulk_writers():
+            yield False
 
     async def touch(self, source: str, run_id: str, keys: Sequence[str], error: str | None) -> None:
         await writes.touch(self._db, source, run_id, keys, error)

@@ -1,11 +1,20 @@
 """Writes: ``UNWIND $rows ... MERGE`` on the constrained key, :data:`BATCH_SIZE` rows per
 managed transaction; cleanup of what a run neither saw nor kept (entities still reached
 become placeholders, bare placeholders go), and the all-or-nothing :func:`mutate`.
+
+A first ingest (:func:`bulk_writers`) writes entities through :data:`BULK_WRITERS`
+concurrent transactions of :data:`BULK_BATCH_SIZE` rows: one transaction keeps a single
+server thread busy while the client builds the next rows, two keep both. Entity upserts
+of different keys take no lock in common, so they never wait for each other (relations do:
+their ends are shared, so they stay one transaction at a time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, LiteralString, TypeVar
 
@@ -20,6 +29,22 @@ T = TypeVar("T")
 
 #: rows per write transaction
 BATCH_SIZE = 2000
+#: rows per entity transaction of a bulk load, and how many of those run at once
+BULK_BATCH_SIZE = 1000
+BULK_WRITERS = 2
+#: how many transactions write entities at once in this task (:func:`bulk_writers`)
+_WRITERS: ContextVar[int] = ContextVar("neo4j_entity_writers", default=1)
+
+
+@contextmanager
+def bulk_writers() -> Iterator[None]:
+    """Inside (in this task and the tasks it starts), :func:`upsert_entities` writes through
+    :data:`BULK_WRITERS` concurrent transactions."""
+    token = _WRITERS.set(BULK_WRITERS)
+    try:
+        yield
+    finally:
+        _WRITERS.reset(token)
 
 
 def _batches(rows: Sequence[T]) -> list[Sequence[T]]:
@@ -215,8 +240,26 @@ async def upsert_entities(
     db: Connection, source: str, run_id: str, records: Sequence[EntityRecord]
 ) -> None:
     now = datetime.now(UTC)
-    for batch in _batches(records):
-        await _write_all(db, _entity_statements(batch), source=source, run_id=run_id, now=now)
+    writers = _WRITERS.get()
+    if writers == 1 or len(records) <= BULK_BATCH_SIZE:
+        for batch in _batches(records):
+            await _write_all(db, _entity_statements(batch), source=source, run_id=run_id, now=now)
+        return
+    batches = [records[i : i + BULK_BATCH_SIZE] for i in range(0, len(records), BULK_BATCH_SIZE)]
+    free = asyncio.Semaphore(writers)
+
+    async def write(batch: Sequence[EntityRecord]) -> None:
+        async with free:
+            # the rows are built once a writer is free: while the other one is on the server
+            statements = _entity_statements(batch)
+            await _write_all(db, statements, source=source, run_id=run_id, now=now)
+
+    tasks = [asyncio.ensure_future(write(batch)) for batch in batches]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:  # one failed: the others stop too
+            task.cancel()
 
 
 async def upsert_relations(

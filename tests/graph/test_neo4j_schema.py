@@ -13,11 +13,20 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
+from catalog.changes import ChangeType, EntityChange
 from graph.errors import StoreConnectionError, StoreError
 from graph.neo4j import Neo4jStore
 from graph.neo4j.schema import REL_TYPES
-from graph.neo4j.writes import BATCH_SIZE
-from graph.port import FACET_FIELDS, Direction, EntityFilter, FieldCondition, Order, RunRecord
+from graph.neo4j.writes import BATCH_SIZE, BULK_BATCH_SIZE, BULK_WRITERS
+from graph.port import (
+    FACET_FIELDS,
+    Direction,
+    EntityFilter,
+    FieldCondition,
+    Order,
+    RunRecord,
+    SourceFile,
+)
 from graph.runs import run_to_json
 from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record, rel
@@ -157,15 +166,19 @@ async def test_listing_fields_are_properties(store: Neo4jStore, driver: AsyncDri
     (node,) = await rows(
         driver,
         "MATCH (n:Entity) RETURN n.spec_type AS type, n.lifecycle AS lifecycle, "
-        "n.annotation_keys AS keys, n.annotation_pairs AS pairs",
+        "n.annotation_keys AS keys, n.annotation_pairs AS pairs, n.field_keys AS fields",
     )
 
     assert node == {
         "type": "service",
         "lifecycle": None,  # not a string: Backstage's lifecycles are
-        "keys": ["github.com/project-slug", "a=b"],
-        "pairs": ['["github.com/project-slug","acme/a"]', '["a=b","c"]'],
+        "keys": None,  # found in the pairs
+        # one string each: list properties cost the server twice as much to write
+        "pairs": '\x1e["github.com/project-slug","acme/a"]\x1e["a=b","c"]\x1e',
+        "fields": node["fields"],
     }
+    assert isinstance(node["fields"], str)
+    assert "\x1espec.type\x1e" in node["fields"]
 
 
 async def test_questions_are_one_statement_each_and_impact_one_per_level(
@@ -456,3 +469,141 @@ async def test_setup_gives_entities_written_without_fields_theirs(
         await again.close()
 
     assert (before, after) == (0, 1)
+
+
+async def test_setup_joins_the_list_properties_of_entities_written_before(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    """A store written while searchable fields and annotations were list properties still
+    answers every filter and facet once opened: setup rewrites them as joined strings."""
+    annotations = {"stagegraph.dev/source-path": "repo/a.yaml", "x": "y"}
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record("component:default/a", spec={"type": "service"}, annotations=annotations),
+            record("component:default/b", spec={"type": "library", "owner": "t"}),
+        ],
+    )
+    await driver.execute_query(
+        "MATCH (e:Entity) WITH e, split(e.field_keys, $sep) AS keys, "
+        "split(e.field_lpairs, $sep) AS lpairs, split(e.field_pairs, $sep) AS pairs, "
+        "split(e.annotation_pairs, $sep) AS annotations "
+        "SET e.field_keys = keys[1..-1], e.field_lpairs = lpairs[1..-1], "
+        "e.field_pairs = pairs[1..-1], e.annotation_pairs = annotations[1..-1], "
+        "e.annotation_keys = [p IN annotations[1..-1] | substring(p, 2, size(p) - 4)]",
+        sep="\x1e",
+    )
+    (old,) = await rows(driver, "MATCH (e:Entity {name: 'a'}) RETURN e.field_keys AS keys")
+    assert isinstance(old["keys"], list) and "spec.type" in old["keys"]
+    again = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+
+    await again.setup()
+    try:
+        services = await again.count_entities(
+            EntityFilter(any_of=((FieldCondition("spec.type", ("service",)),),))
+        )
+        annotated = await again.count_entities(EntityFilter(annotation=("x", "y")))
+        facets = await again.field_facets(["spec.type"], EntityFilter(kinds=("component",)))
+        owned = await again.field_facets(["spec.owner"], EntityFilter(tag="missing"))
+    finally:
+        await again.close()
+
+    assert (services, annotated) == (1, 1)
+    assert facets == {"spec.type": [("library", 1), ("service", 1)]}
+    assert owned == {"spec.owner": []}
+    left = await rows(
+        driver,
+        "MATCH (e:Entity) RETURN e.field_keys IS :: STRING AS joined, "
+        "e.annotation_keys AS keys ORDER BY e.name",
+    )
+    assert left == [{"joined": True, "keys": None}, {"joined": True, "keys": None}]
+
+
+async def test_changes_keep_their_fields_as_one_string_and_read_older_lists(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    await store.record_changes(
+        [
+            EntityChange(
+                id="new",
+                at=at,
+                source="git",
+                run_id="r1",
+                ref="component:default/a",
+                kind="Component",
+                change=ChangeType.CREATED,
+                fields=("metadata.name", "spec.owner"),
+                before=None,
+                after={"spec": {"owner": "b"}},
+            )
+        ]
+    )
+    await driver.execute_query(
+        "CREATE (:EntityChange {id: 'old', seq: 0, at: $at, source: 'git', run_id: 'r0', "
+        "ref: 'component:default/a', kind: 'Component', change: 'UPDATED', "
+        "fields: ['spec.owner']})",
+        at=(at - timedelta(days=1)).isoformat(),
+    )
+
+    changes = (await store.latest_changes(["component:default/a"], 10))["component:default/a"]
+    stored = await rows(driver, "MATCH (c:EntityChange {id: 'new'}) RETURN c.fields AS fields")
+
+    assert [(c.id, c.fields) for c in changes] == [
+        ("new", ("metadata.name", "spec.owner")),
+        ("old", ("spec.owner",)),
+    ]
+    assert stored == [{"fields": '["metadata.name","spec.owner"]'}]
+
+
+async def test_a_first_ingest_writes_entities_in_smaller_concurrent_batches(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    """Into a store with no entity, a bulk load writes entities BULK_BATCH_SIZE rows a
+    transaction, BULK_WRITERS at once; into one with entities, BATCH_SIZE rows, one at a time."""
+    records = [record(f"component:default/c{i:04d}") for i in range(2500)]
+
+    before = store.query_count
+    async with store.bulk_load(len(records)):
+        await store.upsert_entities("src", "r1", records)
+    first = store.query_count - before
+    before = store.query_count
+    async with store.bulk_load(len(records)):
+        await store.upsert_entities("src", "r2", records)
+    again = store.query_count - before
+
+    # one read (does the store hold entities?) and the batches
+    assert (first, again) == (
+        1 + math.ceil(2500 / BULK_BATCH_SIZE),
+        1 + math.ceil(2500 / BATCH_SIZE),
+    )
+    assert BULK_BATCH_SIZE < BATCH_SIZE and BULK_WRITERS == 2
+    (counts,) = await rows(
+        driver,
+        "MATCH (n:Entity:Component) RETURN count(n) AS n, collect(DISTINCT n.run_id) AS runs",
+    )
+    assert counts == {"n": 2500, "runs": ["r2"]}
+
+
+async def test_source_files_keep_keys_as_json_text_and_read_older_lists(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await store.update_source_files(
+        "git", [SourceFile("a.yaml", "b1", "d1", ("component:default/a",), ("b.yaml",))], []
+    )
+    await driver.execute_query(
+        "CREATE (:SourceFile {id: 'git\\nold.yaml', source: 'git', path: 'old.yaml', "
+        "blob: 'b0', deps: 'd0', keys: ['component:default/old'], follows: []})"
+    )
+
+    files = await store.source_files("git")
+    stored = await rows(
+        driver, "MATCH (f:SourceFile {path: 'a.yaml'}) RETURN f.keys AS keys, f.follows AS follows"
+    )
+
+    assert files == {
+        "a.yaml": SourceFile("a.yaml", "b1", "d1", ("component:default/a",), ("b.yaml",)),
+        "old.yaml": SourceFile("old.yaml", "b0", "d0", ("component:default/old",), ()),
+    }
+    assert stored == [{"keys": '["component:default/a"]', "follows": '["b.yaml"]'}]

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+import pytest
 
 from catalog.errors import SourceLocation
 from catalog.validation import validate_entity
 from graph.port import Direction, GraphStore, RunRecord
+from ingestors import runner
 from ingestors.runner import run_ingestion
 from ingestors.snapshot import Descriptor, EventRetention, Snapshot
 
 
-def _descriptor(kind: str, name: str, spec: dict[str, Any], *, defer: bool = False) -> Descriptor:
+def _descriptor(
+    kind: str,
+    name: str,
+    spec: dict[str, Any],
+    *,
+    defer: bool = False,
+    api_version: str = "stagegraph.dev/v1alpha1",
+) -> Descriptor:
     raw = {
-        "apiVersion": "stagegraph.dev/v1alpha1",
+        "apiVersion": api_version,
         "kind": kind,
         "metadata": {"name": name},
         "spec": spec,
@@ -170,3 +180,64 @@ async def test_the_delete_guard_still_counts_the_other_kinds(store: GraphStore) 
 
     assert run.cleanup is not None and run.cleanup.startswith("skipped: 3 of 4 entities")
     assert "pipeline:default/a" in await store.get_entities(["pipeline:default/a"])
+
+
+class _Calls:
+    """A real store, with the order of its entity and relation writes noted."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self.writes: list[tuple[str, int]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def upsert_entities(self, source: str, run_id: str, records: Any) -> None:
+        self.writes.append(("entities", len(records)))
+        await self._store.upsert_entities(source, run_id, records)
+
+    async def upsert_relations(self, source: str, run_id: str, records: Any) -> None:
+        self.writes.append(("relations", len(records)))
+        await self._store.upsert_relations(source, run_id, records)
+
+
+async def test_relations_are_written_with_their_chunk_and_reach_later_chunks(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk's relations are written right after its entities (not all held until the
+    end); a relation to an entity of a later chunk finds it once that chunk is written."""
+    monkeypatch.setattr(runner, "BATCH_SIZE", 2)
+    services = [
+        _descriptor(
+            "Component",
+            f"s{i}",
+            {
+                "type": "service",
+                "owner": "t",
+                "lifecycle": "x",
+                "dependsOn": [f"component:s{i + 1}"],
+            },
+            api_version="backstage.io/v1alpha1",
+        )
+        for i in range(5)
+    ]
+    calls = _Calls(store)
+
+    run = await _run(cast(GraphStore, calls), "git", Snapshot("test", descriptors=services))
+
+    assert run.status == "SUCCEEDED"
+    assert calls.writes == [
+        ("entities", 2),
+        ("relations", 4),  # dependsOn and ownedBy of each
+        ("entities", 2),
+        ("relations", 4),
+        ("entities", 1),
+        ("relations", 2),
+    ]
+    relations = await store.get_relations(
+        [f"component:default/s{i}" for i in range(5)], Direction.OUT, ["dependsOn"]
+    )
+    assert sorted((r.source_ref, r.target_ref) for r in relations) == [
+        (f"component:default/s{i}", f"component:default/s{i + 1}") for i in range(5)
+    ]
+    assert await store.count_dangling() == 6  # to s5, which no chunk defines, and 5 to the owner
