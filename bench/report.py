@@ -23,6 +23,8 @@ P99_TARGETS_1M = {"by_ref": 20.0, "page": 100.0, "dependencies": 250.0}
 SERVER_RSS_TARGET_1M_MB = 500
 PEAK_TARGET_MB = 1024
 SERVER_RSS_TARGET_MB = 300
+#: the issue's goal for reads at 100k: API p50 within this factor of the same read at 10k
+SCALING_TARGET = 1.5
 
 
 def _ms(latency: Latency | None, p99: bool = False) -> str:
@@ -126,8 +128,55 @@ def _read_row(result: ReadResult) -> list[str]:
     ]
 
 
+def scaling_table(runs: list[StoreRun]) -> Table | None:
+    """Each read's API p50 at every larger size against the smallest size measured on the
+    same store (issue #14: at 100k within 1.5x of 10k), or None with one size only.
+
+    The rows column says whether the answer itself grew: a roll-up or an impact question
+    answers more entities in a larger catalog, a page or an entity by ref the same number.
+    """
+    by_store: dict[str, list[StoreRun]] = {}
+    for run in runs:
+        if run.reads:
+            by_store.setdefault(run.store, []).append(run)
+    pairs = [
+        (small, large)
+        for store_runs in by_store.values()
+        for small in [min(store_runs, key=lambda r: r.size)]
+        for large in store_runs
+        if large.size > small.size
+    ]
+    if not pairs:
+        return None
+    table = Table(title=f"Reads as the catalog grows (API p50; goal ≤{SCALING_TARGET:g}x)")
+    for column in ("store", "question", "sizes", "p50 ms", "rows", "x", "goal"):
+        table.add_column(column, justify="left" if column in ("store", "question") else "right")
+    for small, large in pairs:
+        before = {result.question.key: result for result in small.reads}
+        for result in large.reads:
+            first = before.get(result.question.key)
+            if result.question.key == "floor" or first is None:
+                continue
+            if first.api is None or result.api is None:
+                continue
+            factor = result.api.p50_ms / first.api.p50_ms if first.api.p50_ms > 0 else 0.0
+            table.add_row(
+                large.store,
+                result.question.label,
+                f"{small.size:,} → {large.size:,}",
+                f"{_ms(first.api)} → {_ms(result.api)}",
+                f"{first.api.rows:,} → {result.api.rows:,}",
+                f"{factor:.2f}x",
+                "met" if factor <= SCALING_TARGET else "missed",
+            )
+    return table
+
+
 def print_report(console: Console, runs: list[StoreRun], machine: str) -> None:
     console.print(ingest_table(runs))
     for run in runs:
         console.print(reads_table(run))
+    scaling = scaling_table(runs)
+    if scaling is not None:
+        console.print(scaling)
     console.print(f"machine: {machine}")
