@@ -39,18 +39,22 @@ lane_dir() { if [ "$1" = 1 ]; then echo "$first_dir"; else echo "$first_dir-$1";
 start_lane() { NEO4J_PORT=$(lane_port "$1") NEO4J_DIR=$(lane_dir "$1") scripts/neo4j.sh start; }
 stop_lane() { NEO4J_PORT=$(lane_port "$1") NEO4J_DIR=$(lane_dir "$1") scripts/neo4j.sh stop; }
 
-# The first lane alone (on a fresh machine it fetches the jars), then the others together.
+# The lanes start together, except on a fresh machine: there the first alone fetches the jars.
 started=()
-if start_lane 1; then started+=(1); fi
+together=1
+if [ ! -s "$(lane_dir 1)/classpath.txt" ]; then
+  if start_lane 1; then started+=(1); fi
+  together=2
+fi
 pids=()
-for ((lane = 2; lane <= servers; lane++)); do
+for ((lane = together; lane <= servers; lane++)); do
   start_lane "$lane" &
   pids+=("$lane:$!")
 done
 for entry in "${pids[@]}"; do
   if wait "${entry#*:}"; then
     started+=("${entry%%:*}")
-  else
+  elif [ "$servers" -gt 1 ]; then
     echo "with-neo4j: lane ${entry%%:*} (port $(lane_port "${entry%%:*}")) did not start; the tests use the other lanes" >&2
   fi
 done
@@ -61,7 +65,9 @@ if [ ${#urls[@]} -gt 0 ]; then
   export STAGEGRAPH_TEST_NEO4J_URL=$(IFS=,; echo "${urls[*]}")
 else
   export STAGEGRAPH_TEST_NEO4J_URL=  # empty: the tests have no Neo4j (they look nowhere else)
-  echo "with-neo4j: no Neo4j of the tests' own on port $first_port; Neo4j tests will be skipped (or fail with STAGEGRAPH_REQUIRE_NEO4J=1)" >&2
+  ports=" $first_port"
+  if [ "$servers" -gt 1 ]; then ports="s $first_port-$(lane_port "$servers")"; fi
+  echo "with-neo4j: no Neo4j of the tests' own on port$ports; Neo4j tests will be skipped (or fail with STAGEGRAPH_REQUIRE_NEO4J=1)" >&2
 fi
 status=0
 "$@" || status=$?

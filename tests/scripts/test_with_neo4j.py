@@ -139,6 +139,7 @@ def test_with_neo4j_uses_no_lane_it_did_not_start(two_foreign_bolts: int, tmp_pa
     assert done.stdout.split() == ["URL=''", "SERVERS=None"]
     assert f"lane 2 (port {two_foreign_bolts + 1}) did not start" in done.stderr
     assert f"did not start answers Bolt on bolt://127.0.0.1:{two_foreign_bolts + 1}" in done.stderr
+    assert f"no Neo4j of the tests' own on ports {two_foreign_bolts}-" in done.stderr
 
 
 def test_each_worker_has_the_server_of_its_lane_when_there_is_one_per_worker() -> None:
