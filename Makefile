@@ -55,19 +55,21 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Two pytest-xdist workers, each with a throwaway Neo4j of its own: `make test` starts one
-# server per worker (scripts/with-neo4j.sh, STAGEGRAPH_TEST_NEO4J_SERVERS) and
-# tests/conftest.py gives worker N the N-th, so each wipes only its own and the Neo4j tests
-# spread over both workers. (With one shared server, every Neo4j test had to stay on one
-# worker, and two workers were slower than one on 2 cores: 16.5 min against ~13.)
-# PYTEST_WORKERS=0 runs everything in one process against the first server.
-PYTEST_WORKERS ?= 2
+# One process by default. PYTEST_WORKERS=N spreads the tests over N pytest-xdist workers,
+# each with a throwaway Neo4j of its own: `make test` starts one server per worker
+# (scripts/with-neo4j.sh, STAGEGRAPH_TEST_NEO4J_SERVERS) and tests/conftest.py gives worker N
+# the N-th, so each wipes only its own. On 2 cores that does not pay: the JVMs are most of
+# the Neo4j tests' CPU, and two of them used ~1.7x the CPU and wall time of one on
+# tests/graph (README "Benchmarks", the test suite). (Before the lanes, two workers sharing
+# one server were slower too: 16.5 min against ~13.)
+PYTEST_WORKERS ?= 0
 NEO4J_LANES ?= $(if $(filter 0,$(PYTEST_WORKERS)),1,$(PYTEST_WORKERS))
 pytest: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Lint, types and tests with the tests' own throwaway Neo4j servers (scripts/with-neo4j.sh:
-# ports 7697 and 7698, .cache/neo4j-test*/; never a server it did not start), stopped afterwards.
+# port 7697 and, one per further worker, 7698...; .cache/neo4j-test*/; never a server it did
+# not start), stopped afterwards.
 test: install
 	@STAGEGRAPH_TEST_NEO4J_SERVERS=$(NEO4J_LANES) scripts/with-neo4j.sh \
 	  $(MAKE) --no-print-directory lint typecheck pytest
