@@ -55,24 +55,30 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# One process by default: on 2 cores, two pytest-xdist workers took longer (16.5 min against
-# ~13), since every Neo4j test must stay on one worker (each wipes the database) and that lane
-# is most of the run. PYTEST_WORKERS=N spreads the rest over N workers (tests/conftest.py
-# keeps the Neo4j tests together) on a machine with more cores.
+# One process by default. PYTEST_WORKERS=N spreads the tests over N pytest-xdist workers,
+# each with a throwaway Neo4j of its own: `make test` starts one server per worker
+# (scripts/with-neo4j.sh, STAGEGRAPH_TEST_NEO4J_SERVERS) and tests/conftest.py gives worker N
+# the N-th, so each wipes only its own. On 2 cores that does not pay: the JVMs are most of
+# the Neo4j tests' CPU, and two of them used ~1.7x the CPU and wall time of one on
+# tests/graph (README "Benchmarks", the test suite). (Before the lanes, two workers sharing
+# one server were slower too: 16.5 min against ~13.)
 PYTEST_WORKERS ?= 0
+NEO4J_LANES ?= $(if $(filter 0,$(PYTEST_WORKERS)),1,$(PYTEST_WORKERS))
 pytest: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# Lint, types and tests with the tests' own throwaway Neo4j (scripts/with-neo4j.sh: port 7697,
-# .cache/neo4j-test/; never a server it did not start), stopped afterwards.
+# Lint, types and tests with the tests' own throwaway Neo4j servers (scripts/with-neo4j.sh:
+# port 7697 and, one per further worker, 7698...; .cache/neo4j-test*/; never a server it did
+# not start), stopped afterwards.
 test: install
-	@scripts/with-neo4j.sh $(MAKE) --no-print-directory lint typecheck pytest
+	@STAGEGRAPH_TEST_NEO4J_SERVERS=$(NEO4J_LANES) scripts/with-neo4j.sh \
+	  $(MAKE) --no-print-directory lint typecheck pytest
 
 # The long forms of the trust suite (tests/trust): GraphQL fuzzing, the malformed-descriptor
 # corpus and the source-fault runs at full size, each printing its figures.
 fuzz: install
 	@STAGEGRAPH_FUZZ=long scripts/with-neo4j.sh $(MAKE) --no-print-directory pytest \
-	  PYTEST_ARGS="tests/trust -s -o timeout=0 $(PYTEST_ARGS)"
+	  PYTEST_WORKERS=0 PYTEST_ARGS="tests/trust -s -o timeout=0 $(PYTEST_ARGS)"
 
 # Ingest and read benchmarks on SQLite and (when it answers) Neo4j; see README "Benchmarks".
 # BENCH_ARGS='--sizes 2000' for a quick run.

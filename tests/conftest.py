@@ -5,7 +5,9 @@ Neo4j tests wipe the database they use, so they use only a server meant for it:
 
 - ``STAGEGRAPH_TEST_NEO4J_URL`` when set: naming a server is the consent to wipe it
   (``scripts/with-neo4j.sh``, which ``make test`` runs, names the one it started; set to
-  the empty string, the tests have no Neo4j);
+  the empty string, the tests have no Neo4j). It may name several, comma-separated (lanes:
+  ``make test`` starts one per pytest-xdist worker): each worker then uses its own, see
+  :func:`lane_url`;
 - else ``bolt://127.0.0.1:7697``, the tests' own port (never 7687, where ``make neo4j`` and
   ``docker compose up`` publish theirs), and only when that server carries the throwaway
   mark of ``scripts/neo4j.sh`` (the user :data:`MARKER_USER`); a server without it is not
@@ -32,7 +34,27 @@ from graph.port import GraphStore
 
 DEFAULT_TEST_NEO4J_URL = "bolt://127.0.0.1:7697"
 NEO4J_URL_NAMED = "STAGEGRAPH_TEST_NEO4J_URL" in os.environ
-NEO4J_URL = os.environ.get("STAGEGRAPH_TEST_NEO4J_URL", DEFAULT_TEST_NEO4J_URL)
+NEO4J_URLS = [
+    url.strip()
+    for url in os.environ.get("STAGEGRAPH_TEST_NEO4J_URL", DEFAULT_TEST_NEO4J_URL).split(",")
+]
+
+
+def lane_url(urls: list[str], worker: str | None, workers: int) -> str:
+    """The server of this process's lane: with a server per pytest-xdist worker (``workers``
+    no more than ``urls``), worker ``gwN`` has the N-th, and no other worker touches it;
+    otherwise (no xdist, or fewer servers than workers) the first, and the scheduler below
+    runs every Neo4j test on one worker."""
+    if worker and worker.startswith("gw") and worker[2:].isdigit() and 0 < workers <= len(urls):
+        return urls[int(worker[2:]) % len(urls)]
+    return urls[0]
+
+
+NEO4J_URL = lane_url(
+    NEO4J_URLS,
+    os.environ.get("PYTEST_XDIST_WORKER"),
+    int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")),
+)
 NEO4J_USER = os.environ.get("NEO4J_USER", "neo4j")
 NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD", "stagegraph")
 REQUIRE_NEO4J = os.environ.get("STAGEGRAPH_REQUIRE_NEO4J") == "1"
@@ -169,18 +191,40 @@ def uses_neo4j(nodeid: str) -> bool:
     return "neo4j" in nodeid.lower() or nodeid.split("::", 1)[0] in _neo4j_modules()
 
 
+@functools.cache
+def _module_scoped_modules() -> frozenset[str]:
+    """The test files with module-scoped fixtures: their tests go to one worker together, so
+    the fixture is built once."""
+    return frozenset(
+        path.relative_to(TESTS.parent).as_posix()
+        for path in TESTS.rglob("test_*.py")
+        if 'scope="module"' in path.read_text(encoding="utf-8")
+    )
+
+
+def work_unit(nodeid: str, workers: int, lanes: int) -> str:
+    """What the xdist scheduler hands a worker as one unit: the test alone, its module when
+    the module has module-scoped fixtures, or, when ``workers`` outnumber the Neo4j
+    ``lanes``, every test that uses Neo4j together (each wipes the one server)."""
+    module = nodeid.split("::", 1)[0]
+    if workers > lanes and uses_neo4j(nodeid):
+        return "neo4j"
+    return module if module in _module_scoped_modules() else nodeid
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) every test that uses
-    the shared Neo4j runs on one worker, in order, since each wipes that database; the
-    SQLite and store-less tests spread over the other worker(s), one by one. (xdist's own
-    ``xdist_group`` marks do not group under pytest 9, which no longer reads the node id
-    xdist rewrites.)"""
+    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) the tests go out one
+    by one (a module with module-scoped fixtures as one unit). With a Neo4j per worker
+    (:func:`lane_url`) each worker wipes only its own; with fewer servers than workers every
+    test that uses the shared Neo4j runs on one worker, in order, since each wipes that
+    database. (xdist's own ``xdist_group`` marks do not group under pytest 9, which no
+    longer reads the node id xdist rewrites.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-    class Neo4jOnOneWorker(LoadScopeScheduling):  # type: ignore[misc]
+    class Neo4jLanes(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "neo4j" if uses_neo4j(nodeid) else nodeid
+            return work_unit(nodeid, len(self.nodes), len(NEO4J_URLS))
 
-    return Neo4jOnOneWorker(config, log)
+    return Neo4jLanes(config, log)

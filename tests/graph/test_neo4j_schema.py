@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from neo4j import AsyncDriver, AsyncGraphDatabase
+from neo4j import AsyncDriver
 
 from catalog.changes import ChangeType, EntityChange
 from graph.errors import StoreConnectionError, StoreError
@@ -28,31 +28,16 @@ from graph.port import (
     SourceFile,
 )
 from graph.runs import run_to_json
-from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
+from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER
 from tests.factories import record, rel
 
 pytestmark = pytest.mark.neo4j
 
 
 @pytest.fixture
-async def driver() -> AsyncIterator[AsyncDriver]:
-    await require_neo4j()
-    await wipe_neo4j()
-    raw = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
-    try:
-        yield raw
-    finally:
-        await raw.close()
-
-
-@pytest.fixture
-async def store(driver: AsyncDriver) -> AsyncIterator[Neo4jStore]:
-    neo4j_store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
-    await neo4j_store.setup()
-    try:
-        yield neo4j_store
-    finally:
-        await neo4j_store.close()
+def store(neo4j_store: Neo4jStore) -> Neo4jStore:
+    """The Neo4j store alone (tests/graph/conftest.py), on an emptied database."""
+    return neo4j_store
 
 
 async def rows(driver: AsyncDriver, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
