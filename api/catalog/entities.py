@@ -12,7 +12,7 @@ and ``relations``, and the ``fields`` projection.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from catalog.relations import RELATION_TYPES
@@ -22,16 +22,21 @@ from graph.port import StoredEntity, StoredRelation
 Json = dict[str, Any]
 
 
-def relations_by_key(relations: Iterable[StoredRelation]) -> dict[str, list[Json]]:
-    """Each entity key's relations as Backstage lists them (both directions)."""
+def relations_by_key(
+    relations: Iterable[StoredRelation], keys: Collection[str] | None = None
+) -> dict[str, list[Json]]:
+    """Each entity key's relations as Backstage lists them (both directions); only the
+    entities of ``keys`` when given (a page's relations reach far more entities than it
+    renders: a team's 53 entities have 1,600 relations on the bench catalog)."""
     found: dict[str, dict[tuple[str, str], Json]] = {}
     for r in relations:
-        forward = {"type": r.type, "targetRef": r.target_ref}
-        inverse = {"type": RELATION_TYPES[r.type], "targetRef": r.source_ref}
-        found.setdefault(r.source_ref.lower(), {})[(r.type, r.target_ref.lower())] = forward
-        found.setdefault(r.target_ref.lower(), {})[(inverse["type"], r.source_ref.lower())] = (
-            inverse
-        )
+        source_key, target_key = r.source_ref.lower(), r.target_ref.lower()
+        if keys is None or source_key in keys:
+            forward = {"type": r.type, "targetRef": r.target_ref}
+            found.setdefault(source_key, {})[(r.type, target_key)] = forward
+        if keys is None or target_key in keys:
+            inverse = {"type": RELATION_TYPES[r.type], "targetRef": r.source_ref}
+            found.setdefault(target_key, {})[(inverse["type"], source_key)] = inverse
     return {key: [listed[k] for k in sorted(listed)] for key, listed in found.items()}
 
 

@@ -78,10 +78,10 @@ class Reads:
         ``read`` holds them already)."""
         relations: dict[str, list[Json]] = {}
         if entities and _wants_relations(fields):
+            keys = list(dict.fromkeys(e.key for e in entities))
             if read is None:
-                keys = list(dict.fromkeys(e.key for e in entities))
                 read = await self.store.get_relations(keys, Direction.BOTH)
-            relations = relations_by_key(read)
+            relations = relations_by_key(read, set(keys))
         return [
             select_fields(backstage_entity(e, relations.get(e.key, [])), fields) for e in entities
         ]
@@ -190,7 +190,7 @@ class Reads:
         found, relations = await self.store.get_entities_with_relations([key], Direction.BOTH)
         if key not in found:
             raise _not_found(request)
-        rendered = backstage_entity(found[key], relations_by_key(relations).get(key, []))
+        rendered = backstage_entity(found[key], relations_by_key(relations, {key}).get(key, []))
         return json_response(rendered)
 
     async def ancestry(self, request: Request) -> Response:

@@ -4,6 +4,9 @@ search included), a page in each :class:`~graph.port.Order`, counts and facets.
 Only field names from the fixed tables below and validated integers reach the text; every
 value is a parameter. Builders return ``LiteralString`` so the type checker sees that no
 value was pasted in.
+
+long: the query head, each listing order and the counts share the filter's conditions and
+their parameters; kept together so that one reading shows what a filter costs.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class EntityMatch:
     source: LiteralString
     conditions: tuple[LiteralString, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    #: Every match's key lies in ``[$key_from, $key_to)`` (its kinds' ``kind:`` prefixes).
+    key_range: bool = False
 
     def clause(self, *more: LiteralString) -> LiteralString:
         """``source WHERE ...`` with the filter's conditions and ``more``."""
@@ -117,7 +122,8 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
         if kinds is not None:
             conditions.append("e.kind IN $set_kinds")  # the kind index answers this one
             params["set_kinds"] = kinds
-        conditions.append(FILTER_SETS)
+        if kinds is None or any(len(s) > 1 for s in sets):  # else the kinds say it all
+            conditions.append(FILTER_SETS)
         params["sets"] = [[_condition(c) for c in conditions_] for conditions_ in sets]
         anchors = _anchors(sets)
         if flt.search is None and anchors:
@@ -128,7 +134,11 @@ def entity_match(flt: EntityFilter) -> EntityMatch | None:
             source = fulltext.SOURCE  # the candidates from the index, not the kind's
         conditions.extend(fulltext.conditions(flt.text))
         params.update(fulltext.params(flt.text))
-    return EntityMatch(source, tuple(conditions), params)
+    keyed = source == PLAIN_SOURCE and bool(params.get("kinds") or params.get("set_kinds"))
+    if keyed:  # a key is "kind:namespace/name": a kind's keys lie in ["kind:", "kind;")
+        kinds = params.get("kinds") or params["set_kinds"]
+        params.update(key_from=min(kinds) + ":", key_to=max(kinds) + ";")
+    return EntityMatch(source, tuple(conditions), params, keyed)
 
 
 PLAIN_SOURCE: LiteralString = "MATCH (e:Ref:Entity)"
@@ -246,9 +256,12 @@ def list_query(
     for the page's entities only (after the limit), added to each pair as a third item."""
     key_compare: LiteralString = "<" if backward else ">"
     key_direction: LiteralString = "DESC" if backward else "ASC"
-    if order is Order.KEY:
+    if order is Order.KEY:  # the kinds' key range: the seek skips the keys of other kinds
+        bounds: tuple[LiteralString, ...] = (
+            ("e.key >= $key_from", "e.key < $key_to") if match.key_range else ()
+        )
         return (
-            match.clause("e.key " + key_compare + " $after_key")
+            match.clause("e.key " + key_compare + " $after_key", *bounds)
             + " WITH e ORDER BY e.key "
             + key_direction
             + " LIMIT $limit"
@@ -339,13 +352,23 @@ _ORDER_SLOTS: tuple[tuple[LiteralString, LiteralString], ...] = (
 )
 
 
-def select_query(match: EntityMatch, descending: Sequence[bool]) -> LiteralString:
+def select_query(
+    match: EntityMatch, descending: Sequence[bool], paths: Sequence[str] = ()
+) -> LiteralString:
     """A page of ``match`` ordered by the smallest lowercased value at each of
     ``$order_prefixes`` (``path<SEP>``; missing values last), then by key, after skipping
-    ``$offset``: one row whose ``page`` holds up to ``$limit`` entities."""
+    ``$offset``: one row whose ``page`` holds up to ``$limit`` entities. ``paths`` (lowercase,
+    beside ``descending``): ``metadata.name``, the catalog page's order, is the entity's one
+    name, ASCII by validation, lowercased from ``name``; splitting every candidate's fields
+    took two thirds of a page of components."""
     text = match.clause() + " WITH e"
     order: LiteralString = ""
-    for (prefix, name), desc in zip(_ORDER_SLOTS, descending, strict=False):
+    for index, ((prefix, name), desc) in enumerate(zip(_ORDER_SLOTS, descending, strict=False)):
+        direction: LiteralString = "DESC" if desc else "ASC"
+        order += name + " IS NULL, " + name + " " + direction + ", "
+        if index < len(paths) and paths[index] == "metadata.name":
+            text += ", toLower(e.name) AS " + name
+            continue
         text += (
             ", reduce(m = null, p IN split(e.field_lpairs, $items) | CASE WHEN p STARTS WITH "
             + prefix
@@ -356,8 +379,6 @@ def select_query(match: EntityMatch, descending: Sequence[bool]) -> LiteralStrin
             + ")) ELSE m END) AS "
             + name
         )
-        direction: LiteralString = "DESC" if desc else "ASC"
-        order += name + " IS NULL, " + name + " " + direction + ", "
     return (
         text
         + " ORDER BY "

@@ -183,6 +183,44 @@ async def test_a_selected_page_comes_with_its_relations_in_one_statement(
     assert empty == ([], [])
 
 
+async def test_a_page_by_name_of_kinds_orders_names_case_insensitively(
+    store: GraphStore,
+) -> None:
+    # the catalog page: kind conditions alone (answered by the kinds) in metadata.name order
+    # (read from the name on Neo4j, not from the searchable fields)
+    await store.upsert_entities(
+        "src",
+        "r",
+        [
+            record("component:default/beta"),
+            record("component:default/Alpha", spec={"type": "service"}),
+            record("api:default/alpha-api"),
+            record("component:other/CHARLIE", spec={"type": "service"}),
+            record("group:default/aaa"),
+        ],
+    )
+    kinds = EntityFilter(
+        any_of=(
+            (FieldCondition("kind", ("Component",)),),
+            (FieldCondition("kind", ("api",)),),
+        )
+    )
+    services = EntityFilter(
+        any_of=(
+            (FieldCondition("kind", ("component",)), FieldCondition("spec.type", ("service",))),
+        )
+    )
+    by_name = [FieldOrder("metadata.name")]
+
+    listed = await store.select_entities(kinds, by_name, 0, 10)
+    backwards = await store.select_entities(kinds, [FieldOrder("metadata.name", True)], 1, 2)
+    typed, _, total = await store.query_entities(services, by_name, 0, 10, False)
+
+    assert [e.name for e in listed] == ["Alpha", "alpha-api", "beta", "CHARLIE"]
+    assert [e.name for e in backwards] == ["beta", "alpha-api"]
+    assert ([e.name for e in typed], total) == (["Alpha", "CHARLIE"], 2)
+
+
 async def test_relation_to_missing_entity_resolves_when_it_arrives(store: GraphStore) -> None:
     await store.upsert_entities("src", "r", [record("component:default/a")])
     await store.upsert_relations(

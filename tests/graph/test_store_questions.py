@@ -3,6 +3,8 @@ every test runs unchanged on SQLite and on Neo4j."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from graph.port import EntityFilter, GraphStore, Order
@@ -135,6 +137,32 @@ async def test_expand_groups_and_owner_rollup_filter(store: GraphStore) -> None:
         "orders-api",
         "shop",
     }
+
+
+async def test_expand_groups_of_a_dense_hierarchy_visits_groups_not_paths(
+    store: GraphStore,
+) -> None:
+    # g01 is a child of g00, g02 of g00 and g01, ... each group of the ten before it: more
+    # paths from g00 than a walk can enumerate (ANY SHORTEST to each group took 31 s on
+    # Neo4j), every group reached; g59 owns one component
+    groups = [f"group:default/g{i:02}" for i in range(60)]
+    await store.upsert_entities(
+        "src", "r", [record(g) for g in groups] + [record("component:default/leaf")]
+    )
+    await store.upsert_relations(
+        "src",
+        "r",
+        [rel(groups[j], "childOf", groups[i]) for j in range(60) for i in range(max(0, j - 10), j)]
+        + [rel("component:default/leaf", "ownedBy", groups[59])],
+    )
+
+    expanded = await asyncio.wait_for(store.expand_groups([groups[0]]), 5)
+    below = await asyncio.wait_for(store.expand_groups([groups[50]]), 5)
+    owned = await asyncio.wait_for(store.owned_by([groups[0]], include_subgroups=True), 5)
+
+    assert expanded == groups
+    assert below == groups[50:]
+    assert owned == ["component:default/leaf"]
 
 
 async def test_facets_count_under_the_filter(store: GraphStore) -> None:
