@@ -15,12 +15,7 @@ from typing import Any, LiteralString
 from graph.conditions import PAIR_SEPARATOR, Match, kinds_only, resolve
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
-from graph.neo4j.facets import (
-    indexed_columns,
-    indexed_counts,
-    indexed_facets_calls,
-    indexed_params,
-)
+from graph.neo4j.facet_counts import read_call, read_counts, read_params
 from graph.neo4j.filters import (
     FACET_VALUES,
     count_query,
@@ -279,8 +274,8 @@ async def field_facets(
     db: Connection, paths: Sequence[str], flt: EntityFilter
 ) -> dict[str, list[tuple[str, int]]]:
     """One statement for every path: few-valued paths under a filter of kinds at most from
-    their indexes (:mod:`graph.neo4j.facets`), the others over the matching entities (see
-    :func:`graph.neo4j.filters.field_facets_query`)."""
+    their counts (:mod:`graph.neo4j.facet_counts`), the others over the matching entities
+    (see :func:`graph.neo4j.filters.field_facets_query`)."""
     wanted = list(dict.fromkeys(paths))
     found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
     match = entity_match(flt)
@@ -299,9 +294,9 @@ async def field_facets(
     columns: list[LiteralString] = []
     params: dict[str, Any] = dict(match.params)
     if counted:
-        query += indexed_facets_calls(counted, bool(kinds))
-        columns.append(indexed_columns(counted))
-        params.update(indexed_params(counted, kinds or ()))
+        query += read_call(bool(kinds))
+        columns.append("counts")
+        params.update(read_params(counted, kinds or ()))
     if rest:
         query += "CALL () {\n" + field_facets_query(match) + "\n}\n"
         columns.append("facets")
@@ -315,7 +310,7 @@ async def field_facets(
         ]
     (row,) = await db.read(db.statement(query + "RETURN " + ", ".join(columns), **params))
     if counted:
-        by_path = indexed_counts(row, counted)
+        by_path = read_counts(row, counted)
         for path, field_path in indexed.items():
             found[path] = list(by_path[field_path])
     if rest:

@@ -103,6 +103,9 @@ SCHEMA: tuple[LiteralString, ...] = (
         for prop in FACET_PROPERTIES.values()
     ),
     "CREATE INDEX entity_facet_multi IF NOT EXISTS FOR (n:Entity) ON (n.facet_multi)",
+    # the facet counts (graph.neo4j.facet_counts): one per id, read by path and kind
+    "CREATE CONSTRAINT facet_count_id IF NOT EXISTS FOR (c:FacetCount) REQUIRE c.id IS UNIQUE",
+    "CREATE INDEX facet_count_path IF NOT EXISTS FOR (c:FacetCount) ON (c.path, c.kind)",
     "CREATE INDEX run_source IF NOT EXISTS FOR (r:Run) ON (r.source)",
     "CREATE INDEX run_started_at IF NOT EXISTS FOR (r:Run) ON (r.started_at)",
     "CREATE INDEX run_status IF NOT EXISTS FOR (r:Run) ON (r.status)",

@@ -350,7 +350,7 @@ async def test_placeholder_becomes_the_entity_and_reverts_when_it_goes(
     reverted = await rows(driver, node_query)
 
     await store.delete_entities("mine", ["component:default/a"])
-    pruned = await rows(driver, "MATCH (n) RETURN n.key AS key")
+    pruned = await rows(driver, "MATCH (n:Ref) RETURN n.key AS key")
 
     assert [(n["labels"], sorted(n["props"])) for n in placeholder] == [(["Ref"], ["key", "ref"])]
     assert [sorted(n["labels"]) for n in arrived] == [["Component", "Entity", "Ref"]]
@@ -370,7 +370,7 @@ async def test_cleanup_deletes_stale_relationships_and_bare_placeholders(
     deleted = await store.delete_stale("src", "r2")
 
     assert deleted == {}
-    remaining = await rows(driver, "MATCH (n) RETURN n.key AS key, labels(n) AS labels")
+    remaining = await rows(driver, "MATCH (n:Ref) RETURN n.key AS key, labels(n) AS labels")
     assert [(n["key"], sorted(n["labels"])) for n in remaining] == [
         ("component:default/a", ["Component", "Entity", "Ref"])
     ]
