@@ -72,16 +72,30 @@ RETURN claimed
 _ALL: LiteralString = "MATCH (e:Entity)" + _ITEMS
 
 
-def read_call(by_kind: bool) -> LiteralString:
+#: The summary facets (:func:`graph.neo4j.reads.facets`) a count answers -> its path; the
+#: kind's values are the lowercase kinds (as the SQLite adapter's summary gives them).
+SUMMARY_PATHS: dict[str, str] = {
+    "kind": "kind",
+    "spec.type": "spec.type",
+    "spec.lifecycle": "spec.lifecycle",
+}
+
+
+def read_call(by_kind: bool, summary: bool = False) -> LiteralString:
     """A subquery binding ``counts``: ``[path, value, n]`` of ``$count_paths`` over the
     kinds ``$count_kinds`` (every kind unless ``by_kind``), read through the (path, kind)
-    index, counts of zero left out."""
+    index, counts of zero left out; with ``summary``, the kind path's values are the
+    lowercase kinds."""
     kind: LiteralString = "c.kind IN $count_kinds" if by_kind else "c.kind IS NOT NULL"
+    value: LiteralString = (
+        "CASE c.path WHEN 'kind' THEN c.kind ELSE c.value END" if summary else "c.value"
+    )
     return (
         "CALL () {\n  MATCH (c:FacetCount) WHERE c.path IN $count_paths AND "
         + kind
-        + """
-  WITH c.path AS path, c.value AS value, sum(c.n) AS n WHERE n > 0
+        + "\n  WITH c.path AS path, "
+        + value
+        + """ AS value, sum(c.n) AS n WHERE n > 0
   RETURN collect([path, value, n]) AS counts
 }
 """

@@ -134,3 +134,19 @@ async def test_setup_counts_a_store_written_without_counts(
     assert emptied == {path: [] for path in _PATHS}
     assert counted == expected == scanned
     assert counted["spec.type"] == [("service", 2), ("Library", 1), ("openapi", 1)]
+
+
+async def test_setup_drops_the_indexes_facets_were_read_from_before_the_counts(
+    store: Neo4jStore, driver: AsyncDriver
+) -> None:
+    await driver.execute_query(
+        "CREATE INDEX entity_facet_type IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.facet_type)"
+    )
+
+    again = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    await again.setup()
+    await again.close()
+
+    names = await driver.execute_query("SHOW INDEXES YIELD name RETURN collect(name) AS n")
+    assert [n for n in names.records[0]["n"] if n.startswith("entity_facet")] == []
+    assert "facet_count_path" in names.records[0]["n"]

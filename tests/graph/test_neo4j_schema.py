@@ -393,7 +393,8 @@ async def test_batch_of_5000_is_written_in_a_constant_number_of_statements(
     await store.upsert_relations("src", "r1", relations)
     relation_statements = store.query_count - before
 
-    assert (entity_statements, relation_statements) == (batches, batches)
+    # each entity batch: its upsert, the facet counts read before and after, the deltas
+    assert (entity_statements, relation_statements) == (4 * batches, batches)
     assert batches <= 3
     (counts,) = await rows(
         driver,
@@ -573,10 +574,11 @@ async def test_a_first_ingest_writes_entities_in_smaller_concurrent_batches(
         await store.upsert_entities("src", "r2", records)
     again = store.query_count - before
 
-    # one read (does the store hold entities?) and the batches
+    # one read (does the store hold entities?) and the batches, each with the facet counts
+    # read before and after it and their change applied (none the second time)
     assert (first, again) == (
-        1 + math.ceil(2500 / BULK_BATCH_SIZE),
-        1 + math.ceil(2500 / BATCH_SIZE),
+        1 + 4 * math.ceil(2500 / BULK_BATCH_SIZE),
+        1 + 3 * math.ceil(2500 / BATCH_SIZE),
     )
     assert BULK_BATCH_SIZE < BATCH_SIZE and BULK_WRITERS == 2
     (counts,) = await rows(

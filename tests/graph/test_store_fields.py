@@ -277,6 +277,13 @@ async def test_counted_facets_equal_the_scanned_ones_after_any_sequence_of_write
         counted_of_kind = await store.field_facets(_COUNTED, EntityFilter(any_of=((kind,),)))
         scanned_of_kind = await store.field_facets(_COUNTED, EntityFilter(any_of=((kind, _NAMED),)))
 
+        summary = await store.facets(["kind", "spec.type", "spec.lifecycle"], EntityFilter())
+
         assert counted == scanned, (step, operation)
         assert counted_of_kind == scanned_of_kind, (step, operation)
+        assert summary == {
+            "kind": [(kind.lower(), n) for kind, n in counted["kind"]],
+            "spec.type": counted["spec.type"],
+            "spec.lifecycle": counted["spec.lifecycle"],
+        }
         assert sum(n for _, n in counted["kind"]) == len({r.key for r in held.values()})
