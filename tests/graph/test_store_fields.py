@@ -249,9 +249,11 @@ async def test_counted_facets_equal_the_scanned_ones_after_any_sequence_of_write
     rng = random.Random(14)
     names = [f"e{i}" for i in range(24)]
     held: dict[str, EntityRecord] = {}
+    done = set()
     for step in range(14):
         run = f"r{step}"
         operation = rng.choice(["upsert", "upsert", "delete", "stale", "mutate"])
+        done.add(operation)
         if operation == "upsert":
             batch = [_random_record(rng, n) for n in rng.sample(names, 10)]
             await store.upsert_entities("src", run, batch)
@@ -287,3 +289,4 @@ async def test_counted_facets_equal_the_scanned_ones_after_any_sequence_of_write
             "spec.lifecycle": counted["spec.lifecycle"],
         }
         assert sum(n for _, n in counted["kind"]) == len({r.key for r in held.values()})
+    assert done == {"upsert", "delete", "stale", "mutate"}
