@@ -15,12 +15,7 @@ from typing import Any, LiteralString
 from graph.conditions import PAIR_SEPARATOR, Match, kinds_only, resolve
 from graph.errors import StoreError
 from graph.neo4j.connection import Connection
-from graph.neo4j.facets import (
-    indexed_columns,
-    indexed_counts,
-    indexed_facets_calls,
-    indexed_params,
-)
+from graph.neo4j.facet_counts import SUMMARY_PATHS, read_call, read_counts, read_params
 from graph.neo4j.filters import (
     FACET_VALUES,
     count_query,
@@ -169,8 +164,10 @@ async def count_entities(db: Connection, flt: EntityFilter) -> int:
 async def facets(
     db: Connection, fields: Sequence[str], flt: EntityFilter, limit: int = 100
 ) -> dict[str, list[tuple[str, int]]]:
-    """One statement for all fields: the matching entities are collected once and each
-    field is counted over them in its own subquery."""
+    """One statement for all fields: kind, type and lifecycle from their counts
+    (:mod:`graph.neo4j.facet_counts`) when ``flt`` asks for kinds at most; otherwise the
+    matching entities are collected once and each field is counted over them in its own
+    subquery."""
     unknown = [f for f in fields if f not in FACET_VALUES]
     if unknown:
         raise StoreError(f"unknown facet fields {unknown}; use {', '.join(FACET_FIELDS)}")
@@ -178,6 +175,13 @@ async def facets(
     match = entity_match(flt)
     if not wanted or match is None:
         return {name: [] for name in wanted}
+    kinds = kinds_only(flt)
+    if kinds is not None and all(name in SUMMARY_PATHS for name in wanted):
+        paths = [SUMMARY_PATHS[name] for name in wanted]
+        query = read_call(bool(kinds), summary=True) + "RETURN counts"
+        (row,) = await db.read(db.statement(query, **read_params(paths, kinds)))
+        by_path = read_counts(row, paths)
+        return {name: by_path[SUMMARY_PATHS[name]][: max(limit, 0)] for name in wanted}
     query = facets_query(match, wanted)
     (row,) = await db.read(db.statement(query, limit=limit, **match.params))
     return {
@@ -295,8 +299,8 @@ async def field_facets(
     db: Connection, paths: Sequence[str], flt: EntityFilter
 ) -> dict[str, list[tuple[str, int]]]:
     """One statement for every path: few-valued paths under a filter of kinds at most from
-    their indexes (:mod:`graph.neo4j.facets`), the others over the matching entities (see
-    :func:`graph.neo4j.filters.field_facets_query`)."""
+    their counts (:mod:`graph.neo4j.facet_counts`), the others over the matching entities
+    (see :func:`graph.neo4j.filters.field_facets_query`)."""
     wanted = list(dict.fromkeys(paths))
     found: dict[str, list[tuple[str, int]]] = {path: [] for path in wanted}
     match = entity_match(flt)
@@ -315,9 +319,9 @@ async def field_facets(
     columns: list[LiteralString] = []
     params: dict[str, Any] = dict(match.params)
     if counted:
-        query += indexed_facets_calls(counted, bool(kinds))
-        columns.append(indexed_columns(counted))
-        params.update(indexed_params(counted, kinds or ()))
+        query += read_call(bool(kinds))
+        columns.append("counts")
+        params.update(read_params(counted, kinds or ()))
     if rest:
         query += "CALL () {\n" + field_facets_query(match) + "\n}\n"
         columns.append("facets")
@@ -331,7 +335,7 @@ async def field_facets(
         ]
     (row,) = await db.read(db.statement(query + "RETURN " + ", ".join(columns), **params))
     if counted:
-        by_path = indexed_counts(row, counted)
+        by_path = read_counts(row, counted)
         for path, field_path in indexed.items():
             found[path] = list(by_path[field_path])
     if rest:

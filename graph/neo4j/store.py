@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from catalog.changes import EntityChange
 from graph.neo4j import (
     changes,
     deliveries,
+    facet_counts,
     files,
     locations,
     pages,
@@ -61,6 +61,12 @@ from graph.port import (
 )
 
 
+async def _prepare(db: Connection) -> None:
+    """The schema and its migrations, then the facet counts of a store without them."""
+    await schema.prepare(db, searchable_props)
+    await facet_counts.fill(db)
+
+
 class Neo4jStore:
     """:class:`graph.port.GraphStore` over a Neo4j server or cluster (``bolt://``,
     ``neo4j://``); reads go through read transactions, so a cluster serves them from
@@ -75,7 +81,7 @@ class Neo4jStore:
         return self._db.queries
 
     async def setup(self) -> None:
-        await self._db.open(partial(schema.prepare, fields=searchable_props))
+        await self._db.open(_prepare)
 
     async def close(self) -> None:
         await self._db.close()

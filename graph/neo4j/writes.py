@@ -5,8 +5,14 @@ become placeholders, bare placeholders go), and the all-or-nothing :func:`mutate
 A first ingest (:func:`bulk_writers`) writes entities through :data:`BULK_WRITERS`
 concurrent transactions of :data:`BULK_BATCH_SIZE` rows: one transaction keeps a single
 server thread busy while the client builds the next rows, two keep both. Entity upserts
-of different keys take no lock in common, so they never wait for each other (relations do:
-their ends are shared, so they stay one transaction at a time).
+of different keys take no lock in common but the facet counts', which each takes only in its
+last statement, in one order (:mod:`graph.neo4j.facet_counts`); relations share their ends,
+so they stay one transaction at a time.
+
+Every transaction that adds, changes or retires entities keeps the facet counts
+(:class:`~graph.neo4j.facet_counts.Counting`): a first and a last statement around its own.
+
+long: the write statements and the transactions that run them read best side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, LiteralString, TypeVar
 from neo4j import AsyncManagedTransaction
 
 from graph.neo4j.connection import Connection
+from graph.neo4j.facet_counts import Counting
 from graph.neo4j.rows import entity_row, lookup_keys
 from graph.neo4j.schema import KIND_LABELS, REL_TYPES, rel_type
 from graph.port import EntityRecord, RelationRecord, Scope, StaleSummary
@@ -186,10 +193,14 @@ WHERE type(r) = row.type AND r.source = $source
     + _DROP_RELATIONSHIPS
 )
 
+# The source's entities a run neither stamped nor kept, as ``n``.
+_STALE_ENTITIES: LiteralString = (
+    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id AND NOT n.key IN $kept\n"
+)
+
 DELETE_STALE: tuple[LiteralString, LiteralString] = (
     _STALE_RELATIONSHIPS + _DROP_RELATIONSHIPS,
-    "MATCH (n:Entity) WHERE n.source = $source AND n.run_id <> $run_id "
-    "AND NOT n.key IN $kept\n" + _RETIRE_ENTITIES + "RETURN kind, count(*) AS deleted",
+    _STALE_ENTITIES + _RETIRE_ENTITIES + "RETURN kind, count(*) AS deleted",
 )
 
 # The entities of ``$source`` in ``$scope`` (a non-empty list of source paths) as ``n``,
@@ -218,14 +229,20 @@ RETURN total, stale
 """
 )
 
+_STALE_ENTITIES_IN_SCOPE: LiteralString = (
+    _SCOPE_ENTITIES + "WITH n WHERE n.run_id <> $run_id AND NOT n.key IN $kept\n"
+)
+
 DELETE_STALE_IN_SCOPE: tuple[LiteralString, LiteralString] = (
     _SCOPE_ENTITIES + "MATCH (n)-[r]->() WHERE r.source = $source AND r.run_id <> $run_id "
     "AND NOT n.key IN $kept\n" + _DROP_RELATIONSHIPS,
-    _SCOPE_ENTITIES
-    + "WITH n WHERE n.run_id <> $run_id AND NOT n.key IN $kept\n"
-    + _RETIRE_ENTITIES
-    + "RETURN kind, count(*) AS deleted",
+    _STALE_ENTITIES_IN_SCOPE + _RETIRE_ENTITIES + "RETURN kind, count(*) AS deleted",
 )
+
+#: the keys of the entities :data:`DELETE_STALE` (or ``_IN_SCOPE``) retires, whose counts
+#: (:mod:`graph.neo4j.facet_counts`) the cleanup takes back
+STALE_KEYS: LiteralString = _STALE_ENTITIES + "RETURN collect(n.key) AS keys"
+STALE_KEYS_IN_SCOPE: LiteralString = _STALE_ENTITIES_IN_SCOPE + "RETURN collect(n.key) AS keys"
 
 DELETE_ENTITIES: tuple[LiteralString, LiteralString] = (
     "MATCH (n:Ref) WHERE n.key IN $keys AND n:Entity AND n.source = $source\n"
@@ -243,7 +260,7 @@ async def upsert_entities(
     writers = _WRITERS.get()
     if writers == 1 or len(records) <= BULK_BATCH_SIZE:
         for batch in _batches(records):
-            await _write_all(db, _entity_statements(batch), source=source, run_id=run_id, now=now)
+            await _write_entities(db, batch, source=source, run_id=run_id, now=now)
         return
     batches = [records[i : i + BULK_BATCH_SIZE] for i in range(0, len(records), BULK_BATCH_SIZE)]
     free = asyncio.Semaphore(writers)
@@ -251,8 +268,7 @@ async def upsert_entities(
     async def write(batch: Sequence[EntityRecord]) -> None:
         async with free:
             # the rows are built once a writer is free: while the other one is on the server
-            statements = _entity_statements(batch)
-            await _write_all(db, statements, source=source, run_id=run_id, now=now)
+            await _write_entities(db, batch, source=source, run_id=run_id, now=now)
 
     tasks = [asyncio.ensure_future(write(batch)) for batch in batches]
     try:
@@ -267,6 +283,22 @@ async def upsert_relations(
 ) -> None:
     for batch in _batches(records):
         await _write_all(db, _relation_statements(batch), source=source, run_id=run_id)
+
+
+async def _write_entities(
+    db: Connection, records: Sequence[EntityRecord], *, run_id: str, **params: Any
+) -> None:
+    """One write transaction upserting ``records`` and keeping the facet counts."""
+    statements = _entity_statements(records)
+    counting = Counting(db, written=[r.key for r in records], run_id=run_id)
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await counting.before(tx)
+        for query, rows in statements:
+            await db.run(tx, query, rows=rows, run_id=run_id, **params)
+        await counting.after(tx)
+
+    await db.write(work)
 
 
 async def _write_all(db: Connection, statements: Statements, **params: Any) -> None:
@@ -310,11 +342,16 @@ async def delete_stale(
     db: Connection, source: str, run_id: str, scope: Scope = (), kept: Sequence[str] = ()
 ) -> dict[str, int]:
     drop, retire = DELETE_STALE_IN_SCOPE if scope else DELETE_STALE
+    keys_query = STALE_KEYS_IN_SCOPE if scope else STALE_KEYS
     params = {"source": source, "run_id": run_id, "scope": list(scope), "kept": lookup_keys(kept)}
 
     async def work(tx: AsyncManagedTransaction) -> dict[str, int]:
+        (stale,) = await db.run(tx, keys_query, **params)
+        counting = Counting(db, removed=stale["keys"])
+        await counting.before(tx)
         await db.run(tx, drop, **params)
         rows = await db.run(tx, retire, **params)
+        await counting.after(tx)
         return {r["kind"]: r["deleted"] for r in rows}
 
     return await db.write(work)
@@ -325,10 +362,13 @@ async def delete_entities(db: Connection, source: str, keys: Sequence[str]) -> i
         return 0
     drop, retire = DELETE_ENTITIES
     params = {"keys": lookup_keys(keys), "source": source}
+    counting = Counting(db, removed=params["keys"])
 
     async def work(tx: AsyncManagedTransaction) -> int:
+        await counting.before(tx)
         await db.run(tx, drop, **params)
         (row,) = await db.run(tx, retire, **params)
+        await counting.after(tx)
         return int(row["deleted"])
 
     return await db.write(work)
@@ -357,8 +397,10 @@ async def mutate(
     ]
     keys = lookup_keys(delete_keys)
     now = datetime.now(UTC)
+    counting = Counting(db, written=[r.key for r in upserts], run_id=run_id, removed=keys)
 
     async def work(tx: AsyncManagedTransaction) -> None:
+        await counting.before(tx)
         stamp = {"source": source, "run_id": run_id}
         for statements in entity_batches:
             for query, rows in statements:
@@ -372,5 +414,6 @@ async def mutate(
             drop, retire = DELETE_ENTITIES
             await db.run(tx, drop, keys=keys, source=source)
             await db.run(tx, retire, keys=keys, source=source)
+        await counting.after(tx)
 
     await db.write(work)

@@ -335,7 +335,7 @@ async def test_placeholder_becomes_the_entity_and_reverts_when_it_goes(
     reverted = await rows(driver, node_query)
 
     await store.delete_entities("mine", ["component:default/a"])
-    pruned = await rows(driver, "MATCH (n) RETURN n.key AS key")
+    pruned = await rows(driver, "MATCH (n:Ref) RETURN n.key AS key")
 
     assert [(n["labels"], sorted(n["props"])) for n in placeholder] == [(["Ref"], ["key", "ref"])]
     assert [sorted(n["labels"]) for n in arrived] == [["Component", "Entity", "Ref"]]
@@ -355,7 +355,7 @@ async def test_cleanup_deletes_stale_relationships_and_bare_placeholders(
     deleted = await store.delete_stale("src", "r2")
 
     assert deleted == {}
-    remaining = await rows(driver, "MATCH (n) RETURN n.key AS key, labels(n) AS labels")
+    remaining = await rows(driver, "MATCH (n:Ref) RETURN n.key AS key, labels(n) AS labels")
     assert [(n["key"], sorted(n["labels"])) for n in remaining] == [
         ("component:default/a", ["Component", "Entity", "Ref"])
     ]
@@ -378,7 +378,8 @@ async def test_batch_of_5000_is_written_in_a_constant_number_of_statements(
     await store.upsert_relations("src", "r1", relations)
     relation_statements = store.query_count - before
 
-    assert (entity_statements, relation_statements) == (batches, batches)
+    # each entity batch: its upsert, the facet counts read before and after, the deltas
+    assert (entity_statements, relation_statements) == (4 * batches, batches)
     assert batches <= 3
     (counts,) = await rows(
         driver,
@@ -558,10 +559,11 @@ async def test_a_first_ingest_writes_entities_in_smaller_concurrent_batches(
         await store.upsert_entities("src", "r2", records)
     again = store.query_count - before
 
-    # one read (does the store hold entities?) and the batches
+    # one read (does the store hold entities?) and the batches, each with the facet counts
+    # read before and after it and their change applied (none the second time)
     assert (first, again) == (
-        1 + math.ceil(2500 / BULK_BATCH_SIZE),
-        1 + math.ceil(2500 / BATCH_SIZE),
+        1 + 4 * math.ceil(2500 / BULK_BATCH_SIZE),
+        1 + 3 * math.ceil(2500 / BATCH_SIZE),
     )
     assert BULK_BATCH_SIZE < BATCH_SIZE and BULK_WRITERS == 2
     (counts,) = await rows(

@@ -3,7 +3,17 @@ over any dot path, the full-text filter): every test runs on SQLite and on Neo4j
 
 from __future__ import annotations
 
-from graph.port import EntityFilter, FieldCondition, FieldOrder, GraphStore, TextFilter
+import random
+from typing import Any
+
+from graph.port import (
+    EntityFilter,
+    EntityRecord,
+    FieldCondition,
+    FieldOrder,
+    GraphStore,
+    TextFilter,
+)
 from tests.factories import record, rel
 
 
@@ -207,3 +217,76 @@ async def test_fields_follow_an_update_and_a_delete(store: GraphStore) -> None:
     assert await store.count_entities(services) == 0
     libraries = EntityFilter(any_of=((FieldCondition("spec.type", ("library",)),),))
     assert [e.name for e in await store.select_entities(libraries, [], 0, 5)] == ["alpha"]
+
+
+#: the paths a store may count (kind filter or none) and what makes it count them instead:
+#: a condition every entity meets, which no count answers
+_COUNTED = ["kind", "metadata.namespace", "spec.type", "spec.lifecycle", "spec.owner"]
+_NAMED = FieldCondition("metadata.name")
+
+
+def _random_record(rng: random.Random, name: str) -> EntityRecord:
+    """Entity ``e<i>`` (a component, API or system by ``i``) with random few-valued fields:
+    none, one, several, a number, values differing only in case."""
+    i = int(name[1:])
+    kind = ["component", "api", "system"][i % 3]
+    namespace = "prod" if i % 4 == 0 else "default"
+    choices: list[Any] = [None, "service", "Service", "library", ["service", "website"], 3]
+    spec = {
+        key: value
+        for key in ("type", "lifecycle", "owner")
+        if (value := rng.choice(choices)) is not None
+    }
+    return record(f"{kind}:{namespace}/{name}", spec=spec)
+
+
+async def test_counted_facets_equal_the_scanned_ones_after_any_sequence_of_writes(
+    store: GraphStore,
+) -> None:
+    """Seeded random ingests, updates, deletes, cleanups and mutations: after each, the
+    facets a store may read from its counts (no filter, a kind filter) equal those it
+    counts over the entities (under a filter every entity meets)."""
+    rng = random.Random(14)
+    names = [f"e{i}" for i in range(24)]
+    held: dict[str, EntityRecord] = {}
+    done = set()
+    for step in range(14):
+        run = f"r{step}"
+        operation = rng.choice(["upsert", "upsert", "delete", "stale", "mutate"])
+        done.add(operation)
+        if operation == "upsert":
+            batch = [_random_record(rng, n) for n in rng.sample(names, 10)]
+            await store.upsert_entities("src", run, batch)
+            held.update({r.name: r for r in batch})
+        elif operation == "delete" and held:
+            gone = rng.sample(sorted(held), min(4, len(held)))
+            await store.delete_entities("src", [held.pop(n).key for n in gone])
+        elif operation == "stale":
+            kept = [_random_record(rng, n) for n in rng.sample(names, 12)]
+            await store.upsert_entities("src", run, kept)
+            await store.delete_stale("src", run)
+            held = {r.name: r for r in kept}
+        elif operation == "mutate" and held:
+            gone = rng.sample(sorted(held), min(2, len(held)))
+            changed = [_random_record(rng, n) for n in rng.sample(names, 3) if n not in gone]
+            await store.mutate("src", run, changed, [], [], [held[n].key for n in gone])
+            for n in gone:
+                held.pop(n)
+            held.update({r.name: r for r in changed})
+        counted = await store.field_facets(_COUNTED, EntityFilter())
+        scanned = await store.field_facets(_COUNTED, EntityFilter(any_of=((_NAMED,),)))
+        kind = FieldCondition("kind", ("component",))
+        counted_of_kind = await store.field_facets(_COUNTED, EntityFilter(any_of=((kind,),)))
+        scanned_of_kind = await store.field_facets(_COUNTED, EntityFilter(any_of=((kind, _NAMED),)))
+
+        summary = await store.facets(["kind", "spec.type", "spec.lifecycle"], EntityFilter())
+
+        assert counted == scanned, (step, operation)
+        assert counted_of_kind == scanned_of_kind, (step, operation)
+        assert summary == {
+            "kind": [(kind.lower(), n) for kind, n in counted["kind"]],
+            "spec.type": counted["spec.type"],
+            "spec.lifecycle": counted["spec.lifecycle"],
+        }
+        assert sum(n for _, n in counted["kind"]) == len({r.key for r in held.values()})
+    assert done == {"upsert", "delete", "stale", "mutate"}
