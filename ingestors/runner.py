@@ -50,7 +50,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -420,9 +420,14 @@ async def _ingest(
     except IngestError as exc:
         await _failed_read(store, run, exc, now)
         return
+    streamed = isinstance(got, DescriptorStream)
     stream = got if isinstance(got, DescriptorStream) else DescriptorStream.of(got)
     try:
-        await _load(store, run, stream, policy, report, now)
+        # A stream is read while it is written: no automatic collection meanwhile either
+        # (each would rescan what the read keeps: the tree, the files' memos), only the
+        # young generations after each batch (:func:`_load`), where its garbage is.
+        with _collector_paused() if streamed else nullcontext():
+            await _load(store, run, stream, policy, report, now)
     except IngestError as exc:  # a streamed read that failed after some batches were written
         await _failed_read(store, run, exc, now)
     finally:
@@ -511,6 +516,8 @@ async def _load(
         try:
             async for batch in stream.batches(BATCH_SIZE):
                 await _write_batch(store, run, policy, batch, seen, writer)
+                if not gc.isenabled():
+                    gc.collect(1)
                 report("writing entities", len(seen.at), max(expected, len(seen.at)))
             await writer.drain()
         finally:
