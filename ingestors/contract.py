@@ -48,6 +48,7 @@ from catalog.refs import is_valid_name
 from catalog.rules import KindRule
 from ingestors.lookup import CatalogLookup
 from ingestors.snapshot import Snapshot
+from ingestors.stream import DescriptorStream
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -273,8 +274,9 @@ class SourceConfig(BaseModel):
         return value
 
 
-Fetch = Callable[[], Awaitable[Snapshot]]
-"""A source's ``get`` + ``transform``, as :func:`ingestors.runner.run_ingestion` calls it."""
+Fetch = Callable[[], Awaitable[Snapshot | DescriptorStream]]
+"""A source's ``get`` + ``transform``, as :func:`ingestors.runner.run_ingestion` calls it: the
+snapshot read, or a stream of it still being read (:mod:`ingestors.stream`)."""
 
 Scope = tuple[str, ...]
 """Parts of a source by source path (:data:`graph.port.Scope`); empty: the whole source."""

@@ -4,7 +4,12 @@ long: the run's phases read top to bottom in this one module, each safety rule o
 function; split across modules, the order they must run in would be hidden.
 
 Every source goes through :func:`run_ingestion`: ``fetch`` (the source's get + transform)
-produces a :class:`~ingestors.snapshot.Snapshot`, and :func:`_load` writes it in phases:
+produces a :class:`~ingestors.snapshot.Snapshot`, or a
+:class:`~ingestors.stream.DescriptorStream` of one still being read (a git source's first
+ingest), and :func:`_load` writes it in phases. Phases 0-3 run batch by batch as the
+descriptors come (a duplicate is checked against the keys taken so far, so a later
+duplicate is an error as in a whole read), the rest once the read has ended; a read that
+fails mid-stream keeps what its batches wrote and deletes nothing:
 
 0. ``admit_kinds``: entities of kinds the rules do not admit (``catalog.rules`` and the
    source's ``rules``: ``RunPolicy.kinds``) are refused, each an error at its file and line.
@@ -36,8 +41,16 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Container, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Container,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -67,7 +80,8 @@ from graph.port import (
 from ingestors.changes import deleted_changes, read_before, written_changes
 from ingestors.errors import IngestError
 from ingestors.push import RANK_RULE, is_pushed, yield_to_pulled
-from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Snapshot, admit_kinds
+from ingestors.snapshot import Descriptor, EventRetention, FileMemos, Rejected, Snapshot, admit
+from ingestors.stream import DescriptorStream
 
 BATCH_SIZE = 2000
 #: descriptors from which a read's snapshot is frozen out of garbage collection during the run
@@ -139,24 +153,38 @@ def _counts(
 
 
 async def _take_over_pushed(
-    store: RunStore, run: RunRecord, keys: Sequence[str], states: dict[str, EntityState]
+    store: RunStore,
+    run: RunRecord,
+    keys: Sequence[str],
+    states: dict[str, EntityState],
+    pushed: list[StoredEntity],
 ) -> dict[str, dict[str, Any]]:
     """Sources rank: of ``keys`` (what this run read), those a pushed source holds become
-    this source's. Their pushed relations go first (:func:`~ingestors.push.yield_to_pulled`),
-    they leave ``states`` (so the run writes and counts them as added), and the run's
-    warnings name them with the source they were pushed to; ``stats.takenOverEntities``
-    counts them. Returns the pushed documents by key (what the run's changes compare with)."""
+    this source's. Their pushed relations go first (:func:`~ingestors.push.yield_to_pulled`)
+    and they leave ``states`` (so the run writes and counts them as added); they are added
+    to ``pushed`` (:func:`_warn_taken_over` names them at the end). Returns the pushed
+    documents by key (what the run's changes compare with)."""
     held = [k for k in keys if (s := states.get(k)) is not None and s.source != run.source]
-    pushed: list[StoredEntity] = []
+    found: list[StoredEntity] = []
     for chunk in _chunks(held):
-        found = await store.get_entities(chunk)
-        pushed.extend(entity for entity in found.values() if is_pushed(entity))
-    if not pushed:
+        stored = await store.get_entities(chunk)
+        found.extend(entity for entity in stored.values() if is_pushed(entity))
+    if not found:
         return {}
-    await yield_to_pulled(store, run.id, pushed)
+    await yield_to_pulled(store, run.id, found)
+    for entity in found:
+        del states[entity.key]
+    pushed.extend(found)
+    return {entity.key: entity.document for entity in found}
+
+
+def _warn_taken_over(run: RunRecord, pushed: Sequence[StoredEntity]) -> None:
+    """The run's warnings name the entities it took over with the source they were pushed
+    to; ``stats.takenOverEntities`` counts them."""
+    if not pushed:
+        return
     by_source: dict[str, list[str]] = {}
     for entity in pushed:
-        del states[entity.key]
         by_source.setdefault(entity.source, []).append(entity.ref)
     for holder, refs in sorted(by_source.items()):
         refs.sort()
@@ -167,7 +195,6 @@ async def _take_over_pushed(
             f"{shown}{more}"
         )
     run.stats["takenOverEntities"] = len(pushed)
-    return {entity.key: entity.document for entity in pushed}
 
 
 async def _entities_from_files(
@@ -266,7 +293,7 @@ async def run_ingestion(
     *,
     source: str,
     source_type: str,
-    fetch: Callable[[], Awaitable[Snapshot]],
+    fetch: Callable[[], Awaitable[Snapshot | DescriptorStream]],
     trigger: str = "cli",
     policy: RunPolicy | None = None,
     progress: Progress | None = None,
@@ -368,16 +395,17 @@ def _collector_paused() -> Iterator[None]:
 async def _ingest(
     store: RunStore,
     run: RunRecord,
-    fetch: Callable[[], Awaitable[Snapshot]],
+    fetch: Callable[[], Awaitable[Snapshot | DescriptorStream]],
     policy: RunPolicy,
     progress: Progress | None,
     now: Callable[[], datetime],
 ) -> None:
     report = progress or (lambda phase, done, total: None)
     report("reading source", 0, 0)
+    freeze = False
     try:
         with _collector_paused():
-            snapshot = await fetch()
+            got = await fetch()
             # A large snapshot lives as long as the run: frozen, the garbage collector
             # stops rescanning its objects on every collection (which cost about a third
             # of the runner's own time). Frozen before the collector runs again and with
@@ -385,22 +413,38 @@ async def _ingest(
             # objects, freed after the run by unfreezing), and each full collection of a
             # 100k-entity snapshot cost over a second (one on resuming the collector, one
             # before freezing). A small snapshot (a webhook's scoped run, an unchanged
-            # re-read) is not frozen.
-            freeze = len(snapshot.descriptors) >= FREEZE_FROM
+            # re-read) is not frozen, nor is a stream (it holds a few batches at a time).
+            freeze = isinstance(got, Snapshot) and len(got.descriptors) >= FREEZE_FROM
             if freeze:
                 gc.freeze()
     except IngestError as exc:
-        run.status = "FAILED"
-        run.errors = [RunError(str(exc))]
-        run.cleanup = "skipped: the source could not be read, so nothing was deleted"
-        run.finished_at = now()
-        await _save_final(store, run)
+        await _failed_read(store, run, exc, now)
         return
+    streamed = isinstance(got, DescriptorStream)
+    stream = got if isinstance(got, DescriptorStream) else DescriptorStream.of(got)
     try:
-        await _load(store, run, snapshot, policy, report, now)
+        # A stream is read while it is written: no automatic collection meanwhile either
+        # (each would rescan what the read keeps: the tree, the files' memos), only the
+        # young generations after each batch (:func:`_load`), where its garbage is.
+        with _collector_paused() if streamed else nullcontext():
+            await _load(store, run, stream, policy, report, now)
+    except IngestError as exc:  # a streamed read that failed after some batches were written
+        await _failed_read(store, run, exc, now)
     finally:
+        stream.close()  # a read still going (the run failed or was cancelled) stops
         if freeze:
             gc.unfreeze()
+
+
+async def _failed_read(
+    store: RunStore, run: RunRecord, exc: IngestError, now: Callable[[], datetime]
+) -> None:
+    """Record a run whose source could not be read (whole): FAILED, nothing deleted."""
+    run.status = "FAILED"
+    run.errors = [RunError(str(exc))]
+    run.cleanup = "skipped: the source could not be read, so nothing was deleted"
+    run.finished_at = now()
+    await _save_final(store, run)
 
 
 @dataclass
@@ -415,53 +459,143 @@ class _Written:
     deferred: int = 0
 
 
+@dataclass
+class _Seen:
+    """What the run keeps of each entity it took, once written (not the entity: a streamed
+    read of a million entities holds a few batches of them at a time).
+
+    ``at``: each key taken, with where it was defined first; ``deferred``: the keys taken
+    from ``defer`` descriptors; ``foreign``: those another source held (a conflict, or
+    deferred to it); ``mine``: those this source held before the run.
+    """
+
+    at: dict[str, str] = field(default_factory=dict)
+    deferred: set[str] = field(default_factory=set)
+    foreign: set[str] = field(default_factory=set)
+    mine: set[str] = field(default_factory=set)
+    duplicates: list[RunError] = field(default_factory=list)
+    conflicts: list[RunError] = field(default_factory=list)
+    refused: list[Rejected] = field(default_factory=list)
+    pushed: list[StoredEntity] = field(default_factory=list)
+
+    def take(
+        self, batch: dict[str, Descriptor], states: dict[str, EntityState], source: str
+    ) -> None:
+        """Note a batch's entities as taken, with how the store held them."""
+        for key, item in batch.items():
+            self.at[key] = str(item.location)
+            if item.defer:
+                self.deferred.add(key)
+            before = states.get(key)
+            if before is not None:
+                (self.mine if before.source == source else self.foreign).add(key)
+
+    def written_by_run(self, key: str) -> bool:
+        """Whether the run wrote the key as this source's (not a duplicate, deferred, or
+        another source's)."""
+        return key in self.at and key not in self.deferred and key not in self.foreign
+
+
 async def _load(
     store: RunStore,
     run: RunRecord,
-    snapshot: Snapshot,
+    stream: DescriptorStream,
     policy: RunPolicy,
     report: Progress,
     now: Callable[[], datetime],
 ) -> None:
-    """Write a snapshot that was read, then clean up (guarded) and record the run."""
-    admit_kinds(snapshot, policy.kinds)
-    run.commit = snapshot.commit
-    run.warnings = list(snapshot.warnings)
-    run.stats = dict(snapshot.stats)
-    run.skipped = list(snapshot.skipped)
-    errors = list(snapshot.errors)
-    unique = _dedupe(snapshot.descriptors, errors)
-    rejected = [r.ref.lower() for r in snapshot.rejected]
-    states = await _stored_states(store, [*unique, *rejected])
-    taken_over = await _take_over_pushed(store, run, list(unique), states)
+    """Write a read (batch by batch as it comes), then clean up (guarded) and record the
+    run. What needs the whole read (the stored state of rejected entities, what unchanged
+    and unreadable files keep, events, cleanup) comes after the last batch."""
+    seen = _Seen()
+    written = _Written()
+    expected = await stream.expected()
     # a first ingest into an empty store builds some indexes once at the end (graph.port)
-    async with store.bulk_load(len(unique)):
-        written = await _write_entities(store, run, unique, states, errors, report, taken_over, now)
-    kept = await _keep_unchanged_files(store, run, snapshot.files, unique, written)
-    seen = await _keep_previous_versions(store, run, snapshot, unique, states, errors)
-    live_events = await _keep_events(store, run, snapshot, unique, seen)
+    async with store.bulk_load(expected):
+        writer = _Writer(store, run, written, seen, now)
+        try:
+            async for batch in stream.batches(BATCH_SIZE):
+                await _write_batch(store, run, policy, batch, seen, writer)
+                if not gc.isenabled():
+                    gc.collect(1)
+                report("writing entities", len(seen.at), max(expected, len(seen.at)))
+            await writer.drain()
+        finally:
+            writer.cancel()
+    snapshot = stream.snapshot
+    assert snapshot is not None
+    _warn_taken_over(run, seen.pushed)
+    if written.deferred:
+        run.stats["deferredEntities"] = written.deferred
+    run.commit = snapshot.commit
+    run.warnings = [*snapshot.warnings, *run.warnings]
+    run.stats = {**snapshot.stats, **run.stats}
+    run.skipped = list(snapshot.skipped)
+    errors = [*snapshot.errors, *seen.duplicates, *seen.conflicts]
+    rejected = [*snapshot.rejected, *seen.refused]
+    kept = await _keep_unchanged_files(store, run, snapshot.files, seen.at, written)
+    mine = await _held_by_source(store, run.source, rejected, seen)
+    alive = await _keep_previous_versions(store, run, snapshot, rejected, mine, seen.at, errors)
+    live_events = await _keep_events(store, run, snapshot, seen.at, alive)
     report("cleaning up", 0, 0)
-    read_nothing = not written.accepted and not snapshot.rejected and not snapshot.scope_gone
+    read_nothing = not written.accepted and not rejected and not snapshot.scope_gone
     deleted, cancelled = await _cleanup(
         store, run, policy, read_nothing, snapshot, live_events, kept, now
     )
     if snapshot.files is not None and not cancelled:
-        await _remember_files(store, run, snapshot.files, unique, states)
+        await _remember_files(store, run, snapshot.files, seen)
     await _finish(store, run, written, deleted, errors, now())
     if cancelled:
         raise asyncio.CancelledError
 
 
-def _dedupe(descriptors: Sequence[Descriptor], errors: list[RunError]) -> dict[str, Descriptor]:
-    """One entity per ref in a run: later duplicates are errors."""
+async def _write_batch(
+    store: RunStore,
+    run: RunRecord,
+    policy: RunPolicy,
+    batch: Sequence[Descriptor],
+    seen: _Seen,
+    writer: _Writer,
+) -> None:
+    """Take one batch of the read: its admitted kinds, its refs not taken before, how the
+    store holds them (pushed ones taken over), then write it."""
+    admitted = admit(batch, policy.kinds, seen.refused)
+    unique = _dedupe(admitted, seen.at, seen.duplicates)
+    states = await _stored_states(store, list(unique))
+    if any(state.source != run.source for state in states.values()):
+        await writer.drain()  # taking over rewrites relations: after the writes before it
+    taken_over = await _take_over_pushed(store, run, list(unique), states, seen.pushed)
+    seen.take(unique, states, run.source)
+    await writer.write(unique, states, taken_over)
+
+
+async def _held_by_source(
+    store: RunStore, source: str, rejected: Sequence[Rejected], seen: _Seen
+) -> set[str]:
+    """The keys of ``rejected`` entities this source held before the run: of those taken
+    too (another definition), as the store held them then; of the others, as it holds
+    them now (the run wrote none of them)."""
+    keys = [r.ref.lower() for r in rejected]
+    held = {key for key in keys if key in seen.mine}
+    others = [key for key in dict.fromkeys(keys) if key not in seen.at]
+    states = await _stored_states(store, others)
+    held.update(key for key, state in states.items() if state.source == source)
+    return held
+
+
+def _dedupe(
+    descriptors: Sequence[Descriptor], taken: dict[str, str], errors: list[RunError]
+) -> dict[str, Descriptor]:
+    """One entity per ref in a run: of ``descriptors``, those whose ref is not ``taken``
+    yet (by the run's earlier batches, or earlier in this one); later duplicates are errors."""
     unique: dict[str, Descriptor] = {}
     for item in descriptors:
         key = item.key
-        if key in unique:
+        first = unique[key].location if key in unique else taken.get(key)
+        if first is not None:
             errors.append(
                 RunError(
-                    f"{item.ref} is already defined at {unique[key].location}; "
-                    "remove one of the two",
+                    f"{item.ref} is already defined at {first}; remove one of the two",
                     file=str(item.location),
                     entity=item.ref,
                 )
@@ -479,32 +613,37 @@ async def _stored_states(store: RunStore, keys: Sequence[str]) -> dict[str, Enti
     return states
 
 
-async def _write_entities(
-    store: RunStore,
-    run: RunRecord,
-    unique: dict[str, Descriptor],
-    states: dict[str, EntityState],
-    errors: list[RunError],
-    report: Progress,
-    taken_over: dict[str, dict[str, Any]] | None = None,
-    now: Callable[[], datetime] = _utcnow,
-) -> _Written:
-    """Write the entities and their relations, stamped with the source and run, and record
-    what changed (:func:`_write_chunk`); ``taken_over`` holds the pushed documents of the
-    entities this run took over (their changes compare with them).
+class _Writer:
+    """Writes the run's entities and their relations batch by batch, stamped with the
+    source and run, and records what changed (:func:`_write_chunk`); each batch's write
+    runs while the next one is read and converted.
 
     Refs another configured source holds are conflicts for this one (or, for a ``defer``
-    entity, that source keeps the entity and this one adds its relations). Entities are
-    converted and written chunk by chunk with their relations (:func:`_write_chunk`), each
-    chunk's write running while the next one is converted.
+    entity, that source keeps the entity and this one adds its relations).
     """
-    source = run.source
-    keys = list(unique)
-    written = _Written()
-    writing: asyncio.Future[None] | None = None
-    try:
-        for start in range(0, len(keys), BATCH_SIZE):
-            chunk = keys[start : start + BATCH_SIZE]
+
+    def __init__(
+        self,
+        store: RunStore,
+        run: RunRecord,
+        written: _Written,
+        seen: _Seen,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.store, self.run, self.written, self.seen, self.now = store, run, written, seen, now
+        self.writing: asyncio.Future[None] | None = None
+
+    async def write(
+        self,
+        unique: dict[str, Descriptor],
+        states: dict[str, EntityState],
+        taken_over: dict[str, dict[str, Any]],
+    ) -> None:
+        """Convert a batch (``taken_over``: the pushed documents of the entities this run
+        took over, which its changes compare with) and write it once the one before is
+        written; ``states``: how the store held each key."""
+        source, written = self.run.source, self.written
+        for chunk in _chunks(list(unique)):
             records: list[EntityRecord] = []
             relations: list[RelationRecord] = []
             changed: list[str] = []  # keys whose stored document differs: read for the diff
@@ -517,7 +656,7 @@ async def _write_entities(
                     relations.extend(item.relations())
                     continue
                 if before is not None and before.source != source:
-                    errors.append(_conflict(item, before))
+                    self.seen.conflicts.append(_conflict(item, before))
                     continue
                 record = item.record()
                 records.append(record)
@@ -530,25 +669,31 @@ async def _write_entities(
                         changed.append(key)
                 else:
                     written.unchanged[record.kind] += 1
-            if writing is not None:
-                await writing
-                writing = None
+            await self.drain()
             if records or relations:
-                writing = asyncio.ensure_future(
+                self.writing = asyncio.ensure_future(
                     _write_chunk(
-                        store, run, records, relations, changed, states, taken_over or {}, now()
+                        self.store,
+                        self.run,
+                        records,
+                        relations,
+                        changed,
+                        states,
+                        taken_over,
+                        self.now(),
                     )
                 )
             written.accepted += len(records)
-            report("writing entities", start + len(chunk), len(keys))
-        if writing is not None:
+
+    async def drain(self) -> None:
+        """Wait for the write under way."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
             await writing
-    finally:
-        if writing is not None and not writing.done():
-            writing.cancel()
-    if written.deferred:
-        run.stats["deferredEntities"] = written.deferred
-    return written
+
+    def cancel(self) -> None:
+        if self.writing is not None and not self.writing.done():
+            self.writing.cancel()
 
 
 async def _write_chunk(
@@ -590,7 +735,7 @@ async def _keep_unchanged_files(
     store: RunStore,
     run: RunRecord,
     files: FileMemos | None,
-    unique: dict[str, Descriptor],
+    unique: Container[str],
     written: _Written,
 ) -> list[str]:
     """The keys of the entities of the files the read found unchanged, which the run keeps
@@ -625,25 +770,10 @@ async def _keep_unchanged_files(
     return kept
 
 
-async def _remember_files(
-    store: RunStore,
-    run: RunRecord,
-    files: FileMemos,
-    unique: dict[str, Descriptor],
-    states: dict[str, EntityState],
-) -> None:
-    """Keep, for the next run, the files read whose every entity this run wrote, from that
-    file, as this source's (none a duplicate, deferred, or held by another source); forget
-    the others."""
-
-    def written(key: str) -> bool:
-        item = unique.get(key)
-        before = states.get(key)
-        return (
-            item is not None and not item.defer and (before is None or before.source == run.source)
-        )
-
-    keep = [memo for memo in files.read if all(written(key) for key in memo.keys)]
+async def _remember_files(store: RunStore, run: RunRecord, files: FileMemos, seen: _Seen) -> None:
+    """Keep, for the next run, the files read whose every entity this run wrote as this
+    source's (none a duplicate, deferred, or held by another source); forget the others."""
+    keep = [memo for memo in files.read if all(seen.written_by_run(key) for key in memo.keys)]
     kept = {memo.path for memo in keep}
     forget = [*files.forgotten, *(m.path for m in files.read if m.path not in kept)]
     await store.update_source_files(run.source, keep, forget)
@@ -664,27 +794,28 @@ async def _keep_previous_versions(
     store: RunStore,
     run: RunRecord,
     snapshot: Snapshot,
-    unique: dict[str, Descriptor],
-    states: dict[str, EntityState],
+    rejected: Sequence[Rejected],
+    mine: Container[str],
+    taken: Collection[str],
     errors: list[RunError],
 ) -> set[str]:
-    """Keep what this run could not read: an invalid entity keeps its last good version,
-    marked with the error; the entities of files that could not be read are kept as they
-    were. Returns the keys the run saw or kept (cleanup leaves them)."""
+    """Keep what this run could not read: an invalid entity (``rejected``) keeps its last
+    good version when this source held it (``mine``), marked with the error; the entities
+    of files that could not be read are kept as they were. Returns the keys the run saw
+    (``taken`` or rejected) or kept (cleanup leaves them)."""
     source = run.source
-    for rejected in snapshot.rejected:
-        errors.append(rejected.error)
-        key = rejected.ref.lower()
-        before = states.get(key)
-        if before is not None and before.source == source:
-            await store.touch(source, run.id, [key], rejected.error.message)
-    seen = set(unique) | {r.ref.lower() for r in snapshot.rejected}
+    for item in rejected:
+        errors.append(item.error)
+        key = item.ref.lower()
+        if key in mine:
+            await store.touch(source, run.id, [key], item.error.message)
+    seen = set(taken) | {r.ref.lower() for r in rejected}
     if snapshot.keep_files:
-        kept_for = await _entities_from_files(store, source, snapshot.keep_files, unique)
+        kept_for = await _entities_from_files(store, source, snapshot.keep_files, taken)
         reasons = _kept_because(errors)
         kept_by_error: dict[str | None, list[str]] = {}
         for key, file in kept_for.items():
-            if key not in unique:
+            if key not in taken:
                 kept_by_error.setdefault(reasons.get(file), []).append(key)
         for error, kept in kept_by_error.items():
             seen.update(kept)
@@ -697,7 +828,7 @@ async def _keep_events(
     store: RunStore,
     run: RunRecord,
     snapshot: Snapshot,
-    unique: dict[str, Descriptor],
+    unique: Container[str],
     seen: set[str],
 ) -> set[str]:
     """Keep the events (builds, deployments) their retention keeps; returns the live events

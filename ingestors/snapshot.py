@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,8 +182,16 @@ class Snapshot:
 def admit_kinds(snapshot: Snapshot, rules: KindRules) -> None:
     """Move the descriptors whose kind ``rules`` do not admit to ``snapshot.rejected``, each
     with a run error at its file and line whose message names the setting that admits it."""
+    snapshot.descriptors = admit(snapshot.descriptors, rules, snapshot.rejected)
+
+
+def admit(
+    descriptors: Sequence[Descriptor], rules: KindRules, rejected: list[Rejected]
+) -> list[Descriptor]:
+    """The descriptors whose kind ``rules`` admit; each other one is added to ``rejected``
+    with a run error at its file and line whose message names the setting that admits it."""
     kept: list[Descriptor] = []
-    for descriptor in snapshot.descriptors:
+    for descriptor in descriptors:
         kind = descriptor.kind
         if rules.admits(kind):
             kept.append(descriptor)
@@ -195,5 +203,5 @@ def admit_kinds(snapshot: Snapshot, rules: KindRules) -> None:
         error = RunError(
             refused.describe(with_location=False), file=str(descriptor.location), entity=ref
         )
-        snapshot.rejected.append(Rejected(ref, error))
-    snapshot.descriptors = kept
+        rejected.append(Rejected(ref, error))
+    return kept

@@ -13,6 +13,7 @@ from ingestors.git.get import read_git_source
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import Progress, RunPolicy, run_ingestion
 from ingestors.snapshot import Snapshot
+from ingestors.stream import DescriptorStream
 
 SOURCE_TYPE = "git"
 
@@ -26,11 +27,18 @@ def git_fetch(
     name: str | None = None,
 ) -> Fetch:
     """The fetch of one repository: :func:`read_git_source` in a thread. With ``lookup`` and
-    the source's ``name``, files unchanged since the source's last run are not read again."""
+    the source's ``name``, files unchanged since the source's last run are not read again.
+    A read of every file (no file known: a first ingest, a scoped read) is streamed: the
+    runner writes its descriptors batch by batch while the thread reads on
+    (:mod:`ingestors.stream`)."""
 
-    async def fetch() -> Snapshot:
+    async def fetch() -> Snapshot | DescriptorStream:
         known = await lookup.source_files(name) if lookup is not None and name else None
-        return await asyncio.to_thread(read_git_source, url, ref, paths, known)
+        if known:
+            return await asyncio.to_thread(read_git_source, url, ref, paths, known)
+        return DescriptorStream.read(
+            lambda emit: read_git_source(url, ref, paths, known, emit=emit)
+        )
 
     return fetch
 

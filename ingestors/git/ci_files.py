@@ -43,7 +43,7 @@ from catalog.refs import parse_ref
 from graph.port import RunError
 from ingestors.git.tree import Tree
 from ingestors.runner import SOURCE_PATH_ANNOTATION
-from ingestors.snapshot import Snapshot
+from ingestors.snapshot import Descriptor, Snapshot
 
 if TYPE_CHECKING:
     from ingestors.git.transform import Origin
@@ -275,13 +275,21 @@ def pipeline_document(
     return {"apiVersion": API_VERSION, "kind": "Pipeline", "metadata": metadata, "spec": spec}
 
 
-def add_ci_pipelines(snapshot: Snapshot, tree: Tree, origin: Origin, paths: Sequence[str]) -> None:
+def add_ci_pipelines(
+    snapshot: Snapshot,
+    tree: Tree,
+    origin: Origin,
+    paths: Sequence[str],
+    sent: Sequence[Descriptor] = (),
+) -> None:
     """Add a deferred ``Pipeline`` descriptor to ``snapshot`` for each CI file in ``paths``,
-    linked to the Components already in it; problems become its errors."""
+    linked to the Components read: those ``sent`` already (a streamed read), then those
+    in it; problems become its errors."""
     ci_files = find_ci_files(paths)
     if not ci_files:
         return
-    components = [d.entity for d in snapshot.descriptors if d.kind.lower() == "component"]
+    read = [*sent, *snapshot.descriptors]
+    components = [d.entity for d in read if d.kind.lower() == "component"]
     rejected = [r.ref for r in snapshot.rejected if r.ref.startswith("component:")]
     if not components:
         if rejected or snapshot.keep_files:

@@ -17,6 +17,7 @@ from ingestors.git.targets import web_repo
 from ingestors.git.transform import Origin, transform_tree
 from ingestors.git.tree import Checkout, is_remote, open_source
 from ingestors.snapshot import Snapshot
+from ingestors.stream import Emit
 
 
 def read_git_source(
@@ -25,14 +26,16 @@ def read_git_source(
     paths: Sequence[str] = (),
     known: Mapping[str, SourceFile] | None = None,
     root: str | None = None,
+    emit: Emit | None = None,
 ) -> Snapshot:
     """Open the source and transform it (blocking: git subprocesses; parsing in a process
     pool for large batches); files ``known`` to be unchanged are not read again
     (:mod:`ingestors.git.memo`). ``root``: the registered location the read starts from
-    (see :class:`Origin`)."""
+    (see :class:`Origin`). ``emit``: send the descriptors in batches as they are read
+    (:mod:`ingestors.stream`; only with no file ``known``)."""
     with open_source(source, ref) as checkout, ParserPool() as parse_many:
         origin = checkout_origin(checkout, root)
-        snapshot = transform_tree(checkout.tree, origin, paths, known, parse_many)
+        snapshot = transform_tree(checkout.tree, origin, paths, known, parse_many, emit)
         if checkout.commit is None:
             snapshot.warnings.insert(
                 0, f"{checkout.repo} is not a git repository: read the files on disk as they are"

@@ -62,6 +62,7 @@ from ingestors.git.tree import Tree
 from ingestors.records import Prepared, prepare
 from ingestors.runner import SOURCE_PATH_ANNOTATION
 from ingestors.snapshot import Descriptor, Rejected, Snapshot
+from ingestors.stream import Emit
 
 MANAGED_BY = "backstage.io/managed-by-location"
 ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
@@ -72,6 +73,8 @@ DESCRIPTOR_NAMES = frozenset({"catalog-info.yaml", "catalog-info.yml"})
 NO_DESCRIPTORS = "no catalog-info.yaml or catalog-info.yml found"
 #: queued files handed to :meth:`Tree.prefetch` at a time
 READ_AHEAD = 512
+#: a streamed read sends its descriptors once it holds this many (:mod:`ingestors.stream`)
+STREAM_BATCH = 2000
 
 #: Reads (text, path) pairs with the given reader (a :class:`FileReader`), in order;
 #: :func:`parse_each` in this process, or :class:`ingestors.git.parsing.ParserPool` across
@@ -248,9 +251,13 @@ class _Walk:
         origin: Origin,
         known: Mapping[str, SourceFile] | None = None,
         parse_many: ParseMany = parse_each,
+        emit: Emit | None = None,
     ) -> None:
         self.tree = tree
         self.parse_many = parse_many
+        self.emit = emit
+        #: the Components sent already, kept for the CI pipelines (which link every one)
+        self.components: list[Descriptor] = []
         self.origin = origin
         self.all_paths = tree.paths()
         self.known = set(self.all_paths)
@@ -274,7 +281,8 @@ class _Walk:
         self.dirty = False
         self.memo: Memo | None = None
         keeps = known is not None and self.all_paths and tree.blob(self.all_paths[0]) is not None
-        if keeps and known is not None and not find_ci_files(self.all_paths):
+        self.keep_components = bool(find_ci_files(self.all_paths))
+        if keeps and known is not None and not self.keep_components:
             self.memo = Memo(tree, known, origin.repo, origin.prefix, codeowners_blob)
 
     def enqueue(self, path: str) -> None:
@@ -297,7 +305,18 @@ class _Walk:
             self.tree.prefetch([target for item in loaded for target in self.placeholders(item)])
             for item in loaded:
                 self.take(item)
+            if self.emit is not None and len(self.snapshot.descriptors) >= STREAM_BATCH:
+                self.send()
         return self.snapshot
+
+    def send(self) -> None:
+        """Hand the descriptors taken so far to the runner (a streamed read); a source with
+        CI files keeps its Components for their pipelines."""
+        assert self.emit is not None
+        batch, self.snapshot.descriptors = self.snapshot.descriptors, []
+        if self.keep_components:
+            self.components.extend(d for d in batch if d.kind.lower() == "component")
+        self.emit.put(batch)
 
     def skipped(self, path: str) -> bool:
         """Whether the file is unchanged (:mod:`.memo`): not read; its targets are followed."""
@@ -486,6 +505,7 @@ def transform_tree(
     entry_paths: Sequence[str] = (),
     known: Mapping[str, SourceFile] | None = None,
     parse_many: ParseMany = parse_each,
+    emit: Emit | None = None,
 ) -> Snapshot:
     """Read every descriptor reachable in ``tree`` into a :class:`Snapshot`.
 
@@ -494,10 +514,18 @@ def transform_tree(
     (what the source's files produced last time), unchanged files are not read again
     (:mod:`.memo`) and ``snapshot.files`` says which. ``parse_many`` parses the files of each
     batch read (the same result whichever parser it is).
+
+    With ``emit`` (a read with no file ``known``, so one walk), the descriptors are sent
+    in batches as they are taken (:mod:`ingestors.stream`): the snapshot returned holds
+    the ones not sent (the CI pipelines, which need every Component, among them).
     """
+    if emit is not None and known:
+        raise ValueError("a read that skips unchanged files may walk twice: it is not streamed")
     read_anyway: set[str] = set()
     while True:
-        snapshot, overlapping = _walk(tree, origin, entry_paths, known, read_anyway, parse_many)
+        snapshot, overlapping = _walk(
+            tree, origin, entry_paths, known, read_anyway, parse_many, emit
+        )
         if overlapping <= read_anyway:
             return snapshot
         read_anyway |= overlapping  # read these too: the walk's order decides which wins
@@ -510,10 +538,11 @@ def _walk(
     known: Mapping[str, SourceFile] | None,
     read_anyway: set[str],
     parse_many: ParseMany,
+    emit: Emit | None = None,
 ) -> tuple[Snapshot, set[str]]:
     """One walk, with the unchanged files not read except ``read_anyway``; and the
     unchanged files whose entities are defined again."""
-    walk = _Walk(tree, origin, known, parse_many)
+    walk = _Walk(tree, origin, known, parse_many, emit)
     if walk.memo is not None:
         walk.memo.read_anyway = read_anyway
     if not entry_paths:
@@ -546,8 +575,10 @@ def _walk(
             )
         for path in found:
             walk.enqueue(path)
+    if emit is not None:
+        emit.expect(len(walk.queue))
     snapshot = walk.run()
-    add_ci_pipelines(snapshot, tree, origin, walk.all_paths)
+    add_ci_pipelines(snapshot, tree, origin, walk.all_paths, walk.components)
     if walk.memo is None:
         return snapshot, set()
     overlapping = walk.memo.overlapping(snapshot)

@@ -23,6 +23,7 @@ from ingestors.lookup import CatalogLookup
 from ingestors.registry import SOURCE_TYPES, SourceTypes
 from ingestors.scheduler import Scheduler, SchedulerStoppedError, UnknownSourceError, lease_name
 from ingestors.snapshot import Snapshot
+from ingestors.stream import DescriptorStream
 from tests.gitrepo import GitRepo, component, group
 
 START = datetime(2030, 1, 31, 10, 7, 30, tzinfo=UTC)
@@ -51,7 +52,7 @@ def gated(gate: asyncio.Event) -> SourceTypes:
     def fetcher(source: GitSource, lookup: CatalogLookup) -> Fetch:
         fetch = git_fetcher(source, lookup)
 
-        async def held() -> Snapshot:
+        async def held() -> Snapshot | DescriptorStream:
             await gate.wait()
             return await fetch()
 

@@ -32,6 +32,7 @@ from ingestors.lookup import CatalogLookup
 from ingestors.registry import SOURCE_TYPES, SourceTypes
 from ingestors.scheduler import Scheduler
 from ingestors.snapshot import Snapshot
+from ingestors.stream import DescriptorStream
 from tests.conftest import NEO4J_PASSWORD, NEO4J_USER
 from tests.gitrepo import GitRepo, component, group
 
@@ -45,7 +46,7 @@ def _slow(delay: float) -> SourceTypes:
     def fetcher(source: GitSource, lookup: CatalogLookup) -> Fetch:
         fetch = git_fetcher(source, lookup)
 
-        async def slow() -> Snapshot:
+        async def slow() -> Snapshot | DescriptorStream:
             await asyncio.sleep(delay)
             return await fetch()
 

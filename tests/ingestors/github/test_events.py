@@ -18,6 +18,7 @@ from ingestors.github.config import GithubSource
 from ingestors.http import ETagCache
 from ingestors.lookup import CatalogLookup
 from ingestors.runner import run_ingestion
+from ingestors.snapshot import Snapshot
 from ingestors.webhooks import github_targets
 from tests.gitrepo import component
 from tests.ingestors.github.test_ingest import (
@@ -148,6 +149,7 @@ async def test_deliveries_write_what_a_full_read_of_the_same_data_finds(
         [json.dumps({"workflow_run": late, "workflow": workflow, "repository": payments})],
     )
     snapshot = await fetch()
+    assert isinstance(snapshot, Snapshot)
     assert snapshot.descriptors == []
     assert snapshot.skipped == [
         f"{BUILD}: a late delivery (in_progress) after the stored completed"
@@ -169,6 +171,7 @@ async def test_a_source_that_reads_no_actions_or_deployments_takes_none_from_web
 
     snapshot = await fetch()
 
+    assert isinstance(snapshot, Snapshot)
     assert snapshot.descriptors == [] and snapshot.additive
     assert snapshot.skipped == [
         f"acme/payments: a {'workflow run' if switch == 'actions' else 'deployment'}, but {switch}: false"
