@@ -23,9 +23,12 @@ SET s.value = coalesce(s.value, 0) + size($rows)
 WITH s.value - size($rows) AS base
 UNWIND range(0, size($rows) - 1) AS i
 WITH base, i, $rows[i] AS row
-CREATE (c:EntityChange)
-SET c = row, c.seq = base + i + 1
+MERGE (c:EntityChange {id: row.id})
+ON CREATE SET c = row, c.seq = base + i + 1
 """
+# MERGE on the id, not CREATE: a managed write transaction is retried when the connection
+# fails after the server committed (a timed-out read under load), and the retry must not
+# fail on the id's uniqueness constraint or record the change twice.
 
 
 def _match(backward: bool) -> LiteralString:

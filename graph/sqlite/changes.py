@@ -84,7 +84,7 @@ async def record_changes(db: Connection, changes: Sequence[EntityChange]) -> Non
     def write(conn: sqlite3.Connection) -> None:
         db.executemany(
             conn,
-            f"INSERT INTO entity_changes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO entity_changes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 

@@ -41,6 +41,15 @@ async def test_changes_round_trip_in_recording_order_in_one_round_trip(
     assert await store.count_changes(source="git") == 3
 
 
+async def test_a_change_recorded_again_is_kept_once(store: GraphStore) -> None:
+    """A write retried after its first attempt committed (Neo4j's managed transactions
+    retry when the connection fails after the commit) records the same changes again."""
+    await store.record_changes([_change(1), _change(2)])
+    await store.record_changes([_change(2), _change(3)])
+    assert [c.id for c in await store.changes()] == ["c1", "c2", "c3"]
+    assert await store.count_changes() == 3
+
+
 async def test_prune_forgets_only_older_changes(store: GraphStore) -> None:
 
     await store.record_changes([_change(1), _change(2), _change(3)])
