@@ -223,9 +223,12 @@ async def prepare(db: Connection, fields: FieldProps) -> None:
     """Create the constraints and indexes, wait for them, and migrate older data.
     ``fields`` computes an entity's searchable properties (key, name, namespace,
     document): :func:`graph.neo4j.rows.searchable_props`."""
-    for statement in SCHEMA:
+    names, online = await _existing(db)
+    pending = [statement for statement in SCHEMA if _needed(statement, names)]
+    for statement in pending:
         await _create(db, statement)
-    await db.write(db.statement("CALL db.awaitIndexes(300)"))
+    if pending or not online:
+        await db.write(db.statement("CALL db.awaitIndexes(300)"))
     await _backfill_run_status(db)
     await _backfill_fields(db, fields)
     await fulltext.backfill(db, PAIRS_SEPARATOR)
@@ -245,6 +248,33 @@ _MADE_MEANWHILE = frozenset(
         "Neo.DatabaseError.Schema.IndexDropFailed",
     }
 )
+
+
+SHOW_INDEXES: LiteralString = "SHOW INDEXES YIELD name, state RETURN name, state"
+SHOW_CONSTRAINTS: LiteralString = "SHOW CONSTRAINTS YIELD name RETURN name"
+
+#: a schema statement's verb and the name of what it makes or drops
+_SCHEMA_NAME = re.compile(r"^(CREATE|DROP) (?:\w+ )?(?:INDEX|CONSTRAINT) (\w+) IF (?:NOT )?EXISTS")
+
+
+async def _existing(db: Connection) -> tuple[set[str], bool]:
+    """The names of the indexes and constraints there are, and whether every index is
+    online: a store opened again (each serve worker, each test) then sends two reads instead
+    of one write per schema statement (about 230 ms of server CPU a setup)."""
+    indexes = await db.read(db.statement(SHOW_INDEXES))
+    constraints = await db.read(db.statement(SHOW_CONSTRAINTS))
+    names = {r["name"] for r in indexes} | {r["name"] for r in constraints}
+    return names, all(r["state"] == "ONLINE" for r in indexes)
+
+
+def _needed(statement: str, names: set[str]) -> bool:
+    """Whether a schema statement would change anything: a CREATE of a name not there, a
+    DROP of one that is (``IF [NOT] EXISTS`` statements are decided by name alone)."""
+    match = _SCHEMA_NAME.match(statement)
+    if match is None:
+        return True
+    verb, name = match.groups()
+    return (name not in names) if verb == "CREATE" else (name in names)
 
 
 async def _create(db: Connection, statement: LiteralString) -> None:

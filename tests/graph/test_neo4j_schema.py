@@ -16,7 +16,7 @@ from neo4j import AsyncDriver
 from catalog.changes import ChangeType, EntityChange
 from graph.errors import StoreConnectionError, StoreError
 from graph.neo4j import Neo4jStore
-from graph.neo4j.schema import REL_TYPES
+from graph.neo4j.schema import _SCHEMA_NAME, REL_TYPES, SCHEMA
 from graph.neo4j.writes import BATCH_SIZE, BULK_BATCH_SIZE, BULK_WRITERS
 from graph.port import (
     FACET_FIELDS,
@@ -107,6 +107,36 @@ async def test_setup_creates_the_schema_once_and_again_harmlessly(driver: AsyncD
     ) in indexes
     assert ("RANGE", "OWNED_BY", ("source", "run_id"), "ONLINE") in indexes
     assert again == created
+
+
+def test_every_schema_statement_names_what_it_makes_or_drops() -> None:
+    """Setup decides by name whether a statement is needed: one it could not name would run
+    at every setup."""
+    for statement in SCHEMA:
+        assert _SCHEMA_NAME.match(statement), statement
+
+
+async def test_setup_of_a_store_with_its_schema_sends_no_schema_statement(
+    driver: AsyncDriver,
+) -> None:
+    await drop_schema(driver)
+    first = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    await first.setup()
+    created = await schema(driver)
+    await driver.execute_query("DROP INDEX entity_name")
+    second = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    await second.setup()  # makes again only the index dropped
+    third = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
+    await third.setup()
+    again = await schema(driver)
+    for store in (first, second, third):
+        await store.close()
+
+    assert again == created
+    assert first.query_count > len(SCHEMA)
+    # the two SHOW reads, the migrations' probes and the facet counts' marker
+    assert third.query_count <= 10
+    assert second.query_count == third.query_count + 2  # CREATE INDEX, awaitIndexes
 
 
 async def test_entity_is_a_ref_with_entity_and_kind_labels(
