@@ -5,41 +5,25 @@ transactions lose no increment; setup counts a store written before the counts."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from neo4j import AsyncDriver, AsyncGraphDatabase
+from neo4j import AsyncDriver
 
 from graph.neo4j import Neo4jStore
 from graph.neo4j.facet_counts import read_call, read_params
 from graph.neo4j.writes import BULK_BATCH_SIZE, bulk_writers
 from graph.port import EntityFilter, FieldCondition
-from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
+from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER
 from tests.factories import record
 
 _PATHS = ["kind", "metadata.namespace", "spec.type", "spec.lifecycle", "spec.owner"]
 
 
 @pytest.fixture
-async def driver() -> AsyncIterator[AsyncDriver]:
-    await require_neo4j()
-    await wipe_neo4j()
-    raw = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
-    try:
-        yield raw
-    finally:
-        await raw.close()
-
-
-@pytest.fixture
-async def store(driver: AsyncDriver) -> AsyncIterator[Neo4jStore]:
-    neo4j_store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
-    await neo4j_store.setup()
-    try:
-        yield neo4j_store
-    finally:
-        await neo4j_store.close()
+def store(neo4j_store: Neo4jStore) -> Neo4jStore:
+    """The Neo4j store alone (tests/graph/conftest.py), on an emptied database."""
+    return neo4j_store
 
 
 def _operators(plan: dict[str, Any]) -> list[tuple[str, int, str]]:

@@ -3,38 +3,21 @@ statements the store sends: a page of some kinds in key order reads only those k
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from neo4j import AsyncDriver, AsyncGraphDatabase
+from neo4j import AsyncDriver
 
 from graph.neo4j import Neo4jStore
 from graph.neo4j.filters import entity_match, list_query
 from graph.port import EntityFilter, FieldCondition, Order
-from tests.conftest import NEO4J_PASSWORD, NEO4J_URL, NEO4J_USER, require_neo4j, wipe_neo4j
 from tests.factories import record
 
 
 @pytest.fixture
-async def driver() -> AsyncIterator[AsyncDriver]:
-    await require_neo4j()
-    await wipe_neo4j()
-    raw = AsyncGraphDatabase.driver(NEO4J_URL, auth=(NEO4J_USER, NEO4J_PASSWORD))
-    try:
-        yield raw
-    finally:
-        await raw.close()
-
-
-@pytest.fixture
-async def store(driver: AsyncDriver) -> AsyncIterator[Neo4jStore]:
-    neo4j_store = Neo4jStore(NEO4J_URL, user=NEO4J_USER, password=NEO4J_PASSWORD)
-    await neo4j_store.setup()
-    try:
-        yield neo4j_store
-    finally:
-        await neo4j_store.close()
+def store(neo4j_store: Neo4jStore) -> Neo4jStore:
+    """The Neo4j store alone (tests/graph/conftest.py), on an emptied database."""
+    return neo4j_store
 
 
 def _leaf_rows(plan: dict[str, Any]) -> list[int]:
